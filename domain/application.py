@@ -1,0 +1,375 @@
+"""The scorecard application: loads aggregates, calls their commands, saves the batch.
+
+``submit`` decides a whole batch of deliveries in memory (later events in a batch see
+the effects of earlier ones) and records every accepted event and every kept rejection
+in one transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, ProcessRecorder
+
+from domain import contract, signing
+from domain.contract import AgencyEvent
+from domain.errors import (
+    BadReference,
+    CommandError,
+    EventIdConflict,
+    FutureEvent,
+    InvalidEvent,
+    NoOpenCase,
+    Rejected,
+    Unauthenticated,
+    UnknownAgency,
+)
+from domain.model import (
+    AdoptedPlan,
+    Agency,
+    Case,
+    Rejection,
+    Submission,
+    check_action_lead,
+)
+from domain.plan import Plan
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_KEPT_RAW_BYTES = contract.MAX_MESSAGE_BYTES
+
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message as it arrived, before anything is decided about it.
+
+    ``signed_bytes`` are what the signature covers (a Kafka value as it is; a file line's
+    canonical envelope). ``producer_verified`` says the transport's credential (a key
+    file, a broker principal) belongs to ``producer``.
+    """
+
+    producer: str
+    raw: bytes
+    message: dict[str, Any] | None
+    decode_error: InvalidEvent | None
+    signed_bytes: bytes
+    signature: str | None
+    received_at: datetime
+    backfill: bool = False
+    source: str = ""
+    producer_verified: bool = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery: ``accepted``, ``duplicate`` or ``rejected``."""
+
+    status: str
+    source: str
+    event_id: str | None = None
+    rejection: Rejected | None = None
+
+
+@dataclass
+class _UnitOfWork:
+    """Aggregates touched while deciding one batch, so a batch sees its own effects."""
+
+    app: Application[Any]
+    loaded: dict[Any, Aggregate | None] = field(default_factory=dict)
+
+    def get(self, cls: type[A], aggregate_id: Any) -> A | None:
+        if aggregate_id not in self.loaded:
+            try:
+                self.loaded[aggregate_id] = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                self.loaded[aggregate_id] = None
+        found = self.loaded[aggregate_id]
+        return found if isinstance(found, cls) else None
+
+    def add(self, aggregate: Aggregate) -> None:
+        self.loaded[aggregate.id] = aggregate
+
+    def changed(self) -> list[Aggregate]:
+        return [a for a in self.loaded.values() if a is not None and a.pending_events]
+
+
+class Scorecard(Application[Any]):
+    """The partnership's event-sourced core."""
+
+    name = "scorecard"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._plan: Plan | None = None
+
+    def construct_recorder(self) -> ProcessRecorder:
+        # A process recorder can store a consumer's position with the events it caused.
+        return self.factory.process_recorder()
+
+    # The plan ------------------------------------------------------------------
+
+    def adopt_plan(self, document: dict[str, Any]) -> Plan:
+        plan = Plan.from_document(document)
+        if self._find(AdoptedPlan, AdoptedPlan.create_id(plan.code)) is None:
+            self.save(AdoptedPlan(code=plan.code, document=document))
+        self._plan = plan
+        return plan
+
+    @property
+    def plan(self) -> Plan:
+        if self._plan is None:
+            adopted = [
+                n for n in self.recorder.select_notifications(
+                    start=None, limit=1, topics=[_topic(AdoptedPlan.Adopted)]
+                )
+            ]
+            if not adopted:
+                raise CommandError("this home has no plan: run 'scorecard init' first")
+            aggregate = self.repository.get(adopted[0].originator_id)
+            assert isinstance(aggregate, AdoptedPlan)
+            self._plan = aggregate.plan
+        return self._plan
+
+    def has_plan(self) -> bool:
+        try:
+            self.plan
+        except CommandError:
+            return False
+        return True
+
+    # Agencies ------------------------------------------------------------------
+
+    def register_agency(
+        self, code: str, name: str, sector: str, types: Sequence[str] | None, by: str
+    ) -> str:
+        """Register an agency and return its first secret key."""
+        if not contract.AGENCY_CODE.match(code):
+            raise CommandError(f"{code!r} is not an agency code (2-40 characters a-z 0-9 -)")
+        if sector not in contract.SECTORS:
+            raise CommandError(f"sector must be one of {', '.join(contract.SECTORS)}")
+        unknown = sorted(set(types or ()) - set(contract.EVENT_TYPES))
+        if unknown:
+            raise CommandError(
+                f"unknown event types {', '.join(unknown)} "
+                f"(known: {', '.join(contract.EVENT_TYPES)})"
+            )
+        if not name.strip():
+            raise CommandError("an agency needs a name")
+        if self.agency(code) is not None:
+            raise CommandError(f"agency {code} is already registered")
+        key = signing.new_key()
+        self.save(Agency(code=code, name=name, sector=sector,
+                         types=list(types) if types else None, key=key, by=by))
+        return key
+
+    def agency(self, code: str) -> Agency | None:
+        return self._find(Agency, Agency.create_id(code))
+
+    def set_suspended(self, code: str, suspended: bool, by: str) -> None:
+        agency = self.agency(code)
+        if agency is None:
+            raise CommandError(f"agency {code} is not registered")
+        if suspended != agency.suspended:
+            (agency.suspend if suspended else agency.resume)(by=by)
+            self.save(agency)
+
+    # Agency events -------------------------------------------------------------
+
+    def submit(self, deliveries: Sequence[Delivery], attempts: int = 3) -> list[Outcome]:
+        """Decide and record a batch of deliveries in one transaction."""
+        for attempt in range(attempts):
+            uow = _UnitOfWork(self)
+            outcomes = [self._decide_and_keep(delivery, uow) for delivery in deliveries]
+            try:
+                self.save(*uow.changed())
+            except IntegrityError:
+                # Another writer changed an aggregate we decided on: decide again.
+                if attempt == attempts - 1:
+                    raise
+                continue
+            return outcomes
+        raise AssertionError("unreachable")
+
+    def _decide_and_keep(self, delivery: Delivery, uow: _UnitOfWork) -> Outcome:
+        try:
+            return self._decide(delivery, uow)
+        except Rejected as rejected:
+            self._keep_rejection(delivery, rejected, uow)
+            event_id = (delivery.message or {}).get("event_id")
+            return Outcome("rejected", delivery.source,
+                           event_id if isinstance(event_id, str) else None, rejected)
+
+    def _decide(self, delivery: Delivery, uow: _UnitOfWork) -> Outcome:
+        if delivery.decode_error is not None or delivery.message is None:
+            raise delivery.decode_error or InvalidEvent("the message could not be read")
+        claimed = contract.check_agency_field(delivery.message)
+        if claimed != delivery.producer:
+            raise Unauthenticated(
+                f"the producer is authenticated as {delivery.producer}, not {claimed}",
+                field="agency",
+            )
+        agency = uow.get(Agency, Agency.create_id(claimed))
+        if agency is None:
+            raise UnknownAgency(f"agency {claimed} is not registered", field="agency")
+        agency.check_active()
+        if not delivery.producer_verified:
+            raise Unauthenticated(f"the key presented does not belong to {claimed}")
+        agency.check_signature(delivery.signed_bytes, delivery.signature)
+        message = {k: v for k, v in delivery.message.items() if k != "signature"}
+        event = contract.parse_event(message, self.plan.zone)
+        agency.check_permitted(event.type)
+        if event.occurrence.at > delivery.received_at + FUTURE_TOLERANCE:
+            raise FutureEvent(
+                "is more than 5 minutes after the event was received", field="occurred_at"
+            )
+        existing = uow.get(Submission, Submission.create_id(event.agency, event.event_id))
+        if existing is not None:
+            if existing.fingerprint == event.fingerprint:
+                return Outcome("duplicate", delivery.source, event.event_id)
+            raise EventIdConflict(
+                f"{event.event_id} was accepted before with different content", field="event_id"
+            )
+        self._apply(event, delivery, uow)
+        return Outcome("accepted", delivery.source, event.event_id)
+
+    def _apply(self, event: AgencyEvent, delivery: Delivery, uow: _UnitOfWork) -> None:
+        """Check every rule first, then change aggregates: a rejection changes nothing."""
+        at = delivery.received_at
+        replaced = self._referenced(uow, event.agency, event.supersedes, "supersedes")
+        if replaced is not None:
+            replaced.check_replaceable(by_type=event.type, by_case=event.case, at=at)
+        target = None
+        if event.type == "event.retracted":
+            target = self._referenced(uow, event.agency, event.payload["target"],
+                                      "payload.target")
+            assert target is not None
+            target.check_retractable(at)
+        episode = self._apply_case_rules(event, replaced, target, uow)
+        if event.type == "action.status_reported":
+            check_action_lead(self.plan, event.payload["action"], event.agency)
+        # Every rule has passed: record.
+        if replaced is not None:
+            replaced.supersede(by_event_id=event.event_id, at=at)
+        if target is not None:
+            target.retract(by_event_id=event.event_id, reason=event.payload["reason"], at=at)
+        uow.add(
+            Submission(
+                agency=event.agency,
+                event_id=event.event_id,
+                type=event.type,
+                occurred_at=event.occurred_at,
+                occurred_utc=event.occurrence.at,
+                occurred_on=event.occurrence.day.isoformat(),
+                payload=event.payload,
+                supersedes=event.supersedes,
+                fingerprint=event.fingerprint,
+                recorded_at=at,
+                backfill=delivery.backfill,
+                episode=episode,
+                source=delivery.source,
+            )
+        )
+
+    def _referenced(
+        self, uow: _UnitOfWork, agency: str, event_id: str | None, field_name: str
+    ) -> Submission | None:
+        if event_id is None:
+            return None
+        found = uow.get(Submission, Submission.create_id(agency, event_id))
+        if found is None:
+            raise BadReference(f"{event_id} is not an accepted event of {agency}",
+                               field=field_name)
+        return found
+
+    def _apply_case_rules(
+        self,
+        event: AgencyEvent,
+        replaced: Submission | None,
+        target: Submission | None,
+        uow: _UnitOfWork,
+    ) -> int | None:
+        """Case rules; the one case command called is the last check before recording."""
+        if target is not None and target.case is not None:
+            case = uow.get(Case, Case.create_id(target.agency, target.case))
+            assert case is not None
+            if target.type == "referral.received":
+                case.withdraw_referral(target.event_id)
+            else:
+                case.withdraw_closure(target.event_id)
+            return None
+        if event.case is None:
+            return None
+        at = event.occurrence.at
+        case = uow.get(Case, Case.create_id(event.agency, event.case))
+        if event.type == "referral.received":
+            if case is None:
+                case = Case(agency=event.agency, case=event.case)
+                uow.add(case)
+            if replaced is not None:
+                return case.replace_referral(replaced.event_id, event.event_id, at)
+            return case.refer(event.event_id, at)
+        if case is None:
+            raise NoOpenCase(f"case {event.case} was never referred", field="payload.case")
+        if replaced is not None:
+            return case.replace_closure(replaced.event_id, event.event_id, at)
+        return case.close(event.event_id, at)
+
+    def _keep_rejection(self, delivery: Delivery, rejected: Rejected, uow: _UnitOfWork) -> None:
+        digest = hashlib.sha256(delivery.raw).hexdigest()
+        rejection_id = Rejection.create_id(delivery.producer, digest)
+        if uow.get(Rejection, rejection_id) is not None:
+            return  # the same message was rejected before: kept once
+        raw, encoding = _keepable(delivery.raw)
+        message = delivery.message or {}
+        event_id, event_type = message.get("event_id"), message.get("type")
+        uow.add(
+            Rejection(
+                producer=delivery.producer,
+                digest=digest,
+                reason=rejected.reason,
+                field=rejected.field,
+                message=rejected.message,
+                event_id=event_id if isinstance(event_id, str) else None,
+                type=event_type if isinstance(event_type, str) else None,
+                raw=raw,
+                raw_encoding=encoding,
+                received_at=delivery.received_at,
+                backfill=delivery.backfill,
+                source=delivery.source,
+            )
+        )
+
+    def _find(self, cls: type[A], aggregate_id: Any) -> A | None:
+        try:
+            found = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, cls) else None
+
+
+def _keepable(raw: bytes) -> tuple[str, str]:
+    """Keep the message as text when it is UTF-8, else as base64; cap its size."""
+    kept = raw[:MAX_KEPT_RAW_BYTES]
+    try:
+        return kept.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(kept).decode("ascii"), "base64"
+
+
+def _topic(event_class: type[Any]) -> str:
+    return f"{event_class.__module__}:{event_class.__qualname__}"
+
+
+def deliveries_outcome_counts(outcomes: Iterable[Outcome]) -> dict[str, int]:
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+    return counts

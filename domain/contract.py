@@ -1,0 +1,308 @@
+"""The agency event contract, version 1: decoding and strict validation of one message.
+
+Nothing is coerced: ``"5"`` is not 5, ``true`` is not 1, ``5.0`` is not 5, a date-time
+without an offset is not a time. Every failure raises ``InvalidEvent`` (or
+``UnknownType``) naming the field and the rule it broke.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.errors import InvalidEvent, UnknownType
+from domain.timekeeping import Occurrence, parse_occurred_at
+
+SCHEMA_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_INT = 2**31 - 1
+
+EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+AGENCY_CODE = re.compile(r"^[a-z0-9-]{2,40}$")
+CASE_REF = re.compile(r"^[A-Za-z0-9-]{3,40}$")
+SCHOOL_URN = re.compile(r"^[0-9]{6}$")
+ACTION_CODE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+YEAR_GROUPS = ("R", *(f"Y{n}" for n in range(1, 14)))
+SECTORS = ("council", "police", "health", "education", "voluntary", "other")
+
+Check = Callable[[Any, str], None]
+
+
+def _fail(path: str, rule: str, value: Any) -> InvalidEvent:
+    shown = json.dumps(value, ensure_ascii=False)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return InvalidEvent(f"{rule} (got {shown})", field=path)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def integer(lo: int, hi: int = MAX_INT) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not _is_int(value) or not lo <= value <= hi:
+            raise _fail(path, f"must be an integer from {lo} to {hi}", value)
+
+    return check
+
+
+def boolean(value: Any, path: str) -> None:
+    if not isinstance(value, bool):
+        raise _fail(path, "must be true or false", value)
+
+
+def one_of(*choices: str) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, str) or value not in choices:
+            raise _fail(path, "must be one of " + ", ".join(choices), value)
+
+    return check
+
+
+def text(max_length: int, *, min_length: int = 0) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, str) or not min_length <= len(value) <= max_length:
+            raise _fail(
+                path, f"must be a string of {min_length} to {max_length} characters", value
+            )
+
+    return check
+
+
+def matching(regex: re.Pattern[str], rule: str) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, str) or not regex.match(value):
+            raise _fail(path, rule, value)
+
+    return check
+
+
+def code(value: Any, path: str) -> None:
+    """A free code such as a course or programme: 1–100 printable characters."""
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= 100
+        or value != value.strip()
+        or not value.isprintable()
+    ):
+        raise _fail(path, "must be a code of 1 to 100 printable characters", value)
+
+
+def year_groups(value: Any, path: str) -> None:
+    rule = "must be a non-empty list of distinct year groups R, Y1 … Y13"
+    if not isinstance(value, list) or not value:
+        raise _fail(path, rule, value)
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or item not in YEAR_GROUPS:
+            raise _fail(f"{path}[{index}]", "must be one of R, Y1 … Y13", item)
+    if len(set(value)) != len(value):
+        raise _fail(path, rule, value)
+
+
+EVALUATION_FIELDS = ("returned", "improved_risk_understanding", "improved_action_understanding")
+
+
+def evaluation(value: Any, path: str) -> None:
+    if not isinstance(value, dict):
+        raise _fail(path, "must be an object with " + ", ".join(EVALUATION_FIELDS), value)
+    _check_fields(value, {name: (integer(0), True) for name in EVALUATION_FIELDS}, path)
+
+
+Field = tuple[Check, bool]  # (check, required)
+
+EVENT_ID_RULE = "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -"
+
+PAYLOADS: dict[str, dict[str, Field]] = {
+    "training.delivered": {
+        "course": (code, True),
+        "audience": (one_of("workforce", "community", "trainer"), True),
+        "attendees": (integer(0, 10000), True),
+        "sector": (one_of(*SECTORS), False),
+        "evaluation": (evaluation, False),
+    },
+    "school.session_delivered": {
+        "school": (matching(SCHOOL_URN, "must be a 6-digit school URN"), True),
+        "programme": (code, True),
+        "year_groups": (year_groups, True),
+        "pupils": (integer(0, 2000), True),
+        "format": (one_of("lesson", "performance", "workshop", "assembly", "parents"), True),
+    },
+    "helpline.contact": {
+        "channel": (one_of("phone", "email", "web", "text"), True),
+        "cse_related": (boolean, True),
+        "in_area": (boolean, True),
+        "outcome": (one_of("advice", "enquiry_response", "referral", "signpost", "none"), True),
+        "response_minutes": (integer(0), True),
+    },
+    "referral.received": {
+        "case": (matching(CASE_REF, "must be a pseudonymous case reference of 3 to 40 "
+                          "characters A-Z a-z 0-9 -"), True),
+        "source": (one_of("education", "police", "health", "social_care", "voluntary",
+                          "helpline", "self", "family", "other"), True),
+        "client": (one_of("child", "young_adult", "adult_survivor", "parent", "sibling"), True),
+        "age_band": (one_of("0-10", "11-15", "16-17", "18-24", "25+", "unknown"), True),
+        "gender": (one_of("female", "male", "other", "unknown"), True),
+        "historic": (boolean, True),
+    },
+    "case.closed": {
+        "case": (matching(CASE_REF, "must be a pseudonymous case reference of 3 to 40 "
+                          "characters A-Z a-z 0-9 -"), True),
+        "reason": (one_of("support_completed", "disengaged", "transferred", "moved_away",
+                          "other"), True),
+    },
+    "action.status_reported": {
+        "action": (matching(ACTION_CODE, "must be a plan action code such as 1.1 or 2.3.4"), True),
+        "status": (one_of("not_started", "on_track", "at_risk", "off_track", "complete"), True),
+        "note": (text(2000), True),
+    },
+    "event.retracted": {
+        "target": (matching(EVENT_ID, EVENT_ID_RULE), True),
+        "reason": (text(500), True),
+    },
+}
+
+EVENT_TYPES: tuple[str, ...] = tuple(PAYLOADS)
+
+ENVELOPE: dict[str, Field] = {
+    "event_id": (matching(EVENT_ID, EVENT_ID_RULE), True),
+    "agency": (matching(AGENCY_CODE, "must be an agency code of 2 to 40 characters a-z 0-9 -"),
+               True),
+    "type": (text(100), True),
+    "schema_version": (integer(SCHEMA_VERSION, SCHEMA_VERSION), True),
+    "occurred_at": (text(40), True),
+    "payload": (lambda v, p: None, True),
+    "supersedes": (matching(EVENT_ID, EVENT_ID_RULE), False),
+}
+
+
+def _check_fields(obj: Mapping[str, Any], spec: Mapping[str, Field], prefix: str) -> None:
+    where = f"{prefix}." if prefix else ""
+    for name in obj:
+        if name not in spec:
+            raise InvalidEvent("is not a field of the contract", field=f"{where}{name}")
+    for name, (check, required) in spec.items():
+        if name in obj:
+            check(obj[name], f"{where}{name}")
+        elif required:
+            raise InvalidEvent("is required", field=f"{where}{name}")
+
+
+@dataclass(frozen=True)
+class AgencyEvent:
+    """One valid event as an agency sent it, with its local day worked out."""
+
+    event_id: str
+    agency: str
+    type: str
+    occurred_at: str
+    occurrence: Occurrence
+    payload: dict[str, Any]
+    supersedes: str | None
+    fingerprint: str
+
+    @property
+    def case(self) -> str | None:
+        value = self.payload.get("case")
+        return value if isinstance(value, str) else None
+
+
+def canonical_bytes(envelope: Mapping[str, Any]) -> bytes:
+    """The bytes a file line's signature covers: sorted keys, no spaces, UTF-8."""
+    return json.dumps(
+        dict(envelope), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def fingerprint(envelope: Mapping[str, Any]) -> str:
+    """Content identity for idempotency: the canonical envelope without its signature."""
+    content = {k: v for k, v in envelope.items() if k != "signature"}
+    return hashlib.sha256(canonical_bytes(content)).hexdigest()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def decode_message(raw: bytes) -> dict[str, Any]:
+    """Decode one message value or JSON Lines line into a JSON object, strictly."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise InvalidEvent(f"the message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    try:
+        document = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent(f"the message is not valid UTF-8 ({exc.reason})") from None
+    try:
+        value = json.loads(
+            document, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant
+        )
+    except RecursionError:
+        raise InvalidEvent("the message is nested too deeply to be an event") from None
+    except ValueError as exc:
+        raise InvalidEvent(f"malformed JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidEvent("the message must be one JSON object")
+    return value
+
+
+def check_agency_field(message: Mapping[str, Any]) -> str:
+    """The claimed agency, checked first so authentication can compare it."""
+    check, _ = ENVELOPE["agency"]
+    if "agency" not in message:
+        raise InvalidEvent("is required", field="agency")
+    check(message["agency"], "agency")
+    return str(message["agency"])
+
+
+def parse_event(message: Mapping[str, Any], zone: ZoneInfo) -> AgencyEvent:
+    """Validate an envelope and its payload against the contract (no signature field)."""
+    _check_fields(message, ENVELOPE, "")
+    event_type = message["type"]
+    if event_type not in PAYLOADS:
+        raise UnknownType(
+            "is not a type of the contract (one of " + ", ".join(EVENT_TYPES) + ")", field="type"
+        )
+    payload = message["payload"]
+    if not isinstance(payload, dict):
+        raise _fail("payload", "must be an object", payload)
+    _check_fields(payload, PAYLOADS[event_type], "payload")
+    _check_evaluation_totals(event_type, payload)
+    try:
+        occurrence = parse_occurred_at(message["occurred_at"], zone)
+    except ValueError as exc:
+        raise _fail("occurred_at", str(exc), message["occurred_at"]) from None
+    return AgencyEvent(
+        event_id=message["event_id"],
+        agency=message["agency"],
+        type=event_type,
+        occurred_at=message["occurred_at"],
+        occurrence=occurrence,
+        payload=dict(payload),
+        supersedes=message.get("supersedes"),
+        fingerprint=fingerprint(message),
+    )
+
+
+def _check_evaluation_totals(event_type: str, payload: Mapping[str, Any]) -> None:
+    if event_type != "training.delivered" or "evaluation" not in payload:
+        return
+    found = payload["evaluation"]
+    if found["returned"] > payload["attendees"]:
+        raise _fail("payload.evaluation.returned", "must not exceed attendees", found["returned"])
+    for name in EVALUATION_FIELDS[1:]:
+        if found[name] > found["returned"]:
+            raise _fail(f"payload.evaluation.{name}", "must not exceed returned", found[name])

@@ -1,0 +1,235 @@
+"""Folds the event store's notification log into the DuckDB read model, exactly once.
+
+Each batch of notifications is written in one DuckDB transaction together with the
+position it reached, so a crash either keeps the whole batch and its position or
+neither: on restart the projector resumes after the last position it committed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from domain.application import Scorecard
+from domain.model import AdoptedPlan, Agency, Rejection, Submission
+from domain.plan import Plan
+from domain.timekeeping import to_naive_utc
+
+TRACKING_NAME = "facts"
+BATCH_SIZE = 10_000
+
+_TS = pa.timestamp("us")
+FACT_SCHEMA = pa.schema([
+    ("position", pa.int64()), ("submission_id", pa.string()), ("agency", pa.string()),
+    ("event_id", pa.string()), ("type", pa.string()), ("occurred_at", pa.string()),
+    ("occurred_utc", _TS), ("occurred_on", pa.date32()), ("recorded_at", _TS),
+    ("backfill", pa.bool_()), ("supersedes", pa.string()), ("ended_at", _TS),
+    ("ended_by", pa.string()), ("end_kind", pa.string()), ("audience", pa.string()),
+    ("attendees", pa.int32()), ("school", pa.string()), ("programme", pa.string()),
+    ("pupils", pa.int32()), ("channel", pa.string()), ("cse_related", pa.bool_()),
+    ("in_area", pa.bool_()), ("outcome", pa.string()), ("response_minutes", pa.int32()),
+    ("case_ref", pa.string()), ("episode", pa.int32()), ("action", pa.string()),
+    ("status", pa.string()), ("payload", pa.string()),
+])
+REJECTION_SCHEMA = pa.schema([
+    ("position", pa.int64()), ("rejection_id", pa.string()), ("agency", pa.string()),
+    ("event_id", pa.string()), ("type", pa.string()), ("reason", pa.string()),
+    ("field", pa.string()), ("message", pa.string()), ("raw", pa.string()),
+    ("raw_encoding", pa.string()), ("received_at", _TS), ("backfill", pa.bool_()),
+    ("source", pa.string()),
+])
+END_SCHEMA = pa.schema([
+    ("submission_id", pa.string()), ("ended_at", _TS), ("ended_by", pa.string()),
+    ("end_kind", pa.string()),
+])
+# Payload fields copied into typed columns (the whole payload is kept as JSON too).
+TYPED_PAYLOAD_FIELDS = (
+    "audience", "attendees", "school", "programme", "pupils", "channel", "cse_related",
+    "in_area", "outcome", "response_minutes", "action", "status",
+)
+
+
+@dataclass
+class _Batch:
+    """Rows gathered from one run of notifications, written together."""
+
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    ends: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+    agencies: list[tuple[Any, ...]] = field(default_factory=list)
+    suspensions: list[tuple[bool, str]] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+
+
+class Projector:
+    """Keeps one DuckDB read model up to date with one event store."""
+
+    def __init__(self, app: Scorecard) -> None:
+        self.app = app
+
+    def position(self, connection: duckdb.DuckDBPyConnection) -> int:
+        row = connection.execute(
+            "SELECT position FROM tracking WHERE name = ?", [TRACKING_NAME]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def catch_up(self, connection: duckdb.DuckDBPyConnection, batch_size: int = BATCH_SIZE) -> int:
+        """Fold every notification after the tracked position; return how many."""
+        folded = 0
+        while True:
+            position = self.position(connection)
+            notifications = self.app.recorder.select_notifications(
+                start=position, limit=batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return folded
+            batch = _Batch()
+            agency_codes: dict[Any, str] = {}
+            for notification in notifications:
+                domain_event = self.app.mapper.to_domain_event(notification)
+                self._fold(batch, notification.id, domain_event, agency_codes, connection)
+            self._write(connection, batch, notifications[-1].id)
+            folded += len(notifications)
+
+    def _fold(
+        self,
+        batch: _Batch,
+        position: int,
+        event: Any,
+        agency_codes: dict[Any, str],
+        connection: duckdb.DuckDBPyConnection,
+    ) -> None:
+        if isinstance(event, Submission.Accepted):
+            batch.facts.append(_fact_row(position, event))
+        elif isinstance(event, Submission.Superseded | Submission.Retracted):
+            kind = "superseded" if isinstance(event, Submission.Superseded) else "retracted"
+            batch.ends.append({
+                "submission_id": str(event.originator_id),
+                "ended_at": to_naive_utc(event.at),
+                "ended_by": event.by_event_id,
+                "end_kind": kind,
+            })
+        elif isinstance(event, Rejection.Recorded):
+            batch.rejections.append(_rejection_row(position, event))
+        elif isinstance(event, Agency.Registered):
+            agency_codes[event.originator_id] = event.code
+            batch.agencies.append((
+                event.code, event.name, event.sector,
+                ",".join(event.types) if event.types else None, False,
+                to_naive_utc(event.timestamp),
+            ))
+        elif isinstance(event, Agency.Suspended | Agency.Resumed):
+            code = agency_codes.get(event.originator_id) or self._agency_code(
+                connection, event.originator_id)
+            batch.suspensions.append((isinstance(event, Agency.Suspended), code))
+        elif isinstance(event, AdoptedPlan.Adopted):
+            batch.plans.append(Plan.from_document(event.document))
+
+    def _agency_code(self, connection: duckdb.DuckDBPyConnection, originator_id: Any) -> str:
+        agency = self.app.repository.get(originator_id)
+        assert isinstance(agency, Agency)
+        return agency.code
+
+    def _write(self, connection: duckdb.DuckDBPyConnection, batch: _Batch, position: int) -> None:
+        connection.begin()
+        try:
+            for plan in batch.plans:
+                _write_plan(connection, plan)
+            if batch.agencies:
+                connection.executemany(
+                    "INSERT INTO agencies VALUES (?, ?, ?, ?, ?, ?)", batch.agencies
+                )
+            for suspended, code in batch.suspensions:
+                connection.execute(
+                    "UPDATE agencies SET suspended = ? WHERE code = ?", [suspended, code]
+                )
+            if batch.facts:
+                new_facts = pa.Table.from_pylist(batch.facts, schema=FACT_SCHEMA)
+                connection.register("new_facts", new_facts)
+                connection.execute("INSERT INTO facts SELECT * FROM new_facts")
+                connection.unregister("new_facts")
+            if batch.ends:
+                ends = pa.Table.from_pylist(batch.ends, schema=END_SCHEMA)
+                connection.register("ends", ends)
+                connection.execute(
+                    "UPDATE facts SET ended_at = ends.ended_at, ended_by = ends.ended_by, "
+                    "end_kind = ends.end_kind FROM ends "
+                    "WHERE facts.submission_id = ends.submission_id"
+                )
+                connection.unregister("ends")
+            if batch.rejections:
+                rejected = pa.Table.from_pylist(batch.rejections, schema=REJECTION_SCHEMA)
+                connection.register("new_rejections", rejected)
+                connection.execute("INSERT INTO rejections SELECT * FROM new_rejections")
+                connection.unregister("new_rejections")
+            connection.execute(
+                "INSERT OR REPLACE INTO tracking VALUES (?, ?)", [TRACKING_NAME, position]
+            )
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+
+
+def _fact_row(position: int, event: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = event.payload
+    row: dict[str, Any] = {
+        "position": position,
+        "submission_id": str(event.originator_id),
+        "agency": event.agency,
+        "event_id": event.event_id,
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "occurred_utc": to_naive_utc(event.occurred_utc),
+        "occurred_on": datetime.fromisoformat(event.occurred_on).date(),
+        "recorded_at": to_naive_utc(event.recorded_at),
+        "backfill": event.backfill,
+        "supersedes": event.supersedes,
+        "ended_at": None,
+        "ended_by": None,
+        "end_kind": None,
+        "case_ref": payload.get("case"),
+        "episode": event.episode,
+        "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False),
+    }
+    for name in TYPED_PAYLOAD_FIELDS:
+        row[name] = payload.get(name)
+    return row
+
+
+def _rejection_row(position: int, event: Any) -> dict[str, Any]:
+    return {
+        "position": position,
+        "rejection_id": str(event.originator_id),
+        "agency": event.producer,
+        "event_id": event.event_id,
+        "type": event.type,
+        "reason": event.reason,
+        "field": event.field,
+        "message": event.message,
+        "raw": event.raw,
+        "raw_encoding": event.raw_encoding,
+        "received_at": to_naive_utc(event.received_at),
+        "backfill": event.backfill,
+        "source": event.source,
+    }
+
+
+def _write_plan(connection: duckdb.DuckDBPyConnection, plan: Plan) -> None:
+    connection.execute("DELETE FROM plan WHERE code = ?", [plan.code])
+    connection.execute(
+        "INSERT INTO plan VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [plan.code, plan.title, plan.partnership, plan.starts, plan.ends, plan.timezone,
+         json.dumps(plan.document, ensure_ascii=False)],
+    )
+    connection.execute("DELETE FROM plan_actions")
+    connection.executemany(
+        "INSERT INTO plan_actions VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(i, a.code, a.title, a.lead, a.due, a.objective, a.priority)
+         for i, a in enumerate(plan.actions)],
+    )

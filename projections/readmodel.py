@@ -1,0 +1,127 @@
+"""The DuckDB read model: every fact with both its times, and where the projector got to.
+
+Instants are stored as naive UTC ``TIMESTAMP``; days are the plan's local ``DATE``.
+A fact stands, as known at K, when ``recorded_at <= K`` and it had not ended by K
+(``ended_at`` is when a retraction or supersession of it was recorded).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tracking (
+    name VARCHAR PRIMARY KEY,
+    position BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS facts (
+    position BIGINT NOT NULL,
+    submission_id VARCHAR NOT NULL,
+    agency VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL,
+    type VARCHAR NOT NULL,
+    occurred_at VARCHAR NOT NULL,
+    occurred_utc TIMESTAMP NOT NULL,
+    occurred_on DATE NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    backfill BOOLEAN NOT NULL,
+    supersedes VARCHAR,
+    ended_at TIMESTAMP,
+    ended_by VARCHAR,
+    end_kind VARCHAR,
+    audience VARCHAR,
+    attendees INTEGER,
+    school VARCHAR,
+    programme VARCHAR,
+    pupils INTEGER,
+    channel VARCHAR,
+    cse_related BOOLEAN,
+    in_area BOOLEAN,
+    outcome VARCHAR,
+    response_minutes INTEGER,
+    case_ref VARCHAR,
+    episode INTEGER,
+    action VARCHAR,
+    status VARCHAR,
+    payload VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    position BIGINT NOT NULL,
+    rejection_id VARCHAR NOT NULL,
+    agency VARCHAR NOT NULL,
+    event_id VARCHAR,
+    type VARCHAR,
+    reason VARCHAR NOT NULL,
+    field VARCHAR NOT NULL,
+    message VARCHAR NOT NULL,
+    raw VARCHAR NOT NULL,
+    raw_encoding VARCHAR NOT NULL,
+    received_at TIMESTAMP NOT NULL,
+    backfill BOOLEAN NOT NULL,
+    source VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agencies (
+    code VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    sector VARCHAR NOT NULL,
+    types VARCHAR,
+    suspended BOOLEAN NOT NULL,
+    registered_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS plan (
+    code VARCHAR PRIMARY KEY,
+    title VARCHAR NOT NULL,
+    partnership VARCHAR NOT NULL,
+    starts DATE NOT NULL,
+    ends DATE NOT NULL,
+    timezone VARCHAR NOT NULL,
+    document VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS plan_actions (
+    ord INTEGER NOT NULL,
+    code VARCHAR PRIMARY KEY,
+    title VARCHAR NOT NULL,
+    lead VARCHAR NOT NULL,
+    due DATE NOT NULL,
+    objective VARCHAR NOT NULL,
+    priority VARCHAR NOT NULL
+);
+"""
+
+LOCK_RETRY_SECONDS = 30.0
+
+
+def _is_lock_conflict(error: duckdb.Error) -> bool:
+    text = str(error)
+    return "lock" in text.lower() and ("Conflicting" in text or "Could not set" in text)
+
+
+@contextmanager
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the read model, waiting while another process holds DuckDB's file lock.
+
+    DuckDB lets one process open a file for writing at a time; connections are kept
+    short so the CLI, the projector and the UI take turns.
+    """
+    deadline = time.monotonic() + LOCK_RETRY_SECONDS
+    while True:
+        try:
+            if read_only and not Path(path).exists():
+                read_only = False  # nothing to read yet: create it
+            connection = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if not _is_lock_conflict(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        if not read_only:
+            connection.execute(SCHEMA)
+        yield connection
+    finally:
+        connection.close()

@@ -1,0 +1,85 @@
+"""The composition root: where a home's event store, read model and plan are wired.
+
+Everything of the embedded default lives under ``SCORECARD_HOME`` (default
+``.scorecard`` in the working directory): ``events.sqlite`` (the event store, the
+record) and ``readmodel.duckdb`` (the projection, rebuildable from the record).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from domain.application import Scorecard
+from domain.plan import load_plan_document
+from projections import readmodel
+from projections.projector import Projector
+
+DEFAULT_HOME = ".scorecard"
+
+
+@dataclass(frozen=True)
+class Home:
+    """One partnership's scorecard state on disk."""
+
+    path: Path
+
+    @classmethod
+    def from_environment(cls) -> Home:
+        return cls(Path(os.environ.get("SCORECARD_HOME") or DEFAULT_HOME).absolute())
+
+    @property
+    def event_store_path(self) -> Path:
+        return self.path / "events.sqlite"
+
+    @property
+    def readmodel_path(self) -> Path:
+        return self.path / "readmodel.duckdb"
+
+    def event_store_env(self) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.event_store_path),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+
+    def open(self, plan_file: Path | None = None) -> Scorecard:
+        """The application over this home, adopting a plan when the home is new."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        app = Scorecard(env=self.event_store_env())
+        if plan_file is not None or not app.has_plan():
+            app.adopt_plan(load_plan_document(plan_file))
+        return app
+
+    @contextmanager
+    def readmodel(self, app: Scorecard | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-model connection, first brought up to date with the event store."""
+        app = app or self.open()
+        with readmodel.connect(self.readmodel_path) as connection:
+            Projector(app).catch_up(connection)
+            yield connection
+
+    def rebuild(self, app: Scorecard | None = None) -> int:
+        """Throw the read model away and fold the whole event store again."""
+        app = app or self.open()
+        for suffix in ("", ".wal"):
+            Path(str(self.readmodel_path) + suffix).unlink(missing_ok=True)
+        with readmodel.connect(self.readmodel_path) as connection:
+            return Projector(app).catch_up(connection)
+
+
+def actor() -> str:
+    """Who is acting, for the audit trail: ``SCORECARD_ACTOR`` or the OS user."""
+    return os.environ.get("SCORECARD_ACTOR") or getpass.getuser()
+
+
+def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
+    row = connection.execute(sql, params or []).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,237 @@
+"""``scorecard``: the command line of the agency event contract (section 5), and a few more.
+
+Each command is a thin shell: parse arguments, call the core, print the answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from domain.contract import EVENT_TYPES, SECTORS
+from domain.errors import CommandError
+from domain.timekeeping import parse_day, parse_moment, utc_now
+from ingest.file_push import push_file
+from projections.rejected import list_rejected, rejected_json, render_rejected
+from projections.report import build_report, render_text, report_json
+from scorecard.bootstrap import Home, actor
+
+T = TypeVar("T")
+
+
+def _write_key(path: Path, key: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        stream.write(key)
+
+
+def _read_key(path: Path) -> str:
+    try:
+        key = Path(path).read_text("utf-8").strip()
+    except OSError as error:
+        raise CommandError(f"cannot read key file {path}: {error.strerror}") from None
+    if not key:
+        raise CommandError(f"key file {path} is empty")
+    return key
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    app = home.open(args.plan)
+    print(f"home {home.path} counts against plan {app.plan.code} ({app.plan.title})")
+    return 0
+
+
+def cmd_agency_add(args: argparse.Namespace) -> int:
+    types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
+    app = Home.from_environment().open()
+    key = app.register_agency(args.code, args.name, args.sector, types, by=actor())
+    _write_key(args.key_file, key)
+    print(f"registered {args.code}; its key is in {args.key_file}")
+    return 0
+
+
+def cmd_agency_suspend(args: argparse.Namespace) -> int:
+    Home.from_environment().open().set_suspended(args.code, True, by=actor())
+    print(f"suspended {args.code}")
+    return 0
+
+
+def cmd_agency_resume(args: argparse.Namespace) -> int:
+    Home.from_environment().open().set_suspended(args.code, False, by=actor())
+    print(f"resumed {args.code}")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    app = home.open()
+    now = utc_now()
+    known_at = None
+    if args.known_at:
+        known_at = _parse(lambda t: parse_moment(t, app.plan.zone), args.known_at, "--known-at")
+        if known_at > now:
+            raise CommandError(f"--known-at {args.known_at} is later than now")
+    if not Path(args.file).is_file():
+        raise CommandError(f"no such file: {args.file}")
+    summary = push_file(app, Path(args.file), agency=args.agency, key=_read_key(args.key_file),
+                        now=now, known_at=known_at)
+    if args.json:
+        print(json.dumps({
+            "accepted": summary.accepted, "duplicate": summary.duplicate,
+            "rejected": summary.rejected,
+            "rejections": [
+                {"source": o.source, "event_id": o.event_id, "reason": o.rejection.reason,
+                 "field": o.rejection.field, "message": o.rejection.message}
+                for o in summary.rejections if o.rejection is not None
+            ],
+        }, indent=2))
+    else:
+        for outcome in summary.rejections:
+            print(f"{outcome.source}: {outcome.rejection}")
+        print(summary.line())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    app = home.open()
+    zone = app.plan.zone
+    as_at = _parse(parse_day, args.as_at, "--as-at")
+    known_at = _parse(lambda t: parse_moment(t, zone), args.known_at, "--known-at") \
+        if args.known_at else utc_now()
+    from_day = _parse(parse_day, args.from_day, "--from") if args.from_day else None
+    with home.readmodel(app) as connection:
+        report = build_report(connection, as_at=as_at, known_at=known_at, from_day=from_day)
+    print(report_json(report) if args.json else render_text(report))
+    return 0
+
+
+def cmd_rejected(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    with home.readmodel() as connection:
+        rejections = list_rejected(connection, args.agency)
+    print(rejected_json(rejections) if args.json else render_rejected(rejections))
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    folded = Home.from_environment().rebuild()
+    print(f"rebuilt the read model from {folded} stored events")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from scorecard.demo import build_demo_home
+
+    home = Home.from_environment()
+    build_demo_home(home, replace=True)
+    print(f"demo home built at {home.path}")
+    if args.no_ui:
+        return 0
+    return _serve(home, args.host, args.port)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    return _serve(Home.from_environment(), args.host, args.port)
+
+
+def _serve(home: Home, host: str, port: int) -> int:
+    import subprocess
+
+    app_path = Path(__file__).resolve().parent.parent / "scorecard_ui" / "app.py"
+    env = dict(os.environ, SCORECARD_HOME=str(home.path))
+    print(f"serving the scorecard on http://{host}:{port}/")
+    return subprocess.call(
+        [sys.executable, "-m", "streamlit", "run", str(app_path),
+         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        env=env,
+    )
+
+
+def _parse(parser: Callable[[str], T], text: str, option: str) -> T:
+    try:
+        return parser(text)
+    except ValueError as error:
+        raise CommandError(f"{option}: {error}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scorecard",
+        description="A live, replayable scorecard for a safeguarding partnership's delivery plan.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="create the home (with the bundled plan or --plan)")
+    init.add_argument("--plan", type=Path, help="a plan YAML file instead of the bundled plan")
+    init.set_defaults(run=cmd_init)
+
+    agency = commands.add_parser("agency", help="register and manage agencies")
+    agency_commands = agency.add_subparsers(dest="agency_command", required=True)
+    add = agency_commands.add_parser("add", help="register an agency and write its key")
+    add.add_argument("code")
+    add.add_argument("--name", required=True)
+    add.add_argument("--sector", required=True, choices=SECTORS)
+    add.add_argument("--types", help="comma-separated types it may send: " + ",".join(EVENT_TYPES))
+    add.add_argument("--key-file", required=True, type=Path)
+    add.set_defaults(run=cmd_agency_add)
+    for name, run in (("suspend", cmd_agency_suspend), ("resume", cmd_agency_resume)):
+        sub = agency_commands.add_parser(name, help=f"{name} an agency")
+        sub.add_argument("code")
+        sub.set_defaults(run=run)
+
+    push = commands.add_parser("push", help="submit a JSON Lines file of agency events")
+    push.add_argument("file", type=Path)
+    push.add_argument("--agency", required=True)
+    push.add_argument("--key-file", required=True, type=Path)
+    push.add_argument("--known-at", help="administrator's backfill: the knowledge time to record")
+    push.add_argument("--json", action="store_true")
+    push.set_defaults(run=cmd_push)
+
+    report = commands.add_parser("report", help="the scorecard for a window, as known at a time")
+    report.add_argument("--as-at", required=True)
+    report.add_argument("--known-at")
+    report.add_argument("--from", dest="from_day")
+    report.add_argument("--json", action="store_true")
+    report.set_defaults(run=cmd_report)
+
+    rejected = commands.add_parser("rejected", help="rejected events with their reasons")
+    rejected.add_argument("--agency")
+    rejected.add_argument("--json", action="store_true")
+    rejected.set_defaults(run=cmd_rejected)
+
+    rebuild = commands.add_parser("rebuild", help="rebuild the read model from the event store")
+    rebuild.set_defaults(run=cmd_rebuild)
+
+    for name, run, text in (("demo", cmd_demo, "build the demo home and serve the scorecard"),
+                            ("ui", cmd_ui, "serve the scorecard for SCORECARD_HOME")):
+        sub = commands.add_parser(name, help=text)
+        if name == "demo":
+            sub.add_argument("--no-ui", action="store_true", help="build the home only")
+        sub.add_argument("--host", default="127.0.0.1")
+        sub.add_argument("--port", type=int, default=8501)
+        sub.set_defaults(run=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except CommandError as error:
+        print(f"scorecard: {error}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
