@@ -42,6 +42,7 @@ from domain.model import (
 from domain.plan import Plan
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
+PLAN_ADOPTED_TOPIC = f"{AdoptedPlan.__module__}:AdoptedPlan.Adopted"
 MAX_KEPT_RAW_BYTES = contract.MAX_MESSAGE_BYTES
 
 A = TypeVar("A", bound=Aggregate)
@@ -128,22 +129,21 @@ class Scorecard(Application[Any]):
         if self._plan is None:
             adopted = [
                 n for n in self.recorder.select_notifications(
-                    start=None, limit=1, topics=[_topic(AdoptedPlan.Adopted)]
+                    start=None, limit=1, topics=[PLAN_ADOPTED_TOPIC]
                 )
             ]
             if not adopted:
                 raise CommandError("this home has no plan: run 'scorecard init' first")
-            aggregate = self.repository.get(adopted[0].originator_id)
+            aggregate: Any = self.repository.get(adopted[0].originator_id)
             assert isinstance(aggregate, AdoptedPlan)
             self._plan = aggregate.plan
         return self._plan
 
     def has_plan(self) -> bool:
         try:
-            self.plan
+            return self.plan is not None
         except CommandError:
             return False
-        return True
 
     # Agencies ------------------------------------------------------------------
 
@@ -349,7 +349,7 @@ class Scorecard(Application[Any]):
 
     def _find(self, cls: type[A], aggregate_id: Any) -> A | None:
         try:
-            found = self.repository.get(aggregate_id)
+            found: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, cls) else None
@@ -362,10 +362,6 @@ def _keepable(raw: bytes) -> tuple[str, str]:
         return kept.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return base64.b64encode(kept).decode("ascii"), "base64"
-
-
-def _topic(event_class: type[Any]) -> str:
-    return f"{event_class.__module__}:{event_class.__qualname__}"
 
 
 def deliveries_outcome_counts(outcomes: Iterable[Outcome]) -> dict[str, int]:

@@ -172,8 +172,9 @@ class _PlanReader:
         priorities = tuple(self._priority(p, f"priorities[{i}]", agency_codes)
                            for i, p in enumerate(self._list(self.document, "priorities", "")))
         meetings = tuple(
-            Meeting(self._date(m, "date", f"meetings[{i}]"), self._str(m, "title", f"meetings[{i}]"))
-            for i, m in enumerate(self.document.get("meetings") or [])
+            Meeting(self._date(m, "date", where), self._str(m, "title", where))
+            for where, m in ((f"meetings[{i}]", m)
+                             for i, m in enumerate(self.document.get("meetings") or []))
         )
         plan = Plan(
             code=self._str(head, "code", "plan"),

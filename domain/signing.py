@@ -7,6 +7,7 @@ made with the 32 raw bytes they encode is accepted too, since both need the secr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -30,10 +31,8 @@ def sign(key: str, message: bytes) -> str:
 
 def _key_forms(key: str) -> list[bytes]:
     forms = [key.encode("utf-8")]
-    try:
+    with contextlib.suppress(ValueError):
         forms.append(bytes.fromhex(key))
-    except ValueError:
-        pass
     return forms
 
 

@@ -63,9 +63,9 @@ def file_line_delivery(
     if "signature" not in message:
         signature = signing.sign(key, signed_bytes)
     elif not isinstance(signature, str):
-        error = InvalidEvent("must be a string v1=<hex HMAC-SHA256>", field="signature")
-        return Delivery(producer, raw, message, error, signed_bytes, None, received_at, backfill,
-                        source, producer_verified)
+        not_text = InvalidEvent("must be a string v1=<hex HMAC-SHA256>", field="signature")
+        return Delivery(producer, raw, message, not_text, signed_bytes, None, received_at,
+                        backfill, source, producer_verified)
     return Delivery(producer, raw, message, None, signed_bytes, signature, received_at, backfill,
                     source, producer_verified)
 

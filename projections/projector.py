@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from domain.application import Scorecard
-from domain.model import AdoptedPlan, Agency, Rejection, Submission
+from domain.model import Agency
 from domain.plan import Plan
 from domain.timekeeping import to_naive_utc
 
@@ -92,7 +92,7 @@ class Projector:
             agency_codes: dict[Any, str] = {}
             for notification in notifications:
                 domain_event = self.app.mapper.to_domain_event(notification)
-                self._fold(batch, notification.id, domain_event, agency_codes, connection)
+                self._fold(batch, notification.id, domain_event, agency_codes)
             self._write(connection, batch, notifications[-1].id)
             folded += len(notifications)
 
@@ -102,36 +102,34 @@ class Projector:
         position: int,
         event: Any,
         agency_codes: dict[Any, str],
-        connection: duckdb.DuckDBPyConnection,
     ) -> None:
-        if isinstance(event, Submission.Accepted):
+        kind = type(event).__qualname__
+        if kind == "Submission.Accepted":
             batch.facts.append(_fact_row(position, event))
-        elif isinstance(event, Submission.Superseded | Submission.Retracted):
-            kind = "superseded" if isinstance(event, Submission.Superseded) else "retracted"
+        elif kind in ("Submission.Superseded", "Submission.Retracted"):
             batch.ends.append({
                 "submission_id": str(event.originator_id),
                 "ended_at": to_naive_utc(event.at),
                 "ended_by": event.by_event_id,
-                "end_kind": kind,
+                "end_kind": "superseded" if kind == "Submission.Superseded" else "retracted",
             })
-        elif isinstance(event, Rejection.Recorded):
+        elif kind == "Rejection.Recorded":
             batch.rejections.append(_rejection_row(position, event))
-        elif isinstance(event, Agency.Registered):
+        elif kind == "Agency.Registered":
             agency_codes[event.originator_id] = event.code
             batch.agencies.append((
                 event.code, event.name, event.sector,
                 ",".join(event.types) if event.types else None, False,
                 to_naive_utc(event.timestamp),
             ))
-        elif isinstance(event, Agency.Suspended | Agency.Resumed):
-            code = agency_codes.get(event.originator_id) or self._agency_code(
-                connection, event.originator_id)
-            batch.suspensions.append((isinstance(event, Agency.Suspended), code))
-        elif isinstance(event, AdoptedPlan.Adopted):
+        elif kind in ("Agency.Suspended", "Agency.Resumed"):
+            code = agency_codes.get(event.originator_id) or self._agency_code(event.originator_id)
+            batch.suspensions.append((kind == "Agency.Suspended", code))
+        elif kind == "AdoptedPlan.Adopted":
             batch.plans.append(Plan.from_document(event.document))
 
-    def _agency_code(self, connection: duckdb.DuckDBPyConnection, originator_id: Any) -> str:
-        agency = self.app.repository.get(originator_id)
+    def _agency_code(self, originator_id: Any) -> str:
+        agency: Any = self.app.repository.get(originator_id)
         assert isinstance(agency, Agency)
         return agency.code
 

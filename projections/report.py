@@ -126,12 +126,15 @@ def build_report(
         else:
             by_agency.setdefault(measure_id, {})[agency] = number
     measures = [
-        MeasureValue(m.id, m.title, totals.get(m.id, 0), dict(sorted(by_agency.get(m.id, {}).items())))
+        MeasureValue(m.id, m.title, totals.get(m.id, 0),
+                     dict(sorted(by_agency.get(m.id, {}).items())))
         for m in (*FLOW_MEASURES, OPEN_CASES, ACTIONS_COMPLETE)
     ]
     actions = [
-        ActionStatus(row[0], row[1], row[2], row[3], row[4], row[5], from_naive_utc(row[6]) if row[6] else None)
-        for row in connection.execute(ACTIONS_SQL, params).fetchall()
+        ActionStatus(code, title, lead, due, status, reported_at,
+                     from_naive_utc(known) if known else None)
+        for code, title, lead, due, status, reported_at, known
+        in connection.execute(ACTIONS_SQL, params).fetchall()
     ]
     return Report(
         as_at=as_at,

@@ -1,0 +1,130 @@
+"""The contract's command line, run as a user would: the installed ``scorecard`` script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from domain.errors import REASON_CODES
+from projections.measures import MEASURE_IDS
+from tests.support import event, signed, write_jsonl
+
+SCORECARD = shutil.which("scorecard") or str(Path(__file__).parents[2] / ".venv/bin/scorecard")
+
+
+class Cli:
+    def __init__(self, home: Path) -> None:
+        self.env = dict(os.environ, SCORECARD_HOME=str(home))
+
+    def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([SCORECARD, *args], env=self.env, capture_output=True, text=True,
+                              timeout=120)
+        if ok:
+            assert done.returncode == 0, done.stderr
+        return done
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "home")
+
+
+def test_every_reason_code_is_rejected_kept_and_listed(cli: Cli, tmp_path: Path) -> None:
+    cli("agency", "add", "racs", "--name", "Rotherham Abuse Counselling Service",
+        "--sector", "voluntary", "--key-file", str(tmp_path / "racs.key"))
+    cli("agency", "add", "grow", "--name", "GROW", "--sector", "voluntary",
+        "--types", "referral.received,case.closed", "--key-file", str(tmp_path / "grow.key"))
+    key_file = tmp_path / "racs.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text()
+    unknown_type = event("helpline.contact", "e-2")
+    unknown_type["type"] = "helpline.call"
+    lines = [
+        event("referral.received", "r-1", "2015-06-01", case="C-1"),
+        event("helpline.contact", "e-1", attendees=3),                       # invalid
+        unknown_type,                                                         # unknown_type
+        event("helpline.contact", "e-3", agency="grow"),                      # unauthenticated
+        signed(event("helpline.contact", "e-4"), "f" * 64),                   # unauthenticated
+        event("referral.received", "r-1", "2015-06-02", case="C-1"),          # event_id_conflict
+        event("case.closed", "c-1", case="C-404"),                            # no_open_case
+        event("case.closed", "c-2", "2015-05-01", case="C-1"),                # out_of_order
+        event("referral.received", "r-2", "2015-06-05", case="C-1"),          # case_already_open
+        event("action.status_reported", "s-1", action="99.1"),                # unknown_action
+        event("event.retracted", "x-1", target="nothing"),                    # bad_reference
+        event("helpline.contact", "e-5", "2099-01-01"),                       # future
+        event("referral.received", "r-1", "2015-06-01", case="C-1"),          # duplicate
+        signed(event("helpline.contact", "e-6"), key),                        # accepted as signed
+    ]
+    pushed = cli("push", str(write_jsonl(tmp_path / "racs.jsonl", lines)), "--agency", "racs",
+                 "--key-file", str(key_file))
+    assert pushed.stdout.strip().splitlines()[-1] == "accepted 2, duplicate 1, rejected 11"
+
+    grow_lines = [event("helpline.contact", "g-1", agency="grow")]             # not_permitted
+    cli("push", str(write_jsonl(tmp_path / "grow.jsonl", grow_lines)), "--agency", "grow",
+        "--key-file", str(tmp_path / "grow.key"))
+    stranger = [event("helpline.contact", "n-1", agency="nobody")]            # unknown_agency
+    cli("push", str(write_jsonl(tmp_path / "nobody.jsonl", stranger)), "--agency", "nobody",
+        "--key-file", str(key_file))
+
+    rejected = cli.json("rejected")
+    assert sorted({r["reason"] for r in rejected}) == sorted(REASON_CODES)
+    assert all(r["message"] and r["line"] and r["status"] == "open" for r in rejected)
+    assert {r["agency"] for r in cli.json("rejected", "--agency", "grow")} == {"grow"}
+    assert "[future] occurred_at" in cli("rejected", "--agency", "racs").stdout
+
+
+def test_report_json_has_the_contract_shape_and_replays_knowledge(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli("agency", "add", "nspcc-helpline", "--name", "NSPCC helpline", "--sector", "voluntary",
+        "--key-file", str(tmp_path / "n.key"))
+    n = "nspcc-helpline"
+    first = [event("helpline.contact", f"h-{i}", "2015-10-0" + str(i), agency=n)
+             for i in range(1, 6)]
+    late = [event("helpline.contact", "h-9", "2015-10-30", agency=n, cse_related=False)]
+    args = ("--agency", n, "--key-file", str(tmp_path / "n.key"))
+    cli("push", str(write_jsonl(tmp_path / "a.jsonl", first)), *args,
+        "--known-at", "2015-11-02T09:00:00+00:00")
+    cli("push", str(write_jsonl(tmp_path / "b.jsonl", late)), *args,
+        "--known-at", "2015-11-20T09:00:00Z")
+    too_late = cli("push", str(tmp_path / "b.jsonl"), *args, "--known-at", "2999-01-01", ok=False)
+    assert too_late.returncode == 1 and "later than now" in too_late.stderr
+
+    then = cli.json("report", "--as-at", "2015-10-31", "--known-at", "2015-11-04")
+    now = cli.json("report", "--as-at", "2015-10-31")
+    assert set(then) >= {"as_at", "known_at", "plan", "measures", "actions"}
+    assert then["as_at"] == "2015-10-31" and then["known_at"].startswith("2015-11-04T")
+    assert [m["id"] for m in then["measures"]] == list(MEASURE_IDS)
+    for measure in then["measures"]:
+        assert set(measure) >= {"id", "title", "value", "by_agency", "target", "rag"}
+    for action in then["actions"]:
+        assert set(action) >= {"code", "title", "lead", "due", "status", "reported_at"}
+        assert action["status"] == "not_started"
+    contacts = {m["id"]: m for m in then["measures"]}["helpline_contacts"]
+    assert contacts["value"] == 5 and contacts["by_agency"] == {n: 5}
+    assert {m["id"]: m["value"] for m in now["measures"]}["helpline_contacts"] == 6
+    windowed = cli.json("report", "--as-at", "2015-10-31", "--from", "2015-10-03")
+    assert {m["id"]: m["value"] for m in windowed["measures"]}["helpline_contacts"] == 4
+    text = cli("report", "--as-at", "2015-10-31").stdout
+    assert "helpline_contacts" in text and "Delivery Plan" in text
+
+
+def test_bad_command_lines_name_the_problem(cli: Cli, tmp_path: Path) -> None:
+    bad_date = cli("report", "--as-at", "31/10/2015", ok=False)
+    assert bad_date.returncode == 1 and "--as-at" in bad_date.stderr
+    missing = cli("push", str(tmp_path / "none.jsonl"), "--agency", "racs", "--key-file",
+                  str(tmp_path / "none.key"), ok=False)
+    assert missing.returncode == 1 and "scorecard:" in missing.stderr
+    bad_sector = cli("agency", "add", "x-1", "--name", "X", "--sector", "army", "--key-file",
+                     str(tmp_path / "x.key"), ok=False)
+    assert bad_sector.returncode == 2 and "sector" in bad_sector.stderr
