@@ -323,7 +323,7 @@ def _schools(w: _Writer, schools: list[School]) -> None:
         w.add("healthy-schools", "school.session_delivered", "ses", rng.choice(year_1415), {
             "school": school.urn, "programme": "cse-year-8-lesson", "year_groups": ["Y8"],
             "pupils": count, "format": "lesson"})
-    autumn = days(date(2015, 9, 7), date(2015, 12, 16))
+    autumn = days(date(2015, 9, 7), date(2015, 11, 30))  # known by the 16 December papers
     for school in rng.sample(primary, 18) + rng.sample(secondary, 7):
         years = ["Y5", "Y6"] if school.phase == "primary" else ["Y7"]
         w.add("city-learning-centres", "school.session_delivered", "ses", rng.choice(autumn), {
@@ -364,14 +364,15 @@ def _actions(w: _Writer, plan: Plan) -> None:
             note = f"Quarter to {quarter_end:%d %B %Y}: {STATUS_NOTES[status]}"
             w.add(action.lead, "action.status_reported", "sts", quarter_end, {
                 "action": action.code, "status": status, "note": note})
-    # The scorecard (1.4.3): promised for September 2015, still missing on 4 November.
-    for day, status, note in (
-        (date(2015, 10, 30), "off_track", "The CSE scorecard was not circulated in September; "
-         "data sharing between partners is still being agreed."),
-        (date(2016, 1, 29), "complete", "The CSE scorecard is now circulated monthly."),
-    ):
-        w.add("rmbc-cyps", "action.status_reported", "sts", day,
-              {"action": "1.4.3", "status": status, "note": note})
+    # The scorecard (1.4.3): promised for September 2015, still missing on 4 November
+    # (an update sent ahead of that meeting), delivered in January 2016.
+    ahead = w.envelope("rmbc-cyps", "action.status_reported", "sts", date(2015, 10, 30), {
+        "action": "1.4.3", "status": "off_track", "note": "The CSE scorecard was not "
+        "circulated in September; data sharing between partners is still being agreed."})
+    w.correct("rmbc-cyps", date(2015, 11, 2), "status update ahead of the Commission", ahead)
+    w.add("rmbc-cyps", "action.status_reported", "sts", date(2016, 1, 29), {
+        "action": "1.4.3", "status": "complete",
+        "note": "The CSE scorecard is now circulated monthly."})
 
 
 def _status(code: str, due: date, on: date, rng: random.Random) -> str:

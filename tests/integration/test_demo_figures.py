@@ -1,0 +1,246 @@
+"""The bundled demo reproduces the published figures (shared/reference-figures.md).
+
+Each test names the seed document and section the figure is quoted from. Figures are
+checked as known on the day they were published to the Commission (16 December 2015)
+and as known today: later corrections in the demo history do not disturb them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+
+from domain.timekeeping import end_of_day
+from projections.report import Report, build_report
+from scorecard.bootstrap import Home
+from scorecard.demo import build_demo_home
+from scorecard.demo.schools import school_register
+
+# BRIEFING below is seeds/001_070443bf27343e7d.txt, the papers of 16 December 2015.
+PUBLISHED = end_of_day(date(2015, 12, 16), ZoneInfo("Europe/London"))
+TODAY = datetime.now(UTC)
+KNOWLEDGE = pytest.mark.parametrize("known_at", [PUBLISHED, TODAY], ids=["published", "today"])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    home = Home(tmp_path_factory.mktemp("demo") / "home")
+    summary = build_demo_home(home)
+    assert summary.pushed.rejected == 0
+    with home.readmodel() as connection:
+        yield connection
+
+
+def report(demo: duckdb.DuckDBPyConnection, as_at: str, from_day: str,
+           known_at: datetime) -> Report:
+    return build_report(demo, as_at=date.fromisoformat(as_at), known_at=known_at,
+                        from_day=date.fromisoformat(from_day))
+
+
+def value(r: Report, measure: str, agency: str | None = None) -> int | float:
+    found = r.measure(measure)
+    return found.value if agency is None else found.by_agency.get(agency, 0)
+
+
+def facts(demo: duckdb.DuckDBPyConnection, where: str, known_at: datetime,
+          select: str = "count(*)") -> int:
+    """A figure the standard measures do not break down, read from the standing facts."""
+    row = demo.execute(
+        f"SELECT {select} FROM facts WHERE recorded_at <= ? "
+        f"AND (ended_at IS NULL OR ended_at > ?) AND {where}",
+        [known_at.replace(tzinfo=None), known_at.replace(tzinfo=None)],
+    ).fetchone()
+    assert row is not None
+    return int(row[0] or 0)
+
+
+# Post-CSE support services as at 31 October 2015 (BRIEFING section 2.3) ---------------
+
+@KNOWLEDGE
+def test_nspcc_helpline_194_contacts_44_about_cse_in_rotherham_9_referrals(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING 2.3.5: since the December 2014 launch, 194 contacts; 44 CSE in Rotherham."""
+    r = report(demo, "2015-10-31", "2014-12-01", known_at)
+    assert value(r, "helpline_contacts", "nspcc-helpline") == 194
+    assert value(r, "helpline_cse_contacts", "nspcc-helpline") == 44
+    assert value(r, "helpline_referrals", "nspcc-helpline") == 9
+
+
+@KNOWLEDGE
+def test_nspcc_helpline_cse_contacts_by_channel_and_outcome(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING 2.3.5: of the 44, 37 by phone and 7 by email; 7 advice, 28 responses to
+    enquiries, 9 referrals into services."""
+    window = ("type = 'helpline.contact' AND cse_related AND in_area "
+              "AND occurred_on BETWEEN '2014-12-01' AND '2015-10-31'")
+    assert facts(demo, f"{window} AND channel = 'phone'", known_at) == 37
+    assert facts(demo, f"{window} AND channel = 'email'", known_at) == 7
+    assert facts(demo, f"{window} AND outcome = 'advice'", known_at) == 7
+    assert facts(demo, f"{window} AND outcome = 'enquiry_response'", known_at) == 28
+    assert facts(demo, f"{window} AND outcome = 'referral'", known_at) == 9
+
+
+@KNOWLEDGE
+def test_racs_96_ongoing_cases_and_39_closed(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING 2.3.1: Rotherham Abuse Counselling Service, 96 ongoing cases, 39 closed."""
+    r = report(demo, "2015-10-31", "2015-04-01", known_at)
+    assert value(r, "open_cases", "racs") == 96
+    assert value(r, "cases_closed", "racs") == 39
+
+
+@KNOWLEDGE
+def test_grow_32_referrals_and_no_case_closed(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING 2.3.2: GROW, 32 referrals (victims, parents, siblings); none closed yet."""
+    r = report(demo, "2015-10-31", "2015-04-01", known_at)
+    assert value(r, "referrals_received", "grow") == 32
+    assert value(r, "cases_closed", "grow") == 0
+
+
+@KNOWLEDGE
+def test_rise_project_survive_37_ongoing_and_6_closed(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING 2.3.3: Rotherham Women's Refuge (RISE) Project Survive, 37 ongoing, 6 closed."""
+    r = report(demo, "2015-10-31", "2015-04-01", known_at)
+    assert value(r, "open_cases", "rise") == 37
+    assert value(r, "cases_closed", "rise") == 6
+
+
+@KNOWLEDGE
+def test_swinton_lock_167_referred_60_closed_96_from_schools(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING 2.3.4: Swinton Lock since its 1 July 2015 contract: 167 victims, parents
+    and siblings, 60 cases closed; 96 referrals from schools."""
+    r = report(demo, "2015-10-31", "2015-07-01", known_at)
+    assert value(r, "referrals_received", "swinton-lock") == 167
+    assert value(r, "cases_closed", "swinton-lock") == 60
+    assert facts(demo, "agency = 'swinton-lock' AND type = 'referral.received' AND "
+                       "(payload->>'source') = 'education' AND occurred_on <= '2015-10-31'",
+                 known_at) == 96
+
+
+# Prevention and training 2014/15 (BRIEFING, needs analysis: prevention activity) ------
+
+@KNOWLEDGE
+def test_1552_workers_attended_cse_training_in_2014_15(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING needs analysis: 1,552 workers attended CSE training and/or events."""
+    assert value(report(demo, "2015-03-31", "2014-04-01", known_at), "workforce_trained") == 1552
+
+
+@KNOWLEDGE
+def test_1330_year_8_pupils_41_percent_of_the_cohort(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING needs analysis: 1,330 Year 8 pupils attended CSE sessions (41% of Year 8)."""
+    pupils = value(report(demo, "2015-03-31", "2014-04-01", known_at), "pupils_reached")
+    cohort = sum(s.rolls["Y8"] for s in school_register() if s.phase == "secondary")
+    assert pupils == 1330
+    assert round(100 * pupils / cohort) == 41
+
+
+@KNOWLEDGE
+def test_community_awareness_375_plus_113_at_the_launch_and_8_trainers(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING needs analysis: Nov 2014 - Mar 2015, 375 community members trained, plus
+    113 at the November 2014 conference launch; 8 staff trained as trainers."""
+    r = report(demo, "2015-03-31", "2014-11-01", known_at)
+    assert value(r, "community_trained") == 375 + 113
+    window = "type = 'training.delivered' AND occurred_on BETWEEN '2014-11-01' AND '2015-03-31'"
+    launch = f"{window} AND (payload->>'course') = 'cse-conference-launch'"
+    assert facts(demo, launch, known_at, "sum(attendees)") == 113
+    assert facts(demo, f"{window} AND audience = 'trainer'", known_at, "sum(attendees)") == 8
+
+
+@KNOWLEDGE
+def test_training_evaluation_85_and_87_percent(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING needs analysis: 85% more understanding of risk, 87% of action to take."""
+    evaluated = "type = 'training.delivered' AND (payload->'evaluation') IS NOT NULL"
+    returned = facts(demo, evaluated, known_at,
+                     "sum(CAST(payload->'evaluation'->>'returned' AS INTEGER))")
+    risk = facts(demo, evaluated, known_at,
+                 "sum(CAST(payload->'evaluation'->>'improved_risk_understanding' AS INTEGER))")
+    action = facts(demo, evaluated, known_at,
+                   "sum(CAST(payload->'evaluation'->>'improved_action_understanding' AS INTEGER))")
+    assert round(100 * risk / returned) == 85
+    assert round(100 * action / returned) == 87
+
+
+# Schools, autumn term 2015 (BRIEFING section 3.3) -------------------------------------
+
+@KNOWLEDGE
+def test_autumn_2015_schools_keeping_safe_online_and_anti_bullying(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING 3.3.2-3.3.3: 25 schools had Keeping Safe Online inputs; 25 used the
+    anti-bullying officer's support."""
+    autumn = ("type = 'school.session_delivered' AND "
+              "occurred_on BETWEEN '2015-09-01' AND '2015-12-16'")
+    for programme in ("keeping-safe-online", "anti-bullying"):
+        assert facts(demo, f"{autumn} AND programme = '{programme}'", known_at,
+                     "count(DISTINCT school)") == 25
+
+
+@KNOWLEDGE
+def test_62_professionals_at_the_chelseas_choice_preview(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING 3.3: 62 professionals attended the Chelsea's Choice preview, Nov 2015."""
+    preview = ("type = 'training.delivered' AND (payload->>'course') = 'chelseas-choice-preview' "
+               "AND occurred_on BETWEEN '2015-11-01' AND '2015-11-30'")
+    assert facts(demo, preview, known_at, "sum(attendees)") == 62
+
+
+# The replay story ------------------------------------------------------------------------
+
+def test_october_2015_as_known_on_4_november_differs_from_today(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """seeds/001 minute 25 (4 Nov 2015): the Commission asked where the scorecard was. On
+    that day most of October's returns had not arrived; today they have, and a double
+    entry was withdrawn."""
+    meeting = datetime(2015, 11, 4, 23, 59, tzinfo=UTC)
+    then = report(demo, "2015-10-31", "2015-10-01", meeting)
+    now = report(demo, "2015-10-31", "2015-10-01", TODAY)
+    assert value(then, "helpline_contacts") == 0  # the helpline's return came on 9 Nov
+    assert value(now, "helpline_contacts") > 0
+    assert value(then, "referrals_received", "grow") < value(now, "referrals_received", "grow")
+    late = demo.execute(
+        "SELECT DISTINCT agency FROM facts WHERE occurred_on BETWEEN '2015-10-01' AND "
+        "'2015-10-31' AND recorded_at > ? ORDER BY agency", [meeting.replace(tzinfo=None)]
+    ).fetchall()
+    assert {"nspcc-helpline", "grow", "rise"} <= {row[0] for row in late}
+
+
+def test_a_double_entry_shows_until_it_is_withdrawn(demo: duckdb.DuckDBPyConnection) -> None:
+    """Between the helpline's October return (9 Nov) and its retraction (2 Dec 2015) the
+    scorecard counted one call twice."""
+    in_between = report(demo, "2015-10-31", "2014-12-01", datetime(2015, 11, 20, tzinfo=UTC))
+    assert value(in_between, "helpline_contacts") == 195
+    assert value(report(demo, "2015-10-31", "2014-12-01", PUBLISHED), "helpline_contacts") == 194
+
+
+def test_the_scorecard_action_was_off_track_at_the_november_meeting(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """seeds/003 minute 12 (22 Jul 2015): a scorecard promised for September 2015."""
+    meeting = report(demo, "2015-11-04", "2015-04-01", datetime(2015, 11, 4, 23, 59, tzinfo=UTC))
+    later = report(demo, "2016-03-31", "2015-04-01", TODAY)
+    status = {a.code: a.status for a in meeting.actions}
+    assert status["1.4.3"] == "off_track"
+    assert {a.code: a.status for a in later.actions}["1.4.3"] == "complete"
