@@ -28,10 +28,15 @@ def load_report(as_at: date, known_at: datetime, from_day: date) -> Report:
         return build_report(connection, as_at=as_at, known_at=known_at, from_day=from_day)
 
 
-def default_as_at(meetings: list[date], today: date) -> date:
-    """The latest scrutiny meeting in the plan, or today when the plan lists none."""
-    past = [m for m in meetings if m <= today]
-    return max(past) if past else today
+TODAY_CHOICE = "Today (everything known now)"
+
+
+def meeting_choices(meetings: list[tuple[date, str]], today: date) -> dict[str, date]:
+    """Replay shortcuts: each scrutiny meeting of the plan (latest first), then today."""
+    choices = {f"{day:%d %b %Y}: {title}": day for day, title in sorted(meetings, reverse=True)
+               if day <= today}
+    choices[TODAY_CHOICE] = today
+    return choices
 
 
 def main() -> None:
@@ -42,13 +47,23 @@ def main() -> None:
     st.title(plan.title)
     st.caption(f"{plan.partnership} · plan runs {plan.starts:%d %b %Y} to {plan.ends:%d %b %Y}")
 
+    choices = meeting_choices([(m.date, m.title) for m in plan.meetings], today)
     with st.sidebar:
         st.header("Which scorecard?")
-        as_at = st.date_input("Scorecard as at (end of day)",
-                              value=default_as_at([m.date for m in plan.meetings], today),
-                              key="as_at")
-        from_day = st.date_input("Count events from", value=plan.starts, key="from_day")
-        known_day = st.date_input("As known at the end of", value=today, key="known_day",
+        meeting = st.selectbox("Replay a meeting", list(choices), key="meeting",
+                               help="Shows the scorecard as the partnership knew it that day.")
+        day = choices[meeting]
+        # Without explicit bounds Streamlit allows only ten years either side of the value.
+        earliest, latest = date(plan.starts.year - 5, 1, 1), max(today, plan.ends)
+        # Keyed by meeting: choosing another meeting starts both dates afresh on its day.
+        as_at = st.date_input("Scorecard as at (end of day)", value=day,
+                              key=f"as_at:{meeting}",
+                              min_value=earliest, max_value=latest)
+        from_day = st.date_input("Count events from", value=plan.starts, key="from_day",
+                                 min_value=earliest, max_value=latest)
+        known_day = st.date_input("As known at the end of", value=day,
+                                  key=f"known_day:{meeting}",
+                                  min_value=earliest, max_value=latest,
                                   help="Replay what the partnership knew on that day: returns "
                                        "and corrections that arrived later are left out.")
         suppress = st.toggle("Suppress small numbers (1–4 as <5)", value=False, key="suppress",
@@ -56,6 +71,9 @@ def main() -> None:
     known_at = utc_now() if known_day >= today else end_of_day(known_day, plan.zone)
     report = load_report(as_at, known_at, from_day)
     st.subheader(f"Events from {from_day:%d %b %Y} to {as_at:%d %b %Y}")
+    if known_day < today:
+        st.info(f"Replayed as known at the end of {known_day:%d %B %Y}: returns and "
+                "corrections that arrived later are not counted.")
     st.caption(f"As known at {iso_utc(known_at)}")
 
     rows = [
@@ -64,7 +82,8 @@ def main() -> None:
                                 for code, v in m.by_agency.items())}
         for m in report.measures
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 height=_rows_height(len(rows)))
 
     st.subheader("Delivery-plan actions")
     actions = [
@@ -72,7 +91,13 @@ def main() -> None:
          "Due": a.due.isoformat(), "Reported": a.reported_at or "", "Title": a.title}
         for a in report.actions
     ]
-    st.dataframe(pd.DataFrame(actions), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(actions), hide_index=True, width="stretch",
+                 height=_rows_height(len(actions)))
+
+
+def _rows_height(rows: int) -> int:
+    """Tall enough to show every row without an inner scroll bar."""
+    return 38 + 35 * rows
 
 
 main()
