@@ -35,11 +35,14 @@ from domain.model import (
     AdoptedPlan,
     Agency,
     Case,
+    MonthAcceptance,
     Rejection,
+    ReturnApproval,
     Submission,
     check_action_lead,
 )
 from domain.plan import Plan
+from domain.rules import MeasureRules
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 PLAN_ADOPTED_TOPIC = f"{AdoptedPlan.__module__}:AdoptedPlan.Adopted"
@@ -144,6 +147,47 @@ class Scorecard(Application[Any]):
             return self.plan is not None
         except CommandError:
             return False
+
+    def change_rules(self, measure_id: str, rules: dict[str, Any], reason: str, by: str,
+                     at: datetime) -> None:
+        """Record a new target or RAG rule for a measure the plan lists."""
+        if measure_id not in {m["id"] for m in self.plan.measures}:
+            raise CommandError(f"measure {measure_id} is not listed in the plan's measures")
+        MeasureRules.from_document(rules)
+        if not reason.strip():
+            raise CommandError("a rule change needs a reason")
+        adopted = self._find(AdoptedPlan, AdoptedPlan.create_id(self.plan.code))
+        assert adopted is not None
+        adopted.change_rules(measure_id=measure_id, rules=rules, reason=reason, by=by, at=at)
+        self.save(adopted)
+
+    # Sign-off ------------------------------------------------------------------
+
+    def approve_return(self, agency_code: str, month: str, key: str, by: str,
+                       at: datetime) -> None:
+        """An agency, proving itself with its key, approves its return for a month."""
+        agency = self.agency(agency_code)
+        if agency is None:
+            raise CommandError(f"agency {agency_code} is not registered")
+        if not agency.holds_key(key):
+            raise CommandError(f"the key presented does not belong to {agency_code}")
+        _check_month(month)
+        approval = self._find(ReturnApproval, ReturnApproval.create_id(agency_code, month)) \
+            or ReturnApproval(agency=agency_code, month=month)
+        approval.approve(agency=agency_code, month=month, by=by, at=at)
+        self.save(approval)
+
+    def accept_month(self, month: str, by: str, at: datetime) -> int:
+        """The board accepts a month's scorecard as it stands now; returns the pinned
+        log position."""
+        _check_month(month)
+        position = self.recorder.max_notification_id() or 0
+        acceptance = self._find(MonthAcceptance,
+                                MonthAcceptance.create_id(self.plan.code, month)) \
+            or MonthAcceptance(plan=self.plan.code, month=month)
+        acceptance.accept(month=month, by=by, at=at, position=position)
+        self.save(acceptance)
+        return position
 
     # Agencies ------------------------------------------------------------------
 
@@ -353,6 +397,11 @@ class Scorecard(Application[Any]):
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, cls) else None
+
+
+def _check_month(month: str) -> None:
+    if not contract.MONTH.match(month):
+        raise CommandError(f"{month!r} is not a month in the form YYYY-MM")
 
 
 def _keepable(raw: bytes) -> tuple[str, str]:

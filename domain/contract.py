@@ -27,6 +27,7 @@ AGENCY_CODE = re.compile(r"^[a-z0-9-]{2,40}$")
 CASE_REF = re.compile(r"^[A-Za-z0-9-]{3,40}$")
 SCHOOL_URN = re.compile(r"^[0-9]{6}$")
 ACTION_CODE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 YEAR_GROUPS = ("R", *(f"Y{n}" for n in range(1, 14)))
 SECTORS = ("council", "police", "health", "education", "voluntary", "other")
 

@@ -50,6 +50,46 @@ class AdoptedPlan(Aggregate):
     def plan(self) -> Plan:
         return Plan.from_document(self.document)
 
+    @event("RulesChanged")
+    def change_rules(
+        self, measure_id: str, rules: dict[str, Any], reason: str, by: str, at: dt.datetime
+    ) -> None:
+        """A new target or RAG threshold, in force from its knowledge time ``at``."""
+
+
+class ReturnApproval(Aggregate):
+    """An agency's approval of its return for one month (approvals may be renewed)."""
+
+    @staticmethod
+    def create_id(agency: str, month: str) -> UUID:
+        return uuid5(NAMESPACE, f"approval/{agency}/{month}")
+
+    @event("Started")
+    def __init__(self, agency: str, month: str) -> None:
+        self.agency = agency
+        self.month = month
+
+    @event("Approved")
+    def approve(self, agency: str, month: str, by: str, at: dt.datetime) -> None:
+        """The agency vouches for the month's figures as they stand at ``at``."""
+
+
+class MonthAcceptance(Aggregate):
+    """The board's acceptance of a month's scorecard, pinned to a position in the log."""
+
+    @staticmethod
+    def create_id(plan: str, month: str) -> UUID:
+        return uuid5(NAMESPACE, f"acceptance/{plan}/{month}")
+
+    @event("Started")
+    def __init__(self, plan: str, month: str) -> None:
+        self.plan = plan
+        self.month = month
+
+    @event("Accepted")
+    def accept(self, month: str, by: str, at: dt.datetime, position: int) -> None:
+        """Figures as they stood at log ``position`` become the accepted ones."""
+
 
 def check_action_lead(plan: Plan, action_code: str, agency: str) -> None:
     """An agency may report status only on an action of the plan that it leads."""

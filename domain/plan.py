@@ -20,6 +20,7 @@ import yaml
 
 from domain.contract import ACTION_CODE, AGENCY_CODE, SECTORS
 from domain.errors import CommandError
+from domain.rules import MeasureRules, RulesError
 
 BUNDLED_PLAN = "rotherham-cse-2015-18.yaml"
 
@@ -67,6 +68,14 @@ class Meeting:
 
 
 @dataclass(frozen=True)
+class ReturnsPolicy:
+    """Who owes a monthly return, from which month, and how many days after month end."""
+
+    deadline_days: int
+    owed_from: Mapping[str, str]  # agency code -> first month owed, YYYY-MM
+
+
+@dataclass(frozen=True)
 class Plan:
     code: str
     title: str
@@ -78,6 +87,9 @@ class Plan:
     priorities: tuple[Priority, ...]
     meetings: tuple[Meeting, ...]
     document: Mapping[str, Any]
+    measures: tuple[Mapping[str, Any], ...] = ()
+    rules: Mapping[str, MeasureRules] | None = None
+    returns: ReturnsPolicy | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -187,12 +199,49 @@ class _PlanReader:
             priorities=priorities,
             meetings=meetings,
             document=self.document,
+            measures=tuple(self._measures()),
+            rules=self._rules(),
+            returns=self._returns(agency_codes),
         )
         codes = [a.code for a in plan.actions]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
         if duplicates:
             raise PlanError(f"plan file: action codes appear twice: {', '.join(duplicates)}")
         return plan
+
+    def _measures(self) -> list[Mapping[str, Any]]:
+        measures = self.document.get("measures") or []
+        if not isinstance(measures, list) or not all(
+            isinstance(m, Mapping) and isinstance(m.get("id"), str) for m in measures
+        ):
+            raise PlanError("plan file: measures must be a list, each with an id")
+        return measures
+
+    def _rules(self) -> dict[str, MeasureRules]:
+        try:
+            return {
+                m["id"]: MeasureRules.from_document(m, f"measures[{m['id']}]")
+                for m in self._measures() if "target" in m or "rag" in m
+            }
+        except RulesError as error:
+            raise PlanError(f"plan file: {error}") from None
+
+    def _returns(self, agencies: set[str]) -> ReturnsPolicy | None:
+        returns = self.document.get("returns")
+        if returns is None:
+            return None
+        days = self._get(returns, "deadline_days", "returns")
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 60:
+            raise PlanError("plan file: returns.deadline_days must be a whole number 0-60")
+        owed: dict[str, str] = {}
+        for i, entry in enumerate(self._list(returns, "agencies", "returns")):
+            code = self._str(entry, "agency", f"returns.agencies[{i}]")
+            first = str(self._get(entry, "from", f"returns.agencies[{i}]"))
+            if code not in agencies or not re.match(r"^\d{4}-\d{2}$", first):
+                raise PlanError(f"plan file: returns.agencies[{i}] needs a plan agency and "
+                                "from: YYYY-MM")
+            owed[code] = first
+        return ReturnsPolicy(days, owed)
 
     def _agency(self, obj: Any, path: str) -> PlanAgency:
         agency = PlanAgency(self._str(obj, "code", path), self._str(obj, "name", path),

@@ -1,54 +1,208 @@
-"""The contract's standard measures, each defined once as SQL over the standing facts.
+"""Measures as data: what to count, over which events, for which period.
 
-A flow measure counts facts that occurred in the report window. A state measure
-(``open_cases``, ``actions_complete``) is the position at the end of ``as_at`` and is
-not windowed.
+A measure is a count (or a rate: numerator over denominator) of standing facts. Counts
+are written as small mappings, in code for the contract's standard measures and in the
+plan file for a partnership's own, and compiled here into SQL. Field names are checked
+against the contract and values are rendered as SQL literals, so a plan file can never
+inject SQL.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from domain.contract import EVENT_TYPES, PAYLOADS
+
+# Payload fields copied into typed columns of ``facts``; others are read from the JSON.
+COLUMNS = {
+    "agency", "audience", "attendees", "school", "programme", "pupils", "channel",
+    "cse_related", "in_area", "outcome", "response_minutes", "case_ref", "action", "status",
+}
+PAYLOAD_FIELDS = {name for fields in PAYLOADS.values() for name in fields}
+INTEGER_FIELDS = {"attendees", "pupils", "response_minutes"}
+PERIODS = ("window", "cumulative", "monthly", "quarterly", "financial_year")
+KINDS = ("flow", "open_cases", "actions_complete")
+
+
+class MeasureError(ValueError):
+    """A measure definition that cannot be compiled."""
+
+
+def _column(name: str) -> str:
+    if name == "case":
+        return "case_ref"
+    if name in COLUMNS:
+        return name
+    if name in PAYLOAD_FIELDS:
+        return f"(payload->>'{name}')"
+    raise MeasureError(f"{name!r} is not a field of any event type")
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise MeasureError(f"{value!r} is not a number, string or boolean")
+
+
+def _condition(name: str, rule: Any) -> str:
+    column = _column(name)
+    if name in INTEGER_FIELDS and column.startswith("(payload"):
+        column = f"CAST({column} AS INTEGER)"
+    if isinstance(rule, list):
+        return f"{column} IN ({', '.join(_literal(v) for v in rule)})"
+    if isinstance(rule, Mapping):
+        parts = []
+        if "min" in rule:
+            parts.append(f"{column} >= {_literal(rule['min'])}")
+        if "max" in rule:
+            parts.append(f"{column} <= {_literal(rule['max'])}")
+        if not parts or set(rule) - {"min", "max"}:
+            raise MeasureError(f"condition on {name} must have min and/or max")
+        return " AND ".join(parts)
+    return f"{column} = {_literal(rule)}"
+
+
+@dataclass(frozen=True)
+class Count:
+    """``count`` events of a type, or ``sum`` / ``distinct`` one of their fields."""
+
+    event_type: str
+    aggregate: str = "count"
+    field: str | None = None
+    where: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.event_type not in EVENT_TYPES:
+            raise MeasureError(f"{self.event_type!r} is not an event type")
+        if self.aggregate not in ("count", "sum", "distinct"):
+            raise MeasureError("aggregate must be count, sum or distinct")
+        if (self.aggregate == "count") != (self.field is None):
+            raise MeasureError("sum and distinct need a field; count takes none")
+        self.expression()
+        self.condition()
+
+    def expression(self) -> str:
+        if self.aggregate == "count":
+            return "count(*)"
+        column = _column(self.field or "")
+        if self.aggregate == "sum":
+            return f"sum({column})"
+        return f"count(DISTINCT {column})"
+
+    def condition(self) -> str:
+        parts = [f"type = {_literal(self.event_type)}"]
+        parts += [_condition(name, rule) for name, rule in self.where.items()]
+        return " AND ".join(parts)
+
+    def describe(self) -> str:
+        what = "events" if self.field is None else f"{self.aggregate} of {self.field}"
+        filters = ", ".join(f"{k} {v}" for k, v in self.where.items())
+        return f"{what} of {self.event_type}" + (f" where {filters}" if filters else "")
+
+    @classmethod
+    def parse(cls, spec: Mapping[str, Any]) -> Count:
+        """From the plan file: ``{count: TYPE}``, ``{sum: FIELD, of: TYPE}``,
+        ``{distinct: FIELD, of: TYPE}``, each with an optional ``where``."""
+        where = spec.get("where") or {}
+        if not isinstance(where, Mapping):
+            raise MeasureError("where must be a mapping of field to value")
+        if "count" in spec:
+            return cls(str(spec["count"]), "count", None, dict(where))
+        for aggregate in ("sum", "distinct"):
+            if aggregate in spec:
+                return cls(str(spec.get("of")), aggregate, str(spec[aggregate]), dict(where))
+        raise MeasureError("a count needs count:, sum: or distinct:")
 
 
 @dataclass(frozen=True)
 class Measure:
+    """One line of the scorecard."""
+
     id: str
     title: str
-    aggregate: str  # SQL aggregate over the standing facts that match ``where``
-    where: str
+    numerator: Count | None = None
+    denominator: Count | None = None
+    kind: str = "flow"
+    period: str = "window"
+    objective: str | None = None
+    polarity: str = "higher"
+    standard: bool = False
+
+    @property
+    def is_rate(self) -> bool:
+        return self.denominator is not None
+
+    def definition(self) -> str:
+        if self.kind == "open_cases":
+            return "cases referred and not closed at the end of the as-at day"
+        if self.kind == "actions_complete":
+            return "plan actions whose latest reported status is complete"
+        assert self.numerator is not None
+        text = self.numerator.describe()
+        if self.denominator is not None:
+            text += f", as a share of {self.denominator.describe()}"
+        return text
 
 
-FLOW_MEASURES: tuple[Measure, ...] = (
-    Measure("workforce_trained", "Workers trained (CSE training and events)",
-            "sum(attendees)", "type = 'training.delivered' AND audience = 'workforce'"),
-    Measure("community_trained", "Community members at CSE awareness training",
-            "sum(attendees)", "type = 'training.delivered' AND audience = 'community'"),
-    Measure("schools_reached", "Schools reached by prevention sessions",
-            "count(DISTINCT school)", "type = 'school.session_delivered'"),
-    Measure("pupils_reached", "Pupils attending prevention sessions",
-            "sum(pupils)", "type = 'school.session_delivered'"),
-    Measure("helpline_contacts", "Helpline contacts",
-            "count(*)", "type = 'helpline.contact'"),
-    Measure("helpline_cse_contacts", "Helpline contacts about CSE in the area",
-            "count(*)", "type = 'helpline.contact' AND cse_related AND in_area"),
-    Measure("helpline_referrals", "Helpline contacts referred into services",
-            "count(*)", "type = 'helpline.contact' AND outcome = 'referral'"),
-    Measure("referrals_received", "Referrals received by support services",
-            "count(*)", "type = 'referral.received'"),
-    Measure("cases_closed", "Cases closed", "count(*)", "type = 'case.closed'"),
+def _flow(measure_id: str, title: str, count: Count) -> Measure:
+    return Measure(measure_id, title, numerator=count, standard=True)
+
+
+STANDARD_MEASURES: tuple[Measure, ...] = (
+    _flow("workforce_trained", "Workers trained (CSE training and events)",
+          Count("training.delivered", "sum", "attendees", {"audience": "workforce"})),
+    _flow("community_trained", "Community members at CSE awareness training",
+          Count("training.delivered", "sum", "attendees", {"audience": "community"})),
+    _flow("schools_reached", "Schools reached by prevention sessions",
+          Count("school.session_delivered", "distinct", "school")),
+    _flow("pupils_reached", "Pupils attending prevention sessions",
+          Count("school.session_delivered", "sum", "pupils")),
+    _flow("helpline_contacts", "Helpline contacts", Count("helpline.contact")),
+    _flow("helpline_cse_contacts", "Helpline contacts about CSE in the area",
+          Count("helpline.contact", where={"cse_related": True, "in_area": True})),
+    _flow("helpline_referrals", "Helpline contacts referred into services",
+          Count("helpline.contact", where={"outcome": "referral"})),
+    _flow("referrals_received", "Referrals received by support services",
+          Count("referral.received")),
+    _flow("cases_closed", "Cases closed", Count("case.closed")),
+    Measure("open_cases", "Cases open at the end of the period", kind="open_cases",
+            standard=True),
+    Measure("actions_complete", "Delivery-plan actions complete", kind="actions_complete",
+            standard=True),
 )
 
-OPEN_CASES = Measure(
-    "open_cases", "Cases open at the end of the period",
-    "count(DISTINCT agency || '/' || case_ref)",
-    "type = 'referral.received' AND NOT EXISTS (SELECT 1 FROM upto c "
-    "WHERE c.type = 'case.closed' AND c.agency = upto.agency "
-    "AND c.case_ref = upto.case_ref AND c.episode = upto.episode)",
-)
-ACTIONS_COMPLETE = Measure(
-    "actions_complete", "Delivery-plan actions complete", "count(*)", "status = 'complete'"
-)
+MEASURE_IDS: tuple[str, ...] = tuple(m.id for m in STANDARD_MEASURES)
 
-MEASURE_IDS: tuple[str, ...] = (
-    *(m.id for m in FLOW_MEASURES), OPEN_CASES.id, ACTIONS_COMPLETE.id,
-)
+
+def plan_measure(spec: Mapping[str, Any], standard: Mapping[str, Measure]) -> Measure:
+    """A measure from the plan file: a new count or rate, or a standard measure given an
+    objective and polarity (a standard measure's counting is fixed by the contract)."""
+    measure_id = str(spec.get("id", ""))
+    polarity = str(spec.get("polarity", "higher"))
+    if polarity not in ("higher", "lower"):
+        raise MeasureError(f"measure {measure_id}: polarity must be higher or lower")
+    objective = spec.get("objective")
+    if measure_id in standard:
+        base = standard[measure_id]
+        return Measure(base.id, base.title, base.numerator, base.denominator, base.kind,
+                       base.period, str(objective) if objective else None, polarity, True)
+    if "numerator" not in spec or not spec.get("title"):
+        raise MeasureError(f"measure {measure_id!r} needs a title and a numerator")
+    period = str(spec.get("period", "cumulative"))
+    if period not in PERIODS[1:]:
+        raise MeasureError(f"measure {measure_id}: period must be one of "
+                           + ", ".join(PERIODS[1:]))
+    try:
+        numerator = Count.parse(spec["numerator"])
+        denominator = Count.parse(spec["denominator"]) if "denominator" in spec else None
+    except MeasureError as error:
+        raise MeasureError(f"measure {measure_id}: {error}") from None
+    return Measure(measure_id, str(spec["title"]), numerator, denominator, "flow", period,
+                   str(objective) if objective else None, polarity, False)

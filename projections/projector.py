@@ -29,7 +29,8 @@ FACT_SCHEMA = pa.schema([
     ("event_id", pa.string()), ("type", pa.string()), ("occurred_at", pa.string()),
     ("occurred_utc", _TS), ("occurred_on", pa.date32()), ("recorded_at", _TS),
     ("backfill", pa.bool_()), ("supersedes", pa.string()), ("ended_at", _TS),
-    ("ended_by", pa.string()), ("end_kind", pa.string()), ("audience", pa.string()),
+    ("ended_position", pa.int64()), ("ended_by", pa.string()), ("end_kind", pa.string()),
+    ("audience", pa.string()),
     ("attendees", pa.int32()), ("school", pa.string()), ("programme", pa.string()),
     ("pupils", pa.int32()), ("channel", pa.string()), ("cse_related", pa.bool_()),
     ("in_area", pa.bool_()), ("outcome", pa.string()), ("response_minutes", pa.int32()),
@@ -44,9 +45,11 @@ REJECTION_SCHEMA = pa.schema([
     ("source", pa.string()),
 ])
 END_SCHEMA = pa.schema([
-    ("submission_id", pa.string()), ("ended_at", _TS), ("ended_by", pa.string()),
-    ("end_kind", pa.string()),
+    ("submission_id", pa.string()), ("ended_at", _TS), ("ended_position", pa.int64()),
+    ("ended_by", pa.string()), ("end_kind", pa.string()),
 ])
+# Rules written into the plan file are in force from the beginning of time.
+PLAN_RULES_SINCE = datetime(1970, 1, 1)
 # Payload fields copied into typed columns (the whole payload is kept as JSON too).
 TYPED_PAYLOAD_FIELDS = (
     "audience", "attendees", "school", "programme", "pupils", "channel", "cse_related",
@@ -64,6 +67,9 @@ class _Batch:
     agencies: list[tuple[Any, ...]] = field(default_factory=list)
     suspensions: list[tuple[bool, str]] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
+    rules: list[tuple[Any, ...]] = field(default_factory=list)
+    approvals: list[tuple[Any, ...]] = field(default_factory=list)
+    acceptances: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class Projector:
@@ -110,6 +116,7 @@ class Projector:
             batch.ends.append({
                 "submission_id": str(event.originator_id),
                 "ended_at": to_naive_utc(event.at),
+                "ended_position": position,
                 "ended_by": event.by_event_id,
                 "end_kind": "superseded" if kind == "Submission.Superseded" else "retracted",
             })
@@ -126,7 +133,20 @@ class Projector:
             code = agency_codes.get(event.originator_id) or self._agency_code(event.originator_id)
             batch.suspensions.append((kind == "Agency.Suspended", code))
         elif kind == "AdoptedPlan.Adopted":
-            batch.plans.append(Plan.from_document(event.document))
+            plan = Plan.from_document(event.document)
+            batch.plans.append(plan)
+            batch.rules += [(position, measure_id, json.dumps(rules.to_document()),
+                             PLAN_RULES_SINCE, "plan file", "as adopted")
+                            for measure_id, rules in (plan.rules or {}).items()]
+        elif kind == "AdoptedPlan.RulesChanged":
+            batch.rules.append((position, event.measure_id, json.dumps(event.rules),
+                                to_naive_utc(event.at), event.by, event.reason))
+        elif kind == "ReturnApproval.Approved":
+            batch.approvals.append((position, event.agency, event.month,
+                                    to_naive_utc(event.at), event.by))
+        elif kind == "MonthAcceptance.Accepted":
+            batch.acceptances.append((position, event.month, to_naive_utc(event.at), event.by,
+                                      event.position))
 
     def _agency_code(self, originator_id: Any) -> str:
         agency: Any = self.app.repository.get(originator_id)
@@ -156,7 +176,7 @@ class Projector:
                 connection.register("ends", ends)
                 connection.execute(
                     "UPDATE facts SET ended_at = ends.ended_at, ended_by = ends.ended_by, "
-                    "end_kind = ends.end_kind FROM ends "
+                    "ended_position = ends.ended_position, end_kind = ends.end_kind FROM ends "
                     "WHERE facts.submission_id = ends.submission_id"
                 )
                 connection.unregister("ends")
@@ -165,6 +185,11 @@ class Projector:
                 connection.register("new_rejections", rejected)
                 connection.execute("INSERT INTO rejections SELECT * FROM new_rejections")
                 connection.unregister("new_rejections")
+            for table, rows in (("measure_rules", batch.rules), ("approvals", batch.approvals),
+                                ("acceptances", batch.acceptances)):
+                if rows:
+                    marks = ", ".join("?" * len(rows[0]))
+                    connection.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
             connection.execute(
                 "INSERT OR REPLACE INTO tracking VALUES (?, ?)", [TRACKING_NAME, position]
             )
@@ -189,6 +214,7 @@ def _fact_row(position: int, event: Any) -> dict[str, Any]:
         "backfill": event.backfill,
         "supersedes": event.supersedes,
         "ended_at": None,
+        "ended_position": None,
         "ended_by": None,
         "end_kind": None,
         "case_ref": payload.get("case"),

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS facts (
     backfill BOOLEAN NOT NULL,
     supersedes VARCHAR,
     ended_at TIMESTAMP,
+    ended_position BIGINT,
     ended_by VARCHAR,
     end_kind VARCHAR,
     audience VARCHAR,
@@ -81,6 +82,28 @@ CREATE TABLE IF NOT EXISTS plan (
     ends DATE NOT NULL,
     timezone VARCHAR NOT NULL,
     document VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS measure_rules (
+    position BIGINT NOT NULL,
+    measure_id VARCHAR NOT NULL,
+    rules VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    changed_by VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS approvals (
+    position BIGINT NOT NULL,
+    agency VARCHAR NOT NULL,
+    month VARCHAR NOT NULL,
+    approved_at TIMESTAMP NOT NULL,
+    approved_by VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acceptances (
+    position BIGINT NOT NULL,
+    month VARCHAR NOT NULL,
+    accepted_at TIMESTAMP NOT NULL,
+    accepted_by VARCHAR NOT NULL,
+    pinned_position BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS plan_actions (
     ord INTEGER NOT NULL,

@@ -1,42 +1,80 @@
-"""``scorecard report``: the scorecard for a window, as it was known at a chosen time."""
+"""``scorecard report``: the scorecard for a window, as it was known at a chosen time.
+
+Each measure is counted over its period, judged against the target and RAG rules in
+force (as known then, or today's), given a trend over the last six months and marked
+provisional ("p": a contributing agency has not approved its return) or revised ("r":
+the board accepted the month and the figure has changed since).
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from domain.plan import Plan
+from domain.rules import MeasureRules
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
-from projections.measures import ACTIONS_COMPLETE, FLOW_MEASURES, OPEN_CASES, Measure
-
-STANDING = """
-standing AS (
-    SELECT * FROM facts
-    WHERE recorded_at <= $known AND (ended_at IS NULL OR ended_at > $known)
-),
-windowed AS (SELECT * FROM standing WHERE occurred_on BETWEEN $from_day AND $as_at),
-upto AS (SELECT * FROM standing WHERE occurred_on <= $as_at),
-latest AS (
-    SELECT upto.* FROM upto JOIN plan_actions ON plan_actions.code = upto.action
-    WHERE upto.type = 'action.status_reported'
-    QUALIFY row_number() OVER (
-        PARTITION BY upto.action ORDER BY occurred_utc DESC, recorded_at DESC, position DESC
-    ) = 1
+from projections.measures import STANDARD_MEASURES, Measure, plan_measure
+from projections.standing import (
+    LATEST_STATUS_SQL,
+    Standing,
+    contributors,
+    measure_split,
 )
-"""
+from projections.trend import TEST_NAME, direction
+
+TREND_MONTHS = 6
+
+
+@dataclass(frozen=True)
+class RulesInForce:
+    rules: MeasureRules
+    since: datetime
+    by: str
+    reason: str
 
 
 @dataclass(frozen=True)
 class MeasureValue:
     id: str
     title: str
-    value: int | float
-    by_agency: dict[str, int | float]
+    value: int | float | None
+    by_agency: dict[str, int | float | None]
     target: float | None = None
     rag: str | None = None
+    definition: str = ""
+    objective: str | None = None
+    polarity: str = "higher"
+    period: str = "window"
+    window: tuple[date, date] | None = None
+    rules: RulesInForce | None = None
+    rules_as_of: str = "then"
+    trend: str = "not enough data"
+    trend_values: list[tuple[str, float | None]] = field(default_factory=list)
+    marker: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        rules = self.rules
+        return {
+            "id": self.id, "title": self.title, "value": self.value,
+            "by_agency": self.by_agency, "target": self.target, "rag": self.rag,
+            "definition": self.definition, "objective": self.objective,
+            "polarity": self.polarity, "period": self.period,
+            "window": {"from": self.window[0].isoformat(), "to": self.window[1].isoformat()}
+            if self.window else None,
+            "rule": rules.rules.describe(self.polarity) if rules else None,
+            "rules": {
+                "as_of": self.rules_as_of, "in_force_since": iso_utc(rules.since),
+                "by": rules.by, "reason": rules.reason, **rules.rules.to_document(),
+            } if rules else None,
+            "trend": {"direction": self.trend, "test": TEST_NAME,
+                      "values": [{"month": m, "value": v} for m, v in self.trend_values]},
+            "marker": self.marker,
+        }
 
 
 @dataclass(frozen=True)
@@ -58,6 +96,7 @@ class Report:
     plan: dict[str, Any]
     measures: list[MeasureValue] = field(default_factory=list)
     actions: list[ActionStatus] = field(default_factory=list)
+    rules_as_of: str = "then"
 
     def measure(self, measure_id: str) -> MeasureValue:
         return next(m for m in self.measures if m.id == measure_id)
@@ -67,12 +106,9 @@ class Report:
             "as_at": self.as_at.isoformat(),
             "known_at": iso_utc(self.known_at),
             "from": self.from_day.isoformat(),
+            "rules": self.rules_as_of,
             "plan": self.plan,
-            "measures": [
-                {"id": m.id, "title": m.title, "value": m.value, "by_agency": m.by_agency,
-                 "target": m.target, "rag": m.rag}
-                for m in self.measures
-            ],
+            "measures": [m.to_json() for m in self.measures],
             "actions": [
                 {"code": a.code, "title": a.title, "lead": a.lead, "due": a.due.isoformat(),
                  "status": a.status, "reported_at": a.reported_at,
@@ -82,87 +118,180 @@ class Report:
         }
 
 
-def _measure_query(measure: Measure, source: str) -> str:
-    return (
-        f"SELECT '{measure.id}' AS measure, agency, coalesce({measure.aggregate}, 0) AS value "
-        f"FROM {source} WHERE {measure.where} GROUP BY GROUPING SETS ((agency), ())"
-    )
-
-
-MEASURES_SQL = "WITH " + STANDING + " UNION ALL ".join(
-    [_measure_query(m, "windowed") for m in FLOW_MEASURES]
-    + [_measure_query(OPEN_CASES, "upto"), _measure_query(ACTIONS_COMPLETE, "latest")]
-)
-ACTIONS_SQL = "WITH " + STANDING + """
-SELECT plan_actions.code, plan_actions.title, plan_actions.lead, plan_actions.due,
-       coalesce(latest.status, 'not_started'), latest.occurred_at, latest.recorded_at
-FROM plan_actions LEFT JOIN latest ON latest.action = plan_actions.code
-ORDER BY plan_actions.ord
-"""
-
-
-def build_report(
-    connection: duckdb.DuckDBPyConnection,
-    *,
-    as_at: date,
-    known_at: datetime,
-    from_day: date | None = None,
-) -> Report:
-    """Compute every standard measure and the actions' status from the read model."""
-    plan_row = connection.execute(
-        "SELECT code, title, partnership, starts, ends, timezone FROM plan"
-    ).fetchone()
-    if plan_row is None:
+def load_plan(connection: duckdb.DuckDBPyConnection) -> Plan:
+    row = connection.execute("SELECT document FROM plan").fetchone()
+    if row is None:
         raise LookupError("the read model holds no plan yet")
-    code, title, partnership, starts, ends, timezone = plan_row
-    window_start = from_day or starts
-    params = {"known": to_naive_utc(known_at), "from_day": window_start, "as_at": as_at}
-    totals: dict[str, int | float] = {}
-    by_agency: dict[str, dict[str, int | float]] = {}
-    for measure_id, agency, value in connection.execute(MEASURES_SQL, params).fetchall():
-        number = _number(value)
-        if agency is None:
-            totals[measure_id] = number
-        else:
-            by_agency.setdefault(measure_id, {})[agency] = number
-    measures = [
-        MeasureValue(m.id, m.title, totals.get(m.id, 0),
-                     dict(sorted(by_agency.get(m.id, {}).items())))
-        for m in (*FLOW_MEASURES, OPEN_CASES, ACTIONS_COMPLETE)
-    ]
-    actions = [
-        ActionStatus(code, title, lead, due, status, reported_at,
-                     from_naive_utc(known) if known else None)
-        for code, title, lead, due, status, reported_at, known
-        in connection.execute(ACTIONS_SQL, params).fetchall()
-    ]
-    return Report(
-        as_at=as_at,
-        known_at=known_at,
-        from_day=window_start,
-        plan={"code": code, "title": title, "partnership": partnership,
-              "starts": starts.isoformat(), "ends": ends.isoformat(), "timezone": timezone},
-        measures=measures,
-        actions=actions,
-    )
+    return Plan.from_document(json.loads(row[0]))
 
 
-def _number(value: Any) -> int | float:
-    number = float(value)
-    return int(number) if number.is_integer() else number
+def scorecard_measures(plan: Plan) -> list[Measure]:
+    """The contract's standard measures (with the plan's objective and polarity where it
+    gives them), then the plan's own measures."""
+    standard = {m.id: m for m in STANDARD_MEASURES}
+    from_plan = {spec["id"]: plan_measure(spec, standard) for spec in plan.measures}
+    return ([from_plan.get(m.id, m) for m in STANDARD_MEASURES]
+            + [m for m in from_plan.values() if not m.standard])
+
+
+def period_window(measure: Measure, as_at: date, from_day: date, plan: Plan) -> tuple[date, date]:
+    if measure.period == "window":
+        return from_day, as_at
+    if measure.period == "cumulative":
+        return plan.starts, as_at
+    if measure.period == "monthly":
+        return as_at.replace(day=1), as_at
+    if measure.period == "quarterly":
+        return as_at.replace(month=(as_at.month - 1) // 3 * 3 + 1, day=1), as_at
+    year = as_at.year if as_at.month >= 4 else as_at.year - 1
+    return date(year, 4, 1), as_at  # financial year
+
+
+def rules_in_force(connection: duckdb.DuckDBPyConnection, measure_id: str,
+                   known: datetime | None) -> RulesInForce | None:
+    row = connection.execute(
+        "SELECT rules, recorded_at, changed_by, reason FROM measure_rules "
+        "WHERE measure_id = $id AND ($known IS NULL OR recorded_at <= $known) "
+        "ORDER BY recorded_at DESC, position DESC LIMIT 1",
+        {"id": measure_id, "known": to_naive_utc(known) if known else None},
+    ).fetchone()
+    if row is None:
+        return None
+    return RulesInForce(MeasureRules.from_document(json.loads(row[0])),
+                        from_naive_utc(row[1]), row[2], row[3])
+
+
+def months_ending(as_at: date, count: int) -> list[tuple[date, date]]:
+    """The last ``count`` calendar months up to as_at's (that one cut at as_at)."""
+    spans = []
+    first = as_at.replace(day=1)
+    for _ in range(count):
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        spans.append((first, min(following - timedelta(days=1), as_at)))
+        first = (first - timedelta(days=1)).replace(day=1)
+    return list(reversed(spans))
+
+
+def _number(value: float | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else round(value, 6)
+
+
+class ReportBuilder:
+    """Computes one report from the read model."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, *, as_at: date,
+                 known_at: datetime, from_day: date | None = None, rules: str = "then",
+                 pinned: int | None = None) -> None:
+        if rules not in ("then", "now"):
+            raise ValueError("rules must be 'then' or 'now'")
+        self.connection = connection
+        self.plan = load_plan(connection)
+        self.as_at = as_at
+        self.known_at = known_at
+        self.from_day = from_day or self.plan.starts
+        self.rules = rules
+        self.standing = Standing(known_at, pinned)
+
+    def value(self, measure: Measure, standing: Standing | None = None,
+              span: tuple[date, date] | None = None) -> float | None:
+        start, end = span or period_window(measure, self.as_at, self.from_day, self.plan)
+        return measure_split(self.connection, measure, start, end,
+                             standing or self.standing)[0]
+
+    def measure(self, measure: Measure) -> MeasureValue:
+        window = period_window(measure, self.as_at, self.from_day, self.plan)
+        total, by_agency = measure_split(self.connection, measure, *window, self.standing)
+        rules = rules_in_force(self.connection, measure.id,
+                               self.known_at if self.rules == "then" else None)
+        target = rules.rules.target_on(self.as_at) if rules else None
+        months = months_ending(self.as_at, TREND_MONTHS)
+        trend_values = [(f"{start:%Y-%m}", _number(self.value(
+            measure, span=(start, end)))) for start, end in months]
+        return MeasureValue(
+            id=measure.id, title=measure.title, value=_number(total),
+            by_agency={code: _number(v) for code, v in by_agency.items()},
+            target=target,
+            rag=rules.rules.judge(total, self.as_at, measure.polarity) if rules else None,
+            definition=measure.definition(), objective=measure.objective,
+            polarity=measure.polarity, period=measure.period, window=window, rules=rules,
+            rules_as_of=self.rules,
+            trend=direction([v for _, v in trend_values], measure.polarity),
+            trend_values=trend_values, marker=self.marker(measure, total, window),
+        )
+
+    def marker(self, measure: Measure, total: float | None,
+               window: tuple[date, date]) -> str | None:
+        """``r`` if the board accepted as_at's month and the figure has changed since;
+        ``p`` if an agency counted in that month has not approved its return."""
+        month = f"{self.as_at:%Y-%m}"
+        accepted = self.connection.execute(
+            "SELECT pinned_position FROM acceptances WHERE month = $month "
+            "AND accepted_at <= $known ORDER BY position DESC LIMIT 1",
+            {"month": month, "known": to_naive_utc(self.known_at)},
+        ).fetchone()
+        if accepted is not None:
+            pinned = Standing(self.known_at, int(accepted[0]))
+            return "r" if self.value(measure, pinned, window) != total else None
+        approved = {row[0] for row in self.connection.execute(
+            "SELECT agency FROM approvals WHERE month = $month AND approved_at <= $known",
+            {"month": month, "known": to_naive_utc(self.known_at)}).fetchall()}
+        counted = contributors(self.connection, measure, self.as_at.replace(day=1),
+                               self.as_at, self.standing)
+        return "p" if counted - approved else None
+
+    def actions(self) -> list[ActionStatus]:
+        latest = {row[0]: row[1:] for row in self.connection.execute(
+            f"SELECT action, status, occurred_at, recorded_at FROM ({LATEST_STATUS_SQL})",
+            {**self.standing.params(), "end": self.as_at}).fetchall()}
+        result = []
+        for code, title, lead, due in self.connection.execute(
+                "SELECT code, title, lead, due FROM plan_actions ORDER BY ord").fetchall():
+            status, reported_at, known = latest.get(code, ("not_started", None, None))
+            result.append(ActionStatus(code, title, lead, due, status, reported_at,
+                                       from_naive_utc(known) if known else None))
+        return result
+
+    def build(self) -> Report:
+        plan = self.plan
+        return Report(
+            as_at=self.as_at, known_at=self.known_at, from_day=self.from_day,
+            plan={"code": plan.code, "title": plan.title, "partnership": plan.partnership,
+                  "starts": plan.starts.isoformat(), "ends": plan.ends.isoformat(),
+                  "timezone": plan.timezone},
+            measures=[self.measure(m) for m in scorecard_measures(plan)],
+            actions=self.actions(),
+            rules_as_of=self.rules,
+        )
+
+
+def build_report(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at: datetime,
+                 from_day: date | None = None, rules: str = "then") -> Report:
+    """Every measure and the actions' status, from the read model."""
+    return ReportBuilder(connection, as_at=as_at, known_at=known_at, from_day=from_day,
+                         rules=rules).build()
+
+
+def _shown(value: int | float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if isinstance(value, float) and value <= 1 else f"{value}"
 
 
 def render_text(report: Report) -> str:
     lines = [
         report.plan["title"],
         f"Events from {report.from_day} to the end of {report.as_at}, "
-        f"as known at {iso_utc(report.known_at)}",
+        f"as known at {iso_utc(report.known_at)}; rules as known {report.rules_as_of}",
         "",
-        f"{'measure':<24} {'value':>8}  by agency",
+        f"{'measure':<30} {'value':>9} {'':1} {'target':>8} {'rag':<6} {'trend':<22} by agency",
     ]
     for m in report.measures:
-        split = ", ".join(f"{code} {value}" for code, value in m.by_agency.items())
-        lines.append(f"{m.id:<24} {m.value:>8}  {split}")
+        split = ", ".join(f"{code} {_shown(v)}" for code, v in m.by_agency.items())
+        target = "-" if m.target is None else _shown(_number(m.target))
+        lines.append(f"{m.id:<30} {_shown(m.value):>9} {m.marker or '':1} {target:>8} "
+                     f"{m.rag or '-':<6} {m.trend:<22} {split}")
     lines += ["", f"{'action':<8} {'status':<12} {'lead':<22} {'due':<10}  title"]
     for a in report.actions:
         lines.append(f"{a.code:<8} {a.status:<12} {a.lead:<22} {a.due}  {a.title[:60]}")

@@ -1,0 +1,114 @@
+"""Which facts stand: as known at a time, optionally as the log stood at a position.
+
+Every query of the scorecard starts from the ``standing`` facts. As known at K, a fact
+stands when it was recorded by K and not ended (retracted or superseded) by K. Pinned to
+log position P (a board's acceptance), it stands when accepted at or before P and not
+ended at or before P.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+
+from domain.timekeeping import to_naive_utc
+from projections.measures import Count, Measure
+
+NO_PIN = 2**62
+
+STANDING_SQL = """
+standing AS (
+    SELECT * FROM facts
+    WHERE recorded_at <= $known AND position <= $upto
+      AND NOT (ended_at IS NOT NULL AND ended_at <= $known AND ended_position <= $upto)
+)"""
+
+OPEN_CASES_SQL = f"""
+WITH {STANDING_SQL},
+upto_day AS (SELECT * FROM standing WHERE occurred_on <= $end)
+SELECT agency, count(DISTINCT agency || '/' || case_ref) FROM upto_day r
+WHERE type = 'referral.received' AND NOT EXISTS (
+    SELECT 1 FROM upto_day c WHERE c.type = 'case.closed' AND c.agency = r.agency
+    AND c.case_ref = r.case_ref AND c.episode = r.episode)
+GROUP BY GROUPING SETS ((agency), ())
+"""
+
+LATEST_STATUS_SQL = f"""
+WITH {STANDING_SQL}
+SELECT standing.* FROM standing JOIN plan_actions ON plan_actions.code = standing.action
+WHERE standing.type = 'action.status_reported' AND occurred_on <= $end
+QUALIFY row_number() OVER (
+    PARTITION BY standing.action ORDER BY occurred_utc DESC, recorded_at DESC, position DESC
+) = 1
+"""
+
+
+@dataclass(frozen=True)
+class Standing:
+    known: datetime
+    position: int | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"known": to_naive_utc(self.known),
+                "upto": self.position if self.position is not None else NO_PIN}
+
+
+Split = tuple[float, dict[str, float]]  # total, by agency
+
+
+def _grouped(connection: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> Split:
+    total = 0.0
+    by_agency: dict[str, float] = {}
+    for agency, value in connection.execute(sql, params).fetchall():
+        if agency is None:
+            total = float(value or 0)
+        else:
+            by_agency[agency] = float(value or 0)
+    return total, dict(sorted(by_agency.items()))
+
+
+def count(connection: duckdb.DuckDBPyConnection, what: Count, start: date, end: date,
+          standing: Standing) -> Split:
+    sql = (f"WITH {STANDING_SQL} SELECT agency, {what.expression()} FROM standing "
+           f"WHERE occurred_on BETWEEN $start AND $end AND {what.condition()} "
+           "GROUP BY GROUPING SETS ((agency), ())")
+    return _grouped(connection, sql, {**standing.params(), "start": start, "end": end})
+
+
+def measure_split(connection: duckdb.DuckDBPyConnection, measure: Measure, start: date,
+                  end: date, standing: Standing) -> tuple[float | None, dict[str, float | None]]:
+    """A measure's value over [start, end] (or at ``end`` for a position), by agency."""
+    params = {**standing.params(), "end": end}
+    if measure.kind in ("open_cases", "actions_complete"):
+        sql = OPEN_CASES_SQL if measure.kind == "open_cases" else (
+            f"SELECT agency, count(*) FROM ({LATEST_STATUS_SQL}) "
+            "WHERE status = 'complete' GROUP BY GROUPING SETS ((agency), ())")
+        position, at_position = _grouped(connection, sql, params)
+        return position, dict(at_position)
+    assert measure.numerator is not None
+    total, by_agency = count(connection, measure.numerator, start, end, standing)
+    if measure.denominator is None:
+        return total, dict(by_agency)
+    base, base_by_agency = count(connection, measure.denominator, start, end, standing)
+    return (_share(total, base),
+            {agency: _share(by_agency.get(agency, 0.0), base_by_agency[agency])
+             for agency in base_by_agency})
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def contributors(connection: duckdb.DuckDBPyConnection, measure: Measure, start: date,
+                 end: date, standing: Standing) -> set[str]:
+    """The agencies whose events count towards a measure over [start, end]."""
+    condition = measure.numerator.condition() if measure.numerator else (
+        "type IN ('referral.received', 'case.closed')" if measure.kind == "open_cases"
+        else "type = 'action.status_reported'")
+    sql = (f"WITH {STANDING_SQL} SELECT DISTINCT agency FROM standing "
+           f"WHERE occurred_on BETWEEN $start AND $end AND {condition}")
+    rows = connection.execute(sql, {**standing.params(), "start": start, "end": end})
+    return {row[0] for row in rows.fetchall()}
