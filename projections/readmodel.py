@@ -14,7 +14,15 @@ from pathlib import Path
 
 import duckdb
 
+# Bump when a table changes: a read model of another version is dropped and refolded
+# from the event store (it holds nothing the event store does not).
+SCHEMA_VERSION = 2
+
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    name VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tracking (
     name VARCHAR PRIMARY KEY,
     position BIGINT NOT NULL
@@ -119,6 +127,21 @@ CREATE TABLE IF NOT EXISTS plan_actions (
 LOCK_RETRY_SECONDS = 30.0
 
 
+def _ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
+    tables = {row[0] for row in connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchall()}
+    version = None
+    if "meta" in tables:
+        row = connection.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+        version = row[0] if row else None
+    if tables and version != str(SCHEMA_VERSION):
+        for table in tables:
+            connection.execute(f'DROP TABLE "{table}"')
+    connection.execute(SCHEMA)
+    connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", [str(SCHEMA_VERSION)])
+
+
 def _is_lock_conflict(error: duckdb.Error) -> bool:
     text = str(error)
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set" in text)
@@ -144,7 +167,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
             time.sleep(0.05)
     try:
         if not read_only:
-            connection.execute(SCHEMA)
+            _ensure_schema(connection)
         yield connection
     finally:
         connection.close()

@@ -56,11 +56,12 @@ class MeasureValue:
     trend: str = "not enough data"
     trend_values: list[tuple[str, float | None]] = field(default_factory=list)
     marker: str | None = None
+    unit: str = "count"  # or "share" (a rate between 0 and 1)
 
     def to_json(self) -> dict[str, Any]:
         rules = self.rules
         return {
-            "id": self.id, "title": self.title, "value": self.value,
+            "id": self.id, "title": self.title, "value": self.value, "unit": self.unit,
             "by_agency": self.by_agency, "target": self.target, "rag": self.rag,
             "definition": self.definition, "objective": self.objective,
             "polarity": self.polarity, "period": self.period,
@@ -219,6 +220,7 @@ class ReportBuilder:
             rules_as_of=self.rules,
             trend=direction([v for _, v in trend_values], measure.polarity),
             trend_values=trend_values, marker=self.marker(measure, total, window),
+            unit="share" if measure.is_rate else "count",
         )
 
     def marker(self, measure: Measure, total: float | None,

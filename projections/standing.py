@@ -102,13 +102,22 @@ def _share(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
+def fact_condition(measure: Measure) -> str:
+    """SQL naming the facts a measure counts (for state measures, every fact it reads)."""
+    if measure.numerator is not None:
+        condition = measure.numerator.condition()
+        if measure.denominator is not None:
+            condition = f"(({condition}) OR ({measure.denominator.condition()}))"
+        return condition
+    if measure.kind == "open_cases":
+        return "type IN ('referral.received', 'case.closed')"
+    return "type = 'action.status_reported'"
+
+
 def contributors(connection: duckdb.DuckDBPyConnection, measure: Measure, start: date,
                  end: date, standing: Standing) -> set[str]:
     """The agencies whose events count towards a measure over [start, end]."""
-    condition = measure.numerator.condition() if measure.numerator else (
-        "type IN ('referral.received', 'case.closed')" if measure.kind == "open_cases"
-        else "type = 'action.status_reported'")
     sql = (f"WITH {STANDING_SQL} SELECT DISTINCT agency FROM standing "
-           f"WHERE occurred_on BETWEEN $start AND $end AND {condition}")
+           f"WHERE occurred_on BETWEEN $start AND $end AND {fact_condition(measure)}")
     rows = connection.execute(sql, {**standing.params(), "start": start, "end": end})
     return {row[0] for row in rows.fetchall()}

@@ -10,15 +10,25 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from domain.contract import EVENT_TYPES, SECTORS
+from domain.application import Scorecard
+from domain.contract import EVENT_TYPES, MONTH, SECTORS
 from domain.errors import CommandError
 from domain.timekeeping import parse_day, parse_moment, utc_now
 from ingest.file_push import push_file
 from projections.rejected import list_rejected, rejected_json, render_rejected
-from projections.report import build_report, render_text, report_json
+from projections.report import build_report, load_plan, render_text, report_json
+from projections.restatements import diff_json, render_restatements, restatements
+from projections.returns import (
+    as_json,
+    data_quality,
+    render_calendar,
+    render_quality,
+    returns_calendar,
+)
 from scorecard.bootstrap import Home, actor
 
 T = TypeVar("T")
@@ -100,17 +110,91 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def _known_at(args: argparse.Namespace, app: Scorecard, option: str = "known_at") -> datetime:
+    """A ``--known-at``-style option (default now), never later than now."""
+    text = getattr(args, option)
+    if not text:
+        return utc_now()
+    moment = _parse(lambda t: parse_moment(t, app.plan.zone), text,
+                    "--" + option.replace("_", "-"))
+    return moment
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     home = Home.from_environment()
     app = home.open()
-    zone = app.plan.zone
     as_at = _parse(parse_day, args.as_at, "--as-at")
-    known_at = _parse(lambda t: parse_moment(t, zone), args.known_at, "--known-at") \
-        if args.known_at else utc_now()
     from_day = _parse(parse_day, args.from_day, "--from") if args.from_day else None
     with home.readmodel(app) as connection:
-        report = build_report(connection, as_at=as_at, known_at=known_at, from_day=from_day)
+        report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
+                              from_day=from_day, rules=args.rules)
     print(report_json(report) if args.json else render_text(report))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    app = home.open()
+    as_at = _parse(parse_day, args.as_at, "--as-at")
+    from_day = _parse(parse_day, args.from_day, "--from") if args.from_day else None
+    with home.readmodel(app) as connection:
+        diff = restatements(connection, as_at=as_at, known_at=_known_at(args, app),
+                            against=_known_at(args, app, "against"), from_day=from_day)
+    print(diff_json(diff) if args.json else render_restatements(diff))
+    return 0
+
+
+def cmd_returns(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    app = home.open()
+    if not MONTH.match(args.month):
+        raise CommandError(f"--month {args.month!r} is not a month in the form YYYY-MM")
+    with home.readmodel(app) as connection:
+        rows = returns_calendar(connection, load_plan(connection), args.month,
+                                _known_at(args, app))
+    print(as_json(rows) if args.json else render_calendar(rows))
+    return 0
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    app = home.open()
+    with home.readmodel(app) as connection:
+        rows = data_quality(connection, load_plan(connection), _known_at(args, app),
+                            args.agency)
+    print(as_json(rows) if args.json else render_quality(rows))
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    app = Home.from_environment().open()
+    app.approve_return(args.agency, args.month, _read_key(args.key_file), by=actor(),
+                       at=_known_at(args, app))
+    print(f"{args.agency} approved its return for {args.month}")
+    return 0
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    app = Home.from_environment().open()
+    position = app.accept_month(args.month, by=actor(), at=_known_at(args, app))
+    print(f"the board accepted {args.month}; figures pinned at log position {position}")
+    return 0
+
+
+def cmd_rules_set(args: argparse.Namespace) -> int:
+    app = Home.from_environment().open()
+    targets = []
+    for step in args.target or []:
+        start, _, value = step.partition("=")
+        targets.append({"from": _parse(parse_day, start, "--target").isoformat(),
+                        "value": _parse(float, value, "--target")})
+    rag: list[dict[str, object]] = []
+    for rule in args.rag or []:
+        colour, _, share = rule.partition("=")
+        rag.append({"rag": colour, **({"share": _parse(float, share, "--rag")} if share else {})})
+    app.change_rules(args.measure, {"target": targets, "rag": rag}, args.reason, by=actor(),
+                     at=_known_at(args, app))
+    print(f"rules for {args.measure} changed")
     return 0
 
 
@@ -201,8 +285,54 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--as-at", required=True)
     report.add_argument("--known-at")
     report.add_argument("--from", dest="from_day")
+    report.add_argument("--rules", choices=("then", "now"), default="then",
+                        help="judge by the rules in force at --known-at (then) or today's")
     report.add_argument("--json", action="store_true")
     report.set_defaults(run=cmd_report)
+
+    diff = commands.add_parser("diff", help="what changed between two knowledge times, and why")
+    diff.add_argument("--as-at", required=True)
+    diff.add_argument("--known-at", required=True)
+    diff.add_argument("--against", help="the other knowledge time (default now)")
+    diff.add_argument("--from", dest="from_day")
+    diff.add_argument("--json", action="store_true")
+    diff.set_defaults(run=cmd_diff)
+
+    returns = commands.add_parser("returns", help="the returns calendar for a month")
+    returns.add_argument("--month", required=True)
+    returns.add_argument("--known-at")
+    returns.add_argument("--json", action="store_true")
+    returns.set_defaults(run=cmd_returns)
+
+    quality = commands.add_parser("quality", help="lateness, revision and rejection rates")
+    quality.add_argument("--agency")
+    quality.add_argument("--known-at")
+    quality.add_argument("--json", action="store_true")
+    quality.set_defaults(run=cmd_quality)
+
+    approve = commands.add_parser("approve", help="an agency approves its return for a month")
+    approve.add_argument("--agency", required=True)
+    approve.add_argument("--month", required=True)
+    approve.add_argument("--key-file", required=True, type=Path)
+    approve.add_argument("--known-at", help="administrator's backfill of the approval time")
+    approve.set_defaults(run=cmd_approve)
+
+    accept = commands.add_parser("accept", help="the board accepts a month's scorecard")
+    accept.add_argument("--month", required=True)
+    accept.add_argument("--known-at", help="administrator's backfill of the acceptance time")
+    accept.set_defaults(run=cmd_accept)
+
+    rules = commands.add_parser("rules", help="targets and RAG rules of the plan's measures")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    rules_set = rules_commands.add_parser("set", help="record new rules for a measure")
+    rules_set.add_argument("measure")
+    rules_set.add_argument("--target", action="append", metavar="FROM=VALUE",
+                           help="a target step, e.g. 2016-04-01=0.9 (repeatable)")
+    rules_set.add_argument("--rag", action="append", metavar="COLOUR[=SHARE]",
+                           help="an ordered RAG rule, e.g. green=1.0 amber=0.8 red")
+    rules_set.add_argument("--reason", required=True)
+    rules_set.add_argument("--known-at", help="administrator's backfill of the change time")
+    rules_set.set_defaults(run=cmd_rules_set)
 
     rejected = commands.add_parser("rejected", help="rejected events with their reasons")
     rejected.add_argument("--agency")

@@ -7,6 +7,7 @@ Run with ``scorecard ui`` (or ``make demo``). It reads the home named by
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +17,8 @@ from projections.report import Report, build_report
 from scorecard.bootstrap import Home
 from scorecard_ui.suppression import shown
 
+LIVE_REFRESH = 1.0  # seconds
+RAG_LABELS = {"green": "● Green", "amber": "▲ Amber", "red": "✖ Red"}
 STATUS_LABELS = {
     "complete": "✔ complete", "on_track": "● on track", "at_risk": "▲ at risk",
     "off_track": "✖ off track", "not_started": "○ not started",
@@ -68,17 +71,32 @@ def main() -> None:
                                        "and corrections that arrived later are left out.")
         suppress = st.toggle("Suppress small numbers (1–4 as <5)", value=False, key="suppress",
                              help="Use for any view shared beyond the board.")
-    known_at = utc_now() if known_day >= today else end_of_day(known_day, plan.zone)
+    live = known_day >= today
+    # Live view: re-read every second while agencies push; a replay is fixed.
+    scorecard = st.fragment(run_every=LIVE_REFRESH if live else None)(show_scorecard)
+    scorecard(plan.zone, as_at, from_day, known_day, live, suppress)
+
+
+def show_scorecard(zone: ZoneInfo, as_at: date, from_day: date, known_day: date, live: bool,
+                   suppress: bool) -> None:
+    known_at = utc_now() if live else end_of_day(known_day, zone)
     report = load_report(as_at, known_at, from_day)
     st.subheader(f"Events from {from_day:%d %b %Y} to {as_at:%d %b %Y}")
-    if known_day < today:
+    if not live:
         st.info(f"Replayed as known at the end of {known_day:%d %B %Y}: returns and "
                 "corrections that arrived later are not counted.")
-    st.caption(f"As known at {iso_utc(known_at)}")
+    st.caption(f"As known at {iso_utc(known_at)} · rules in force then · "
+               "p: provisional (a return not yet approved) · r: revised since the board "
+               "accepted the month")
 
     rows = [
-        {"Measure": m.title, "Value": shown(m.value, suppress=suppress),
-         "By agency": ", ".join(f"{code}: {shown(v, suppress=suppress)}"
+        {"Measure": m.title,
+         "Value": shown(m.value, suppress=suppress, unit=m.unit)
+         + (f" {m.marker}" if m.marker else ""),
+         "Target": "" if m.target is None else shown(m.target, suppress=False, unit=m.unit),
+         "RAG": RAG_LABELS.get(m.rag or "", ""),
+         "Trend": m.trend,
+         "By agency": ", ".join(f"{code}: {shown(v, suppress=suppress, unit=m.unit)}"
                                 for code, v in m.by_agency.items())}
         for m in report.measures
     ]

@@ -9,10 +9,12 @@ from __future__ import annotations
 SUPPRESSED = "<5"
 
 
-def shown(value: int | float | None, *, suppress: bool) -> str:
-    """A count as a reader outside the board may see it."""
+def shown(value: int | float | None, *, suppress: bool, unit: str = "count") -> str:
+    """A count (or share) as a reader outside the board may see it."""
     if value is None:
         return "–"
+    if unit == "share":
+        return f"{value:.0%}"
     if suppress and isinstance(value, int) and 1 <= value <= 4:
         return SUPPRESSED
     if isinstance(value, float) and not value.is_integer():

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domain import signing
+from domain.application import Scorecard
 from domain.contract import canonical_bytes
 from domain.timekeeping import utc_now
 from ingest.file_push import PushSummary, push_file
 from scorecard.bootstrap import Home, actor
-from scorecard.demo.history import History, build_history
+from scorecard.demo.history import Governance, History, build_history
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,18 @@ def _write_signed(path: Path, messages: list[dict[str, object]], key: str) -> Pa
     return path
 
 
+def _decide(app: Scorecard, step: Governance, keys: dict[str, str]) -> None:
+    details = step.details
+    if step.kind == "approve":
+        app.approve_return(details["agency"], details["month"], keys[details["agency"]],
+                           by=f"{details['agency']} returns officer", at=step.at)
+    elif step.kind == "accept":
+        app.accept_month(details["month"], by="LSCB board", at=step.at)
+    else:
+        app.change_rules(details["measure"], details["rules"], details["reason"],
+                         by="LSCB board", at=step.at)
+
+
 def build_demo_home(home: Home, *, replace: bool = True, history: History | None = None
                     ) -> DemoSummary:
     if replace:
@@ -61,7 +74,10 @@ def build_demo_home(home: Home, *, replace: bool = True, history: History | None
     pushed = PushSummary()
     returns_dir = home.path / "demo" / "returns"
     now = utc_now()
+    decisions = list(history.governance)
     for number, ret in enumerate(history.returns, start=1):
+        while decisions and decisions[0].at <= ret.known_at:
+            _decide(app, decisions.pop(0), keys)
         path = _write_signed(returns_dir / f"{number:04d}-{ret.agency}.jsonl", ret.events,
                              keys[ret.agency])
         result = push_file(app, path, agency=ret.agency, key=keys[ret.agency], now=now,
@@ -70,6 +86,8 @@ def build_demo_home(home: Home, *, replace: bool = True, history: History | None
         pushed.duplicate += result.duplicate
         pushed.rejected += result.rejected
         pushed.rejections.extend(result.rejections)
+    for decision in decisions:
+        _decide(app, decision, keys)
     with home.readmodel(app):
         pass  # bring the read model up to date so the page opens instantly
     return DemoSummary(len(history.agencies), len(history.returns), pushed)

@@ -57,11 +57,26 @@ class Return:
     events: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Governance:
+    """A board or agency decision at a known time: approve, accept or change rules."""
+
+    at: datetime
+    kind: str  # approve | accept | rules
+    details: dict[str, Any]
+
+
 @dataclass
 class History:
     agencies: list[tuple[str, str, str, list[str] | None]]
     returns: list[Return]
     schools: list[School]
+    governance: list[Governance] = field(default_factory=list)
+
+
+# Approvals that lagged behind their return; months the board accepted, and when.
+LATE_APPROVALS = {("rise", "2015-10"): date(2015, 12, 10)}
+BOARD_ACCEPTANCES = (("2015-09", date(2015, 10, 15)), ("2015-10", date(2015, 11, 25)))
 
 
 def days(first: date, last: date) -> list[date]:
@@ -292,6 +307,9 @@ def _training(w: _Writer) -> None:
                            "improved_risk_understanding": round(returned * 0.85),
                            "improved_action_understanding": round(returned * 0.87)}})
     year_1516 = days(date(2015, 4, 1), LAST_DAY)
+    for day, size in zip(_spread(12, year_1516, rng), _sizes(330, 12, rng), strict=True):
+        w.add("cypf-consortium", "training.delivered", "trn", day, {
+            "course": "cse-community-awareness", "audience": "community", "attendees": size})
     courses = []
     for day, size in zip(_spread(60, year_1516, rng), _sizes(1900, 60, rng), strict=True):
         courses.append(w.add("rlscb", "training.delivered", "trn", day, {
@@ -428,10 +446,36 @@ def build_history(plan: Plan, seed: int = SEED) -> History:
     wrong = writer.add("racs", "case.closed", "clo", date(2015, 9, 30),
                        {"case": open_in_september[0], "reason": "other"})
     writer.retract("racs", date(2015, 10, 20), wrong, "Closed in error: support continues.")
-    returns = sorted(_arrivals(writer) + writer.corrections, key=lambda r: r.known_at)
+    monthly = _arrivals(writer)
+    returns = sorted(monthly + writer.corrections, key=lambda r: r.known_at)
     agencies = [(a.code, a.name, a.sector, ROLE_TYPES.get(a.code, OTHER_TYPES))
                 for a in plan.agencies]
-    return History(agencies, returns, schools)
+    return History(agencies, returns, schools, _governance(monthly, plan, rng))
+
+
+def _governance(monthly: list[Return], plan: Plan, rng: random.Random) -> list[Governance]:
+    """Agencies owing returns approve each on arrival (one lags); the board accepts
+    September and October 2015; on 16 December 2015 it raises the email target."""
+    owed = plan.returns.owed_from if plan.returns else {}
+    steps = []
+    for ret in monthly:
+        month = ret.label[:7]
+        if ret.agency in owed and month >= owed[ret.agency]:
+            lagged = LATE_APPROVALS.get((ret.agency, month))
+            at = _office_hours(lagged, rng) if lagged else ret.known_at + timedelta(hours=2)
+            steps.append(Governance(at, "approve", {"agency": ret.agency, "month": month}))
+    for month, day in BOARD_ACCEPTANCES:
+        steps.append(Governance(_office_hours(day, rng), "accept", {"month": month}))
+    steps.append(Governance(datetime.combine(date(2015, 12, 16), time(17, 0), tzinfo=ZONE),
+                            "rules", {
+        "measure": "email_answered_within_2_hours",
+        "rules": {"target": [{"from": "2015-04-01", "value": 0.6},
+                             {"from": "2015-12-16", "value": 0.8}],
+                  "rag": [{"rag": "green", "share": 1.0}, {"rag": "amber", "share": 0.9},
+                          {"rag": "red"}]},
+        "reason": "The Commission asked that emails be answered faster.",
+    }))
+    return sorted(steps, key=lambda step: step.at)
 
 
 def event_count(returns: Iterable[Return]) -> int:

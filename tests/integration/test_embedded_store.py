@@ -212,3 +212,14 @@ def test_rejections_are_listed_with_reasons_and_marked_when_resubmitted(
         ("c-1", "no_open_case", "payload.case", "open"),
     ]
     assert '"response_minutes": "5"' in listed[0]["line"]
+
+
+def test_a_read_model_of_an_older_schema_is_rebuilt(
+    home: Home, app: Scorecard, tmp_path: Path
+) -> None:
+    key = register(app, "racs")
+    push(app, tmp_path / "a.jsonl", [event("helpline.contact", "h-1", "2015-10-02")], key)
+    with home.readmodel(app) as connection:
+        connection.execute("UPDATE meta SET value = 'old' WHERE name = 'schema'")
+        connection.execute("ALTER TABLE facts DROP COLUMN ended_position")
+    assert values(report(home, app, NOW))["helpline_contacts"] == 1

@@ -1,0 +1,151 @@
+"""The returns calendar and each agency's data quality.
+
+A monthly return is owed by each agency the plan lists, from the month it lists. It
+counts as arriving at the first sign of it: the first event of that month from the
+agency becoming known, or the agency approving the month (a nil return). It is late
+after the plan's deadline (end of month plus ``deadline_days``), missing after the
+deadline with nothing yet, and not yet due before it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from domain.plan import Plan
+from domain.timekeeping import end_of_day, from_naive_utc, iso_utc, to_naive_utc
+
+ARRIVALS_SQL = """
+SELECT agency, min(recorded_at), count(*) FROM facts
+WHERE occurred_on BETWEEN $start AND $end AND recorded_at <= $known
+  AND type <> 'event.retracted' AND supersedes IS NULL  -- corrections are not the return
+GROUP BY agency
+"""
+APPROVALS_SQL = """
+SELECT agency, min(approved_at), max(approved_at), arg_max(approved_by, approved_at)
+FROM approvals WHERE month = $month AND approved_at <= $known GROUP BY agency
+"""
+
+
+def month_span(month: str) -> tuple[date, date]:
+    start = date.fromisoformat(f"{month}-01")
+    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start, following - timedelta(days=1)
+
+
+def deadline(plan: Plan, month: str) -> datetime:
+    assert plan.returns is not None
+    return end_of_day(month_span(month)[1] + timedelta(days=plan.returns.deadline_days),
+                      plan.zone)
+
+
+def returns_calendar(connection: duckdb.DuckDBPyConnection, plan: Plan, month: str,
+                     known_at: datetime) -> list[dict[str, Any]]:
+    """One row per agency owing a return for ``month``, as known at ``known_at``."""
+    if plan.returns is None:
+        return []
+    start, end = month_span(month)
+    due = deadline(plan, month)
+    known = to_naive_utc(known_at)
+    arrivals = {a: (at, n) for a, at, n in connection.execute(
+        ARRIVALS_SQL, {"start": start, "end": end, "known": known}).fetchall()}
+    approvals = {a: rest for a, *rest in connection.execute(
+        APPROVALS_SQL, {"month": month, "known": known}).fetchall()}
+    rows = []
+    for agency, first_month in sorted(plan.returns.owed_from.items()):
+        if month < first_month:
+            continue
+        first_event, events = arrivals.get(agency, (None, 0))
+        first_approval, last_approval, approver = approvals.get(agency, (None, None, None))
+        signs = [at for at in (first_event, first_approval) if at is not None]
+        arrived = from_naive_utc(min(signs)) if signs else None
+        if arrived is not None:
+            status = "on time" if arrived <= due else "late"
+        else:
+            status = "missing" if known_at > due else "not yet due"
+        rows.append({
+            "agency": agency, "month": month, "deadline": iso_utc(due),
+            "arrived": iso_utc(arrived) if arrived else None, "status": status,
+            "days_late": max(0, (arrived - due).days + 1) if arrived and arrived > due else 0,
+            "events": events,
+            "approved": iso_utc(from_naive_utc(last_approval)) if last_approval else None,
+            "approved_by": approver,
+        })
+    return rows
+
+
+QUALITY_SQL = """
+WITH accepted AS (
+    SELECT agency, strftime(occurred_on, '%Y-%m') AS month, count(*) AS events,
+           count(*) FILTER (WHERE ended_at IS NOT NULL AND ended_at <= $known) AS revised
+    FROM facts WHERE recorded_at <= $known GROUP BY ALL
+), received AS (
+    SELECT agency, strftime(recorded_at, '%Y-%m') AS month, count(*) AS accepted
+    FROM facts WHERE recorded_at <= $known GROUP BY ALL
+), rejected AS (
+    SELECT agency, strftime(received_at, '%Y-%m') AS month, count(*) AS rejected
+    FROM rejections WHERE received_at <= $known GROUP BY ALL
+)
+SELECT coalesce(a.agency, r.agency, j.agency) AS agency,
+       coalesce(a.month, r.month, j.month) AS month,
+       coalesce(a.events, 0), coalesce(a.revised, 0),
+       coalesce(r.accepted, 0), coalesce(j.rejected, 0)
+FROM accepted a
+FULL JOIN received r ON r.agency = a.agency AND r.month = a.month
+FULL JOIN rejected j ON j.agency = coalesce(a.agency, r.agency)
+    AND j.month = coalesce(a.month, r.month)
+WHERE ($agency IS NULL OR coalesce(a.agency, r.agency, j.agency) = $agency)
+ORDER BY 1, 2
+"""
+
+
+def data_quality(connection: duckdb.DuckDBPyConnection, plan: Plan, known_at: datetime,
+                 agency: str | None = None) -> list[dict[str, Any]]:
+    """Per agency and month: how late its return was, how much of the month's data was
+    later revised (superseded or retracted), and how much of what it sent was rejected."""
+    rows = []
+    for code, month, events, revised, accepted, rejected in connection.execute(
+            QUALITY_SQL, {"known": to_naive_utc(known_at), "agency": agency}).fetchall():
+        lateness = None
+        owed = plan.returns.owed_from if plan.returns else {}
+        if code in owed and month >= owed[code] and deadline(plan, month) < known_at:
+            calendar = returns_calendar(connection, plan, month, known_at)
+            lateness = next((r["days_late"] for r in calendar if r["agency"] == code), None)
+        sent = accepted + rejected
+        rows.append({
+            "agency": code, "month": month, "events": events,
+            "revision_rate": round(revised / events, 4) if events else None,
+            "rejection_rate": round(rejected / sent, 4) if sent else None,
+            "days_late": lateness,
+        })
+    return rows
+
+
+def render_calendar(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no returns are owed for that month"
+    lines = [f"Returns for {rows[0]['month']} (due by {rows[0]['deadline']})",
+             f"{'agency':<18} {'status':<12} {'arrived':<22} {'events':>6}  approved"]
+    for r in rows:
+        lines.append(f"{r['agency']:<18} {r['status']:<12} {r['arrived'] or '-':<22} "
+                     f"{r['events']:>6}  {r['approved'] or '-'}")
+    return "\n".join(lines)
+
+
+def render_quality(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'agency':<22} {'month':<8} {'events':>6} {'revised':>8} {'rejected':>9} "
+             f"{'days late':>9}"]
+    for r in rows:
+        revised = "-" if r["revision_rate"] is None else f"{r['revision_rate']:.1%}"
+        rejected = "-" if r["rejection_rate"] is None else f"{r['rejection_rate']:.1%}"
+        late = "-" if r["days_late"] is None else str(r["days_late"])
+        lines.append(f"{r['agency']:<22} {r['month']:<8} {r['events']:>6} {revised:>8} "
+                     f"{rejected:>9} {late:>9}")
+    return "\n".join(lines)
+
+
+def as_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2, ensure_ascii=False)
