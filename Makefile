@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install browser demo test lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## Debian's Chromium for the browser tests (Playwright drives it; it never downloads one)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 ## Build the demo home (.scorecard) and serve the scorecard on http://127.0.0.1:8501/
 demo: install
 	$(BIN)/scorecard demo
 
 ## Lint, type-check and run the whole test suite
-test: install lint
+test: install browser lint
 	$(BIN)/pytest
 
 lint: install

@@ -110,3 +110,13 @@ def submit(
 def reasons(outcomes: list[Outcome]) -> list[str]:
     """Each outcome as its status, or its rejection reason."""
     return [o.rejection.reason if o.rejection else o.status for o in outcomes]
+
+
+def plan_file(path: Path, **overrides: Any) -> Path:
+    """The bundled plan with top-level sections replaced (e.g. ``measures``, ``returns``)."""
+    import yaml
+
+    document = load_plan_document()
+    document.update(overrides)
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
