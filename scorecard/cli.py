@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,8 @@ from domain.contract import EVENT_TYPES, MONTH, SECTORS
 from domain.errors import CommandError
 from domain.timekeeping import parse_day, parse_moment, utc_now
 from ingest.file_push import push_file
+from projections import readmodel
+from projections.projector import Projector
 from projections.rejected import list_rejected, rejected_json, render_rejected
 from projections.report import build_report, load_plan, render_text, report_json
 from projections.restatements import diff_json, render_restatements, restatements
@@ -206,6 +209,19 @@ def cmd_rejected(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_project(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    app = home.open()
+    while True:
+        with readmodel.connect(home.readmodel_path) as connection:
+            folded = Projector(app).catch_up(connection)
+        if folded:
+            print(f"folded {folded} events", flush=True)
+        if not args.follow:
+            return 0
+        time.sleep(args.interval)  # the connection is closed: readers take their turn
+
+
 def cmd_rebuild(args: argparse.Namespace) -> int:
     folded = Home.from_environment().rebuild()
     print(f"rebuilt the read model from {folded} stored events")
@@ -338,6 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
     rejected.add_argument("--agency")
     rejected.add_argument("--json", action="store_true")
     rejected.set_defaults(run=cmd_rejected)
+
+    project = commands.add_parser("project", help="bring the read model up to date")
+    project.add_argument("--follow", action="store_true",
+                         help="keep following the event store (the projector service)")
+    project.add_argument("--interval", type=float, default=0.5,
+                         help="seconds between catch-ups when following")
+    project.set_defaults(run=cmd_project)
 
     rebuild = commands.add_parser("rebuild", help="rebuild the read model from the event store")
     rebuild.set_defaults(run=cmd_rebuild)
