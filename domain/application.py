@@ -70,6 +70,12 @@ class Delivery:
     backfill: bool = False
     source: str = ""
     producer_verified: bool = True
+    arrived_at: datetime | None = None  # wall-clock arrival; keys are judged then
+    operator: str = ""  # who pushed it, when not the agency itself (an administrator)
+
+    @property
+    def key_time(self) -> datetime:
+        return self.arrived_at or self.received_at
 
 
 @dataclass(frozen=True)
@@ -166,10 +172,8 @@ class Scorecard(Application[Any]):
     def approve_return(self, agency_code: str, month: str, key: str, by: str,
                        at: datetime) -> None:
         """An agency, proving itself with its key, approves its return for a month."""
-        agency = self.agency(agency_code)
-        if agency is None:
-            raise CommandError(f"agency {agency_code} is not registered")
-        if not agency.holds_key(key):
+        agency = self._registered(agency_code)
+        if not agency.holds_key(key, at):
             raise CommandError(f"the key presented does not belong to {agency_code}")
         _check_month(month)
         approval = self._find(ReturnApproval, ReturnApproval.create_id(agency_code, month)) \
@@ -217,10 +221,29 @@ class Scorecard(Application[Any]):
     def agency(self, code: str) -> Agency | None:
         return self._find(Agency, Agency.create_id(code))
 
-    def set_suspended(self, code: str, suspended: bool, by: str) -> None:
+    def rotate_key(self, code: str, grace: timedelta, by: str, at: datetime) -> str:
+        """Issue a new key; older keys keep working for ``grace``, then fail."""
+        agency = self._registered(code)
+        if grace < timedelta(0):
+            raise CommandError("the grace period cannot be negative")
+        key = signing.new_key()
+        agency.rotate_key(new_key=key, grace_until=at + grace, by=by, at=at)
+        self.save(agency)
+        return key
+
+    def revoke_key(self, code: str, key_id: str, by: str, at: datetime) -> None:
+        agency = self._registered(code)
+        agency.revoke_key(key_id, by=by, at=at)
+        self.save(agency)
+
+    def _registered(self, code: str) -> Agency:
         agency = self.agency(code)
         if agency is None:
             raise CommandError(f"agency {code} is not registered")
+        return agency
+
+    def set_suspended(self, code: str, suspended: bool, by: str) -> None:
+        agency = self._registered(code)
         if suspended != agency.suspended:
             (agency.suspend if suspended else agency.resume)(by=by)
             self.save(agency)
@@ -266,7 +289,8 @@ class Scorecard(Application[Any]):
         agency.check_active()
         if not delivery.producer_verified:
             raise Unauthenticated(f"the key presented does not belong to {claimed}")
-        agency.check_signature(delivery.signed_bytes, delivery.signature)
+        key_id = agency.check_signature(delivery.signed_bytes, delivery.signature,
+                                        delivery.key_time)
         message = {k: v for k, v in delivery.message.items() if k != "signature"}
         event = contract.parse_event(message, self.plan.zone)
         agency.check_permitted(event.type)
@@ -281,10 +305,11 @@ class Scorecard(Application[Any]):
             raise EventIdConflict(
                 f"{event.event_id} was accepted before with different content", field="event_id"
             )
-        self._apply(event, delivery, uow)
+        self._apply(event, delivery, uow, key_id)
         return Outcome("accepted", delivery.source, event.event_id)
 
-    def _apply(self, event: AgencyEvent, delivery: Delivery, uow: _UnitOfWork) -> None:
+    def _apply(self, event: AgencyEvent, delivery: Delivery, uow: _UnitOfWork,
+               key_id: str) -> None:
         """Check every rule first, then change aggregates: a rejection changes nothing."""
         at = delivery.received_at
         replaced = self._referenced(uow, event.agency, event.supersedes, "supersedes")
@@ -319,6 +344,8 @@ class Scorecard(Application[Any]):
                 backfill=delivery.backfill,
                 episode=episode,
                 source=delivery.source,
+                key_id=key_id,
+                operator=delivery.operator,
             )
         )
 

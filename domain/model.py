@@ -22,6 +22,7 @@ from domain import signing
 from domain.errors import (
     BadReference,
     CaseAlreadyOpen,
+    CommandError,
     NoOpenCase,
     NotPermitted,
     OutOfOrder,
@@ -117,7 +118,9 @@ class Agency(Aggregate):
         self.name = name
         self.sector = sector
         self.types = types
-        self.keys: dict[str, str] = {signing.key_id(key): key}
+        # key id -> {"key": secret, "expires": None or the instant it stops working}
+        self.keys: dict[str, dict[str, Any]] = {signing.key_id(key): {"key": key,
+                                                                       "expires": None}}
         self.suspended = False
 
     @event("Suspended")
@@ -127,6 +130,30 @@ class Agency(Aggregate):
     @event("Resumed")
     def resume(self, by: str) -> None:
         self.suspended = False
+
+    @event("KeyRotated")
+    def rotate_key(self, new_key: str, grace_until: dt.datetime, by: str, at: dt.datetime) -> None:
+        """A new key; every older key keeps working until ``grace_until``, then fails."""
+        for entry in self.keys.values():
+            if entry["expires"] is None or entry["expires"] > grace_until:
+                entry["expires"] = grace_until
+        self.keys[signing.key_id(new_key)] = {"key": new_key, "expires": None}
+
+    def revoke_key(self, key_id: str, by: str, at: dt.datetime) -> None:
+        if key_id not in self.keys:
+            raise CommandError(f"agency {self.code} has no key {key_id}")
+        self._key_revoked(key_id=key_id, by=by, at=at)
+
+    @event("KeyRevoked")
+    def _key_revoked(self, key_id: str, by: str, at: dt.datetime) -> None:
+        del self.keys[key_id]
+
+    def key_ids(self) -> dict[str, dt.datetime | None]:
+        return {key_id: entry["expires"] for key_id, entry in self.keys.items()}
+
+    def _valid_keys(self, at: dt.datetime) -> dict[str, str]:
+        return {key_id: entry["key"] for key_id, entry in self.keys.items()
+                if entry["expires"] is None or at < entry["expires"]}
 
     def check_active(self) -> None:
         if self.suspended:
@@ -140,16 +167,20 @@ class Agency(Aggregate):
                 field="type",
             )
 
-    def holds_key(self, key: str) -> bool:
-        return key in self.keys.values()
+    def holds_key(self, key: str, at: dt.datetime) -> bool:
+        return key in self._valid_keys(at).values()
 
-    def check_signature(self, message: bytes, signature: str | None) -> None:
+    def check_signature(self, message: bytes, signature: str | None, at: dt.datetime) -> str:
+        """The id of the key that signed ``message``, valid at ``at``."""
         if signature is None:
             raise Unauthenticated("the message carries no signature", field="signature")
-        if not any(signing.verifies(key, message, signature) for key in self.keys.values()):
-            raise Unauthenticated(
-                f"the signature does not verify under any key of {self.code}", field="signature"
-            )
+        for key_id, key in self._valid_keys(at).items():
+            if signing.verifies(key, message, signature):
+                return key_id
+        raise Unauthenticated(
+            f"the signature does not verify under any current key of {self.code}",
+            field="signature",
+        )
 
 
 class Submission(Aggregate):
@@ -175,6 +206,8 @@ class Submission(Aggregate):
         backfill: bool,
         episode: int | None,
         source: str,
+        key_id: str = "",
+        operator: str = "",
     ) -> None:
         self.agency = agency
         self.event_id = event_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,13 +51,17 @@ def file_line_delivery(
     received_at: datetime,
     backfill: bool,
     source: str,
+    arrived_at: datetime | None = None,
+    operator: str = "",
 ) -> Delivery:
     """Turn one file line into a delivery: decode it and find the bytes its signature covers."""
+    delivery = partial(Delivery, received_at=received_at, backfill=backfill, source=source,
+                       producer_verified=producer_verified, arrived_at=arrived_at,
+                       operator=operator)
     try:
         message = contract.decode_message(raw)
     except InvalidEvent as error:
-        return Delivery(producer, raw, None, error, raw, None, received_at, backfill, source,
-                        producer_verified)
+        return delivery(producer, raw, None, error, raw, None)
     envelope = {k: v for k, v in message.items() if k != "signature"}
     signed_bytes = contract.canonical_bytes(envelope)
     signature = message.get("signature")
@@ -64,10 +69,8 @@ def file_line_delivery(
         signature = signing.sign(key, signed_bytes)
     elif not isinstance(signature, str):
         not_text = InvalidEvent("must be a string v1=<hex HMAC-SHA256>", field="signature")
-        return Delivery(producer, raw, message, not_text, signed_bytes, None, received_at,
-                        backfill, source, producer_verified)
-    return Delivery(producer, raw, message, None, signed_bytes, signature, received_at, backfill,
-                    source, producer_verified)
+        return delivery(producer, raw, message, not_text, signed_bytes, None)
+    return delivery(producer, raw, message, None, signed_bytes, signature)
 
 
 def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
@@ -86,10 +89,11 @@ def push_file(
     now: datetime,
     known_at: datetime | None = None,
     batch_size: int = BATCH_SIZE,
+    operator: str = "",
 ) -> PushSummary:
     """Submit every non-blank line of ``path`` as ``agency``; blank lines are skipped."""
     registered = app.agency(agency)
-    verified = registered is not None and registered.holds_key(key)
+    verified = registered is not None and registered.holds_key(key, now)
     received_at = known_at or now
     summary = PushSummary()
     batch: list[Delivery] = []
@@ -104,6 +108,8 @@ def push_file(
                     received_at=received_at,
                     backfill=known_at is not None,
                     source=f"{Path(path).name}:{number}",
+                    arrived_at=now,
+                    operator=operator,
                 )
             )
             if len(batch) >= batch_size:

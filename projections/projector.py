@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from domain import signing
 from domain.application import Scorecard
 from domain.model import Agency
 from domain.plan import Plan
@@ -70,6 +71,13 @@ class _Batch:
     rules: list[tuple[Any, ...]] = field(default_factory=list)
     approvals: list[tuple[Any, ...]] = field(default_factory=list)
     acceptances: list[tuple[Any, ...]] = field(default_factory=list)
+    audit: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def audited(self, position: int, event: Any, at: Any, actor: str, action: str,
+                agency: str | None, subject: str | None, **details: Any) -> None:
+        """One line of the audit trail: who did what, to what, and when."""
+        self.audit.append((position, to_naive_utc(at), to_naive_utc(event.timestamp), actor,
+                           action, agency, subject, json.dumps(details, default=str)))
 
 
 class Projector:
@@ -110,6 +118,9 @@ class Projector:
         agency_codes: dict[Any, str],
     ) -> None:
         kind = type(event).__qualname__
+        if kind.startswith("Agency.") and kind != "Agency.Registered":
+            self._agency_code(event.originator_id, agency_codes)  # for the audit line
+        _audit(batch, position, event, kind, agency_codes)
         if kind == "Submission.Accepted":
             batch.facts.append(_fact_row(position, event))
         elif kind in ("Submission.Superseded", "Submission.Retracted"):
@@ -130,8 +141,8 @@ class Projector:
                 to_naive_utc(event.timestamp),
             ))
         elif kind in ("Agency.Suspended", "Agency.Resumed"):
-            code = agency_codes.get(event.originator_id) or self._agency_code(event.originator_id)
-            batch.suspensions.append((kind == "Agency.Suspended", code))
+            batch.suspensions.append((kind == "Agency.Suspended",
+                                      self._agency_code(event.originator_id, agency_codes)))
         elif kind == "AdoptedPlan.Adopted":
             plan = Plan.from_document(event.document)
             batch.plans.append(plan)
@@ -148,10 +159,12 @@ class Projector:
             batch.acceptances.append((position, event.month, to_naive_utc(event.at), event.by,
                                       event.position))
 
-    def _agency_code(self, originator_id: Any) -> str:
-        agency: Any = self.app.repository.get(originator_id)
-        assert isinstance(agency, Agency)
-        return agency.code
+    def _agency_code(self, originator_id: Any, known: dict[Any, str]) -> str:
+        if originator_id not in known:
+            agency: Any = self.app.repository.get(originator_id)
+            assert isinstance(agency, Agency)
+            known[originator_id] = agency.code
+        return known[originator_id]
 
     def _write(self, connection: duckdb.DuckDBPyConnection, batch: _Batch, position: int) -> None:
         connection.begin()
@@ -186,7 +199,7 @@ class Projector:
                 connection.execute("INSERT INTO rejections SELECT * FROM new_rejections")
                 connection.unregister("new_rejections")
             for table, rows in (("measure_rules", batch.rules), ("approvals", batch.approvals),
-                                ("acceptances", batch.acceptances)):
+                                ("acceptances", batch.acceptances), ("audit", batch.audit)):
                 if rows:
                     marks = ", ".join("?" * len(rows[0]))
                     connection.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
@@ -197,6 +210,49 @@ class Projector:
         except BaseException:
             connection.rollback()
             raise
+
+
+def _submission_action(event: Any) -> str:
+    if event.type == "event.retracted":
+        return "retracted"
+    if event.supersedes:
+        return "corrected"
+    return "backfilled" if event.backfill else "submitted"
+
+
+def _audit(batch: _Batch, position: int, event: Any, kind: str,
+           agency_codes: dict[Any, str]) -> None:
+    """The audit trail's line for an event, if it records a decision or a submission."""
+    at = getattr(event, "at", None) or event.timestamp
+    if kind == "Submission.Accepted":
+        batch.audited(position, event, event.recorded_at, event.operator or event.agency,
+                      _submission_action(event), event.agency, event.event_id, type=event.type,
+                      signed_with=event.key_id, backfill=event.backfill, source=event.source)
+    elif kind == "Rejection.Recorded":
+        batch.audited(position, event, event.received_at, event.producer, "rejected",
+                      event.producer, event.event_id, reason=event.reason, field=event.field,
+                      source=event.source)
+    elif kind == "Agency.Registered":
+        batch.audited(position, event, at, event.by, "agency registered", event.code,
+                      signing.key_id(event.key), name=event.name, types=event.types)
+    elif kind in ("Agency.Suspended", "Agency.Resumed", "Agency.KeyRotated",
+                  "Agency.KeyRevoked"):
+        code = agency_codes.get(event.originator_id)
+        subject = (signing.key_id(event.new_key) if kind == "Agency.KeyRotated"
+                   else getattr(event, "key_id", None))
+        details = {"grace_until": event.grace_until} if kind == "Agency.KeyRotated" else {}
+        action = {"Agency.Suspended": "agency suspended", "Agency.Resumed": "agency resumed",
+                  "Agency.KeyRotated": "key rotated", "Agency.KeyRevoked": "key revoked"}[kind]
+        batch.audited(position, event, at, event.by, action, code, subject, **details)
+    elif kind == "ReturnApproval.Approved":
+        batch.audited(position, event, at, event.by, "return approved", event.agency,
+                      event.month)
+    elif kind == "MonthAcceptance.Accepted":
+        batch.audited(position, event, at, event.by, "month accepted", None, event.month,
+                      pinned_position=event.position)
+    elif kind == "AdoptedPlan.RulesChanged":
+        batch.audited(position, event, at, event.by, "rules changed", None, event.measure_id,
+                      reason=event.reason, rules=event.rules)
 
 
 def _fact_row(position: int, event: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import duckdb
 
 # Bump when a table changes: a read model of another version is dropped and refolded
 # from the event store (it holds nothing the event store does not).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -112,6 +112,16 @@ CREATE TABLE IF NOT EXISTS acceptances (
     accepted_at TIMESTAMP NOT NULL,
     accepted_by VARCHAR NOT NULL,
     pinned_position BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    position BIGINT NOT NULL,
+    known_at TIMESTAMP NOT NULL,
+    recorded TIMESTAMP NOT NULL,
+    actor VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    agency VARCHAR,
+    subject VARCHAR,
+    details VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS plan_actions (
     ord INTEGER NOT NULL,

@@ -11,16 +11,17 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from domain.application import Scorecard
 from domain.contract import EVENT_TYPES, MONTH, SECTORS
 from domain.errors import CommandError
-from domain.timekeeping import parse_day, parse_moment, utc_now
+from domain.timekeeping import iso_utc, parse_day, parse_moment, utc_now
 from ingest.file_push import push_file
 from projections import readmodel
+from projections.audit import audit_json, audit_trail, render_audit
 from projections.projector import Projector
 from projections.rejected import list_rejected, rejected_json, render_rejected
 from projections.report import build_report, load_plan, render_text, report_json
@@ -71,6 +72,34 @@ def cmd_agency_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agency_rotate_key(args: argparse.Namespace) -> int:
+    app = Home.from_environment().open()
+    if args.grace_hours < 0:
+        raise CommandError("--grace-hours cannot be negative")
+    now = utc_now()
+    key = app.rotate_key(args.code, timedelta(hours=args.grace_hours), by=actor(), at=now)
+    _write_key(args.key_file, key)
+    until = iso_utc(now + timedelta(hours=args.grace_hours))
+    print(f"new key for {args.code} in {args.key_file}; older keys work until {until}")
+    return 0
+
+
+def cmd_agency_revoke_key(args: argparse.Namespace) -> int:
+    Home.from_environment().open().revoke_key(args.code, args.key_id, by=actor(), at=utc_now())
+    print(f"revoked key {args.key_id} of {args.code}")
+    return 0
+
+
+def cmd_agency_keys(args: argparse.Namespace) -> int:
+    app = Home.from_environment().open()
+    agency = app.agency(args.code)
+    if agency is None:
+        raise CommandError(f"agency {args.code} is not registered")
+    for key_id, expires in agency.key_ids().items():
+        print(f"{key_id}  {'expires ' + iso_utc(expires) if expires else 'current'}")
+    return 0
+
+
 def cmd_agency_suspend(args: argparse.Namespace) -> int:
     Home.from_environment().open().set_suspended(args.code, True, by=actor())
     print(f"suspended {args.code}")
@@ -95,7 +124,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     if not Path(args.file).is_file():
         raise CommandError(f"no such file: {args.file}")
     summary = push_file(app, Path(args.file), agency=args.agency, key=_read_key(args.key_file),
-                        now=now, known_at=known_at)
+                        now=now, known_at=known_at, operator=actor())
     if args.json:
         print(json.dumps({
             "accepted": summary.accepted, "duplicate": summary.duplicate,
@@ -222,6 +251,16 @@ def cmd_project(args: argparse.Namespace) -> int:
         time.sleep(args.interval)  # the connection is closed: readers take their turn
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    app = home.open()
+    since = _known_at(args, app, "since") if args.since else None
+    with home.readmodel(app) as connection:
+        rows = audit_trail(connection, args.agency, since)
+    print(audit_json(rows) if args.json else render_audit(rows))
+    return 0
+
+
 def cmd_rebuild(args: argparse.Namespace) -> int:
     folded = Home.from_environment().rebuild()
     print(f"rebuilt the read model from {folded} stored events")
@@ -284,10 +323,22 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--types", help="comma-separated types it may send: " + ",".join(EVENT_TYPES))
     add.add_argument("--key-file", required=True, type=Path)
     add.set_defaults(run=cmd_agency_add)
-    for name, run in (("suspend", cmd_agency_suspend), ("resume", cmd_agency_resume)):
-        sub = agency_commands.add_parser(name, help=f"{name} an agency")
+    for name, run in (("suspend", cmd_agency_suspend), ("resume", cmd_agency_resume),
+                      ("keys", cmd_agency_keys)):
+        sub = agency_commands.add_parser(name, help=f"{name} an agency" if name != "keys"
+                                         else "list an agency's key ids and their expiry")
         sub.add_argument("code")
         sub.set_defaults(run=run)
+    rotate = agency_commands.add_parser("rotate-key", help="issue a new key; old keys expire")
+    rotate.add_argument("code")
+    rotate.add_argument("--key-file", required=True, type=Path)
+    rotate.add_argument("--grace-hours", type=float, default=72.0,
+                        help="how long older keys keep working (default 72)")
+    rotate.set_defaults(run=cmd_agency_rotate_key)
+    revoke = agency_commands.add_parser("revoke-key", help="stop a key working at once")
+    revoke.add_argument("code")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(run=cmd_agency_revoke_key)
 
     push = commands.add_parser("push", help="submit a JSON Lines file of agency events")
     push.add_argument("file", type=Path)
@@ -361,6 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("--interval", type=float, default=0.5,
                          help="seconds between catch-ups when following")
     project.set_defaults(run=cmd_project)
+
+    audit = commands.add_parser("audit", help="who did what, and when")
+    audit.add_argument("--agency")
+    audit.add_argument("--since", help="only what was recorded from this time on")
+    audit.add_argument("--json", action="store_true")
+    audit.set_defaults(run=cmd_audit)
 
     rebuild = commands.add_parser("rebuild", help="rebuild the read model from the event store")
     rebuild.set_defaults(run=cmd_rebuild)

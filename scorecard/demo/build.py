@@ -81,7 +81,7 @@ def build_demo_home(home: Home, *, replace: bool = True, history: History | None
         path = _write_signed(returns_dir / f"{number:04d}-{ret.agency}.jsonl", ret.events,
                              keys[ret.agency])
         result = push_file(app, path, agency=ret.agency, key=keys[ret.agency], now=now,
-                           known_at=ret.known_at)
+                           known_at=ret.known_at, operator=actor())
         pushed.accepted += result.accepted
         pushed.duplicate += result.duplicate
         pushed.rejected += result.rejected
