@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from cryptography.exceptions import InvalidTag
+from eventsourcing.cryptography import AESCipher
 
 from domain.application import Scorecard
+from domain.errors import CommandError
 from domain.plan import load_plan_document
 from projections import readmodel
 from projections.projector import Projector
@@ -44,17 +47,25 @@ class Home:
         return self.path / "readmodel.duckdb"
 
     def event_store_env(self) -> dict[str, str]:
-        return {
+        env = {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.event_store_path),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
+        return env | cipher_env(self.path)
 
     def open(self, plan_file: Path | None = None) -> Scorecard:
         """The application over this home, adopting a plan when the home is new."""
         self.path.mkdir(parents=True, exist_ok=True)
         app = Scorecard(env=self.event_store_env())
-        if plan_file is not None or not app.has_plan():
+        try:
+            has_plan = app.has_plan()
+        except (ValueError, UnicodeDecodeError, InvalidTag) as error:
+            raise CommandError(
+                "cannot read the event store: it is encrypted and SCORECARD_CIPHER_KEY or "
+                f"SCORECARD_CIPHER_KEY_FILE is missing or wrong ({type(error).__name__})"
+            ) from None
+        if plan_file is not None or not has_plan:
             app.adopt_plan(load_plan_document(plan_file))
         return app
 
@@ -73,6 +84,34 @@ class Home:
             Path(str(self.readmodel_path) + suffix).unlink(missing_ok=True)
         with readmodel.connect(self.readmodel_path) as connection:
             return Projector(app).catch_up(connection)
+
+
+CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
+
+
+def cipher_env(home: Path) -> dict[str, str]:
+    """Encryption at rest of the event store (AES-GCM), when a key is configured.
+
+    The key comes from ``SCORECARD_CIPHER_KEY`` or the file named by
+    ``SCORECARD_CIPHER_KEY_FILE``, which must lie outside the home: a key kept beside
+    the data it protects protects nothing.
+    """
+    key = os.environ.get("SCORECARD_CIPHER_KEY", "").strip()
+    key_file = os.environ.get("SCORECARD_CIPHER_KEY_FILE", "").strip()
+    if key_file:
+        path = Path(key_file).absolute()
+        if path.is_relative_to(home.absolute()):
+            raise CommandError("SCORECARD_CIPHER_KEY_FILE must be outside SCORECARD_HOME")
+        try:
+            key = path.read_text("utf-8").strip()
+        except OSError as error:
+            raise CommandError(f"cannot read cipher key file {path}: {error.strerror}") from None
+    return {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": key} if key else {}
+
+
+def new_cipher_key() -> str:
+    """A new 256-bit key, base64-encoded, for ``SCORECARD_CIPHER_KEY``."""
+    return AESCipher.create_key(32)
 
 
 def actor() -> str:

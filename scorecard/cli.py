@@ -33,7 +33,7 @@ from projections.returns import (
     render_quality,
     returns_calendar,
 )
-from scorecard.bootstrap import Home, actor
+from scorecard.bootstrap import Home, actor, new_cipher_key
 
 T = TypeVar("T")
 
@@ -261,6 +261,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cipher_key(args: argparse.Namespace) -> int:
+    print(new_cipher_key())
+    return 0
+
+
 def cmd_rebuild(args: argparse.Namespace) -> int:
     folded = Home.from_environment().rebuild()
     print(f"rebuilt the read model from {folded} stored events")
@@ -418,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--since", help="only what was recorded from this time on")
     audit.add_argument("--json", action="store_true")
     audit.set_defaults(run=cmd_audit)
+
+    cipher = commands.add_parser("cipher-key", help="print a new key for SCORECARD_CIPHER_KEY")
+    cipher.set_defaults(run=cmd_cipher_key)
 
     rebuild = commands.add_parser("rebuild", help="rebuild the read model from the event store")
     rebuild.set_defaults(run=cmd_rebuild)
