@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test lint clean
+.PHONY: install browser demo test lint fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: install
 ## Lint, type-check and run the whole test suite
 test: install browser lint
 	$(BIN)/pytest
+
+## The push path under a million generated lines (the suite runs a few thousand)
+fuzz: install
+	FUZZ_LINES=$${FUZZ_LINES:-1000000} $(BIN)/pytest -q -s tests/integration/test_fuzz_push.py
 
 lint: install
 	$(BIN)/ruff check .
