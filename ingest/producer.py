@@ -33,6 +33,7 @@ class AgencyProducer:
         self.agency = agency
         self._key = key
         self._failures: list[KafkaError] = []
+        self.last_offsets: dict[int, int] = {}  # partition -> last offset the broker confirmed
         self._producer = Producer({
             "bootstrap.servers": bootstrap,
             "linger.ms": 20,
@@ -64,9 +65,13 @@ class AgencyProducer:
         if self._failures:
             raise KafkaException(self._failures[0])
 
-    def _delivered(self, error: KafkaError | None, _message: Message) -> None:
+    def _delivered(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
             self._failures.append(error)
+            return
+        partition, offset = message.partition(), message.offset()
+        if partition is not None and offset is not None:
+            self.last_offsets[partition] = max(offset, self.last_offsets.get(partition, -1))
 
 
 def line_value_and_signature(line: bytes, key: str) -> tuple[bytes, str]:
