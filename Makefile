@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: install
 ## Lint, type-check and run the whole test suite
 test: install lint
 	$(BIN)/pytest
+
+## Ingest throughput against an in-run ceiling (not a test; a few minutes; docs/operations.md)
+bench: install
+	PYTHONPATH=. $(BIN)/python bench/ingest_throughput.py
 
 lint: install
 	$(BIN)/ruff check .

