@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -25,7 +26,7 @@ from tests.integration.kafka_support import (
     wait_until_applied,
     worker_env,
 )
-from tests.services import Broker, free_port, running_broker
+from tests.services import PARTITIONS, Broker, free_port, running_broker
 from tests.support import event, signed, write_jsonl
 
 pytestmark = pytest.mark.slow
@@ -41,10 +42,17 @@ def stop(process: subprocess.Popen[bytes], log: Path) -> None:
     assert process.wait(timeout=30) == 0, log.read_text()
 
 
-def wait_for_line(log: Path, text: str, seconds: float = 60) -> None:
+def assignments(log: Path) -> list[set[int]]:
+    """The partitions of each non-empty assignment a worker logged, in order."""
+    return [{int(p.split("@")[0]) for p in found.split(", ")}
+            for found in re.findall(r"assigned ((?:\d+@-?\d+(?:, )?)+)$", log.read_text(),
+                                    re.MULTILINE)]
+
+
+def wait_for_assignment(log: Path, partitions: int = 1, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
-    while text not in log.read_text():
-        assert time.monotonic() < deadline, f"no {text!r} in {log}:\n{log.read_text()}"
+    while not any(len(found) >= partitions for found in assignments(log)):
+        assert time.monotonic() < deadline, f"no assignment in {log}:\n{log.read_text()}"
         time.sleep(0.2)
 
 
@@ -117,19 +125,21 @@ def test_two_workers_share_partitions_and_hand_them_over(
     wait_until_applied(app, planned)
     second = start_ingest(env, second_log)
     try:
-        wait_for_line(second_log, "assigned 0@")  # the group rebalanced to share partitions
+        wait_for_assignment(second_log)  # the group rebalanced to share the partitions
         produce(kafka.bootstrap, keys, 1000, planned, seed=2, prefix="b")
         wait_until_applied(app, planned)
         assert "revoked" in first_log.read_text()
         stop(first, first_log)  # leaving hands every partition to the second worker
+        wait_for_assignment(second_log, partitions=PARTITIONS)
         produce(kafka.bootstrap, keys, 1000, planned, seed=3, prefix="c")
         wait_until_applied(app, planned)
     finally:
         for process in (first, second):
             if process.poll() is None:
                 process.kill()
-    stop_log = second_log.read_text()
-    assert "assigned 0@" in stop_log and any(f"{p}@" in stop_log for p in range(1, 4))
+    shared = assignments(second_log)[0]
+    assert 0 < len(shared) < PARTITIONS  # the second worker first took a share, not all
+    assert assignments(first_log)[-1] == set(range(PARTITIONS)) - shared
     assert_exactly_once(app, planned)
 
 
