@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test lint fuzz clean
+.PHONY: install browser demo test lint fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: install browser lint
 ## The push path under a million generated lines (the suite runs a few thousand)
 fuzz: install
 	FUZZ_LINES=$${FUZZ_LINES:-1000000} $(BIN)/pytest -q -s tests/integration/test_fuzz_push.py
+
+## Ingest throughput against an in-run ceiling (not a test; a few minutes; docs/operations.md)
+bench: install
+	PYTHONPATH=. $(BIN)/python bench/ingest_throughput.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,21 +2,22 @@
 
 ``submit`` decides a whole batch of deliveries in memory (later events in a batch see
 the effects of earlier ones) and records every accepted event and every kept rejection
-in one transaction.
+in one transaction. A consumer passes ``tracking`` (its position in the source it reads)
+so the position is stored in that same transaction: a crash keeps both or neither.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, ProcessRecorder
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
 from domain import contract, signing
 from domain.contract import AgencyEvent
@@ -250,20 +251,50 @@ class Scorecard(Application[Any]):
 
     # Agency events -------------------------------------------------------------
 
-    def submit(self, deliveries: Sequence[Delivery], attempts: int = 3) -> list[Outcome]:
-        """Decide and record a batch of deliveries in one transaction."""
+    def submit(
+        self,
+        deliveries: Sequence[Delivery],
+        attempts: int = 3,
+        *,
+        tracking: Tracking | None = None,
+        before_record: Callable[[list[Outcome]], None] | None = None,
+    ) -> list[Outcome]:
+        """Decide and record a batch of deliveries in one transaction.
+
+        ``tracking`` is stored in the same transaction (the store refuses a position not
+        after the one it holds, with ``IntegrityError``). ``before_record`` sees the
+        outcomes once decided and before they are recorded, for work that must happen at
+        least once for every recorded batch (it may run again if the batch is decided again).
+        """
         for attempt in range(attempts):
             uow = _UnitOfWork(self)
             outcomes = [self._decide_and_keep(delivery, uow) for delivery in deliveries]
+            if before_record is not None:
+                before_record(outcomes)
+            processing: ProcessingEvent[Any] = ProcessingEvent(tracking)
+            processing.collect_events(*uow.changed())
             try:
-                self.save(*uow.changed())
+                self._record(processing)
             except IntegrityError:
-                # Another writer changed an aggregate we decided on: decide again.
-                if attempt == attempts - 1:
+                # Another writer changed an aggregate we decided on: decide again. If the
+                # store already holds this position, deciding again cannot help.
+                if attempt == attempts - 1 or self._already_tracked(tracking):
                     raise
                 continue
             return outcomes
         raise AssertionError("unreachable")
+
+    def tracked_position(self, name: str) -> int | None:
+        """The position a consumer stored with its events (``submit(tracking=...)``)."""
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder.max_tracking_id(name)
+
+    def _already_tracked(self, tracking: Tracking | None) -> bool:
+        if tracking is None:
+            return False
+        stored = self.tracked_position(tracking.application_name)
+        return stored is not None and stored >= tracking.notification_id
 
     def _decide_and_keep(self, delivery: Delivery, uow: _UnitOfWork) -> Outcome:
         try:

@@ -2,7 +2,8 @@
 
 Each line becomes a ``Delivery``. A line that carries ``signature`` is checked as it
 is; a line without one is signed with the pusher's key. Lines are decided and recorded
-a batch at a time, one transaction per batch.
+a batch at a time, one transaction per batch. Where Kafka is configured, ``produce_file``
+sends the lines to ``agency-events`` instead, for the ingest workers to decide.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import BinaryIO
 from domain import contract, signing
 from domain.application import Delivery, Outcome, Scorecard
 from domain.errors import InvalidEvent
+from ingest.producer import AgencyProducer, line_value_and_signature
 
 BATCH_SIZE = 2000
 
@@ -118,3 +120,15 @@ def push_file(
     if batch:
         summary.add(app.submit(batch))
     return summary
+
+
+def produce_file(bootstrap: str, path: Path, *, agency: str, key: str) -> int:
+    """Produce every non-blank line of ``path`` to Kafka as ``agency``; return how many."""
+    producer = AgencyProducer(bootstrap, agency, key)
+    produced = 0
+    with Path(path).open("rb") as stream:
+        for _number, raw in _lines(stream):
+            producer.send_value(*line_value_and_signature(raw, key))
+            produced += 1
+    producer.flush()
+    return produced

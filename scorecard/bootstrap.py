@@ -3,6 +3,11 @@
 Everything of the embedded default lives under ``SCORECARD_HOME`` (default
 ``.scorecard`` in the working directory): ``events.sqlite`` (the event store, the
 record) and ``readmodel.duckdb`` (the projection, rebuildable from the record).
+
+Where a partnership outgrows one machine, ``SCORECARD_EVENT_STORE`` names a PostgreSQL
+event store (``postgresql://user[:password]@host[:port]/database``) and
+``SCORECARD_KAFKA_BOOTSTRAP`` the Kafka brokers agencies push to; the read model stays
+under the home either way.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import duckdb
 from cryptography.exceptions import InvalidTag
@@ -34,9 +40,16 @@ class Home:
 
     path: Path
 
+    event_store_url: str | None = None
+    kafka_bootstrap: str | None = None
+
     @classmethod
     def from_environment(cls) -> Home:
-        return cls(Path(os.environ.get("SCORECARD_HOME") or DEFAULT_HOME).absolute())
+        return cls(
+            Path(os.environ.get("SCORECARD_HOME") or DEFAULT_HOME).absolute(),
+            event_store_url=os.environ.get("SCORECARD_EVENT_STORE") or None,
+            kafka_bootstrap=os.environ.get("SCORECARD_KAFKA_BOOTSTRAP") or None,
+        )
 
     @property
     def event_store_path(self) -> Path:
@@ -47,11 +60,16 @@ class Home:
         return self.path / "readmodel.duckdb"
 
     def event_store_env(self) -> dict[str, str]:
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(self.event_store_path),
-            "SQLITE_LOCK_TIMEOUT": "30",
-        }
+        """The ``eventsourcing`` persistence settings: SQLite in the home unless a URL says,
+        with encryption at rest when a cipher key is configured."""
+        if self.event_store_url:
+            env = postgres_env(self.event_store_url)
+        else:
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.event_store_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
         return env | cipher_env(self.path)
 
     def open(self, plan_file: Path | None = None) -> Scorecard:
@@ -112,6 +130,24 @@ def cipher_env(home: Path) -> dict[str, str]:
 def new_cipher_key() -> str:
     """A new 256-bit key, base64-encoded, for ``SCORECARD_CIPHER_KEY``."""
     return AESCipher.create_key(32)
+
+
+def postgres_env(url: str) -> dict[str, str]:
+    """``eventsourcing.postgres`` settings from a ``postgresql://`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise CommandError(f"SCORECARD_EVENT_STORE must be a postgresql:// URL, not {url!r}")
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
+        raise CommandError("SCORECARD_EVENT_STORE names no database (postgresql://host/DB)")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": database,
+        "POSTGRES_HOST": parts.hostname or "localhost",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+    }
 
 
 def actor() -> str:

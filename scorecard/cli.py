@@ -19,7 +19,9 @@ from domain.application import Scorecard
 from domain.contract import EVENT_TYPES, MONTH, SECTORS
 from domain.errors import CommandError
 from domain.timekeeping import iso_utc, parse_day, parse_moment, utc_now
-from ingest.file_push import push_file
+from ingest.file_push import produce_file, push_file
+from ingest.kafka_messages import TOPIC
+from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
 from projections import readmodel
 from projections.audit import audit_json, audit_trail, render_audit
 from projections.projector import Projector
@@ -34,6 +36,7 @@ from projections.returns import (
     returns_calendar,
 )
 from scorecard.bootstrap import Home, actor, new_cipher_key
+from scorecard.workers import run_workers
 
 T = TypeVar("T")
 
@@ -114,6 +117,8 @@ def cmd_agency_resume(args: argparse.Namespace) -> int:
 
 def cmd_push(args: argparse.Namespace) -> int:
     home = Home.from_environment()
+    if home.kafka_bootstrap and not args.known_at:
+        return _push_to_kafka(home.kafka_bootstrap, args)
     app = home.open()
     now = utc_now()
     known_at = None
@@ -150,6 +155,28 @@ def _known_at(args: argparse.Namespace, app: Scorecard, option: str = "known_at"
     moment = _parse(lambda t: parse_moment(t, app.plan.zone), text,
                     "--" + option.replace("_", "-"))
     return moment
+
+
+def _push_to_kafka(bootstrap: str, args: argparse.Namespace) -> int:
+    """Produce each line to ``agency-events``; the ingest workers decide them."""
+    if not Path(args.file).is_file():
+        raise CommandError(f"no such file: {args.file}")
+    produced = produce_file(bootstrap, Path(args.file), agency=args.agency,
+                            key=_read_key(args.key_file))
+    if args.json:
+        print(json.dumps({"produced": produced, "topic": TOPIC}))
+    else:
+        print(f"produced {produced} to {TOPIC}; the ingest workers decide them")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    if not home.kafka_bootstrap:
+        raise CommandError("set SCORECARD_KAFKA_BOOTSTRAP to the Kafka brokers to ingest from")
+    home.open()  # a new home adopts its plan once, before the workers start
+    settings = WorkerSettings.from_environment(home.kafka_bootstrap, batch_size=args.batch_size)
+    return run_workers(home, settings, args.workers)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -352,6 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--known-at", help="administrator's backfill: the knowledge time to record")
     push.add_argument("--json", action="store_true")
     push.set_defaults(run=cmd_push)
+
+    ingest = commands.add_parser(
+        "ingest", help="consume agency-events from Kafka (SCORECARD_KAFKA_BOOTSTRAP)")
+    ingest.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    ingest.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+                        help=f"most messages decided in one transaction (default {BATCH_SIZE})")
+    ingest.set_defaults(run=cmd_ingest)
 
     report = commands.add_parser("report", help="the scorecard for a window, as known at a time")
     report.add_argument("--as-at", required=True)

@@ -76,9 +76,9 @@ def write_jsonl(path: Path, messages: list[dict[str, Any]]) -> Path:
     return path
 
 
-def memory_app() -> Scorecard:
-    """An in-memory application with the bundled plan (for unit tests)."""
-    app = Scorecard(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def memory_app(env: dict[str, str] | None = None) -> Scorecard:
+    """An application with the bundled plan, in memory unless ``env`` names a store."""
+    app = Scorecard(env=env or {"PERSISTENCE_MODULE": "eventsourcing.popo"})
     app.adopt_plan(load_plan_document())
     return app
 

@@ -1,4 +1,8 @@
-"""The contract's command line, run as a user would: the installed ``scorecard`` script."""
+"""The contract's command line, run as a user would: the installed ``scorecard`` script.
+
+Each test runs on the embedded SQLite store and on a PostgreSQL event store
+(``SCORECARD_EVENT_STORE``), whose events the projector follows into the same read model.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +24,12 @@ SCORECARD = shutil.which("scorecard") or str(Path(__file__).parents[2] / ".venv/
 
 
 class Cli:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, event_store: str | None = None) -> None:
         self.env = dict(os.environ, SCORECARD_HOME=str(home))
+        self.env.pop("SCORECARD_KAFKA_BOOTSTRAP", None)
+        self.env.pop("SCORECARD_EVENT_STORE", None)
+        if event_store:
+            self.env["SCORECARD_EVENT_STORE"] = event_store
 
     def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([SCORECARD, *args], env=self.env, capture_output=True, text=True,
@@ -34,8 +42,10 @@ class Cli:
         return json.loads(self(*args, "--json").stdout)
 
 
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
+@pytest.fixture(params=["sqlite", "postgres"])
+def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Cli:
+    if request.param == "postgres":
+        return Cli(tmp_path / "home", request.getfixturevalue("postgres_url"))
     return Cli(tmp_path / "home")
 
 

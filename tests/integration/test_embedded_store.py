@@ -100,13 +100,13 @@ def test_push_records_one_transaction_per_batch(
 ) -> None:
     key = register(app, "racs")
     saves: list[int] = []
-    original = Scorecard.save
+    original = Scorecard._record
 
-    def counting_save(self: Scorecard, *aggregates: Any, **kwargs: Any) -> Any:
-        saves.append(len(aggregates))
-        return original(self, *aggregates, **kwargs)
+    def counting_record(self: Scorecard, processing: Any) -> Any:
+        saves.append(len(processing.aggregates))
+        return original(self, processing)
 
-    monkeypatch.setattr(Scorecard, "save", counting_save)
+    monkeypatch.setattr(Scorecard, "_record", counting_record)
     messages = [event("helpline.contact", f"h-{n}", "2015-10-01") for n in range(4500)]
     summary = push_file(app, write_jsonl(tmp_path / "big.jsonl", messages), agency="racs",
                         key=key, now=NOW, batch_size=2000)

@@ -1,9 +1,14 @@
-"""Every rule of the contract's section 3, decided by the domain on in-memory persistence."""
+"""Every rule of the contract's section 3, decided by the domain on every event store.
+
+Each test runs on in-memory persistence, on a SQLite file and on a throwaway PostgreSQL
+database (``event_store_env`` in ``tests/conftest.py``): the contract holds on all three.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,8 +22,10 @@ from tests.support import RECEIVED, event, memory_app, reasons, register, signed
 
 
 @pytest.fixture
-def app() -> Scorecard:
-    return memory_app()
+def app(event_store_env: dict[str, str]) -> Iterator[Scorecard]:
+    scorecard = memory_app(event_store_env)
+    yield scorecard
+    scorecard.close()
 
 
 @pytest.fixture
