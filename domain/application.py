@@ -44,6 +44,7 @@ from domain.model import (
 )
 from domain.plan import Plan
 from domain.rules import MeasureRules
+from domain.users import User, check_new_user, hash_password, password_matches
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 PLAN_ADOPTED_TOPIC = f"{AdoptedPlan.__module__}:AdoptedPlan.Adopted"
@@ -167,6 +168,35 @@ class Scorecard(Application[Any]):
         assert adopted is not None
         adopted.change_rules(measure_id=measure_id, rules=rules, reason=reason, by=by, at=at)
         self.save(adopted)
+
+    # Users -------------------------------------------------------------------------
+
+    def add_user(self, username: str, role: str, agency: str | None, password: str,
+                 by: str) -> None:
+        check_new_user(username, role, agency, password)
+        if agency is not None:
+            self._registered(agency)
+        if self.user(username) is not None:
+            raise CommandError(f"user {username} already exists")
+        self.save(User(username=username, role=role, agency=agency,
+                       password_hash=hash_password(password), by=by))
+
+    def user(self, username: str) -> User | None:
+        return self._find(User, User.create_id(username))
+
+    def sign_in(self, username: str, password: str) -> User | None:
+        """The user, if the password is theirs and they are not disabled."""
+        user = self.user(username)
+        if user is None or user.disabled or not password_matches(password, user.password_hash):
+            return None
+        return user
+
+    def disable_user(self, username: str, by: str, at: datetime) -> None:
+        user = self.user(username)
+        if user is None:
+            raise CommandError(f"no user {username}")
+        user.disable(by=by, at=at)
+        self.save(user)
 
     # Sign-off ------------------------------------------------------------------
 

@@ -148,6 +148,10 @@ class Agency(Aggregate):
     def _key_revoked(self, key_id: str, by: str, at: dt.datetime) -> None:
         del self.keys[key_id]
 
+    def current_key(self) -> str | None:
+        """The key that does not expire (the newest), for signing on the agency's behalf."""
+        return next((e["key"] for e in self.keys.values() if e["expires"] is None), None)
+
     def key_ids(self) -> dict[str, dt.datetime | None]:
         return {key_id: entry["expires"] for key_id, entry in self.keys.items()}
 

@@ -72,6 +72,8 @@ class _Batch:
     approvals: list[tuple[Any, ...]] = field(default_factory=list)
     acceptances: list[tuple[Any, ...]] = field(default_factory=list)
     audit: list[tuple[Any, ...]] = field(default_factory=list)
+    users: list[tuple[Any, ...]] = field(default_factory=list)
+    disabled_users: list[str] = field(default_factory=list)
 
     def audited(self, position: int, event: Any, at: Any, actor: str, action: str,
                 agency: str | None, subject: str | None, **details: Any) -> None:
@@ -149,6 +151,12 @@ class Projector:
             batch.rules += [(position, measure_id, json.dumps(rules.to_document()),
                              PLAN_RULES_SINCE, "plan file", "as adopted")
                             for measure_id, rules in (plan.rules or {}).items()]
+        elif kind == "User.Added":
+            batch.users.append((event.username, event.role, event.agency, False,
+                                to_naive_utc(event.timestamp), event.by))
+        elif kind == "User.Disabled":
+            user: Any = self.app.repository.get(event.originator_id)
+            batch.disabled_users.append(user.username)
         elif kind == "AdoptedPlan.RulesChanged":
             batch.rules.append((position, event.measure_id, json.dumps(event.rules),
                                 to_naive_utc(event.at), event.by, event.reason))
@@ -199,10 +207,14 @@ class Projector:
                 connection.execute("INSERT INTO rejections SELECT * FROM new_rejections")
                 connection.unregister("new_rejections")
             for table, rows in (("measure_rules", batch.rules), ("approvals", batch.approvals),
-                                ("acceptances", batch.acceptances), ("audit", batch.audit)):
+                                ("acceptances", batch.acceptances), ("audit", batch.audit),
+                                ("users", batch.users)):
                 if rows:
                     marks = ", ".join("?" * len(rows[0]))
                     connection.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+            for username in batch.disabled_users:
+                connection.execute("UPDATE users SET disabled = true WHERE username = ?",
+                                   [username])
             connection.execute(
                 "INSERT OR REPLACE INTO tracking VALUES (?, ?)", [TRACKING_NAME, position]
             )
@@ -250,6 +262,12 @@ def _audit(batch: _Batch, position: int, event: Any, kind: str,
     elif kind == "MonthAcceptance.Accepted":
         batch.audited(position, event, at, event.by, "month accepted", None, event.month,
                       pinned_position=event.position)
+    elif kind in ("User.Added", "User.Disabled", "User.PasswordChanged"):
+        action = {"User.Added": "user added", "User.Disabled": "user disabled",
+                  "User.PasswordChanged": "password changed"}[kind]
+        details = {"role": event.role} if kind == "User.Added" else {}
+        batch.audited(position, event, at, event.by, action, getattr(event, "agency", None),
+                      getattr(event, "username", None), **details)
     elif kind == "AdoptedPlan.RulesChanged":
         batch.audited(position, event, at, event.by, "rules changed", None, event.measure_id,
                       reason=event.reason, rules=event.rules)

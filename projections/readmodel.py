@@ -16,7 +16,7 @@ import duckdb
 
 # Bump when a table changes: a read model of another version is dropped and refolded
 # from the event store (it holds nothing the event store does not).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -122,6 +122,14 @@ CREATE TABLE IF NOT EXISTS audit (
     agency VARCHAR,
     subject VARCHAR,
     details VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    username VARCHAR PRIMARY KEY,
+    role VARCHAR NOT NULL,
+    agency VARCHAR,
+    disabled BOOLEAN NOT NULL,
+    added_at TIMESTAMP NOT NULL,
+    added_by VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS plan_actions (
     ord INTEGER NOT NULL,

@@ -19,6 +19,7 @@ from domain.application import Scorecard
 from domain.contract import EVENT_TYPES, MONTH, SECTORS
 from domain.errors import CommandError
 from domain.timekeeping import iso_utc, parse_day, parse_moment, utc_now
+from domain.users import ROLES
 from ingest.file_push import produce_file, push_file
 from ingest.kafka_messages import TOPIC
 from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
@@ -100,6 +101,32 @@ def cmd_agency_keys(args: argparse.Namespace) -> int:
         raise CommandError(f"agency {args.code} is not registered")
     for key_id, expires in agency.key_ids().items():
         print(f"{key_id}  {'expires ' + iso_utc(expires) if expires else 'current'}")
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    """From --password-file, else SCORECARD_PASSWORD, else a prompt at a terminal."""
+    if args.password_file:
+        return _read_key(args.password_file)
+    if os.environ.get("SCORECARD_PASSWORD"):
+        return os.environ["SCORECARD_PASSWORD"]
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("password: ")
+    raise CommandError("give the password with --password-file or SCORECARD_PASSWORD")
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    app = Home.from_environment().open()
+    app.add_user(args.username, args.role, args.agency, _password(args), by=actor())
+    print(f"added {args.role} user {args.username}")
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    Home.from_environment().open().disable_user(args.username, by=actor(), at=utc_now())
+    print(f"disabled {args.username}")
     return 0
 
 
@@ -301,10 +328,13 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from scorecard.demo import build_demo_home
+    from scorecard.demo.build import DEMO_USERS, demo_password
 
     home = Home.from_environment()
     build_demo_home(home, replace=True)
     print(f"demo home built at {home.path}")
+    print("sign in as: " + ", ".join(f"{name} / {demo_password(name)} ({role})"
+                                     for name, role, _ in DEMO_USERS))
     if args.no_ui:
         return 0
     return _serve(home, args.host, args.port)
@@ -371,6 +401,18 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("code")
     revoke.add_argument("key_id")
     revoke.set_defaults(run=cmd_agency_revoke_key)
+
+    user = commands.add_parser("user", help="people who sign in to the scorecard page")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    user_add = user_commands.add_parser("add", help="add a user with a role")
+    user_add.add_argument("username")
+    user_add.add_argument("--role", required=True, choices=ROLES)
+    user_add.add_argument("--agency", help="the agency of an agency user")
+    user_add.add_argument("--password-file", type=Path)
+    user_add.set_defaults(run=cmd_user_add)
+    user_disable = user_commands.add_parser("disable", help="stop a user signing in")
+    user_disable.add_argument("username")
+    user_disable.set_defaults(run=cmd_user_disable)
 
     push = commands.add_parser("push", help="submit a JSON Lines file of agency events")
     push.add_argument("file", type=Path)

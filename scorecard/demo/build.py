@@ -20,6 +20,14 @@ from ingest.file_push import PushSummary, push_file
 from scorecard.bootstrap import Home, actor
 from scorecard.demo.history import Governance, History, build_history
 
+# Demo sign-ins (a demo home only: invented people, passwords printed by 'scorecard demo').
+DEMO_USERS = (("board", "board", None), ("scrutiny", "scrutiny", None),
+              ("admin", "administrator", None), ("racs", "agency", "racs"))
+
+
+def demo_password(username: str) -> str:
+    return f"{username}-demo"
+
 
 @dataclass(frozen=True)
 class DemoSummary:
@@ -71,6 +79,8 @@ def build_demo_home(home: Home, *, replace: bool = True, history: History | None
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key_file.write_text(keys[code], encoding="utf-8")
         key_file.chmod(0o600)
+    for username, role, agency in DEMO_USERS:
+        app.add_user(username, role, agency, demo_password(username), by=actor())
     pushed = PushSummary()
     returns_dir = home.path / "demo" / "returns"
     now = utc_now()

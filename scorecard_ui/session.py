@@ -1,0 +1,52 @@
+"""Who is signed in, and what their role may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from domain.application import Scorecard
+from domain.timekeeping import end_of_day, utc_now
+from projections.report import Report, build_report
+from scorecard.bootstrap import Home
+
+UNSUPPRESSED_ROLES = ("board", "administrator")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    username: str
+    role: str
+    agency: str | None
+
+    @property
+    def suppress(self) -> bool:
+        """Outside the board and administrators, counts of 1-4 are never shown."""
+        return self.role not in UNSUPPRESSED_ROLES
+
+
+def current_user() -> SignedIn | None:
+    found: Any = st.session_state.get("user")
+    return SignedIn(**found) if isinstance(found, dict) else None
+
+
+def sign_in_as(username: str, role: str, agency: str | None) -> None:
+    st.session_state["user"] = {"username": username, "role": role, "agency": agency}
+
+
+def home() -> Home:
+    return Home.from_environment()
+
+
+def application() -> Scorecard:
+    return home().open()
+
+
+def load_report(as_at: Any, known_day: Any, from_day: Any, zone: Any, *,
+                live: bool = False) -> Report:
+    """The scorecard as known at the end of ``known_day`` (or now, when live)."""
+    known_at = utc_now() if live else end_of_day(known_day, zone)
+    with home().readmodel() as connection:
+        return build_report(connection, as_at=as_at, known_at=known_at, from_day=from_day)

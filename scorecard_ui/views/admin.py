@@ -1,0 +1,110 @@
+"""Administration: register agencies and issue, rotate and revoke their keys; suspend
+and resume them; add and disable users. Every change is recorded in the audit trail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from domain.contract import EVENT_TYPES, SECTORS
+from domain.errors import CommandError
+from domain.timekeeping import iso_utc, utc_now
+from domain.users import ROLES
+from scorecard_ui.session import application, current_user, home
+
+
+def _actor() -> str:
+    user = current_user()
+    return user.username if user else "administrator"
+
+
+def _agencies(codes: list[str]) -> None:
+    app = application()
+    by = _actor()
+    with st.form("register_agency", clear_on_submit=True):
+        st.markdown("**Register an agency**")
+        code = st.text_input("Code (a-z, 0-9, -)", key="new_agency_code")
+        name = st.text_input("Name", key="new_agency_name")
+        sector = st.selectbox("Sector", SECTORS, key="new_agency_sector")
+        types = st.multiselect("Permitted types (none: every type)", EVENT_TYPES,
+                               key="new_agency_types")
+        if st.form_submit_button("Register"):
+            try:
+                key = app.register_agency(code, name, sector, types or None, by=by)
+            except CommandError as error:
+                st.error(str(error))
+            else:
+                st.session_state["issued_key"] = (code, key)
+                st.rerun()  # the lists below now include it
+    if "issued_key" in st.session_state:
+        code, key = st.session_state["issued_key"]
+        st.success(f"Key for {code}: give it to the agency now; it is not shown again.")
+        st.download_button("Download the key file", key, file_name=f"{code}.key",
+                           key="download_key")
+    if not codes:
+        return
+    st.markdown("**Keys and suspension**")
+    chosen = st.selectbox("Agency", codes, key="keys_agency")
+    agency = app.agency(chosen)
+    if agency is None:
+        return
+    st.dataframe(pd.DataFrame([{"Key id": k, "Expires": iso_utc(e) if e else "current"}
+                               for k, e in agency.key_ids().items()]), hide_index=True)
+    grace = st.number_input("Grace period for older keys (hours)", min_value=0, value=72,
+                            key="grace_hours")
+    left, middle, right = st.columns(3)
+    if left.button("Rotate key", key="rotate"):
+        key = app.rotate_key(chosen, timedelta(hours=grace), by=by, at=utc_now())
+        st.session_state["issued_key"] = (chosen, key)
+        st.rerun()
+    revoke = middle.selectbox("Revoke key", list(agency.key_ids()), key="revoke_pick")
+    if middle.button("Revoke", key="revoke"):
+        app.revoke_key(chosen, revoke, by=by, at=utc_now())
+        st.rerun()
+    label = "Resume" if agency.suspended else "Suspend"
+    if right.button(label, key="suspend"):
+        app.set_suspended(chosen, not agency.suspended, by=by)
+        st.rerun()
+
+
+def _users(codes: list[str]) -> None:
+    app = application()
+    by = _actor()
+    with home().readmodel(app) as connection:
+        users = connection.execute("SELECT username, role, agency, disabled, added_at, "
+                                   "added_by FROM users ORDER BY username").df()
+    st.dataframe(users, hide_index=True, width="stretch")
+    with st.form("add_user", clear_on_submit=True):
+        st.markdown("**Add a user**")
+        username = st.text_input("Username", key="new_username")
+        role = st.selectbox("Role", ROLES, key="new_role")
+        agency = st.selectbox("Agency (agency users only)", ["", *codes], key="new_user_agency")
+        password = st.text_input("Password (8 characters or more)", type="password",
+                                 key="new_password")
+        if st.form_submit_button("Add user"):
+            try:
+                app.add_user(username, role, agency or None, password, by=by)
+            except CommandError as error:
+                st.error(str(error))
+            else:
+                st.session_state["added_user"] = f"Added {role} user {username}"
+                st.rerun()
+    if "added_user" in st.session_state:
+        st.success(st.session_state.pop("added_user"))
+
+
+def render() -> None:
+    st.title("Administration")
+    st.caption("Agencies, their keys, and the people who sign in.")
+    with home().readmodel() as connection:
+        agencies = connection.execute("SELECT code, name, sector, types, suspended, "
+                                      "registered_at FROM agencies ORDER BY code").df()
+    codes = list(agencies["code"]) if not agencies.empty else []
+    tab_agencies, tab_users = st.tabs(["Agencies and keys", "Users and roles"])
+    with tab_agencies:
+        st.dataframe(agencies, hide_index=True, width="stretch")
+        _agencies(codes)
+    with tab_users:
+        _users(codes)

@@ -1,0 +1,101 @@
+"""Scrutiny: what the board knew on the day of a meeting, what we know now about the same
+period, and every figure that changed in between, with why. Small numbers suppressed."""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from domain.timekeeping import end_of_day, utc_now
+from projections.report import Report, build_report
+from projections.restatements import restatements
+from scorecard_ui.session import application, current_user, home
+from scorecard_ui.suppression import shown_split
+
+CAUSE_WORDS = {"late return": "returns that arrived after the meeting",
+               "correction": "figures corrected since", "retraction": "entries withdrawn since",
+               "rule change": "targets or RAG rules changed since"}
+
+
+def comparison(then: Report, now: Report, suppress: bool) -> pd.DataFrame:
+    rows = []
+    for old, new in zip(then.measures, now.measures, strict=True):
+        old_total, _ = shown_split(old.value, old.by_agency, suppress=suppress, unit=old.unit)
+        new_total, _ = shown_split(new.value, new.by_agency, suppress=suppress, unit=new.unit)
+        rows.append({"Measure": old.title, "Known at the meeting": old_total,
+                     "RAG then": old.rag or "", "Known now": new_total,
+                     "RAG now": new.rag or "", "Changed": "yes" if old_total != new_total
+                     or old.rag != new.rag else ""})
+    return pd.DataFrame(rows)
+
+
+def cause_text(causes: list[dict[str, Any]]) -> str:
+    parts = []
+    for cause in causes:
+        agencies = sorted({e["agency"] for e in cause.get("events", [])})
+        who = f" ({', '.join(agencies)})" if agencies else ""
+        parts.append(f"{CAUSE_WORDS.get(cause['cause'], cause['cause'])}: "
+                     f"{cause['count']}{who}")
+    return "; ".join(parts)
+
+
+def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFrame) -> str:
+    """A self-contained HTML page for a committee paper (print it from the browser)."""
+    def as_html(frame: pd.DataFrame) -> str:
+        return str(frame.to_html(index=False, escape=True, border=1))
+
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+            "</title><style>body{font-family:sans-serif}table{border-collapse:collapse}"
+            "td,th{padding:4px 8px}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><p>Scorecard as at {meeting:%d %B %Y}: as known "
+            f"at that meeting, and as known on {utc_now():%d %B %Y}. Counts of 1–4 are shown "
+            "as &lt;5.</p>" + as_html(table) + "<h2>What changed, and why</h2>"
+            + as_html(changes) + "</body></html>")
+
+
+def render() -> None:
+    user = current_user()
+    plan = application().plan
+    st.title("Scrutiny: replay a meeting")
+    st.caption("What the board knew on the day of a meeting, what we now know happened by "
+               "then, and what changed in between.")
+    today = utc_now().astimezone(plan.zone).date()
+    meetings = {f"{m.date:%d %b %Y}: {m.title}": m.date for m in plan.meetings
+                if m.date <= today}
+    if not meetings:
+        st.warning("The plan lists no meetings yet.")
+        return
+    label = st.selectbox("Meeting", list(meetings)[::-1], key="scrutiny_meeting")
+    meeting = meetings[label]
+    from_day = st.date_input("Count events from", value=plan.starts, key="scrutiny_from",
+                             min_value=date(plan.starts.year - 5, 1, 1), max_value=today)
+    then_at: datetime = end_of_day(meeting, plan.zone)
+    suppress = user.suppress if user else True
+    with home().readmodel() as connection:
+        then = build_report(connection, as_at=meeting, known_at=then_at, from_day=from_day)
+        now = build_report(connection, as_at=meeting, known_at=utc_now(), from_day=from_day)
+        diff = restatements(connection, as_at=meeting, known_at=then_at, against=utc_now(),
+                            from_day=from_day)
+    table = comparison(then, now, suppress)
+    st.subheader(f"Scorecard as at {meeting:%d %B %Y}")
+    st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * len(table))
+    st.subheader("What changed, and why")
+    changes = pd.DataFrame(
+        [{"Measure or action": c["title"], "Cause": cause_text(c["causes"])}
+         for c in diff["measures"]]
+        + [{"Measure or action": f"Action {c['action']}: {c['then']} → {c['now']}",
+            "Cause": cause_text(c["causes"])} for c in diff["actions"]])
+    if changes.empty:
+        st.success("Nothing has changed since the meeting.")
+    else:
+        st.dataframe(changes, hide_index=True, width="stretch")
+    left, right = st.columns(2)
+    left.download_button("Download both scorecards (CSV)", table.to_csv(index=False),
+                         file_name=f"scorecard-{meeting}.csv", mime="text/csv")
+    right.download_button("Download a printable report (HTML)",
+                          printable(plan.title, meeting, table, changes),
+                          file_name=f"scorecard-{meeting}.html", mime="text/html")

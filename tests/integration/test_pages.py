@@ -1,0 +1,130 @@
+"""Every page of the scorecard, driven through Streamlit's AppTest over a real home."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ingest.file_push import push_file
+from scorecard.bootstrap import Home
+from tests.support import event, register, write_jsonl
+
+APP = str(Path(__file__).parents[2] / "scorecard_ui" / "app.py")
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+    home = Home(tmp_path / "home")
+    app = home.open()
+    key = register(app, "nspcc-helpline")
+    register(app, "racs")
+    contacts = [event("helpline.contact", f"h-{n}", f"2015-10-{n:02d}", agency="nspcc-helpline")
+                for n in range(1, 8)]
+    contacts.append(event("helpline.contact", "bad", "2015-10-09", agency="nspcc-helpline",
+                          channel="fax"))
+    push_file(app, write_jsonl(tmp_path / "h.jsonl", contacts), agency="nspcc-helpline",
+              key=key, now=NOW)
+    for username, role, agency in (("chair", "board", None), ("cllr", "scrutiny", None),
+                                   ("root", "administrator", None),
+                                   ("helpline", "agency", "nspcc-helpline")):
+        app.add_user(username, role, agency, f"{username}-password", by="test")
+    monkeypatch.setenv("SCORECARD_HOME", str(home.path))
+    return home
+
+
+def page(view: str, role: str, agency: str | None = None) -> AppTest:
+    script = ("from scorecard_ui.views import " + view + "\n" + view + ".render()\n")
+    at = AppTest.from_string(script, default_timeout=60)
+    at.session_state["user"] = {"username": "tester", "role": role, "agency": agency}
+    return at.run()
+
+
+def frame_cell(at: AppTest, index: int, key_column: str, key: str, column: str) -> str:
+    frame = at.dataframe[index].value
+    return str(frame.loc[frame[key_column] == key, column].iloc[0])
+
+
+def date_input(at: AppTest, label: str) -> Any:
+    return next(d for d in at.date_input if d.label.startswith(label))
+
+
+def test_sign_in_with_a_password_and_see_your_role_s_pages(home: Home) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert at.title[0].value == "Partnership scorecard"
+    at.text_input(key="username").set_value("chair")
+    at.text_input(key="password").set_value("wrong-password")
+    at.button[0].click().run()
+    assert "wrong password" in at.error[0].value
+    at.text_input(key="password").set_value("chair-password")
+    at.button[0].click().run()
+    assert at.session_state["user"]["role"] == "board"
+    assert "Delivery Plan" in at.title[0].value  # the board's scorecard opens first
+
+
+def test_the_board_replays_and_goes_live(home: Home) -> None:
+    at = page("board", "board")
+    assert at.selectbox(key="meeting").value.startswith("16 Dec 2015")
+    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "0"  # known in 2026
+    at.selectbox(key="meeting").set_value("Today (everything known now)").run()
+    date_input(at, "Scorecard as at").set_value(date(2015, 10, 3)).run()
+    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "3 p"
+    at.toggle(key="suppress").set_value(True).run()
+    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "<5 p"
+    actions = at.dataframe[1].value
+    flags = list(actions[""])
+    overdue = flags.count("⚠ overdue")
+    assert overdue and flags[:overdue] == ["⚠ overdue"] * overdue  # overdue actions first
+    assert "1.4.3" in list(actions["Action"][:overdue])  # the scorecard, due September 2015
+    assert "○ not started" in set(actions["Status"])
+
+
+def test_scrutiny_sees_suppressed_figures_and_what_changed(home: Home) -> None:
+    at = page("scrutiny", "scrutiny")
+    at.selectbox(key="scrutiny_meeting").set_value(
+        next(o for o in at.selectbox(key="scrutiny_meeting").options if "16 Dec 2015" in o)
+    ).run()
+    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Known at the meeting") == "0"
+    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Known now") == "7"
+    causes = at.dataframe[1].value
+    assert "returns that arrived after the meeting: 7 (nspcc-helpline)" in " ".join(
+        causes["Cause"])
+    assert len(at.get("download_button")) == 2
+
+
+def test_a_measure_over_time_with_its_definition(home: Home) -> None:
+    at = page("measure", "board")
+    at.selectbox(key="measure_choice").set_value("Helpline contacts").run()
+    at.date_input(key="measure_as_at").set_value(date(2015, 10, 31)).run()
+    assert any("Definition: events of helpline.contact" in c.value for c in at.caption)
+    assert at.metric[0].value == "7"
+    cllr = page("measure", "scrutiny")
+    assert any("not charted outside the board" in c.value for c in cllr.caption)
+
+
+def test_an_agency_sees_only_its_own_rejections(home: Home) -> None:
+    at = page("agency", "agency", "nspcc-helpline")
+    assert at.title[0].value == "Returns for nspcc-helpline"
+    rejected = at.dataframe[0].value
+    assert list(rejected["event_id"]) == ["bad"] and rejected["reason"][0] == "invalid"
+    at.text_area[0].set_value(at.text_area[0].value.replace('"fax"', '"phone"'))
+    at.button(key="resubmit").click().run()
+    assert "accepted: bad" in at.success[-1].value
+
+
+def test_the_administrator_registers_an_agency_and_adds_a_user(home: Home) -> None:
+    at = page("admin", "administrator")
+    at.text_input(key="new_agency_code").set_value("grow")
+    at.text_input(key="new_agency_name").set_value("GROW")
+    at.button[0].click().run()
+    assert "Key for grow" in at.success[0].value
+    at.text_input(key="new_username").set_value("grow-staff")
+    at.selectbox(key="new_role").set_value("agency")
+    at.selectbox(key="new_user_agency").set_value("grow")
+    at.text_input(key="new_password").set_value("a-long-password")
+    next(b for b in at.button if b.label == "Add user").click().run()
+    assert any("Added agency user grow-staff" in s.value for s in at.success)
