@@ -61,7 +61,8 @@ def measure_rows(report: Report, plan: Plan, suppress: bool) -> pd.DataFrame:
         priority, objective = objectives.get(m.objective or "", ("Standard measures", ""))
         total, parts = shown_split(m.value, m.by_agency, suppress=suppress, unit=m.unit)
         rows.append({
-            "Priority": priority, "Objective": f"{m.objective} {objective}".strip(),
+            "Priority": priority,
+            "Objective": f"{m.objective} {objective}".strip() if m.objective else "",
             "Measure": m.title, "Value": total + (f" {m.marker}" if m.marker else ""),
             "Target": "" if m.target is None else shown(m.target, suppress=False, unit=m.unit),
             "RAG": RAG_LABELS.get(m.rag or "", ""), "Trend": m.trend,

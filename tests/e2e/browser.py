@@ -77,3 +77,21 @@ def cell(page: Any, row_text: str, column: int) -> str:
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, url: str, username: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as {username}").wait_for(timeout=30_000)
+
+
+def choose(page: Any, label: str, option_text: str) -> None:
+    """Pick an option of a Streamlit selectbox by its label and part of the option text."""
+    page.get_by_label(label, exact=True).first.click()
+    page.get_by_role("option").filter(has_text=option_text).first.click()
+
+
+def grid_row(page: Any, text: str) -> Any:
+    return page.locator("[role=row]", has_text=text).first

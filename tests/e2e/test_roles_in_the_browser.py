@@ -1,0 +1,81 @@
+"""The scorecard as each role uses it, in headless Chromium over the demo home."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scorecard.demo.build import demo_password
+from tests.e2e.browser import browser_page, choose, grid_row, screenshot, served, sign_in
+from tests.e2e.test_command_line import SCORECARD
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("demo") / "home"
+    subprocess.run([SCORECARD, "demo", "--no-ui"], env=dict(os.environ, SCORECARD_HOME=str(home)),
+                   check=True, capture_output=True)
+    return home
+
+
+def test_each_role_signs_in_and_sees_its_pages(demo_home: Path) -> None:
+    landing = {"board": "Rotherham Child Sexual Exploitation Delivery Plan",
+               "scrutiny": "Scrutiny: replay a meeting", "admin": "Administration",
+               "racs": "Returns for racs"}
+    with served(SCORECARD, demo_home) as url, browser_page() as page:
+        for username, heading in landing.items():
+            sign_in(page, url, username, demo_password(username))
+            page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
+            page.wait_for_timeout(1500)
+            screenshot(page, f"{username}-first-page")
+            page.get_by_role("button", name="Sign out").click()
+            page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        page.get_by_role("textbox", name="Username").fill("racs")
+        page.get_by_role("textbox", name="Password").fill("not-the-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Unknown user or wrong password").wait_for(timeout=30_000)
+
+
+def test_scrutiny_replays_4_november_and_sees_october_missing(demo_home: Path) -> None:
+    with served(SCORECARD, demo_home) as url, browser_page() as page:
+        sign_in(page, url, "scrutiny", demo_password("scrutiny"))
+        choose(page, "Meeting", "04 Nov 2015")
+        row = grid_row(page, "Helpline contacts")
+        row.wait_for(state="attached", timeout=30_000)
+        page.wait_for_timeout(1000)
+        cells = row.locator("[role=gridcell]")
+        then, now = cells.nth(1).inner_text(), cells.nth(3).inner_text()
+        assert int(then.replace(",", "")) < int(now.replace(",", ""))  # October came later
+        changes = page.locator("[role=row]", has_text="Helpline contacts").filter(
+            has_text="returns that arrived after the meeting").first
+        changes.wait_for(state="attached", timeout=30_000)
+        assert "nspcc-helpline" in changes.inner_text()
+        screenshot(page, "scrutiny-replay-2015-11-04")
+
+
+def test_an_agency_uploads_a_csv_and_sees_the_bad_row_named(
+    demo_home: Path, tmp_path: Path
+) -> None:
+    csv = tmp_path / "return.csv"
+    csv.write_text(
+        "event_id,type,occurred_at,case,source,client,age_band,gender,historic\n"
+        "web-0001,referral.received,2016-03-01,RACS-9001,police,child,11-15,female,false\n"
+        "web-0002,referral.received,2016-03-02,RACS-9002,police,child,eleven,female,false\n")
+    with served(SCORECARD, demo_home) as url, browser_page() as page:
+        sign_in(page, url, "racs", demo_password("racs"))
+        page.get_by_text("Download the CSV template").first.wait_for(timeout=30_000)
+        page.locator("input[type=file]").set_input_files(str(csv))
+        problem = grid_row(page, "web-0002")
+        problem.wait_for(state="attached", timeout=30_000)
+        page.wait_for_timeout(500)
+        assert "payload.age_band" in problem.inner_text()
+        assert "ok" in grid_row(page, "web-0001").inner_text()
+        page.get_by_text("1 of 2 rows have a problem").wait_for(timeout=10_000)
+        screenshot(page, "agency-upload-preview")
+        page.get_by_role("button", name="Submit this return").click()
+        page.get_by_text("Submitted: 1 accepted, 0 duplicate, 1 rejected").wait_for(
+            timeout=30_000)
+        screenshot(page, "agency-upload-submitted")
