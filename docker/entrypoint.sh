@@ -8,11 +8,10 @@
 # `docker inspect`: only the *_FILE paths are in the container's configuration.
 #
 #   SCORECARD_EVENT_STORE          postgresql://user:password@host:port/db
-#   CIPHER_KEY                     eventsourcing's AES key (base64)
 #   SCORECARD_KAFKA_SASL_PASSWORD  the ingest principal's SCRAM password
 set -eu
 
-for name in SCORECARD_EVENT_STORE CIPHER_KEY SCORECARD_KAFKA_SASL_PASSWORD; do
+for name in SCORECARD_EVENT_STORE SCORECARD_KAFKA_SASL_PASSWORD; do
     file=$(printenv "${name}_FILE" || true)
     [ -n "$file" ] || continue
     if [ -n "$(printenv "$name" || true)" ]; then

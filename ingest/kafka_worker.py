@@ -33,6 +33,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.application import Outcome, Scorecard
 from domain.timekeeping import utc_now
+from ingest.kafka_config import client_config
 from ingest.kafka_messages import (
     REJECTED_TOPIC,
     SIGNATURE_HEADER,
@@ -81,7 +82,7 @@ class IngestWorker:
         self._producer: Producer | None = None
 
     def run(self, should_stop: Callable[[], bool]) -> None:
-        common = {"bootstrap.servers": self.settings.bootstrap, "error_cb": _broker_error}
+        common = {**client_config(self.settings.bootstrap), "error_cb": _broker_error}
         self._consumer = consumer = Consumer({
             **common,
             "group.id": self.settings.group,

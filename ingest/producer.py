@@ -14,6 +14,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from domain import contract, signing
 from domain.errors import InvalidEvent
+from ingest.kafka_config import client_config
 from ingest.kafka_messages import SIGNATURE_HEADER, TOPIC
 
 
@@ -35,7 +36,7 @@ class AgencyProducer:
         self._failures: list[KafkaError] = []
         self.last_offsets: dict[int, int] = {}  # partition -> last offset the broker confirmed
         self._producer = Producer({
-            "bootstrap.servers": bootstrap,
+            **client_config(bootstrap),
             "linger.ms": 20,
             **(config or {}),
         })

@@ -421,9 +421,8 @@ def test_no_password_or_key_is_written_in_the_compose_file(compose: Compose) -> 
     assert check_no_literal_secrets(compose) == []
     for name in ("ingest", "projector", "ui"):
         env = environment(services(compose)[name])
-        assert env["CIPHER_KEY_FILE"] == "/run/secrets/cipher_key"
+        assert env["SCORECARD_CIPHER_KEY_FILE"] == "/run/secrets/cipher_key"
         assert env["SCORECARD_EVENT_STORE_FILE"] == "/run/secrets/event_store_url"
-        assert INTERPOLATION.fullmatch(env["CIPHER_TOPIC"])
 
 
 def test_only_the_proxy_publishes_a_port(compose: Compose) -> None:
@@ -573,11 +572,13 @@ def test_entrypoint_reads_secret_files_into_the_environment(tmp_path: Path) -> N
 def test_entrypoint_refuses_a_value_and_a_file_for_the_same_setting(tmp_path: Path) -> None:
     key = tmp_path / "key"
     key.write_text("abc")
-    env = {"PATH": os.environ["PATH"], "CIPHER_KEY": "x", "CIPHER_KEY_FILE": str(key)}
+    env = {"PATH": os.environ["PATH"], "SCORECARD_KAFKA_SASL_PASSWORD": "x",
+           "SCORECARD_KAFKA_SASL_PASSWORD_FILE": str(key)}
     both = subprocess.run(["sh", str(DOCKER / "entrypoint.sh"), "true"], env=env,
                           capture_output=True, text=True, timeout=30)
     assert both.returncode != 0 and "not both" in both.stderr
-    env = {"PATH": os.environ["PATH"], "CIPHER_KEY_FILE": str(tmp_path / "missing")}
+    env = {"PATH": os.environ["PATH"],
+           "SCORECARD_KAFKA_SASL_PASSWORD_FILE": str(tmp_path / "missing")}
     missing = subprocess.run(["sh", str(DOCKER / "entrypoint.sh"), "true"], env=env,
                              capture_output=True, text=True, timeout=30)
     assert missing.returncode != 0 and "cannot read" in missing.stderr
