@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scorecard_ui.session import application, current_user, sign_in_as
+from scorecard_ui.session import application, current_user, home, sign_in_as
 from scorecard_ui.views import admin, agency, board, measure, scrutiny
 
 PAGES = {
@@ -33,6 +33,12 @@ def sign_in() -> None:
     st.title("Partnership scorecard")
     st.caption("Sign in to see the delivery plan's scorecard, replay a meeting, or "
                "submit your agency's returns.")
+    if (home().path / "demo").is_dir():
+        from scorecard.demo.build import DEMO_USERS, demo_password
+
+        st.info("This is the demo home. Sign in as " + "; ".join(
+            f"**{name}** / `{demo_password(name)}` ({role})" for name, role, _ in DEMO_USERS)
+            + ". The board opens on the Commission meeting of 16 December 2015.")
     with st.form("sign_in"):
         username = st.text_input("Username", key="username")
         password = st.text_input("Password", type="password", key="password")
