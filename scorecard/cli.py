@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -206,11 +206,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return run_workers(home, settings, args.workers)
 
 
+def _window(args: argparse.Namespace) -> tuple[date, date | None]:
+    """``--as-at`` and the optional ``--from`` of a report-like command."""
+    as_at = _parse(parse_day, args.as_at, "--as-at")
+    return as_at, _parse(parse_day, args.from_day, "--from") if args.from_day else None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     home = Home.from_environment()
     app = home.open()
-    as_at = _parse(parse_day, args.as_at, "--as-at")
-    from_day = _parse(parse_day, args.from_day, "--from") if args.from_day else None
+    as_at, from_day = _window(args)
     with home.readmodel(app) as connection:
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
                               from_day=from_day, rules=args.rules)
@@ -221,8 +226,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     home = Home.from_environment()
     app = home.open()
-    as_at = _parse(parse_day, args.as_at, "--as-at")
-    from_day = _parse(parse_day, args.from_day, "--from") if args.from_day else None
+    as_at, from_day = _window(args)
     with home.readmodel(app) as connection:
         diff = restatements(connection, as_at=as_at, known_at=_known_at(args, app),
                             against=_known_at(args, app, "against"), from_day=from_day)

@@ -26,16 +26,6 @@ NOV_10 = datetime(2015, 11, 10, 10, 0, tzinfo=UTC)
 MEETING = datetime(2015, 11, 4, 23, 59, tzinfo=UTC)
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "home")
-
-
-@pytest.fixture
-def app(home: Home) -> Scorecard:
-    return home.open()
-
-
 def push(app: Scorecard, path: Path, messages: list[dict[str, Any]], key: str,
          known_at: datetime | None = None, agency: str = "racs") -> Any:
     return push_file(app, write_jsonl(path, messages), agency=agency, key=key, now=NOW,

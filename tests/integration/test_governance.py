@@ -43,12 +43,8 @@ RETURNS = {"deadline_days": 10, "agencies": [{"agency": "racs", "from": "2015-09
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "home")
-
-
-@pytest.fixture
 def app(home: Home, tmp_path: Path) -> Scorecard:
+    """The home, counting against the bundled plan with these measures and returns."""
     return home.open(plan_file(tmp_path / "plan.yaml", measures=MEASURES, returns=RETURNS))
 
 

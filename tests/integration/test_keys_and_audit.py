@@ -17,16 +17,6 @@ from tests.support import event, reasons, register, signed, submit, write_jsonl
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "home")
-
-
-@pytest.fixture
-def app(home: Home) -> Scorecard:
-    return home.open()
-
-
 def at(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)
 
