@@ -29,6 +29,7 @@ def test_each_role_signs_in_and_sees_its_pages(demo_home: Path) -> None:
         for username, heading in landing.items():
             sign_in(page, url, username, demo_password(username))
             page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
+            assert page.get_by_role("heading", name=heading).first.is_visible()
             page.wait_for_timeout(1500)
             screenshot(page, f"{username}-first-page")
             page.get_by_role("button", name="Sign out").click()
@@ -37,6 +38,7 @@ def test_each_role_signs_in_and_sees_its_pages(demo_home: Path) -> None:
         page.get_by_role("textbox", name="Password").fill("not-the-password")
         page.get_by_role("button", name="Sign in").click()
         page.get_by_text("Unknown user or wrong password").wait_for(timeout=30_000)
+        assert page.get_by_text("Signed in as").count() == 0
 
 
 def test_scrutiny_replays_4_november_and_sees_october_missing(demo_home: Path) -> None:
