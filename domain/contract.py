@@ -150,6 +150,10 @@ PAYLOADS: dict[str, dict[str, Field]] = {
         "age_band": (one_of("0-10", "11-15", "16-17", "18-24", "25+", "unknown"), True),
         "gender": (one_of("female", "male", "other", "unknown"), True),
         "historic": (boolean, True),
+        # Project extensions (optional): the case concerns confirmed CSE (not suspected
+        # CSE or other abuse); the service the client is referred into.
+        "cse_confirmed": (boolean, False),
+        "service": (code, False),
     },
     "case.closed": {
         "case": (matching(CASE_REF, "must be a pseudonymous case reference of 3 to 40 "
@@ -161,6 +165,12 @@ PAYLOADS: dict[str, dict[str, Field]] = {
         "action": (matching(ACTION_CODE, "must be a plan action code such as 1.1 or 2.3.4"), True),
         "status": (one_of("not_started", "on_track", "at_risk", "off_track", "complete"), True),
         "note": (text(2000), True),
+    },
+    # Project extension: a youth-work session outside schools (the informal curriculum).
+    "youth_session.delivered": {
+        "programme": (code, True),
+        "setting": (one_of("youth_centre", "outreach", "online", "other"), True),
+        "participants": (integer(0, 2000), True),
     },
     "event.retracted": {
         "target": (matching(EVENT_ID, EVENT_ID_RULE), True),

@@ -55,6 +55,8 @@ def _condition(name: str, rule: Any) -> str:
     column = _column(name)
     if name in INTEGER_FIELDS and column.startswith("(payload"):
         column = f"CAST({column} AS INTEGER)"
+    if isinstance(rule, bool) and column.startswith("(payload"):
+        column = f"CAST({column} AS BOOLEAN)"
     if isinstance(rule, list):
         return f"{column} IN ({', '.join(_literal(v) for v in rule)})"
     if isinstance(rule, Mapping):
@@ -141,7 +143,8 @@ class Measure:
 
     def definition(self) -> str:
         if self.kind == "open_cases":
-            return "cases referred and not closed at the end of the as-at day"
+            which = f" ({self.numerator.describe()})" if self.numerator else ""
+            return f"cases referred and not closed at the end of the as-at day{which}"
         if self.kind == "actions_complete":
             return "plan actions whose latest reported status is complete"
         assert self.numerator is not None
@@ -193,6 +196,14 @@ def plan_measure(spec: Mapping[str, Any], standard: Mapping[str, Measure]) -> Me
         base = standard[measure_id]
         return Measure(base.id, base.title, base.numerator, base.denominator, base.kind,
                        base.period, str(objective) if objective else None, polarity, True)
+    if "open_cases" in spec and spec.get("title"):
+        where = (spec["open_cases"] or {}).get("where") or {}
+        try:
+            referrals = Count("referral.received", where=dict(where))
+        except MeasureError as error:
+            raise MeasureError(f"measure {measure_id}: {error}") from None
+        return Measure(measure_id, str(spec["title"]), referrals, kind="open_cases",
+                       objective=str(objective) if objective else None, polarity=polarity)
     if "numerator" not in spec or not spec.get("title"):
         raise MeasureError(f"measure {measure_id!r} needs a title and a numerator")
     period = str(spec.get("period", "cumulative"))

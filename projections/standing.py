@@ -30,7 +30,7 @@ OPEN_CASES_SQL = f"""
 WITH {STANDING_SQL},
 upto_day AS (SELECT * FROM standing WHERE occurred_on <= $end)
 SELECT agency, count(DISTINCT agency || '/' || case_ref) FROM upto_day r
-WHERE type = 'referral.received' AND NOT EXISTS (
+WHERE {{referrals}} AND NOT EXISTS (
     SELECT 1 FROM upto_day c WHERE c.type = 'case.closed' AND c.agency = r.agency
     AND c.case_ref = r.case_ref AND c.episode = r.episode)
 GROUP BY GROUPING SETS ((agency), ())
@@ -83,7 +83,9 @@ def measure_split(connection: duckdb.DuckDBPyConnection, measure: Measure, start
     """A measure's value over [start, end] (or at ``end`` for a position), by agency."""
     params = {**standing.params(), "end": end}
     if measure.kind in ("open_cases", "actions_complete"):
-        sql = OPEN_CASES_SQL if measure.kind == "open_cases" else (
+        referrals = (measure.numerator.condition() if measure.numerator
+                     else "type = 'referral.received'")
+        sql = OPEN_CASES_SQL.format(referrals=referrals) if measure.kind == "open_cases" else (
             f"SELECT agency, count(*) FROM ({LATEST_STATUS_SQL}) "
             "WHERE status = 'complete' GROUP BY GROUPING SETS ((agency), ())")
         position, at_position = _grouped(connection, sql, params)
@@ -104,6 +106,8 @@ def _share(part: float, whole: float) -> float | None:
 
 def fact_condition(measure: Measure) -> str:
     """SQL naming the facts a measure counts (for state measures, every fact it reads)."""
+    if measure.kind == "open_cases":
+        return "type IN ('referral.received', 'case.closed')"
     if measure.numerator is not None:
         condition = measure.numerator.condition()
         if measure.denominator is not None:

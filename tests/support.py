@@ -37,6 +37,8 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
     },
     "case.closed": {"case": "RACS-0001", "reason": "support_completed"},
     "action.status_reported": {"action": "4.1.1", "status": "on_track", "note": "Commissioned."},
+    "youth_session.delivered": {"programme": "cse-awareness", "setting": "youth_centre",
+                                "participants": 12},
     "event.retracted": {"target": "e-1", "reason": "entered twice"},
 }
 

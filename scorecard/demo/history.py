@@ -29,8 +29,8 @@ ROLE_TYPES: dict[str, list[str] | None] = {
     "racs": SUPPORT_TYPES, "grow": SUPPORT_TYPES, "rise": SUPPORT_TYPES,
     "swinton-lock": SUPPORT_TYPES,
 }
-OTHER_TYPES = ["training.delivered", "school.session_delivered", "action.status_reported",
-               "event.retracted"]
+OTHER_TYPES = ["training.delivered", "school.session_delivered", "youth_session.delivered",
+               "action.status_reported", "event.retracted"]
 
 # Returns that arrived late (agency, month) -> day received. October 2015's are the story
 # of the 4 November 2015 meeting: most of October was not yet known.
@@ -211,16 +211,19 @@ class Caseload:
     re_referrals: int = 0
     from_schools: int = 0
     clients: tuple[str, ...] = ("child", "young_adult", "adult_survivor")
+    confirmed_cse: int = 0  # of the cases open at AS_AT, how many are confirmed CSE
+    counselling: int = 0  # of the cases open at AS_AT, how many are in counselling
 
 
 AS_AT = date(2015, 10, 31)
 CASELOADS = (
     Caseload("racs", "RACS", date(2014, 6, 1), date(2015, 4, 1), open_cases=96, closed=39,
-             re_referrals=2, clients=("child", "young_adult", "adult_survivor")),
+             re_referrals=2, clients=("child", "young_adult", "adult_survivor"),
+             confirmed_cse=35),
     Caseload("grow", "GROW", date(2015, 4, 1), date(2015, 11, 1), open_cases=32, closed=0,
              clients=("child", "parent", "sibling")),
     Caseload("rise", "RISE", date(2014, 10, 1), date(2015, 4, 1), open_cases=37, closed=6,
-             clients=("child", "young_adult", "adult_survivor")),
+             clients=("child", "young_adult", "adult_survivor"), counselling=15),
     Caseload("swinton-lock", "SL", date(2015, 7, 1), date(2015, 7, 1), open_cases=107,
              closed=60, re_referrals=3, from_schools=96,
              clients=("child", "young_adult", "parent", "sibling")),
@@ -265,14 +268,21 @@ def _caseload(w: _Writer, load: Caseload) -> None:
             "case": case, "reason": rng.choice(["support_completed"] * 4 + ["disengaged",
                                                                             "moved_away"])})
     early = [c for c in closures if c[2] < AS_AT]
+    open_referrals = []
     for case, _, closed in early[: load.re_referrals]:
         again = rng.choice(days(closed + timedelta(days=1), AS_AT))
-        _referral(w, load, case, again, sources.pop())
+        open_referrals.append(_referral(w, load, case, again, sources.pop()))
         still_open.append(case)
     for _ in range(load.open_cases - load.re_referrals):
         case = new_case()
-        _referral(w, load, case, rng.choice(days(load.referrals_from, AS_AT)), sources.pop())
+        open_referrals.append(_referral(w, load, case, rng.choice(
+            days(load.referrals_from, AS_AT)), sources.pop()))
         still_open.append(case)
+    # Confirmed CSE and counselling among the cases still open (briefing 2.3.1, 2.3.3).
+    for message in rng.sample(open_referrals, load.confirmed_cse):
+        message["payload"]["cse_confirmed"] = True
+    for message in rng.sample(open_referrals, load.counselling):
+        message["payload"]["service"] = "counselling"
     # After the published date: new referrals, and closures of open cases.
     rng.shuffle(still_open)
     for day in _spread(rng.randint(20, 40), days(AS_AT + timedelta(1), LAST_DAY), rng):
@@ -321,6 +331,18 @@ def _training(w: _Writer) -> None:
     november = next(c for c in courses if c["occurred_at"].startswith("2015-11"))
     w.supersede("rlscb", date(2016, 2, 10), november, "register recounted",
                 attendees=november["payload"]["attendees"] + 9)
+
+
+def _youth_work(w: _Writer) -> None:
+    """2014/15: 341 CSE sessions delivered by IYSS in the informal curriculum."""
+    rng = w.rng
+    for span, count in ((days(date(2014, 4, 1), date(2015, 3, 31)), 341),
+                        (days(date(2015, 4, 1), LAST_DAY), 318)):
+        for day in _spread(count, span, rng):
+            w.add("rmbc-iyss", "youth_session.delivered", "yth", day, {
+                "programme": "cse-informal-curriculum",
+                "setting": rng.choice(["youth_centre"] * 3 + ["outreach", "online"]),
+                "participants": rng.randint(4, 24)})
 
 
 def _sizes(total: int, parts: int, rng: random.Random) -> list[int]:
@@ -434,6 +456,7 @@ def build_history(plan: Plan, seed: int = SEED) -> History:
     for load in CASELOADS:
         _caseload(writer, load)
     _training(writer)
+    _youth_work(writer)
     _schools(writer, schools)
     _actions(writer, plan)
     # A closure keyed in error in September, withdrawn in October (the case stays open).

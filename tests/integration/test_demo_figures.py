@@ -244,3 +244,37 @@ def test_the_scorecard_action_was_off_track_at_the_november_meeting(
     status = {a.code: a.status for a in meeting.actions}
     assert status["1.4.3"] == "off_track"
     assert {a.code: a.status for a in later.actions}["1.4.3"] == "complete"
+
+
+@KNOWLEDGE
+def test_racs_35_confirmed_cse_and_rise_15_in_counselling(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING 2.3.1: RACS, 96 ongoing cases of CSA/CSE (35 confirmed CSE); 2.3.3: RISE,
+    37 ongoing cases (15 of them counselling). Carried by the project's optional referral
+    fields ``cse_confirmed`` and ``service``."""
+    r = report(demo, "2015-10-31", "2015-04-01", known_at)
+    assert value(r, "open_cases_confirmed_cse", "racs") == 35
+    assert value(r, "open_cases_in_counselling", "rise") == 15
+
+
+@KNOWLEDGE
+def test_341_iyss_sessions_in_the_informal_curriculum(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """BRIEFING needs analysis: 341 CSE sessions delivered by IYSS in the informal
+    curriculum in 2014/15 (the project's ``youth_session.delivered`` events)."""
+    r = report(demo, "2015-03-31", "2014-04-01", known_at)
+    assert value(r, "youth_sessions_this_year", "rmbc-iyss") == 341
+
+
+@KNOWLEDGE
+def test_plan_measures_carry_the_375_and_the_96_from_schools(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """The 375 community members at awareness training (without the launch) and Swinton
+    Lock's 96 referrals from schools, as measures of the report itself."""
+    assert value(report(demo, "2015-03-31", "2014-04-01", known_at),
+                 "community_awareness_trained") == 375
+    assert value(report(demo, "2015-10-31", "2015-04-01", known_at),
+                 "referrals_from_schools", "swinton-lock") == 96
