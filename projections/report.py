@@ -21,8 +21,10 @@ from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 from projections.measures import STANDARD_MEASURES, Measure, plan_measure
 from projections.standing import (
     LATEST_STATUS_SQL,
+    STANDING_SQL,
     Standing,
     contributors,
+    fact_condition,
     measure_split,
 )
 from projections.trend import TEST_NAME, direction
@@ -57,6 +59,7 @@ class MeasureValue:
     trend_values: list[tuple[str, float | None]] = field(default_factory=list)
     marker: str | None = None
     unit: str = "count"  # or "share" (a rate between 0 and 1)
+    last_return: datetime | None = None  # when the newest fact it counts became known
 
     def to_json(self) -> dict[str, Any]:
         rules = self.rules
@@ -75,6 +78,7 @@ class MeasureValue:
             "trend": {"direction": self.trend, "test": TEST_NAME,
                       "values": [{"month": m, "value": v} for m, v in self.trend_values]},
             "marker": self.marker,
+            "last_return": iso_utc(self.last_return) if self.last_return else None,
         }
 
 
@@ -221,7 +225,16 @@ class ReportBuilder:
             trend=direction([v for _, v in trend_values], measure.polarity),
             trend_values=trend_values, marker=self.marker(measure, total, window),
             unit="share" if measure.is_rate else "count",
+            last_return=self.last_return(measure, window),
         )
+
+    def last_return(self, measure: Measure, window: tuple[date, date]) -> datetime | None:
+        start = window[0] if measure.kind == "flow" else date.min
+        row = self.connection.execute(
+            f"WITH {STANDING_SQL} SELECT max(recorded_at) FROM standing "
+            f"WHERE occurred_on BETWEEN $start AND $end AND {fact_condition(measure)}",
+            {**self.standing.params(), "start": start, "end": window[1]}).fetchone()
+        return from_naive_utc(row[0]) if row and row[0] else None
 
     def marker(self, measure: Measure, total: float | None,
                window: tuple[date, date]) -> str | None:

@@ -66,6 +66,7 @@ def measure_rows(report: Report, plan: Plan, suppress: bool) -> pd.DataFrame:
             "Measure": m.title, "Value": total + (f" {m.marker}" if m.marker else ""),
             "Target": "" if m.target is None else shown(m.target, suppress=False, unit=m.unit),
             "RAG": RAG_LABELS.get(m.rag or "", ""), "Trend": m.trend,
+            "Last return": f"{m.last_return:%d %b %Y}" if m.last_return else "",
             "Last 6 months": [v or 0 for _, v in m.trend_values],
             "By agency": ", ".join(f"{code}: {cell}" for code, cell in parts.items()),
         })

@@ -73,6 +73,8 @@ def test_the_board_replays_and_goes_live(home: Home) -> None:
     at.selectbox(key="meeting").set_value("Today (everything known now)").run()
     date_input(at, "Scorecard as at").set_value(date(2015, 10, 3)).run()
     assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "3 p"
+    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Last return") == \
+        f"{NOW:%d %b %Y}"
     at.toggle(key="suppress").set_value(True).run()
     assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "<5 p"
     actions = at.dataframe[1].value
