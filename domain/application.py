@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
@@ -107,6 +108,21 @@ class _UnitOfWork:
 
     def add(self, aggregate: Aggregate) -> None:
         self.loaded[aggregate.id] = aggregate
+
+    def prefetch(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Ask the store once which of these ids exist and mark the rest known-absent.
+
+        Most ids a batch touches (a new event's ``Submission``, a new case) do not exist,
+        and asking for each one by one was the largest single cost of ingest. Ids that do
+        exist are still loaded on first use, through the repository.
+        """
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self.loaded]
+        existing = existing_ids(self.app, wanted)
+        if existing is None:
+            return  # a store we cannot ask in bulk: look each id up on first use
+        for aggregate_id in wanted:
+            if aggregate_id not in existing:
+                self.loaded[aggregate_id] = None
 
     def changed(self) -> list[Aggregate]:
         return [a for a in self.loaded.values() if a is not None and a.pending_events]
@@ -268,11 +284,16 @@ class Scorecard(Application[Any]):
         """
         for attempt in range(attempts):
             uow = _UnitOfWork(self)
+            uow.prefetch(_ids_touched(deliveries))
             outcomes = [self._decide_and_keep(delivery, uow) for delivery in deliveries]
             if before_record is not None:
                 before_record(outcomes)
             processing: ProcessingEvent[Any] = ProcessingEvent(tracking)
-            processing.collect_events(*uow.changed())
+            for aggregate in uow.changed():
+                # What ProcessingEvent.collect_events does, without its runtime protocol
+                # check per aggregate (a tenth of the time of a batch of new events).
+                processing.events.extend(aggregate.collect_events())
+                processing.aggregates[aggregate.id] = aggregate
             try:
                 self._record(processing)
             except IntegrityError:
@@ -455,6 +476,79 @@ class Scorecard(Application[Any]):
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, cls) else None
+
+
+PREFETCH_CHUNK = 500  # ids per query: well under SQLite's limit on bound parameters
+
+
+def existing_ids(app: Application[Any], ids: Sequence[UUID]) -> set[UUID] | None:
+    """Which of ``ids`` have events in the store, in one query per chunk of ids.
+
+    ``None`` when the recorder is neither SQLite nor PostgreSQL (the in-memory one).
+    """
+    from eventsourcing.postgres import PostgresAggregateRecorder
+    from eventsourcing.sqlite import SQLiteAggregateRecorder
+
+    recorder = app.recorder
+    found: set[UUID] = set()
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        # SQLite keeps a UUID originator id as its 32 hex digits.
+        by_hex = {i.hex: i for i in ids}
+        hexes = list(by_hex)
+        with recorder.datastore.transaction(commit=False) as cursor:
+            for first in range(0, len(hexes), PREFETCH_CHUNK):
+                chunk = hexes[first:first + PREFETCH_CHUNK]
+                cursor.execute(
+                    f"SELECT DISTINCT originator_id FROM {recorder.events_table_name} "
+                    f"WHERE originator_id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update(by_hex[row["originator_id"]] for row in cursor.fetchall())
+        return found
+    if isinstance(recorder, PostgresAggregateRecorder):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(
+            "SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)"
+        ).format(schema=Identifier(recorder.datastore.schema),
+                 table=Identifier(recorder.events_table_name))
+        text_ids = recorder.datastore.originator_id_type != "uuid"
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, ([str(i) for i in ids] if text_ids else list(ids),))
+            for row in cursor.fetchall():
+                value = row["originator_id"]
+                found.add(value if isinstance(value, UUID) else UUID(str(value)))
+        return found
+    return None
+
+
+def _ids_touched(deliveries: Sequence[Delivery]) -> list[UUID]:
+    """The aggregates a batch will look up: each sender's ``Agency``, each event's
+    ``Submission`` and the ones it supersedes or retracts, and each ``Case`` it names.
+
+    Read from the undecoded message, so a malformed one contributes what it can (an id
+    that is never looked up costs nothing but its place in the query).
+    """
+    ids: list[UUID] = []
+    for delivery in deliveries:
+        message = delivery.message
+        if message is None:
+            continue
+        agency = message.get("agency")
+        if not isinstance(agency, str):
+            continue
+        ids.append(Agency.create_id(agency))
+        for event_id in (message.get("event_id"), message.get("supersedes")):
+            if isinstance(event_id, str):
+                ids.append(Submission.create_id(agency, event_id))
+        payload = message.get("payload")
+        if isinstance(payload, dict):
+            target, case = payload.get("target"), payload.get("case")
+            if isinstance(target, str):
+                ids.append(Submission.create_id(agency, target))
+            if isinstance(case, str):
+                ids.append(Case.create_id(agency, case))
+    return ids
 
 
 def _check_month(month: str) -> None:

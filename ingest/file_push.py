@@ -99,6 +99,7 @@ def push_file(
     received_at = known_at or now
     summary = PushSummary()
     batch: list[Delivery] = []
+    name = Path(path).name
     with Path(path).open("rb") as stream:
         for number, raw in _lines(stream):
             batch.append(
@@ -109,7 +110,7 @@ def push_file(
                     producer_verified=verified,
                     received_at=received_at,
                     backfill=known_at is not None,
-                    source=f"{Path(path).name}:{number}",
+                    source=f"{name}:{number}",
                     arrived_at=now,
                     operator=operator,
                 )
