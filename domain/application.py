@@ -9,6 +9,7 @@ so the position is stored in that same transaction: a crash keeps both or neithe
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ class Delivery:
     producer_verified: bool = True
     arrived_at: datetime | None = None  # wall-clock arrival; keys are judged then
     operator: str = ""  # who pushed it, when not the agency itself (an administrator)
+    canonical: bool = False  # signed_bytes are the canonical envelope (a file line)
 
     @property
     def key_time(self) -> datetime:
@@ -96,6 +98,15 @@ class _UnitOfWork:
 
     app: Application[Any]
     loaded: dict[Any, Aggregate | None] = field(default_factory=dict)
+    submission_ids: dict[tuple[str, str], UUID] = field(default_factory=dict)
+
+    def submission_id(self, agency: str, event_id: str) -> UUID:
+        """``Submission.create_id``, worked out once per batch (a UUIDv5 is not free)."""
+        key = (agency, event_id)
+        found = self.submission_ids.get(key)
+        if found is None:
+            found = self.submission_ids[key] = Submission.create_id(agency, event_id)
+        return found
 
     def get(self, cls: type[A], aggregate_id: Any) -> A | None:
         if aggregate_id not in self.loaded:
@@ -284,7 +295,7 @@ class Scorecard(Application[Any]):
         """
         for attempt in range(attempts):
             uow = _UnitOfWork(self)
-            uow.prefetch(_ids_touched(deliveries))
+            uow.prefetch(_ids_touched(deliveries, uow))
             outcomes = [self._decide_and_keep(delivery, uow) for delivery in deliveries]
             if before_record is not None:
                 before_record(outcomes)
@@ -335,7 +346,7 @@ class Scorecard(Application[Any]):
                 f"the producer is authenticated as {delivery.producer}, not {claimed}",
                 field="agency",
             )
-        agency = uow.get(Agency, Agency.create_id(claimed))
+        agency = uow.get(Agency, _agency_id(claimed))
         if agency is None:
             raise UnknownAgency(f"agency {claimed} is not registered", field="agency")
         agency.check_active()
@@ -344,13 +355,15 @@ class Scorecard(Application[Any]):
         key_id = agency.check_signature(delivery.signed_bytes, delivery.signature,
                                         delivery.key_time)
         message = {k: v for k, v in delivery.message.items() if k != "signature"}
-        event = contract.parse_event(message, self.plan.zone)
+        event = contract.parse_event(
+            message, self.plan.zone, canonical=delivery.signed_bytes if delivery.canonical else None
+        )
         agency.check_permitted(event.type)
         if event.occurrence.at > delivery.received_at + FUTURE_TOLERANCE:
             raise FutureEvent(
                 "is more than 5 minutes after the event was received", field="occurred_at"
             )
-        existing = uow.get(Submission, Submission.create_id(event.agency, event.event_id))
+        existing = uow.get(Submission, uow.submission_id(event.agency, event.event_id))
         if existing is not None:
             if existing.fingerprint == event.fingerprint:
                 return Outcome("duplicate", delivery.source, event.event_id)
@@ -406,7 +419,7 @@ class Scorecard(Application[Any]):
     ) -> Submission | None:
         if event_id is None:
             return None
-        found = uow.get(Submission, Submission.create_id(agency, event_id))
+        found = uow.get(Submission, uow.submission_id(agency, event_id))
         if found is None:
             raise BadReference(f"{event_id} is not an accepted event of {agency}",
                                field=field_name)
@@ -522,7 +535,12 @@ def existing_ids(app: Application[Any], ids: Sequence[UUID]) -> set[UUID] | None
     return None
 
 
-def _ids_touched(deliveries: Sequence[Delivery]) -> list[UUID]:
+@functools.lru_cache(maxsize=4096)
+def _agency_id(code: str) -> UUID:
+    return Agency.create_id(code)
+
+
+def _ids_touched(deliveries: Sequence[Delivery], uow: _UnitOfWork) -> list[UUID]:
     """The aggregates a batch will look up: each sender's ``Agency``, each event's
     ``Submission`` and the ones it supersedes or retracts, and each ``Case`` it names.
 
@@ -537,15 +555,15 @@ def _ids_touched(deliveries: Sequence[Delivery]) -> list[UUID]:
         agency = message.get("agency")
         if not isinstance(agency, str):
             continue
-        ids.append(Agency.create_id(agency))
+        ids.append(_agency_id(agency))
         for event_id in (message.get("event_id"), message.get("supersedes")):
             if isinstance(event_id, str):
-                ids.append(Submission.create_id(agency, event_id))
+                ids.append(uow.submission_id(agency, event_id))
         payload = message.get("payload")
         if isinstance(payload, dict):
             target, case = payload.get("target"), payload.get("case")
             if isinstance(target, str):
-                ids.append(Submission.create_id(agency, target))
+                ids.append(uow.submission_id(agency, target))
             if isinstance(case, str):
                 ids.append(Case.create_id(agency, case))
     return ids

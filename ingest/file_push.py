@@ -72,7 +72,7 @@ def file_line_delivery(
     elif not isinstance(signature, str):
         not_text = InvalidEvent("must be a string v1=<hex HMAC-SHA256>", field="signature")
         return delivery(producer, raw, message, not_text, signed_bytes, None)
-    return delivery(producer, raw, message, None, signed_bytes, signature)
+    return delivery(producer, raw, message, None, signed_bytes, signature, canonical=True)
 
 
 def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
