@@ -33,9 +33,11 @@ test: install browser lint
 fuzz: install
 	FUZZ_LINES=$${FUZZ_LINES:-1000000} $(BIN)/pytest -q -s tests/integration/test_fuzz_push.py
 
-## Ingest throughput against an in-run ceiling (not a test; a few minutes; docs/operations.md)
+## National-scale benchmarks: ingest against an in-run ceiling, freshness, report, rebuild,
+## memory (not a test; about ten minutes at 1M events; BENCH_EVENTS=10000000 for 10M;
+## docs/benchmarks.md). bench/ingest_throughput.py alone gives the ingest figures.
 bench: install
-	PYTHONPATH=. $(BIN)/python bench/ingest_throughput.py
+	PYTHONPATH=. $(BIN)/python bench/scale.py --events $${BENCH_EVENTS:-1000000}
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,11 +9,13 @@ so the position is stored in that same transaction: a crash keeps both or neithe
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
@@ -74,6 +76,7 @@ class Delivery:
     producer_verified: bool = True
     arrived_at: datetime | None = None  # wall-clock arrival; keys are judged then
     operator: str = ""  # who pushed it, when not the agency itself (an administrator)
+    canonical: bool = False  # signed_bytes are the canonical envelope (a file line)
 
     @property
     def key_time(self) -> datetime:
@@ -96,6 +99,15 @@ class _UnitOfWork:
 
     app: Application[Any]
     loaded: dict[Any, Aggregate | None] = field(default_factory=dict)
+    submission_ids: dict[tuple[str, str], UUID] = field(default_factory=dict)
+
+    def submission_id(self, agency: str, event_id: str) -> UUID:
+        """``Submission.create_id``, worked out once per batch (a UUIDv5 is not free)."""
+        key = (agency, event_id)
+        found = self.submission_ids.get(key)
+        if found is None:
+            found = self.submission_ids[key] = Submission.create_id(agency, event_id)
+        return found
 
     def get(self, cls: type[A], aggregate_id: Any) -> A | None:
         if aggregate_id not in self.loaded:
@@ -108,6 +120,21 @@ class _UnitOfWork:
 
     def add(self, aggregate: Aggregate) -> None:
         self.loaded[aggregate.id] = aggregate
+
+    def prefetch(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Ask the store once which of these ids exist and mark the rest known-absent.
+
+        Most ids a batch touches (a new event's ``Submission``, a new case) do not exist,
+        and asking for each one by one was the largest single cost of ingest. Ids that do
+        exist are still loaded on first use, through the repository.
+        """
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self.loaded]
+        existing = existing_ids(self.app, wanted)
+        if existing is None:
+            return  # a store we cannot ask in bulk: look each id up on first use
+        for aggregate_id in wanted:
+            if aggregate_id not in existing:
+                self.loaded[aggregate_id] = None
 
     def changed(self) -> list[Aggregate]:
         return [a for a in self.loaded.values() if a is not None and a.pending_events]
@@ -298,11 +325,16 @@ class Scorecard(Application[Any]):
         """
         for attempt in range(attempts):
             uow = _UnitOfWork(self)
+            uow.prefetch(_ids_touched(deliveries, uow))
             outcomes = [self._decide_and_keep(delivery, uow) for delivery in deliveries]
             if before_record is not None:
                 before_record(outcomes)
             processing: ProcessingEvent[Any] = ProcessingEvent(tracking)
-            processing.collect_events(*uow.changed())
+            for aggregate in uow.changed():
+                # What ProcessingEvent.collect_events does, without its runtime protocol
+                # check per aggregate (a tenth of the time of a batch of new events).
+                processing.events.extend(aggregate.collect_events())
+                processing.aggregates[aggregate.id] = aggregate
             try:
                 self._record(processing)
             except IntegrityError:
@@ -344,7 +376,7 @@ class Scorecard(Application[Any]):
                 f"the producer is authenticated as {delivery.producer}, not {claimed}",
                 field="agency",
             )
-        agency = uow.get(Agency, Agency.create_id(claimed))
+        agency = uow.get(Agency, _agency_id(claimed))
         if agency is None:
             raise UnknownAgency(f"agency {claimed} is not registered", field="agency")
         agency.check_active()
@@ -353,13 +385,15 @@ class Scorecard(Application[Any]):
         key_id = agency.check_signature(delivery.signed_bytes, delivery.signature,
                                         delivery.key_time)
         message = {k: v for k, v in delivery.message.items() if k != "signature"}
-        event = contract.parse_event(message, self.plan.zone)
+        event = contract.parse_event(
+            message, self.plan.zone, canonical=delivery.signed_bytes if delivery.canonical else None
+        )
         agency.check_permitted(event.type)
         if event.occurrence.at > delivery.received_at + FUTURE_TOLERANCE:
             raise FutureEvent(
                 "is more than 5 minutes after the event was received", field="occurred_at"
             )
-        existing = uow.get(Submission, Submission.create_id(event.agency, event.event_id))
+        existing = uow.get(Submission, uow.submission_id(event.agency, event.event_id))
         if existing is not None:
             if existing.fingerprint == event.fingerprint:
                 return Outcome("duplicate", delivery.source, event.event_id)
@@ -415,7 +449,7 @@ class Scorecard(Application[Any]):
     ) -> Submission | None:
         if event_id is None:
             return None
-        found = uow.get(Submission, Submission.create_id(agency, event_id))
+        found = uow.get(Submission, uow.submission_id(agency, event_id))
         if found is None:
             raise BadReference(f"{event_id} is not an accepted event of {agency}",
                                field=field_name)
@@ -485,6 +519,84 @@ class Scorecard(Application[Any]):
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, cls) else None
+
+
+PREFETCH_CHUNK = 500  # ids per query: well under SQLite's limit on bound parameters
+
+
+def existing_ids(app: Application[Any], ids: Sequence[UUID]) -> set[UUID] | None:
+    """Which of ``ids`` have events in the store, in one query per chunk of ids.
+
+    ``None`` when the recorder is neither SQLite nor PostgreSQL (the in-memory one).
+    """
+    from eventsourcing.postgres import PostgresAggregateRecorder
+    from eventsourcing.sqlite import SQLiteAggregateRecorder
+
+    recorder = app.recorder
+    found: set[UUID] = set()
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        # SQLite keeps a UUID originator id as its 32 hex digits.
+        by_hex = {i.hex: i for i in ids}
+        hexes = list(by_hex)
+        with recorder.datastore.transaction(commit=False) as cursor:
+            for first in range(0, len(hexes), PREFETCH_CHUNK):
+                chunk = hexes[first:first + PREFETCH_CHUNK]
+                cursor.execute(
+                    f"SELECT DISTINCT originator_id FROM {recorder.events_table_name} "
+                    f"WHERE originator_id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update(by_hex[row["originator_id"]] for row in cursor.fetchall())
+        return found
+    if isinstance(recorder, PostgresAggregateRecorder):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(
+            "SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)"
+        ).format(schema=Identifier(recorder.datastore.schema),
+                 table=Identifier(recorder.events_table_name))
+        text_ids = recorder.datastore.originator_id_type != "uuid"
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, ([str(i) for i in ids] if text_ids else list(ids),))
+            for row in cursor.fetchall():
+                value = row["originator_id"]
+                found.add(value if isinstance(value, UUID) else UUID(str(value)))
+        return found
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _agency_id(code: str) -> UUID:
+    return Agency.create_id(code)
+
+
+def _ids_touched(deliveries: Sequence[Delivery], uow: _UnitOfWork) -> list[UUID]:
+    """The aggregates a batch will look up: each sender's ``Agency``, each event's
+    ``Submission`` and the ones it supersedes or retracts, and each ``Case`` it names.
+
+    Read from the undecoded message, so a malformed one contributes what it can (an id
+    that is never looked up costs nothing but its place in the query).
+    """
+    ids: list[UUID] = []
+    for delivery in deliveries:
+        message = delivery.message
+        if message is None:
+            continue
+        agency = message.get("agency")
+        if not isinstance(agency, str):
+            continue
+        ids.append(_agency_id(agency))
+        for event_id in (message.get("event_id"), message.get("supersedes")):
+            if isinstance(event_id, str):
+                ids.append(uow.submission_id(agency, event_id))
+        payload = message.get("payload")
+        if isinstance(payload, dict):
+            target, case = payload.get("target"), payload.get("case")
+            if isinstance(target, str):
+                ids.append(uow.submission_id(agency, target))
+            if isinstance(case, str):
+                ids.append(Case.create_id(agency, case))
+    return ids
 
 
 def _check_month(month: str) -> None:

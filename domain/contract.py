@@ -279,8 +279,13 @@ def check_agency_field(message: Mapping[str, Any]) -> str:
     return str(message["agency"])
 
 
-def parse_event(message: Mapping[str, Any], zone: ZoneInfo) -> AgencyEvent:
-    """Validate an envelope and its payload against the contract (no signature field)."""
+def parse_event(message: Mapping[str, Any], zone: ZoneInfo, *,
+                canonical: bytes | None = None) -> AgencyEvent:
+    """Validate an envelope and its payload against the contract (no signature field).
+
+    ``canonical``: the message's canonical bytes when the caller has them already (a
+    file line's signed bytes), so the fingerprint need not encode the message again.
+    """
     _check_fields(message, ENVELOPE, "")
     event_type = message["type"]
     if event_type not in PAYLOADS:
@@ -304,7 +309,8 @@ def parse_event(message: Mapping[str, Any], zone: ZoneInfo) -> AgencyEvent:
         occurrence=occurrence,
         payload=dict(payload),
         supersedes=message.get("supersedes"),
-        fingerprint=fingerprint(message),
+        fingerprint=hashlib.sha256(canonical).hexdigest() if canonical is not None
+        else fingerprint(message),
     )
 
 

@@ -72,7 +72,7 @@ def file_line_delivery(
     elif not isinstance(signature, str):
         not_text = InvalidEvent("must be a string v1=<hex HMAC-SHA256>", field="signature")
         return delivery(producer, raw, message, not_text, signed_bytes, None)
-    return delivery(producer, raw, message, None, signed_bytes, signature)
+    return delivery(producer, raw, message, None, signed_bytes, signature, canonical=True)
 
 
 def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
@@ -99,6 +99,7 @@ def push_file(
     received_at = known_at or now
     summary = PushSummary()
     batch: list[Delivery] = []
+    name = Path(path).name
     with Path(path).open("rb") as stream:
         for number, raw in _lines(stream):
             batch.append(
@@ -109,7 +110,7 @@ def push_file(
                     producer_verified=verified,
                     received_at=received_at,
                     backfill=known_at is not None,
-                    source=f"{Path(path).name}:{number}",
+                    source=f"{name}:{number}",
                     arrived_at=now,
                     operator=operator,
                 )

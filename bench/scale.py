@@ -1,0 +1,270 @@
+"""Benchmarks at national scale: ingest, freshness, report, rebuild, memory.
+
+Prints one line per figure: name, value, unit, target, ratio to its target or to the
+baseline measured in the same run (the ingest ceiling; a plain DuckDB scan for reports),
+and met/MISSED. See docs/benchmarks.md.
+
+    python bench/scale.py [--events 1000000] [--ingest-events 20000] [--no-kafka]
+
+The national stores (100k and ``--events``) are built from ``bench/national.py`` by
+batched saves of pre-built aggregates, not through the domain (deciding a million events
+would take longer than the whole run may); ingest is measured on its own slice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bench import ingest_throughput as ingest
+from bench.national import build_store
+from domain.application import Scorecard
+from domain.timekeeping import to_naive_utc, utc_now
+from ingest.file_push import file_line_delivery, push_file
+from projections.report import build_report
+from scorecard.bootstrap import Home, postgres_env
+from tests.support import event, write_jsonl
+
+KEY = "0" * 64  # every generated agency's key (bench/national.py)
+REPORTS = [  # (as_at, known_at, from): a meeting in 2020, the latest year, today's view
+    (date(2020, 10, 31), datetime(2020, 11, 4, 18, tzinfo=UTC), date(2020, 4, 1)),
+    (date(2025, 12, 31), datetime(2026, 1, 6, 18, tzinfo=UTC), date(2025, 4, 1)),
+    (date(2023, 3, 31), None, date(2016, 4, 1)),
+]
+FLOOR_SQL = (
+    "SELECT count(*), sum(attendees) FROM facts WHERE recorded_at <= $known "
+    "AND NOT (ended_at IS NOT NULL AND ended_at <= $known) "
+    "AND occurred_on BETWEEN $start AND $end"
+)
+
+
+def figure(name: str, value: float, unit: str, target: str, met: bool | None,
+           ratio: str = "") -> None:
+    verdict = "" if met is None else ("met" if met else "MISSED")
+    print(f"{name:<58} {value:>12,.1f} {unit:<9} {target:<24} {ratio:<26} {verdict}",
+          flush=True)
+
+
+def _timed(action: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+# Ingest --------------------------------------------------------------------------
+
+
+def ingest_figures(count: int, kafka: bool) -> None:
+    ceilings: dict[str, float] = {}
+    for store, opened in (("sqlite", ingest.sqlite_home), ("postgres", ingest.postgres_home)):
+        with opened() as home:
+            env = home.event_store_env() if store == "sqlite" else postgres_env(
+                home.event_store_url or "")
+            ceilings[store] = ingest.ceiling(env, count)
+        figure(f"ingest ceiling (batched saves), {store}", ceilings[store], "events/s",
+               "baseline", None)
+    paths: list[tuple[str, str, Callable[[Home, int], float]]] = [
+        ("ingest file push, SQLite", "sqlite", ingest.file_push)]
+    if kafka:
+        paths += [("ingest Kafka -> worker, SQLite", "sqlite", ingest.kafka_worker),
+                  ("ingest Kafka -> worker, PostgreSQL", "postgres", ingest.kafka_worker)]
+    for name, store, measure in paths:
+        with (ingest.sqlite_home if store == "sqlite" else ingest.postgres_home)() as home:
+            rate = measure(home, count)
+        goal = ingest.TARGETS[store]
+        share = rate / ceilings[store]
+        figure(name, rate, "events/s", f">= {goal:,} and >= 60%", rate >= goal and share >= 0.6,
+               f"{share:.0%} of ceiling, {rate / goal:.2f}x target")
+
+
+# Read side ----------------------------------------------------------------------
+
+
+def rebuild_figure(home: Home, app: Scorecard, label: str) -> None:
+    folded: list[int] = []
+    seconds = _timed(lambda: folded.append(home.rebuild(app)))
+    rate = folded[0] / seconds
+    figure(f"rebuild read model, {label}", rate, "events/s", ">= 50,000", rate >= 50_000,
+           f"{folded[0]:,} events in {seconds:.1f} s")
+
+
+def report_figures(home: Home, app: Scorecard, label: str) -> None:
+    with home.readmodel(app) as connection:
+        for as_at, known_at, from_day in REPORTS:
+            known = known_at or utc_now()
+            report = partial(build_report, connection, as_at=as_at, known_at=known,
+                             from_day=from_day)
+            report()  # warm
+            seconds = statistics.median(_timed(report) for _ in range(3))
+            params = {"known": to_naive_utc(known), "start": from_day, "end": as_at}
+            scan = partial(lambda p: connection.execute(FLOOR_SQL, p).fetchall(), params)
+            scan()
+            floor = statistics.median(_timed(scan) for _ in range(5))
+            when = "now" if known_at is None else f"{known_at:%Y-%m-%d}"
+            figure(f"report warm, {label}, as-at {as_at} known {when}", seconds * 1000, "ms",
+                   "<= 100 ms", seconds <= 0.1,
+                   f"{seconds / floor:,.0f}x the scan ({floor * 1000:.1f} ms)")
+
+
+def child(mode: str, folder: str, *args: str) -> int:
+    """Run in a fresh process: prints its peak memory (KiB) last."""
+    home = Home(Path(folder))
+    if mode == "ui":  # the page's path: bring the read model up to date, build a report
+        with home.readmodel() as connection:
+            build_report(connection, as_at=date(2025, 12, 31), known_at=utc_now(),
+                         from_day=date(2025, 4, 1))
+    elif mode == "worker":  # a push of 5,000 events into the store
+        app = home.open()
+        messages = [event("helpline.contact", f"mem-{args[0]}-{n}", "2026-02-02",
+                          agency="p000-helpline") for n in range(5000)]
+        path = write_jsonl(Path(tempfile.mkdtemp()) / "mem.jsonl", messages)
+        summary = push_file(app, path, agency="p000-helpline", key=KEY, now=utc_now())
+        assert summary.accepted == 5000, summary.line()
+    elif mode == "load":  # background load for freshness: ~1,000 events/s until told
+        app = home.open()
+        stop, serial = Path(args[0]), 0
+        while not stop.exists():
+            batch = []
+            for _ in range(200):
+                serial += 1
+                raw = json.dumps(event("helpline.contact", f"load-{serial}", "2026-02-03",
+                                       agency="p001-helpline")).encode()
+                batch.append(file_line_delivery(raw, producer="p001-helpline", key=KEY,
+                                                producer_verified=True, received_at=utc_now(),
+                                                backfill=False, source="load"))
+            app.submit(batch)
+            time.sleep(0.2)
+    elif mode == "reader":  # polls as the page does; notes when each sample appears
+        stop, out, ready = Path(args[0]), Path(args[1]), Path(args[2])
+        seen: dict[str, float] = {}
+        polls: list[float] = []
+        while not stop.exists():
+            started = time.perf_counter()
+            with home.readmodel() as connection:
+                build_report(connection, as_at=date(2026, 3, 31), known_at=utc_now(),
+                             from_day=date(2025, 4, 1))
+                rows = connection.execute(
+                    "SELECT event_id FROM facts WHERE event_id LIKE 'fresh-%'").fetchall()
+            now = time.time()
+            polls.append(time.perf_counter() - started)
+            for (event_id,) in rows:
+                seen.setdefault(event_id, now)
+            ready.touch()
+        out.write_text(json.dumps({"seen": seen, "polls": polls}))
+    print(peak_kib())
+    return 0
+
+
+def peak_kib() -> int:
+    """This process's peak resident set (VmHWM). Not ``ru_maxrss``: Linux carries that
+    over ``exec`` from the parent, so a child started by a big parent reports the parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _child(*args: str, wait: bool = True) -> Any:
+    command = [sys.executable, __file__, "--child", *args]
+    if not wait:
+        return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return int(done.stdout.split()[-1])
+
+
+def memory(folder: Path, label: str) -> dict[str, int]:
+    return {"worker": _child("worker", str(folder), label), "ui": _child("ui", str(folder))}
+
+
+def freshness(folder: Path, samples: int = 50) -> None:
+    home = Home(folder)
+    app = home.open()
+    control = Path(tempfile.mkdtemp())
+    stop, out, ready = control / "stop", control / "seen.json", control / "ready"
+    load = _child("load", str(folder), str(stop), wait=False)
+    reader = _child("reader", str(folder), str(stop), str(out), str(ready), wait=False)
+    while not ready.exists():
+        time.sleep(0.1)
+    accepted: dict[str, float] = {}
+    for n in range(samples):
+        raw = json.dumps(event("helpline.contact", f"fresh-{n}", "2026-02-04",
+                               agency="p002-helpline")).encode()
+        app.submit([file_line_delivery(raw, producer="p002-helpline", key=KEY,
+                                       producer_verified=True, received_at=utc_now(),
+                                       backfill=False, source="fresh")])
+        accepted[f"fresh-{n}"] = time.time()
+        time.sleep(0.25)
+    time.sleep(5)
+    stop.touch()
+    reader.communicate(timeout=120)
+    load.communicate(timeout=120)
+    found = json.loads(out.read_text())
+    lags = sorted(found["seen"].get(k, float("inf")) - t for k, t in accepted.items())
+    p50, p95 = lags[len(lags) // 2], lags[int(len(lags) * 0.95) - 1]
+    poll = statistics.median(found["polls"])
+    figure("freshness p50, accepted -> in the page's data", p50, "s", "", None,
+           f"page poll {poll:.2f} s")
+    figure("freshness p95, under ~1,000 events/s load", p95, "s", "<= 2 s", p95 <= 2.0,
+           f"{p95 / 2:.2f}x target")
+
+
+def read_side(events: int) -> None:
+    sizes = sorted({100_000, events})
+    peaks: dict[int, dict[str, int]] = {}
+    for size in sizes:
+        label = f"{size // 1000:,}k events" if size < 1_000_000 else f"{size / 1e6:g}M events"
+        with tempfile.TemporaryDirectory(dir=Path.cwd() / ".bench") as name:
+            folder = Path(name)
+            home = Home(folder)
+            app = home.open()
+            started = time.perf_counter()
+            saved = build_store(app, size)
+            seconds = time.perf_counter() - started
+            print(f"# built a national store of {saved:,} stored events for {label} in "
+                  f"{seconds:.0f} s (batched saves of pre-built aggregates)", flush=True)
+            rebuild_figure(home, app, label)
+            report_figures(home, app, label)
+            peaks[size] = memory(folder, str(size))
+            if size == sizes[0]:
+                freshness(folder)
+            app.close()
+    small, large = peaks[sizes[0]], peaks[sizes[-1]]
+    for role in ("worker", "ui"):
+        ratio = large[role] / small[role]
+        figure(f"peak memory, {role} process, {sizes[-1]:,} events", large[role] / 1024, "MiB",
+               "flat (ratio <= 1.2)", ratio <= 1.2,
+               f"{ratio:.2f}x the {sizes[0]:,}-event figure ({small[role] / 1024:.0f} MiB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--ingest-events", type=int, default=20_000)
+    parser.add_argument("--no-kafka", action="store_true")
+    parser.add_argument("--child", nargs="+")
+    options = parser.parse_args()
+    if options.child:
+        sys.exit(child(*options.child))
+    (Path.cwd() / ".bench").mkdir(exist_ok=True)
+    started = time.perf_counter()
+    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, national store of {options.events:,} "
+          f"events, ingest slices of {options.ingest_events:,}", flush=True)
+    ingest_figures(options.ingest_events, not options.no_kafka)
+    read_side(options.events)
+    print(f"# whole run {time.perf_counter() - started:.0f} s", flush=True)
+
+
+
+if __name__ == "__main__":
+    main()
