@@ -20,5 +20,5 @@ def test_a_single_hidden_part_hides_the_next_smallest_too() -> None:
 
 def test_two_hidden_parts_need_no_secondary_suppression() -> None:
     total, parts = shown_split(27, {"a": 3, "b": 4, "c": 20}, suppress=True)
-    assert parts == {"a": SUPPRESSED, "b": SUPPRESSED, "c": "20"}
+    assert (total, parts) == ("27", {"a": SUPPRESSED, "b": SUPPRESSED, "c": "20"})
     assert shown_split(30, {"a": 3, "b": 27}, suppress=False)[1] == {"a": "3", "b": "27"}
