@@ -26,6 +26,7 @@ from projections.standing import (
     contributors,
     fact_condition,
     measure_split,
+    monthly_values,
 )
 from projections.trend import TEST_NAME, direction
 
@@ -212,8 +213,9 @@ class ReportBuilder:
                                self.known_at if self.rules == "then" else None)
         target = rules.rules.target_on(self.as_at) if rules else None
         months = months_ending(self.as_at, TREND_MONTHS)
-        trend_values = [(f"{start:%Y-%m}", _number(self.value(
-            measure, span=(start, end)))) for start, end in months]
+        monthly = monthly_values(self.connection, measure, months, self.standing)
+        trend_values = [(f"{start:%Y-%m}", _number(value))
+                        for (start, _), value in zip(months, monthly, strict=True)]
         return MeasureValue(
             id=measure.id, title=measure.title, value=_number(total),
             by_agency={code: _number(v) for code, v in by_agency.items()},

@@ -100,6 +100,31 @@ def measure_split(connection: duckdb.DuckDBPyConnection, measure: Measure, start
              for agency in base_by_agency})
 
 
+def _monthly(connection: duckdb.DuckDBPyConnection, what: Count, start: date, end: date,
+             standing: Standing) -> dict[str, float]:
+    sql = (f"WITH {STANDING_SQL} SELECT strftime(occurred_on, '%Y-%m'), {what.expression()} "
+           f"FROM standing WHERE occurred_on BETWEEN $start AND $end AND {what.condition()} "
+           "GROUP BY 1")
+    rows = connection.execute(sql, {**standing.params(), "start": start, "end": end})
+    return {month: float(value or 0) for month, value in rows.fetchall()}
+
+
+def monthly_values(connection: duckdb.DuckDBPyConnection, measure: Measure,
+                   months: list[tuple[date, date]], standing: Standing) -> list[float | None]:
+    """A flow measure's value in each of ``months`` (consecutive spans), in one query for
+    the numerator and one for a denominator; state measures are evaluated at each end."""
+    if measure.kind != "flow" or measure.numerator is None:
+        return [measure_split(connection, measure, start, end, standing)[0]
+                for start, end in months]
+    first, last = months[0][0], months[-1][1]
+    counted = _monthly(connection, measure.numerator, first, last, standing)
+    keys = [f"{start:%Y-%m}" for start, _ in months]
+    if measure.denominator is None:
+        return [counted.get(key, 0.0) for key in keys]
+    bases = _monthly(connection, measure.denominator, first, last, standing)
+    return [_share(counted.get(key, 0.0), bases.get(key, 0.0)) for key in keys]
+
+
 def _share(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
