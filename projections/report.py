@@ -24,7 +24,11 @@ from projections.standing import (
     STANDING_SQL,
     Standing,
     contributors,
+    contributors_of,
     fact_condition,
+    flow_months,
+    flow_splits,
+    last_known,
     measure_split,
     monthly_values,
 )
@@ -199,21 +203,79 @@ class ReportBuilder:
         self.from_day = from_day or self.plan.starts
         self.rules = rules
         self.standing = Standing(known_at, pinned)
+        # Filled by ``prefetch`` for a whole report: a few grouped queries instead of
+        # several per measure. Every method falls back to its own query without them.
+        self._splits: dict[tuple[str, tuple[date, date], int | None],
+                           tuple[float | None, dict[str, float | None]]] = {}
+        self._months: dict[str, list[float | None]] = {}
+        self._last: dict[str, Any] = {}
+        self._contributors: dict[str, set[str]] = {}
+        self._sign_off: tuple[int | None, set[str]] | None = None
+
+    def prefetch(self, measures: list[Measure]) -> None:
+        flows = [m for m in measures if m.kind == "flow"]
+        windows: dict[tuple[date, date], list[Measure]] = {}
+        for measure in flows:
+            windows.setdefault(period_window(measure, self.as_at, self.from_day, self.plan),
+                               []).append(measure)
+        pinned, _ = self.sign_off()
+        for window, group in windows.items():
+            for standing in (self.standing, *([Standing(self.known_at, pinned)]
+                                              if pinned is not None else [])):
+                found = flow_splits(self.connection, group, *window, standing)
+                for measure_id, (total, by_agency, last) in found.items():
+                    self._splits[(measure_id, window, standing.position)] = (total, by_agency)
+                    if standing is self.standing:
+                        self._last[measure_id] = last
+        if flows:
+            self._months.update(flow_months(self.connection, flows,
+                                            months_ending(self.as_at, TREND_MONTHS),
+                                            self.standing))
+        states = [m for m in measures if m.kind != "flow"]
+        if states:
+            self._last.update(last_known(self.connection, states, self.as_at, self.standing))
+        if pinned is None and measures:
+            self._contributors = contributors_of(self.connection, measures,
+                                                 self.as_at.replace(day=1), self.as_at,
+                                                 self.standing)
+
+    def sign_off(self) -> tuple[int | None, set[str]]:
+        """The position the board pinned as_at's month at (if it accepted it, as known),
+        and the agencies that had approved their returns for it."""
+        if self._sign_off is None:
+            month = f"{self.as_at:%Y-%m}"
+            known = to_naive_utc(self.known_at)
+            accepted = self.connection.execute(
+                "SELECT pinned_position FROM acceptances WHERE month = $month "
+                "AND accepted_at <= $known ORDER BY position DESC LIMIT 1",
+                {"month": month, "known": known}).fetchone()
+            approved = {row[0] for row in self.connection.execute(
+                "SELECT agency FROM approvals WHERE month = $month AND approved_at <= $known",
+                {"month": month, "known": known}).fetchall()}
+            self._sign_off = (int(accepted[0]) if accepted else None, approved)
+        return self._sign_off
+
+    def split(self, measure: Measure, window: tuple[date, date], standing: Standing
+              ) -> tuple[float | None, dict[str, float | None]]:
+        cached = self._splits.get((measure.id, window, standing.position))
+        if cached is not None:
+            return cached
+        return measure_split(self.connection, measure, *window, standing)
 
     def value(self, measure: Measure, standing: Standing | None = None,
               span: tuple[date, date] | None = None) -> float | None:
-        start, end = span or period_window(measure, self.as_at, self.from_day, self.plan)
-        return measure_split(self.connection, measure, start, end,
-                             standing or self.standing)[0]
+        window = span or period_window(measure, self.as_at, self.from_day, self.plan)
+        return self.split(measure, window, standing or self.standing)[0]
 
     def measure(self, measure: Measure) -> MeasureValue:
         window = period_window(measure, self.as_at, self.from_day, self.plan)
-        total, by_agency = measure_split(self.connection, measure, *window, self.standing)
+        total, by_agency = self.split(measure, window, self.standing)
         rules = rules_in_force(self.connection, measure.id,
                                self.known_at if self.rules == "then" else None)
         target = rules.rules.target_on(self.as_at) if rules else None
         months = months_ending(self.as_at, TREND_MONTHS)
-        monthly = monthly_values(self.connection, measure, months, self.standing)
+        monthly = self._months.get(measure.id) or monthly_values(self.connection, measure,
+                                                                 months, self.standing)
         trend_values = [(f"{start:%Y-%m}", _number(value))
                         for (start, _), value in zip(months, monthly, strict=True)]
         return MeasureValue(
@@ -231,6 +293,9 @@ class ReportBuilder:
         )
 
     def last_return(self, measure: Measure, window: tuple[date, date]) -> datetime | None:
+        if measure.id in self._last:
+            known = self._last[measure.id]
+            return from_naive_utc(known) if known else None
         start = window[0] if measure.kind == "flow" else date.min
         row = self.connection.execute(
             f"WITH {STANDING_SQL} SELECT max(recorded_at) FROM standing "
@@ -242,20 +307,14 @@ class ReportBuilder:
                window: tuple[date, date]) -> str | None:
         """``r`` if the board accepted as_at's month and the figure has changed since;
         ``p`` if an agency counted in that month has not approved its return."""
-        month = f"{self.as_at:%Y-%m}"
-        accepted = self.connection.execute(
-            "SELECT pinned_position FROM acceptances WHERE month = $month "
-            "AND accepted_at <= $known ORDER BY position DESC LIMIT 1",
-            {"month": month, "known": to_naive_utc(self.known_at)},
-        ).fetchone()
-        if accepted is not None:
-            pinned = Standing(self.known_at, int(accepted[0]))
-            return "r" if self.value(measure, pinned, window) != total else None
-        approved = {row[0] for row in self.connection.execute(
-            "SELECT agency FROM approvals WHERE month = $month AND approved_at <= $known",
-            {"month": month, "known": to_naive_utc(self.known_at)}).fetchall()}
-        counted = contributors(self.connection, measure, self.as_at.replace(day=1),
-                               self.as_at, self.standing)
+        pinned, approved = self.sign_off()
+        if pinned is not None:
+            pinned_total = self.value(measure, Standing(self.known_at, pinned), window)
+            return "r" if pinned_total != total else None
+        counted = self._contributors.get(measure.id)
+        if counted is None:
+            counted = contributors(self.connection, measure, self.as_at.replace(day=1),
+                                   self.as_at, self.standing)
         return "p" if counted - approved else None
 
     def actions(self) -> list[ActionStatus]:
@@ -272,12 +331,14 @@ class ReportBuilder:
 
     def build(self) -> Report:
         plan = self.plan
+        measures = scorecard_measures(plan)
+        self.prefetch(measures)
         return Report(
             as_at=self.as_at, known_at=self.known_at, from_day=self.from_day,
             plan={"code": plan.code, "title": plan.title, "partnership": plan.partnership,
                   "starts": plan.starts.isoformat(), "ends": plan.ends.isoformat(),
                   "timezone": plan.timezone},
-            measures=[self.measure(m) for m in scorecard_measures(plan)],
+            measures=[self.measure(m) for m in measures],
             actions=self.actions(),
             rules_as_of=self.rules,
         )

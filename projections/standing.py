@@ -150,3 +150,92 @@ def contributors(connection: duckdb.DuckDBPyConnection, measure: Measure, start:
            f"WHERE occurred_on BETWEEN $start AND $end AND {fact_condition(measure)}")
     rows = connection.execute(sql, {**standing.params(), "start": start, "end": end})
     return {row[0] for row in rows.fetchall()}
+
+
+# Batched forms: many measures in one scan, for a whole report ------------------------
+
+def _filtered(count: Count) -> tuple[str, str]:
+    """The count's aggregate and its presence test, each over only its own facts."""
+    condition = count.condition()
+    return (f"{count.expression()} FILTER (WHERE {condition})",
+            f"count(*) FILTER (WHERE {condition})")
+
+
+def _flow_columns(measure: Measure) -> list[str]:
+    assert measure.numerator is not None
+    columns = list(_filtered(measure.numerator))
+    columns += list(_filtered(measure.denominator)) if measure.denominator else ["0", "0"]
+    return columns
+
+
+def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], start: date,
+                end: date, standing: Standing
+                ) -> dict[str, tuple[float | None, dict[str, float | None], Any]]:
+    """``measure_split`` of many flow measures over one window in one query, with the
+    latest knowledge time of each measure's facts (its last return)."""
+    columns: list[str] = []
+    for measure in measures:
+        columns += _flow_columns(measure)
+        columns.append(f"max(recorded_at) FILTER (WHERE {fact_condition(measure)})")
+    sql = (f"WITH {STANDING_SQL} SELECT agency, {', '.join(columns)} FROM standing "
+           "WHERE occurred_on BETWEEN $start AND $end GROUP BY GROUPING SETS ((agency), ())")
+    rows = connection.execute(sql, {**standing.params(), "start": start, "end": end}).fetchall()
+    results: dict[str, tuple[float | None, dict[str, float | None], Any]] = {}
+    for index, measure in enumerate(measures):
+        at = 1 + index * 5
+        total_row = next((r for r in rows if r[0] is None), None)
+        agency_rows = sorted((r for r in rows if r[0] is not None), key=lambda r: r[0])
+        numerator = float((total_row[at] if total_row else 0) or 0)
+        last = total_row[at + 4] if total_row else None
+        if measure.denominator is None:
+            by_agency: dict[str, float | None] = {
+                r[0]: float(r[at] or 0) for r in agency_rows if r[at + 1]}
+            results[measure.id] = (numerator, by_agency, last)
+            continue
+        base = float((total_row[at + 2] if total_row else 0) or 0)
+        shares = {r[0]: _share(float(r[at] or 0), float(r[at + 2] or 0))
+                  for r in agency_rows if r[at + 3]}
+        results[measure.id] = (_share(numerator, base), shares, last)
+    return results
+
+
+def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                months: list[tuple[date, date]], standing: Standing
+                ) -> dict[str, list[float | None]]:
+    """``monthly_values`` of many flow measures in one query."""
+    columns = [column for measure in measures for column in _flow_columns(measure)]
+    sql = (f"WITH {STANDING_SQL} SELECT strftime(occurred_on, '%Y-%m'), {', '.join(columns)} "
+           "FROM standing WHERE occurred_on BETWEEN $start AND $end GROUP BY 1")
+    rows = {r[0]: r for r in connection.execute(sql, {
+        **standing.params(), "start": months[0][0], "end": months[-1][1]}).fetchall()}
+    keys = [f"{start:%Y-%m}" for start, _ in months]
+    results: dict[str, list[float | None]] = {}
+    for index, measure in enumerate(measures):
+        at = 1 + index * 4
+        counted = [float((rows[k][at] if k in rows else 0) or 0) for k in keys]
+        if measure.denominator is None:
+            results[measure.id] = [*counted]
+        else:
+            bases = [float((rows[k][at + 2] if k in rows else 0) or 0) for k in keys]
+            results[measure.id] = [_share(c, b) for c, b in zip(counted, bases, strict=True)]
+    return results
+
+
+def contributors_of(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                    start: date, end: date, standing: Standing) -> dict[str, set[str]]:
+    """``contributors`` of many measures in one query."""
+    columns = [f"count(*) FILTER (WHERE {fact_condition(m)})" for m in measures]
+    sql = (f"WITH {STANDING_SQL} SELECT agency, {', '.join(columns)} FROM standing "
+           "WHERE occurred_on BETWEEN $start AND $end GROUP BY agency")
+    rows = connection.execute(sql, {**standing.params(), "start": start, "end": end}).fetchall()
+    return {m.id: {r[0] for r in rows if r[1 + i]} for i, m in enumerate(measures)}
+
+
+def last_known(connection: duckdb.DuckDBPyConnection, measures: list[Measure], end: date,
+               standing: Standing) -> dict[str, Any]:
+    """The latest knowledge time of the facts each (state) measure reads, up to ``end``."""
+    columns = [f"max(recorded_at) FILTER (WHERE {fact_condition(m)})" for m in measures]
+    sql = (f"WITH {STANDING_SQL} SELECT {', '.join(columns)} FROM standing "
+           "WHERE occurred_on <= $end")
+    row = connection.execute(sql, {**standing.params(), "end": end}).fetchone()
+    return {m.id: row[i] if row else None for i, m in enumerate(measures)}

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from domain.timekeeping import end_of_day
-from projections.report import Report, build_report
+from projections.report import Report, ReportBuilder, build_report, scorecard_measures
 from scorecard.bootstrap import Home
 from scorecard.demo import build_demo_home
 from scorecard.demo.schools import school_register
@@ -278,3 +278,24 @@ def test_plan_measures_carry_the_375_and_the_96_from_schools(
                  "community_awareness_trained") == 375
     assert value(report(demo, "2015-10-31", "2015-04-01", known_at),
                  "referrals_from_schools", "swinton-lock") == 96
+
+
+@pytest.mark.parametrize(("as_at", "known_at"), [
+    ("2015-10-31", datetime(2015, 11, 4, 23, 59, tzinfo=UTC)),  # October not yet accepted
+    ("2015-10-31", TODAY),  # October accepted, then revised: "r" markers
+    ("2015-12-16", PUBLISHED),  # the meeting day
+    ("2016-03-31", TODAY),
+])
+def test_the_batched_report_equals_the_report_measure_by_measure(
+    demo: duckdb.DuckDBPyConnection, as_at: str, known_at: datetime
+) -> None:
+    """``build`` prefetches every measure in a few grouped queries; asking measure by
+    measure, with nothing prefetched, must give exactly the same scorecard."""
+    batched = ReportBuilder(demo, as_at=date.fromisoformat(as_at), known_at=known_at,
+                            from_day=date(2014, 4, 1)).build()
+    one_by_one = ReportBuilder(demo, as_at=date.fromisoformat(as_at), known_at=known_at,
+                               from_day=date(2014, 4, 1))
+    expected = [one_by_one.measure(m).to_json() for m in scorecard_measures(one_by_one.plan)]
+    assert [m.to_json() for m in batched.measures] == expected
+    if as_at == "2015-10-31":
+        assert any(m.marker for m in batched.measures)  # the markers are compared too
