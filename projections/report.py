@@ -31,6 +31,7 @@ from projections.standing import (
     last_known,
     measure_split,
     monthly_values,
+    state_months,
 )
 from projections.trend import TEST_NAME, direction
 
@@ -171,6 +172,19 @@ def rules_in_force(connection: duckdb.DuckDBPyConnection, measure_id: str,
                         from_naive_utc(row[1]), row[2], row[3])
 
 
+def all_rules_in_force(connection: duckdb.DuckDBPyConnection,
+                       known: datetime | None) -> dict[str, RulesInForce]:
+    """``rules_in_force`` for every measure at once."""
+    rows = connection.execute(
+        "SELECT measure_id, rules, recorded_at, changed_by, reason FROM measure_rules "
+        "WHERE $known IS NULL OR recorded_at <= $known QUALIFY row_number() OVER ("
+        "PARTITION BY measure_id ORDER BY recorded_at DESC, position DESC) = 1",
+        {"known": to_naive_utc(known) if known else None}).fetchall()
+    return {measure_id: RulesInForce(MeasureRules.from_document(json.loads(rules)),
+                                     from_naive_utc(at), by, reason)
+            for measure_id, rules, at, by, reason in rows}
+
+
 def months_ending(as_at: date, count: int) -> list[tuple[date, date]]:
     """The last ``count`` calendar months up to as_at's (that one cut at as_at)."""
     spans = []
@@ -211,8 +225,11 @@ class ReportBuilder:
         self._last: dict[str, Any] = {}
         self._contributors: dict[str, set[str]] = {}
         self._sign_off: tuple[int | None, set[str]] | None = None
+        self._rules: dict[str, RulesInForce] | None = None
 
     def prefetch(self, measures: list[Measure]) -> None:
+        self._rules = all_rules_in_force(self.connection,
+                                         self.known_at if self.rules == "then" else None)
         flows = [m for m in measures if m.kind == "flow"]
         windows: dict[tuple[date, date], list[Measure]] = {}
         for measure in flows:
@@ -234,6 +251,10 @@ class ReportBuilder:
         states = [m for m in measures if m.kind != "flow"]
         if states:
             self._last.update(last_known(self.connection, states, self.as_at, self.standing))
+        for measure in states:
+            self._months[measure.id] = state_months(
+                self.connection, measure, months_ending(self.as_at, TREND_MONTHS),
+                self.standing)
         if pinned is None and measures:
             self._contributors = contributors_of(self.connection, measures,
                                                  self.as_at.replace(day=1), self.as_at,
@@ -270,8 +291,8 @@ class ReportBuilder:
     def measure(self, measure: Measure) -> MeasureValue:
         window = period_window(measure, self.as_at, self.from_day, self.plan)
         total, by_agency = self.split(measure, window, self.standing)
-        rules = rules_in_force(self.connection, measure.id,
-                               self.known_at if self.rules == "then" else None)
+        rules = self._rules.get(measure.id) if self._rules is not None else rules_in_force(
+            self.connection, measure.id, self.known_at if self.rules == "then" else None)
         target = rules.rules.target_on(self.as_at) if rules else None
         months = months_ending(self.as_at, TREND_MONTHS)
         monthly = self._months.get(measure.id) or monthly_values(self.connection, measure,

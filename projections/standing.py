@@ -239,3 +239,48 @@ def last_known(connection: duckdb.DuckDBPyConnection, measures: list[Measure], e
            "WHERE occurred_on <= $end")
     row = connection.execute(sql, {**standing.params(), "end": end}).fetchone()
     return {m.id: row[i] if row else None for i, m in enumerate(measures)}
+
+
+OPEN_CASES_AT_ENDS_SQL = f"""
+WITH {STANDING_SQL},
+upto AS (SELECT * FROM standing WHERE occurred_on <= $last),
+referred AS (SELECT agency, case_ref, episode, occurred_on AS referred_on FROM upto r
+             WHERE {{referrals}}),
+closed AS (SELECT agency, case_ref, episode, min(occurred_on) AS closed_on FROM upto
+           WHERE type = 'case.closed' GROUP BY ALL),
+ends AS (SELECT unnest($ends::DATE[]) AS month_end)
+SELECT month_end, count(DISTINCT r.agency || '/' || r.case_ref)
+FROM referred r LEFT JOIN closed c USING (agency, case_ref, episode), ends
+WHERE r.referred_on <= month_end AND (c.closed_on IS NULL OR c.closed_on > month_end)
+GROUP BY month_end
+"""
+
+COMPLETE_AT_ENDS_SQL = f"""
+WITH {STANDING_SQL},
+ends AS (SELECT unnest($ends::DATE[]) AS month_end),
+latest AS (
+    SELECT month_end, standing.status FROM standing
+    JOIN plan_actions ON plan_actions.code = standing.action, ends
+    WHERE standing.type = 'action.status_reported' AND occurred_on <= month_end
+    QUALIFY row_number() OVER (PARTITION BY month_end, standing.action
+                               ORDER BY occurred_utc DESC, recorded_at DESC, position DESC) = 1
+)
+SELECT month_end, count(*) FILTER (WHERE status = 'complete') FROM latest GROUP BY month_end
+"""
+
+
+def state_months(connection: duckdb.DuckDBPyConnection, measure: Measure,
+                 months: list[tuple[date, date]], standing: Standing) -> list[float | None]:
+    """``monthly_values`` of a state measure: its position at each month's end, in one
+    query (instead of one per month)."""
+    ends = [end for _, end in months]
+    if measure.kind == "open_cases":
+        referrals = (measure.numerator.condition() if measure.numerator
+                     else "type = 'referral.received'")
+        sql = OPEN_CASES_AT_ENDS_SQL.format(referrals=referrals)
+    else:
+        sql = COMPLETE_AT_ENDS_SQL
+    rows = dict(connection.execute(sql, {**standing.params(), "ends": ends,
+                                         **({"last": max(ends)} if "$last" in sql else {})}
+                                   ).fetchall())
+    return [float(rows.get(end, 0) or 0) for end in ends]
