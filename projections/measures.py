@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.contract import EVENT_TYPES, PAYLOADS
+from projections.readmodel import PAYLOAD_COLUMNS
 
-# Payload fields copied into typed columns of ``facts``; others are read from the JSON.
-COLUMNS = {
-    "agency", "audience", "attendees", "school", "programme", "pupils", "channel",
-    "cse_related", "in_area", "outcome", "response_minutes", "case_ref", "action", "status",
-}
+# Fields with a column of their own in ``facts``; others are read from the payload JSON.
+COLUMNS = {"agency", *PAYLOAD_COLUMNS}
 PAYLOAD_FIELDS = {name for fields in PAYLOADS.values() for name in fields}
-INTEGER_FIELDS = {"attendees", "pupils", "response_minutes"}
 PERIODS = ("window", "cumulative", "monthly", "quarterly", "financial_year")
 KINDS = ("flow", "open_cases", "actions_complete")
 
@@ -53,10 +50,6 @@ def _literal(value: Any) -> str:
 
 def _condition(name: str, rule: Any) -> str:
     column = _column(name)
-    if name in INTEGER_FIELDS and column.startswith("(payload"):
-        column = f"CAST({column} AS INTEGER)"
-    if isinstance(rule, bool) and column.startswith("(payload"):
-        column = f"CAST({column} AS BOOLEAN)"
     if isinstance(rule, list):
         return f"{column} IN ({', '.join(_literal(v) for v in rule)})"
     if isinstance(rule, Mapping):

@@ -20,23 +20,22 @@ from domain.application import Scorecard
 from domain.model import Agency
 from domain.plan import Plan
 from domain.timekeeping import to_naive_utc
+from projections.readmodel import PAYLOAD_COLUMNS
 
 TRACKING_NAME = "facts"
 BATCH_SIZE = 10_000
 
 _TS = pa.timestamp("us")
+_ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_()}
 FACT_SCHEMA = pa.schema([
     ("position", pa.int64()), ("submission_id", pa.string()), ("agency", pa.string()),
     ("event_id", pa.string()), ("type", pa.string()), ("occurred_at", pa.string()),
     ("occurred_utc", _TS), ("occurred_on", pa.date32()), ("recorded_at", _TS),
     ("backfill", pa.bool_()), ("supersedes", pa.string()), ("ended_at", _TS),
     ("ended_position", pa.int64()), ("ended_by", pa.string()), ("end_kind", pa.string()),
-    ("audience", pa.string()),
-    ("attendees", pa.int32()), ("school", pa.string()), ("programme", pa.string()),
-    ("pupils", pa.int32()), ("channel", pa.string()), ("cse_related", pa.bool_()),
-    ("in_area", pa.bool_()), ("outcome", pa.string()), ("response_minutes", pa.int32()),
-    ("case_ref", pa.string()), ("episode", pa.int32()), ("action", pa.string()),
-    ("status", pa.string()), ("payload", pa.string()),
+    ("case_ref", pa.string()), ("episode", pa.int32()),
+    *((name, _ARROW_TYPES[kind]) for name, kind in PAYLOAD_COLUMNS.items()),
+    ("payload", pa.string()),
 ])
 REJECTION_SCHEMA = pa.schema([
     ("position", pa.int64()), ("rejection_id", pa.string()), ("agency", pa.string()),
@@ -51,13 +50,6 @@ END_SCHEMA = pa.schema([
 ])
 # Rules written into the plan file are in force from the beginning of time.
 PLAN_RULES_SINCE = datetime(1970, 1, 1)
-# Payload fields copied into typed columns (the whole payload is kept as JSON too).
-TYPED_PAYLOAD_FIELDS = (
-    "audience", "attendees", "school", "programme", "pupils", "channel", "cse_related",
-    "in_area", "outcome", "response_minutes", "action", "status",
-)
-
-
 @dataclass
 class _Batch:
     """Rows gathered from one run of notifications, written together."""
@@ -305,7 +297,7 @@ def _fact_row(position: int, event: Any) -> dict[str, Any]:
         "episode": event.episode,
         "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False),
     }
-    for name in TYPED_PAYLOAD_FIELDS:
+    for name in PAYLOAD_COLUMNS:
         row[name] = payload.get(name)
     return row
 

@@ -16,9 +16,25 @@ import duckdb
 
 # Bump when a table changes: a read model of another version is dropped and refolded
 # from the event store (it holds nothing the event store does not).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
-SCHEMA = """
+# Payload fields copied into typed columns of ``facts``, so that measures filter and
+# count on them without parsing JSON (a JSON lookup per row cost a measure ~20 ms per
+# 100k facts). Free text and lists stay only in the payload JSON, which is kept whole.
+PAYLOAD_COLUMNS: dict[str, str] = {
+    "course": "VARCHAR", "audience": "VARCHAR", "attendees": "INTEGER", "sector": "VARCHAR",
+    "school": "VARCHAR", "programme": "VARCHAR", "pupils": "INTEGER", "format": "VARCHAR",
+    "channel": "VARCHAR", "cse_related": "BOOLEAN", "in_area": "BOOLEAN",
+    "outcome": "VARCHAR", "response_minutes": "INTEGER", "source": "VARCHAR",
+    "client": "VARCHAR", "age_band": "VARCHAR", "gender": "VARCHAR", "historic": "BOOLEAN",
+    "cse_confirmed": "BOOLEAN", "service": "VARCHAR", "reason": "VARCHAR",
+    "action": "VARCHAR", "status": "VARCHAR", "setting": "VARCHAR",
+    "participants": "INTEGER", "target": "VARCHAR",
+}
+
+PAYLOAD_SQL = "".join(f"    {name} {kind},\n" for name, kind in PAYLOAD_COLUMNS.items())
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (
     name VARCHAR PRIMARY KEY,
     value VARCHAR NOT NULL
@@ -43,21 +59,9 @@ CREATE TABLE IF NOT EXISTS facts (
     ended_position BIGINT,
     ended_by VARCHAR,
     end_kind VARCHAR,
-    audience VARCHAR,
-    attendees INTEGER,
-    school VARCHAR,
-    programme VARCHAR,
-    pupils INTEGER,
-    channel VARCHAR,
-    cse_related BOOLEAN,
-    in_area BOOLEAN,
-    outcome VARCHAR,
-    response_minutes INTEGER,
     case_ref VARCHAR,
     episode INTEGER,
-    action VARCHAR,
-    status VARCHAR,
-    payload VARCHAR NOT NULL
+{PAYLOAD_SQL}    payload VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rejections (
     position BIGINT NOT NULL,

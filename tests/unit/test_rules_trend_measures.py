@@ -9,6 +9,7 @@ import pytest
 
 from domain.rules import MeasureRules, RulesError
 from projections.measures import STANDARD_MEASURES, Count, MeasureError, plan_measure
+from projections.readmodel import SCHEMA
 from projections.trend import direction, mann_kendall
 
 RULES = MeasureRules.from_document({
@@ -65,17 +66,21 @@ def test_mann_kendall_on_known_series() -> None:
     assert direction([1, 2, None, 3], "higher") == "not enough data"
 
 
-def test_counts_compile_to_sql_that_duckdb_runs() -> None:
+def test_counts_compile_to_sql_that_duckdb_runs_on_the_read_model() -> None:
     connection = duckdb.connect()
-    connection.execute("CREATE TABLE facts (type VARCHAR, agency VARCHAR, attendees INTEGER, "
-                       "audience VARCHAR, payload VARCHAR)")
-    connection.execute("INSERT INTO facts VALUES ('training.delivered', 'a', 10, 'workforce', "
-                       "'{\"course\": \"it''s\"}'), ('training.delivered', 'a', 5, 'community', "
-                       "'{\"course\": \"x\"}')")
+    connection.execute(SCHEMA)
+    for position, (course, attendees) in enumerate([("it's", 10), ("x", 5), ("it's", 80)]):
+        connection.execute(
+            "INSERT INTO facts (position, submission_id, agency, event_id, type, occurred_at, "
+            "occurred_utc, occurred_on, recorded_at, backfill, course, attendees, payload) "
+            "VALUES (?, ?, 'a', ?, 'training.delivered', '2015-01-01', '2015-01-01', "
+            "'2015-01-01', '2015-01-02', FALSE, ?, ?, '{\"note\": \"n\"}')",
+            [position, str(position), str(position), course, attendees])
     count = Count.parse({"sum": "attendees", "of": "training.delivered",
                          "where": {"course": ["it's"], "attendees": {"min": 1, "max": 50}}})
     sql = f"SELECT {count.expression()} FROM facts WHERE {count.condition()}"
     assert connection.execute(sql).fetchone() == (10,)
+    assert "payload" not in count.condition()  # a typed column, not a JSON lookup per row
 
 
 @pytest.mark.parametrize(("spec", "words"), [
