@@ -23,15 +23,18 @@ from projections.standing import (
     LATEST_STATUS_SQL,
     STANDING_SQL,
     Standing,
+    StatusRow,
+    complete_at,
     contributors,
     contributors_of,
     fact_condition,
     flow_months,
     flow_splits,
     last_known,
+    latest_statuses,
     measure_split,
     monthly_values,
-    state_months,
+    open_cases_at,
 )
 from projections.trend import TEST_NAME, direction
 
@@ -226,39 +229,57 @@ class ReportBuilder:
         self._contributors: dict[str, set[str]] = {}
         self._sign_off: tuple[int | None, set[str]] | None = None
         self._rules: dict[str, RulesInForce] | None = None
+        self._statuses: list[StatusRow] | None = None
 
     def prefetch(self, measures: list[Measure]) -> None:
         self._rules = all_rules_in_force(self.connection,
                                          self.known_at if self.rules == "then" else None)
+        pinned, _ = self.sign_off()
+        standings = [self.standing, *([Standing(self.known_at, pinned)]
+                                      if pinned is not None else [])]
+        months = months_ending(self.as_at, TREND_MONTHS)
         flows = [m for m in measures if m.kind == "flow"]
         windows: dict[tuple[date, date], list[Measure]] = {}
         for measure in flows:
             windows.setdefault(period_window(measure, self.as_at, self.from_day, self.plan),
                                []).append(measure)
-        pinned, _ = self.sign_off()
         for window, group in windows.items():
-            for standing in (self.standing, *([Standing(self.known_at, pinned)]
-                                              if pinned is not None else [])):
+            for standing in standings:
                 found = flow_splits(self.connection, group, *window, standing)
                 for measure_id, (total, by_agency, last) in found.items():
                     self._splits[(measure_id, window, standing.position)] = (total, by_agency)
                     if standing is self.standing:
                         self._last[measure_id] = last
         if flows:
-            self._months.update(flow_months(self.connection, flows,
-                                            months_ending(self.as_at, TREND_MONTHS),
-                                            self.standing))
-        states = [m for m in measures if m.kind != "flow"]
-        if states:
-            self._last.update(last_known(self.connection, states, self.as_at, self.standing))
-        for measure in states:
-            self._months[measure.id] = state_months(
-                self.connection, measure, months_ending(self.as_at, TREND_MONTHS),
-                self.standing)
+            self._months.update(flow_months(self.connection, flows, months, self.standing))
+        self._prefetch_states([m for m in measures if m.kind != "flow"], standings, months)
         if pinned is None and measures:
             self._contributors = contributors_of(self.connection, measures,
                                                  self.as_at.replace(day=1), self.as_at,
                                                  self.standing)
+
+    def _prefetch_states(self, states: list[Measure], standings: list[Standing],
+                         months: list[tuple[date, date]]) -> None:
+        """State measures at each trend month's end, the last of which is as_at itself
+        (so their values come from the same queries as their trends)."""
+        open_cases = [m for m in states if m.kind == "open_cases"]
+        for standing in standings:
+            ends = [end for _, end in months] if standing is self.standing else [self.as_at]
+            at_ends = open_cases_at(self.connection, open_cases, ends, standing) if (
+                open_cases) else {}
+            statuses = latest_statuses(self.connection, ends, standing)
+            if standing is self.standing:
+                self._statuses = [row for row in statuses if row[0] == self.as_at]
+            complete = complete_at(statuses, ends)
+            for measure in states:
+                splits = at_ends.get(measure.id, complete)
+                window = period_window(measure, self.as_at, self.from_day, self.plan)
+                total, by_agency = splits[-1]
+                self._splits[(measure.id, window, standing.position)] = (total, {**by_agency})
+                if standing is self.standing:
+                    self._months[measure.id] = [value for value, _ in splits]
+        if states:
+            self._last.update(last_known(self.connection, states, self.as_at, self.standing))
 
     def sign_off(self) -> tuple[int | None, set[str]]:
         """The position the board pinned as_at's month at (if it accepted it, as known),
@@ -339,9 +360,13 @@ class ReportBuilder:
         return "p" if counted - approved else None
 
     def actions(self) -> list[ActionStatus]:
-        latest = {row[0]: row[1:] for row in self.connection.execute(
-            f"SELECT action, status, occurred_at, recorded_at FROM ({LATEST_STATUS_SQL})",
-            {**self.standing.params(), "end": self.as_at}).fetchall()}
+        if self._statuses is not None:
+            latest = {action: (status, reported_at, known)
+                      for _, _, action, status, reported_at, known in self._statuses}
+        else:
+            latest = {row[0]: row[1:] for row in self.connection.execute(
+                f"SELECT action, status, occurred_at, recorded_at FROM ({LATEST_STATUS_SQL})",
+                {**self.standing.params(), "end": self.as_at}).fetchall()}
         result = []
         for code, title, lead, due in self.connection.execute(
                 "SELECT code, title, lead, due FROM plan_actions ORDER BY ord").fetchall():

@@ -138,8 +138,6 @@ def fact_condition(measure: Measure) -> str:
         if measure.denominator is not None:
             condition = f"(({condition}) OR ({measure.denominator.condition()}))"
         return condition
-    if measure.kind == "open_cases":
-        return "type IN ('referral.received', 'case.closed')"
     return "type = 'action.status_reported'"
 
 
@@ -153,6 +151,24 @@ def contributors(connection: duckdb.DuckDBPyConnection, measure: Measure, start:
 
 
 # Batched forms: many measures in one scan, for a whole report ------------------------
+#
+# Each aggregate costs about 2 ms per million facts (DuckDB evaluates its FILTER on every
+# row), so an aggregate that several measures share is written once, and totals that are
+# sums of the agencies' values are added up here rather than by a second grouping set.
+
+class _Aggregates:
+    """The aggregate columns of one query, each written once however many ask for it."""
+
+    def __init__(self, first: int) -> None:
+        self.first = first  # the result column of the first aggregate
+        self.columns: dict[str, int] = {}
+
+    def add(self, expression: str) -> int:
+        return self.columns.setdefault(expression, self.first + len(self.columns))
+
+    def sql(self) -> str:
+        return ", ".join(self.columns)
+
 
 def _filtered(count: Count) -> tuple[str, str]:
     """The count's aggregate and its presence test, each over only its own facts."""
@@ -161,11 +177,35 @@ def _filtered(count: Count) -> tuple[str, str]:
             f"count(*) FILTER (WHERE {condition})")
 
 
-def _flow_columns(measure: Measure) -> list[str]:
+@dataclass(frozen=True)
+class _FlowColumns:
+    numerator: int
+    numerator_seen: int
+    denominator: tuple[int, int] | None  # its aggregate and its presence test
+
+
+def _flow_columns(measure: Measure, aggregates: _Aggregates) -> _FlowColumns:
     assert measure.numerator is not None
-    columns = list(_filtered(measure.numerator))
-    columns += list(_filtered(measure.denominator)) if measure.denominator else ["0", "0"]
-    return columns
+    numerator, seen = (aggregates.add(e) for e in _filtered(measure.numerator))
+    if measure.denominator is None:
+        return _FlowColumns(numerator, seen, None)
+    denominator, base_seen = (aggregates.add(e) for e in _filtered(measure.denominator))
+    return _FlowColumns(numerator, seen, (denominator, base_seen))
+
+
+def _distinct_totals(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                     params: dict[str, Any]) -> dict[str, float]:
+    """Distinct counts over all agencies (a school two agencies visited counts once),
+    which the agencies' own distinct counts cannot be added up to."""
+    counts = {c.expression() + c.condition(): c for m in measures
+              for c in (m.numerator, m.denominator) if c is not None and c.aggregate == "distinct"}
+    if not counts:
+        return {}
+    sql = (f"WITH {STANDING_SQL} SELECT "
+           + ", ".join(_filtered(c)[0] for c in counts.values())
+           + " FROM standing WHERE occurred_on BETWEEN $start AND $end")
+    row = connection.execute(sql, params).fetchone() or ()
+    return {key: float(value or 0) for key, value in zip(counts, row, strict=True)}
 
 
 def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], start: date,
@@ -173,29 +213,38 @@ def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], 
                 ) -> dict[str, tuple[float | None, dict[str, float | None], Any]]:
     """``measure_split`` of many flow measures over one window in one query, with the
     latest knowledge time of each measure's facts (its last return)."""
-    columns: list[str] = []
-    for measure in measures:
-        columns += _flow_columns(measure)
-        columns.append(f"max(recorded_at) FILTER (WHERE {fact_condition(measure)})")
-    sql = (f"WITH {STANDING_SQL} SELECT agency, {', '.join(columns)} FROM standing "
-           "WHERE occurred_on BETWEEN $start AND $end GROUP BY GROUPING SETS ((agency), ())")
-    rows = connection.execute(sql, {**standing.params(), "start": start, "end": end}).fetchall()
+    aggregates = _Aggregates(first=1)
+    columns = {m.id: _flow_columns(m, aggregates) for m in measures}
+    last = {m.id: aggregates.add(f"max(recorded_at) FILTER (WHERE {fact_condition(m)})")
+            for m in measures}
+    params = {**standing.params(), "start": start, "end": end}
+    rows = connection.execute(
+        f"WITH {STANDING_SQL} SELECT agency, {aggregates.sql()} FROM standing "
+        "WHERE occurred_on BETWEEN $start AND $end GROUP BY agency ORDER BY agency",
+        params).fetchall()
+    distinct = _distinct_totals(connection, measures, params)
+
+    def total(count: Count, at: int) -> float:
+        key = count.expression() + count.condition()
+        return distinct[key] if key in distinct else float(sum(r[at] or 0 for r in rows))
+
     results: dict[str, tuple[float | None, dict[str, float | None], Any]] = {}
-    for index, measure in enumerate(measures):
-        at = 1 + index * 5
-        total_row = next((r for r in rows if r[0] is None), None)
-        agency_rows = sorted((r for r in rows if r[0] is not None), key=lambda r: r[0])
-        numerator = float((total_row[at] if total_row else 0) or 0)
-        last = total_row[at + 4] if total_row else None
-        if measure.denominator is None:
+    for measure in measures:
+        assert measure.numerator is not None
+        at = columns[measure.id]
+        numerator = total(measure.numerator, at.numerator)
+        latest = max((r[last[measure.id]] for r in rows if r[last[measure.id]] is not None),
+                     default=None)
+        if measure.denominator is None or at.denominator is None:
             by_agency: dict[str, float | None] = {
-                r[0]: float(r[at] or 0) for r in agency_rows if r[at + 1]}
-            results[measure.id] = (numerator, by_agency, last)
+                r[0]: float(r[at.numerator] or 0) for r in rows if r[at.numerator_seen]}
+            results[measure.id] = (numerator, by_agency, latest)
             continue
-        base = float((total_row[at + 2] if total_row else 0) or 0)
-        shares = {r[0]: _share(float(r[at] or 0), float(r[at + 2] or 0))
-                  for r in agency_rows if r[at + 3]}
-        results[measure.id] = (_share(numerator, base), shares, last)
+        denominator, base_seen = at.denominator
+        base = total(measure.denominator, denominator)
+        shares = {r[0]: _share(float(r[at.numerator] or 0), float(r[denominator] or 0))
+                  for r in rows if r[base_seen]}
+        results[measure.id] = (_share(numerator, base), shares, latest)
     return results
 
 
@@ -203,20 +252,26 @@ def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
                 months: list[tuple[date, date]], standing: Standing
                 ) -> dict[str, list[float | None]]:
     """``monthly_values`` of many flow measures in one query."""
-    columns = [column for measure in measures for column in _flow_columns(measure)]
-    sql = (f"WITH {STANDING_SQL} SELECT strftime(occurred_on, '%Y-%m'), {', '.join(columns)} "
-           "FROM standing WHERE occurred_on BETWEEN $start AND $end GROUP BY 1")
+    aggregates = _Aggregates(first=1)
+    columns = {m.id: _flow_columns(m, aggregates) for m in measures}
+    sql = (f"WITH {STANDING_SQL} SELECT CAST(date_trunc('month', occurred_on) AS DATE), "
+           f"{aggregates.sql()} FROM standing WHERE occurred_on BETWEEN $start AND $end "
+           "GROUP BY 1")
     rows = {r[0]: r for r in connection.execute(sql, {
         **standing.params(), "start": months[0][0], "end": months[-1][1]}).fetchall()}
-    keys = [f"{start:%Y-%m}" for start, _ in months]
+    firsts = [first for first, _ in months]
+
+    def monthly(at: int) -> list[float]:
+        return [float((rows[first][at] if first in rows else 0) or 0) for first in firsts]
+
     results: dict[str, list[float | None]] = {}
-    for index, measure in enumerate(measures):
-        at = 1 + index * 4
-        counted = [float((rows[k][at] if k in rows else 0) or 0) for k in keys]
-        if measure.denominator is None:
+    for measure in measures:
+        at = columns[measure.id]
+        counted = monthly(at.numerator)
+        if at.denominator is None:
             results[measure.id] = [*counted]
         else:
-            bases = [float((rows[k][at + 2] if k in rows else 0) or 0) for k in keys]
+            bases = monthly(at.denominator[0])
             results[measure.id] = [_share(c, b) for c, b in zip(counted, bases, strict=True)]
     return results
 
@@ -224,63 +279,105 @@ def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
 def contributors_of(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
                     start: date, end: date, standing: Standing) -> dict[str, set[str]]:
     """``contributors`` of many measures in one query."""
-    columns = [f"count(*) FILTER (WHERE {fact_condition(m)})" for m in measures]
-    sql = (f"WITH {STANDING_SQL} SELECT agency, {', '.join(columns)} FROM standing "
+    aggregates = _Aggregates(first=1)
+    at = {m.id: aggregates.add(f"count(*) FILTER (WHERE {fact_condition(m)})")
+          for m in measures}
+    sql = (f"WITH {STANDING_SQL} SELECT agency, {aggregates.sql()} FROM standing "
            "WHERE occurred_on BETWEEN $start AND $end GROUP BY agency")
     rows = connection.execute(sql, {**standing.params(), "start": start, "end": end}).fetchall()
-    return {m.id: {r[0] for r in rows if r[1 + i]} for i, m in enumerate(measures)}
+    return {m.id: {r[0] for r in rows if r[at[m.id]]} for m in measures}
 
 
 def last_known(connection: duckdb.DuckDBPyConnection, measures: list[Measure], end: date,
                standing: Standing) -> dict[str, Any]:
     """The latest knowledge time of the facts each (state) measure reads, up to ``end``."""
-    columns = [f"max(recorded_at) FILTER (WHERE {fact_condition(m)})" for m in measures]
-    sql = (f"WITH {STANDING_SQL} SELECT {', '.join(columns)} FROM standing "
+    aggregates = _Aggregates(first=0)
+    at = {m.id: aggregates.add(f"max(recorded_at) FILTER (WHERE {fact_condition(m)})")
+          for m in measures}
+    sql = (f"WITH {STANDING_SQL} SELECT {aggregates.sql()} FROM standing "
            "WHERE occurred_on <= $end")
     row = connection.execute(sql, {**standing.params(), "end": end}).fetchone()
-    return {m.id: row[i] if row else None for i, m in enumerate(measures)}
+    return {m.id: row[at[m.id]] if row else None for m in measures}
+
+
+def _referrals(measure: Measure) -> str:
+    """The referrals an open-cases measure follows."""
+    return measure.numerator.condition() if measure.numerator else "type = 'referral.received'"
 
 
 OPEN_CASES_AT_ENDS_SQL = f"""
 WITH {STANDING_SQL},
-upto AS (SELECT * FROM standing WHERE occurred_on <= $last),
-referred AS (SELECT agency, case_ref, episode, occurred_on AS referred_on FROM upto r
-             WHERE {{referrals}}),
-closed AS (SELECT agency, case_ref, episode, min(occurred_on) AS closed_on FROM upto
-           WHERE type = 'case.closed' GROUP BY ALL),
-ends AS (SELECT unnest($ends::DATE[]) AS month_end)
-SELECT month_end, count(DISTINCT r.agency || '/' || r.case_ref)
-FROM referred r LEFT JOIN closed c USING (agency, case_ref, episode), ends
-WHERE r.referred_on <= month_end AND (c.closed_on IS NULL OR c.closed_on > month_end)
-GROUP BY month_end
+referred AS (SELECT agency, case_ref, episode, occurred_on AS referred_on, {{follows}}
+             FROM standing WHERE occurred_on <= $last AND ({{any_referral}})),
+closed AS (SELECT agency, case_ref, episode, min(occurred_on) AS closed_on FROM standing
+           WHERE occurred_on <= $last AND type = 'case.closed' GROUP BY ALL),
+cases AS (SELECT agency, case_ref, {{open_at_ends}}
+          FROM referred LEFT JOIN closed USING (agency, case_ref, episode)
+          GROUP BY agency, case_ref)
+SELECT agency, {{counts}} FROM cases GROUP BY agency ORDER BY agency
 """
 
-COMPLETE_AT_ENDS_SQL = f"""
+
+def _splits_at(ends: list[date], rows: list[tuple[Any, ...]], first: int) -> list[Split]:
+    """(total, by agency) at each end from rows of (agency, values...), the value at the
+    k-th end being in column ``first + k``; agencies with nothing to count are left out,
+    as a grouped count leaves them out."""
+    splits = []
+    for column in range(first, first + len(ends)):
+        by_agency = {r[0]: float(r[column]) for r in rows if r[column]}
+        splits.append((float(sum(by_agency.values())), by_agency))
+    return splits
+
+
+def open_cases_at(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                  ends: list[date], standing: Standing) -> dict[str, list[Split]]:
+    """Every open-cases measure at each of ``ends``, by agency, in one query: each case
+    episode is joined to its closure once, whichever referrals a measure follows, and a
+    case counts once however many of its episodes are open."""
+    follows = ", ".join(f"({_referrals(m)}) AS follows_{i}" for i, m in enumerate(measures))
+    open_at_ends = ", ".join(
+        f"bool_or(follows_{i} AND referred_on <= $end_{k} "
+        f"AND (closed_on IS NULL OR closed_on > $end_{k})) AS open_{i}_{k}"
+        for i, _ in enumerate(measures) for k, _ in enumerate(ends))
+    counts = ", ".join(f"count(*) FILTER (WHERE open_{i}_{k})"
+                       for i, _ in enumerate(measures) for k, _ in enumerate(ends))
+    any_referral = " OR ".join(f"({_referrals(m)})" for m in measures)
+    sql = OPEN_CASES_AT_ENDS_SQL.format(follows=follows, open_at_ends=open_at_ends,
+                                        counts=counts, any_referral=any_referral)
+    rows = connection.execute(sql, {**standing.params(), "last": max(ends),
+                                    **{f"end_{k}": end for k, end in enumerate(ends)}}
+                              ).fetchall()
+    return {m.id: _splits_at(ends, rows, 1 + i * len(ends))
+            for i, m in enumerate(measures)}
+
+
+LATEST_STATUSES_SQL = f"""
 WITH {STANDING_SQL},
-ends AS (SELECT unnest($ends::DATE[]) AS month_end),
-latest AS (
-    SELECT month_end, standing.status FROM standing
-    JOIN plan_actions ON plan_actions.code = standing.action, ends
-    WHERE standing.type = 'action.status_reported' AND occurred_on <= month_end
-    QUALIFY row_number() OVER (PARTITION BY month_end, standing.action
-                               ORDER BY occurred_utc DESC, recorded_at DESC, position DESC) = 1
-)
-SELECT month_end, count(*) FILTER (WHERE status = 'complete') FROM latest GROUP BY month_end
+ends AS (SELECT unnest($ends::DATE[]) AS month_end)
+SELECT month_end, standing.agency, standing.action, standing.status, standing.occurred_at,
+       standing.recorded_at
+FROM standing JOIN plan_actions ON plan_actions.code = standing.action, ends
+WHERE standing.type = 'action.status_reported' AND occurred_on <= month_end
+QUALIFY row_number() OVER (PARTITION BY month_end, standing.action
+                           ORDER BY occurred_utc DESC, recorded_at DESC, position DESC) = 1
 """
 
+StatusRow = tuple[date, str, str, str, str, datetime]  # end, agency, action, status, ...
 
-def state_months(connection: duckdb.DuckDBPyConnection, measure: Measure,
-                 months: list[tuple[date, date]], standing: Standing) -> list[float | None]:
-    """``monthly_values`` of a state measure: its position at each month's end, in one
-    query (instead of one per month)."""
-    ends = [end for _, end in months]
-    if measure.kind == "open_cases":
-        referrals = (measure.numerator.condition() if measure.numerator
-                     else "type = 'referral.received'")
-        sql = OPEN_CASES_AT_ENDS_SQL.format(referrals=referrals)
-    else:
-        sql = COMPLETE_AT_ENDS_SQL
-    rows = dict(connection.execute(sql, {**standing.params(), "ends": ends,
-                                         **({"last": max(ends)} if "$last" in sql else {})}
-                                   ).fetchall())
-    return [float(rows.get(end, 0) or 0) for end in ends]
+
+def latest_statuses(connection: duckdb.DuckDBPyConnection, ends: list[date],
+                    standing: Standing) -> list[StatusRow]:
+    """Each plan action's latest reported status at each of ``ends`` (one row per action
+    that has any by then)."""
+    return connection.execute(LATEST_STATUSES_SQL,
+                              {**standing.params(), "ends": ends}).fetchall()
+
+
+def complete_at(statuses: list[StatusRow], ends: list[date]) -> list[Split]:
+    """The actions-complete measure at each end, by the agency that reported completion."""
+    counted: dict[str, list[int]] = {}
+    for end, agency, _, status, _, _ in statuses:
+        if status == "complete":
+            counted.setdefault(agency, [0] * len(ends))[ends.index(end)] += 1
+    rows = [(agency, *counts) for agency, counts in sorted(counted.items())]
+    return _splits_at(ends, rows, 1)

@@ -297,5 +297,6 @@ def test_the_batched_report_equals_the_report_measure_by_measure(
                                from_day=date(2014, 4, 1))
     expected = [one_by_one.measure(m).to_json() for m in scorecard_measures(one_by_one.plan)]
     assert [m.to_json() for m in batched.measures] == expected
+    assert batched.actions == one_by_one.actions()
     if as_at == "2015-10-31":
         assert any(m.marker for m in batched.measures)  # the markers are compared too
