@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -54,7 +54,7 @@ PLAN_RULES_SINCE = datetime(1970, 1, 1)
 class _Batch:
     """Rows gathered from one run of notifications, written together."""
 
-    facts: list[dict[str, Any]] = field(default_factory=list)
+    facts: list[tuple[Any, ...]] = field(default_factory=list)
     ends: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
     agencies: list[tuple[Any, ...]] = field(default_factory=list)
@@ -177,7 +177,7 @@ class Projector:
                     "UPDATE agencies SET suspended = ? WHERE code = ?", [suspended, code]
                 )
             if batch.facts:
-                new_facts = pa.Table.from_pylist(batch.facts, schema=FACT_SCHEMA)
+                new_facts = _table(batch.facts, FACT_SCHEMA)
                 connection.register("new_facts", new_facts)
                 connection.execute("INSERT INTO facts SELECT * FROM new_facts")
                 connection.unregister("new_facts")
@@ -275,31 +275,27 @@ def _audit(batch: _Batch, position: int, event: Any, kind: str,
                       reason=event.reason, rules=event.rules)
 
 
-def _fact_row(position: int, event: Any) -> dict[str, Any]:
+def _fact_row(position: int, event: Any) -> tuple[Any, ...]:
+    """One row of ``facts``, in FACT_SCHEMA's order."""
     payload: dict[str, Any] = event.payload
-    row: dict[str, Any] = {
-        "position": position,
-        "submission_id": str(event.originator_id),
-        "agency": event.agency,
-        "event_id": event.event_id,
-        "type": event.type,
-        "occurred_at": event.occurred_at,
-        "occurred_utc": to_naive_utc(event.occurred_utc),
-        "occurred_on": datetime.fromisoformat(event.occurred_on).date(),
-        "recorded_at": to_naive_utc(event.recorded_at),
-        "backfill": event.backfill,
-        "supersedes": event.supersedes,
-        "ended_at": None,
-        "ended_position": None,
-        "ended_by": None,
-        "end_kind": None,
-        "case_ref": payload.get("case"),
-        "episode": event.episode,
-        "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False),
-    }
-    for name in PAYLOAD_COLUMNS:
-        row[name] = payload.get(name)
-    return row
+    return (
+        position, str(event.originator_id), event.agency, event.event_id, event.type,
+        event.occurred_at, to_naive_utc(event.occurred_utc),
+        date.fromisoformat(event.occurred_on[:10]), to_naive_utc(event.recorded_at),
+        event.backfill, event.supersedes,
+        None, None, None, None,  # ended_at, ended_position, ended_by, end_kind
+        payload.get("case"), event.episode,
+        *(payload.get(name) for name in PAYLOAD_COLUMNS),
+        json.dumps(payload, sort_keys=True, ensure_ascii=False),
+    )
+
+
+def _table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """Rows (tuples in the schema's order) as an Arrow table, built column by column."""
+    columns = zip(*rows, strict=True)
+    return pa.Table.from_arrays(
+        [pa.array(column, type=kind) for column, kind in zip(columns, schema.types, strict=True)],
+        schema=schema)
 
 
 def _rejection_row(position: int, event: Any) -> dict[str, Any]:
