@@ -7,11 +7,13 @@ import random
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer
+from eventsourcing.persistence import Notification
 
 from domain.application import Scorecard
 from ingest.kafka_messages import REJECTED_TOPIC, header
@@ -114,12 +116,17 @@ def wait_until_applied(app: Scorecard, planned: Planned, seconds: float = 90) ->
         time.sleep(0.3)
 
 
+def _events(app: Scorecard, page: Sequence[Notification]) -> list[Any]:
+    """A page of notifications as the domain events they record."""
+    return [app.mapper.to_domain_event(notification) for notification in page]
+
+
 def accepted_ids(app: Scorecard) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     start = 0
     while page := app.recorder.select_notifications(start=start, limit=10_000,
                                                     topics=[ACCEPTED], inclusive_of_start=False):
-        found += [(e.agency, e.event_id) for e in map(app.mapper.to_domain_event, page)]
+        found += [(e.agency, e.event_id) for e in _events(app, page)]
         start = page[-1].id
     return found
 
@@ -129,7 +136,7 @@ def rejected_raws(app: Scorecard) -> list[tuple[str, bytes]]:
     start = 0
     while page := app.recorder.select_notifications(start=start, limit=10_000,
                                                     topics=[REJECTED], inclusive_of_start=False):
-        found += [(e.producer, e.raw.encode()) for e in map(app.mapper.to_domain_event, page)]
+        found += [(e.producer, e.raw.encode()) for e in _events(app, page)]
         start = page[-1].id
     return found
 
@@ -170,6 +177,6 @@ def kept_rejection_sources(app: Scorecard) -> set[str]:
     start = 0
     while page := app.recorder.select_notifications(start=start, limit=10_000,
                                                     topics=[REJECTED], inclusive_of_start=False):
-        sources.update(e.source for e in map(app.mapper.to_domain_event, page))
+        sources.update(e.source for e in _events(app, page))
         start = page[-1].id
     return sources

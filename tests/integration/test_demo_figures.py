@@ -43,7 +43,9 @@ def report(demo: duckdb.DuckDBPyConnection, as_at: str, from_day: str,
 
 def value(r: Report, measure: str, agency: str | None = None) -> int | float:
     found = r.measure(measure)
-    return found.value if agency is None else found.by_agency.get(agency, 0)
+    result = found.value if agency is None else found.by_agency.get(agency, 0)
+    assert result is not None, f"{measure} has no value (a rate with nothing to divide by)"
+    return result
 
 
 def facts(demo: duckdb.DuckDBPyConnection, where: str, known_at: datetime,

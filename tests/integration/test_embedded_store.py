@@ -38,7 +38,7 @@ def report(home: Home, app: Scorecard, known_at: datetime, as_at: date = date(20
         return build_report(connection, as_at=as_at, known_at=known_at, from_day=from_day)
 
 
-def values(r: Report) -> dict[str, int | float]:
+def values(r: Report) -> dict[str, int | float | None]:
     return {m.id: m.value for m in r.measures}
 
 
