@@ -9,7 +9,8 @@ import streamlit as st
 
 from domain.application import Scorecard
 from domain.timekeeping import end_of_day, utc_now
-from projections.report import Report, build_report
+from projections.report import Report
+from projections.report_cache import ReportCache
 from scorecard.bootstrap import Home
 
 UNSUPPRESSED_ROLES = ("board", "administrator")
@@ -44,9 +45,17 @@ def application() -> Scorecard:
     return home().open()
 
 
+@st.cache_resource
+def report_cache() -> ReportCache:
+    """One cache per server process, shared by every session: a live page asks for the
+    same scorecard every second, and most of those seconds nothing new has arrived."""
+    return ReportCache()
+
+
 def load_report(as_at: Any, known_day: Any, from_day: Any, zone: Any, *,
                 live: bool = False) -> Report:
     """The scorecard as known at the end of ``known_day`` (or now, when live)."""
     known_at = utc_now() if live else end_of_day(known_day, zone)
     with home().readmodel() as connection:
-        return build_report(connection, as_at=as_at, known_at=known_at, from_day=from_day)
+        return report_cache().report(connection, as_at=as_at, known_at=known_at,
+                                     from_day=from_day)

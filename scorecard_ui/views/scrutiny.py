@@ -11,9 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from domain.timekeeping import end_of_day, utc_now
-from projections.report import Report, build_report
+from projections.report import Report
 from projections.restatements import restatements
-from scorecard_ui.session import application, current_user, home
+from scorecard_ui.session import application, current_user, home, report_cache
 from scorecard_ui.suppression import shown_split
 
 CAUSE_WORDS = {"late return": "returns that arrived after the meeting",
@@ -76,8 +76,9 @@ def render() -> None:
     then_at: datetime = end_of_day(meeting, plan.zone)
     suppress = user.suppress if user else True
     with home().readmodel() as connection:
-        then = build_report(connection, as_at=meeting, known_at=then_at, from_day=from_day)
-        now = build_report(connection, as_at=meeting, known_at=utc_now(), from_day=from_day)
+        cache = report_cache()
+        then = cache.report(connection, as_at=meeting, known_at=then_at, from_day=from_day)
+        now = cache.report(connection, as_at=meeting, known_at=utc_now(), from_day=from_day)
         diff = restatements(connection, as_at=meeting, known_at=then_at, against=utc_now(),
                             from_day=from_day)
     table = comparison(then, now, suppress)

@@ -1,0 +1,82 @@
+"""A cached report is served only while it is still the true answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from domain.application import Scorecard
+from projections.report import Report, build_report
+from projections.report_cache import ReportCache
+from scorecard.bootstrap import Home
+from tests.integration.test_embedded_store import MEETING, NOV_10, OCT_5, push
+from tests.support import event, register
+
+AS_AT = date(2015, 10, 31)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return Home(tmp_path / "home")
+
+
+def contacts(report: Report) -> int | float | None:
+    return report.measure("helpline_contacts").value
+
+
+def test_a_live_page_polling_with_nothing_new_reuses_its_report(home: Home,
+                                                                 tmp_path: Path) -> None:
+    app = home.open()
+    key = register(app)
+    push(app, tmp_path / "a.jsonl", [event("helpline.contact", "c1", "2015-10-02")], key)
+    cache = ReportCache()
+    now = datetime.now(UTC)
+    with home.readmodel(app) as connection:
+        first = cache.report(connection, as_at=AS_AT, known_at=now)
+        again = cache.report(connection, as_at=AS_AT, known_at=now + timedelta(seconds=1))
+    assert cache.built == 1
+    assert again.known_at == now + timedelta(seconds=1)
+    assert again.to_json() | {"known_at": None} == first.to_json() | {"known_at": None}
+    push(app, tmp_path / "b.jsonl", [event("helpline.contact", "c2", "2015-10-03")], key)
+    with home.readmodel(app) as connection:
+        later = cache.report(connection, as_at=AS_AT, known_at=datetime.now(UTC))
+        expected = build_report(connection, as_at=AS_AT, known_at=later.known_at)
+    assert cache.built == 2  # something new was folded: built again
+    assert contacts(later) == 2
+    assert later.to_json() == expected.to_json()
+
+
+def test_a_report_is_rebuilt_when_something_became_known_in_between(
+    home: Home, tmp_path: Path
+) -> None:
+    """Same read model, two knowledge times either side of a backfilled return: the
+    cache must not hand the earlier answer to the later question, nor the reverse."""
+    app: Scorecard = home.open()
+    key = register(app)
+    push(app, tmp_path / "a.jsonl", [event("helpline.contact", "c1", "2015-10-02")], key,
+         known_at=OCT_5)
+    push(app, tmp_path / "b.jsonl", [event("helpline.contact", "c2", "2015-10-20")], key,
+         known_at=NOV_10)
+    cache = ReportCache()
+    with home.readmodel(app) as connection:
+        at_meeting = cache.report(connection, as_at=AS_AT, known_at=MEETING)
+        after = cache.report(connection, as_at=AS_AT, known_at=NOV_10 + timedelta(days=1))
+        meeting_again = cache.report(connection, as_at=AS_AT, known_at=MEETING)
+        same_span = cache.report(connection, as_at=AS_AT, known_at=MEETING + timedelta(hours=1))
+    assert (contacts(at_meeting), contacts(after), contacts(meeting_again)) == (1, 2, 1)
+    assert contacts(same_span) == 1
+    assert cache.built == 3  # the last one: nothing became known between the two times
+
+
+def test_the_cache_keeps_only_the_most_recent_reports(home: Home, tmp_path: Path) -> None:
+    app = home.open()
+    key = register(app)
+    push(app, tmp_path / "a.jsonl", [event("helpline.contact", "c1", "2015-10-02")], key)
+    cache = ReportCache(size=2)
+    now = datetime.now(UTC)
+    with home.readmodel(app) as connection:
+        for day in (29, 30, 31, 29):
+            cache.report(connection, as_at=date(2015, 10, day), known_at=now)
+    assert cache.built == 4  # 29 October was evicted by 30 and 31, so built again
