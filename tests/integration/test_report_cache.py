@@ -80,3 +80,27 @@ def test_the_cache_keeps_only_the_most_recent_reports(home: Home, tmp_path: Path
         for day in (29, 30, 31, 29):
             cache.report(connection, as_at=date(2015, 10, day), known_at=now)
     assert cache.built == 4  # 29 October was evicted by 30 and 31, so built again
+
+
+def test_a_rule_change_or_sign_off_between_the_two_times_forces_a_rebuild(
+    home: Home, tmp_path: Path
+) -> None:
+    """Nothing new folded between the requests, but a target and the board's acceptance
+    became known between the two knowledge times: both must show in the later report."""
+    app = home.open()
+    key = register(app)
+    push(app, tmp_path / "a.jsonl", [event("helpline.contact", "c1", "2015-10-02")], key,
+         known_at=OCT_5)
+    app.change_rules("helpline_cse_contacts", {"target": [{"from": "2015-04-01", "value": 20}]},
+                     "set after the meeting", by="board chair", at=NOV_10)
+    app.accept_month("2015-10", by="board", at=NOV_10)
+    cache = ReportCache()
+    with home.readmodel(app) as connection:
+        before = cache.report(connection, as_at=AS_AT, known_at=MEETING).measure(
+            "helpline_cse_contacts")
+        after = cache.report(connection, as_at=AS_AT, known_at=NOV_10 + timedelta(days=1))
+        expected = build_report(connection, as_at=AS_AT, known_at=after.known_at)
+    assert before.target != 20 and before.rules_as_of == "then"
+    assert after.measure("helpline_cse_contacts").target == 20
+    assert after.to_json() == expected.to_json()
+    assert cache.built == 2
