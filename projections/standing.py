@@ -83,9 +83,8 @@ def measure_split(connection: duckdb.DuckDBPyConnection, measure: Measure, start
     """A measure's value over [start, end] (or at ``end`` for a position), by agency."""
     params = {**standing.params(), "end": end}
     if measure.kind in ("open_cases", "actions_complete"):
-        referrals = (measure.numerator.condition() if measure.numerator
-                     else "type = 'referral.received'")
-        sql = OPEN_CASES_SQL.format(referrals=referrals) if measure.kind == "open_cases" else (
+        sql = OPEN_CASES_SQL.format(referrals=_referrals(measure)) if (
+            measure.kind == "open_cases") else (
             f"SELECT agency, count(*) FROM ({LATEST_STATUS_SQL}) "
             "WHERE status = 'complete' GROUP BY GROUPING SETS ((agency), ())")
         position, at_position = _grouped(connection, sql, params)
