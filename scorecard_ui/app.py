@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from domain.timekeeping import utc_now
 from scorecard_ui.session import application, current_user, home, sign_in_as
+from scorecard_ui.throttle import SignInThrottle
 from scorecard_ui.views import admin, agency, board, measure, scrutiny
 
 PAGES = {
@@ -43,12 +45,25 @@ def sign_in() -> None:
         username = st.text_input("Username", key="username")
         password = st.text_input("Password", type="password", key="password")
         if st.form_submit_button("Sign in"):
-            user = application().sign_in(username, password)
-            if user is None:
+            now = utc_now()
+            locked = sign_in_throttle().locked_until(username, now)
+            user = None if locked else application().sign_in(username, password)
+            if locked:
+                st.error(f"Too many failed sign-ins for this username: try again after "
+                         f"{locked:%H:%M} UTC, or ask an administrator.")
+            elif user is None:
+                sign_in_throttle().failed(username, now)
                 st.error("Unknown user or wrong password.")
             else:
+                sign_in_throttle().succeeded(username)
                 sign_in_as(user.username, user.role, user.agency)
                 st.rerun()
+
+
+@st.cache_resource
+def sign_in_throttle() -> SignInThrottle:
+    """One per server process, shared by every browser session."""
+    return SignInThrottle()
 
 
 def main() -> None:

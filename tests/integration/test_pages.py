@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ingest.file_push import push_file
@@ -51,6 +52,22 @@ def frame_cell(at: AppTest, index: int, key_column: str, key: str, column: str) 
 
 def date_input(at: AppTest, label: str) -> Any:
     return next(d for d in at.date_input if d.label.startswith(label))
+
+
+def test_five_wrong_passwords_lock_the_username_even_against_the_right_one(
+    home: Home,
+) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input(key="username").set_value("cllr")
+    for attempt in range(5):
+        at.text_input(key="password").set_value(f"guess-{attempt}")
+        at.button[0].click().run()
+        assert "wrong password" in at.error[0].value
+    at.text_input(key="password").set_value("cllr-password")
+    at.button[0].click().run()
+    assert "Too many failed sign-ins" in at.error[0].value
+    assert "user" not in at.session_state
+    st.cache_resource.clear()  # the throttle is per server process: leave none behind
 
 
 def test_sign_in_with_a_password_and_see_your_role_s_pages(home: Home) -> None:
