@@ -7,6 +7,7 @@ A fact stands, as known at K, when ``recorded_at <= K`` and it had not ended by 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -169,6 +170,15 @@ def _is_lock_conflict(error: duckdb.Error) -> bool:
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set" in text)
 
 
+def _settings() -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB settings from the environment. ``SCORECARD_DUCKDB_MEMORY_LIMIT`` (e.g.
+    ``512MB``) caps what DuckDB keeps in memory, its cache of what it has read included;
+    unset, DuckDB's own default applies (80% of the machine's memory), which a page over
+    a ten-million-event read model fills to about a gigabyte."""
+    limit = os.environ.get("SCORECARD_DUCKDB_MEMORY_LIMIT", "").strip()
+    return {"memory_limit": limit} if limit else {}
+
+
 @contextmanager
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the read model, waiting while another process holds DuckDB's file lock.
@@ -181,7 +191,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         try:
             if read_only and not Path(path).exists():
                 read_only = False  # nothing to read yet: create it
-            connection = duckdb.connect(str(path), read_only=read_only)
+            connection = duckdb.connect(str(path), read_only=read_only, config=_settings())
             break
         except duckdb.IOException as error:
             if not _is_lock_conflict(error) or time.monotonic() > deadline:

@@ -213,3 +213,15 @@ def test_a_read_model_of_an_older_schema_is_rebuilt(
         connection.execute("UPDATE meta SET value = 'old' WHERE name = 'schema'")
         connection.execute("ALTER TABLE facts DROP COLUMN ended_position")
     assert values(report(home, app, NOW))["helpline_contacts"] == 1
+
+
+def test_the_read_model_s_memory_cap_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "readmodel.duckdb"
+    with readmodel.connect(path) as connection:
+        default = connection.execute("SELECT current_setting('memory_limit')").fetchone()
+    monkeypatch.setenv("SCORECARD_DUCKDB_MEMORY_LIMIT", "300MB")
+    with readmodel.connect(path) as connection:
+        capped = connection.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert capped == ("286.1 MiB",) != default  # DuckDB shows 300 MB in MiB
