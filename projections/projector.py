@@ -20,7 +20,7 @@ from domain.application import Scorecard
 from domain.model import Agency
 from domain.plan import Plan
 from domain.timekeeping import to_naive_utc
-from projections.readmodel import PAYLOAD_COLUMNS
+from projections.readmodel import PAYLOAD_COLUMNS, tracked_position
 
 TRACKING_NAME = "facts"
 BATCH_SIZE = 10_000
@@ -81,10 +81,7 @@ class Projector:
         self.app = app
 
     def position(self, connection: duckdb.DuckDBPyConnection) -> int:
-        row = connection.execute(
-            "SELECT position FROM tracking WHERE name = ?", [TRACKING_NAME]
-        ).fetchone()
-        return int(row[0]) if row else 0
+        return tracked_position(connection, TRACKING_NAME)
 
     def catch_up(self, connection: duckdb.DuckDBPyConnection, batch_size: int = BATCH_SIZE) -> int:
         """Fold every notification after the tracked position; return how many."""

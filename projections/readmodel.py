@@ -165,6 +165,12 @@ def _ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", [str(SCHEMA_VERSION)])
 
 
+def tracked_position(connection: duckdb.DuckDBPyConnection, name: str) -> int:
+    """How far the tracker ``name`` has folded the event store's log (0: not yet)."""
+    row = connection.execute("SELECT position FROM tracking WHERE name = ?", [name]).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _is_lock_conflict(error: duckdb.Error) -> bool:
     text = str(error)
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set" in text)

@@ -19,6 +19,8 @@ from datetime import date, datetime
 import duckdb
 
 from domain.timekeeping import to_naive_utc
+from projections.projector import TRACKING_NAME
+from projections.readmodel import tracked_position
 from projections.report import Report, build_report
 
 KNOWN_BETWEEN_SQL = """
@@ -30,12 +32,6 @@ SELECT EXISTS (SELECT 1 FROM facts WHERE (recorded_at > $low AND recorded_at <= 
 """
 
 _Key = tuple[date, date | None, str, int]  # as_at, from, rules, tracking position
-
-
-def tracking_position(connection: duckdb.DuckDBPyConnection) -> int:
-    """How far the read model has folded the event store's log."""
-    row = connection.execute("SELECT max(position) FROM tracking").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
 
 
 def known_between(connection: duckdb.DuckDBPyConnection, one: datetime,
@@ -59,7 +55,7 @@ class ReportCache:
     def report(self, connection: duckdb.DuckDBPyConnection, *, as_at: date,
                known_at: datetime, from_day: date | None = None,
                rules: str = "then") -> Report:
-        key: _Key = (as_at, from_day, rules, tracking_position(connection))
+        key: _Key = (as_at, from_day, rules, tracked_position(connection, TRACKING_NAME))
         with self._lock:
             cached = self._reports.get(key)
         if cached is not None and (cached.known_at == known_at or not known_between(
