@@ -27,7 +27,7 @@ def test_an_accepted_event_reaches_the_open_page(tmp_path: Path) -> None:
     with served(SCORECARD, home) as url, browser_page() as page:
         sign_in(page, url, "chair", "chair-password")
         choose(page, "Replay a meeting", "Today (everything known now)")
-        page.get_by_text("Delivery-plan actions").wait_for(timeout=30_000)
+        page.get_by_text("Delivery-plan actions", exact=True).wait_for(timeout=30_000)
         page.locator("[role=row]", has_text="Helpline contacts").first.wait_for(
             state="attached", timeout=30_000)
         assert cell(page, "Helpline contacts", VALUE) == "0"
