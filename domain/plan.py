@@ -90,6 +90,7 @@ class Plan:
     measures: tuple[Mapping[str, Any], ...] = ()
     rules: Mapping[str, MeasureRules] | None = None
     returns: ReturnsPolicy | None = None
+    disclosure_threshold: int = 5  # counts of people from 1 to this less one show as [c]
 
     @property
     def zone(self) -> ZoneInfo:
@@ -202,6 +203,7 @@ class _PlanReader:
             measures=tuple(self._measures()),
             rules=self._rules(),
             returns=self._returns(agency_codes),
+            disclosure_threshold=self._disclosure_threshold(),
         )
         codes = [a.code for a in plan.actions]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
@@ -215,7 +217,23 @@ class _PlanReader:
             isinstance(m, Mapping) and isinstance(m.get("id"), str) for m in measures
         ):
             raise PlanError("plan file: measures must be a list, each with an id")
+        for spec in measures:
+            if spec.get("disclosure", "people") not in ("people", "none"):
+                raise PlanError(f"plan file: measures[{spec['id']}].disclosure must be "
+                                "people (counts people: small counts suppressed) or none")
         return measures
+
+    def _disclosure_threshold(self) -> int:
+        """``disclosure: {threshold: N}``: counts of people below N (and above 0) are
+        suppressed outside the board (docs/disclosure.md); 5 unless the plan says."""
+        setting = self.document.get("disclosure")
+        if setting is None:
+            return 5
+        threshold = setting.get("threshold") if isinstance(setting, Mapping) else None
+        if not isinstance(threshold, int) or isinstance(threshold, bool) or not (
+                3 <= threshold <= 100):
+            raise PlanError("plan file: disclosure.threshold must be a whole number 3-100")
+        return threshold
 
     def _rules(self) -> dict[str, MeasureRules]:
         try:

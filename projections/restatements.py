@@ -123,9 +123,13 @@ def _cause_line(cause: dict[str, Any]) -> str:
     if cause["cause"] == "rule change":
         change = cause["changes"][-1]
         return f"  rule change by {change['by']} at {change['known_at']}: {change['reason']}"
-    agencies = sorted({e["agency"] for e in cause["events"]})
+    events = cause.get("events")
+    if events is None:  # as disclosed outside the board: the agencies, never the events
+        return f"  {cause['cause']}: {cause['count']} event(s) from " \
+            + ", ".join(cause.get("agencies", []))
+    agencies = sorted({e["agency"] for e in events})
     return (f"  {cause['cause']}: {cause['count']} event(s) from {', '.join(agencies)}, e.g. "
-            + ", ".join(e["event_id"] for e in cause["events"][:3]))
+            + ", ".join(e["event_id"] for e in events[:3]))
 
 
 def diff_json(diff: dict[str, Any]) -> str:

@@ -25,6 +25,12 @@ from ingest.kafka_messages import TOPIC
 from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
 from projections import readmodel
 from projections.audit import audit_json, audit_trail, render_audit
+from projections.disclosure import (
+    AUDIENCES,
+    disclosed_report,
+    disclosed_restatements,
+    render_disclosed_text,
+)
 from projections.projector import Projector
 from projections.rejected import list_rejected, rejected_json, render_rejected
 from projections.report import build_report, load_plan, render_text, report_json
@@ -219,6 +225,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     with home.readmodel(app) as connection:
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
                               from_day=from_day, rules=args.rules)
+        if args.audience is not None:
+            shown = disclosed_report(connection, report, args.audience)
+            print(json.dumps(shown, indent=2, ensure_ascii=False) if args.json
+                  else render_disclosed_text(shown))
+            return 0
     print(report_json(report) if args.json else render_text(report))
     return 0
 
@@ -230,6 +241,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     with home.readmodel(app) as connection:
         diff = restatements(connection, as_at=as_at, known_at=_known_at(args, app),
                             against=_known_at(args, app, "against"), from_day=from_day)
+        if args.audience is not None:
+            diff = disclosed_restatements(connection, diff, args.audience)
     print(diff_json(diff) if args.json else render_restatements(diff))
     return 0
 
@@ -440,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--rules", choices=("then", "now"), default="then",
                         help="judge by the rules in force at --known-at (then) or today's")
     report.add_argument("--json", action="store_true")
+    report.add_argument("--for", dest="audience", choices=AUDIENCES,
+                        help="print only what this role is shown (scrutiny: small counts of "
+                             "people as [c], docs/disclosure.md); default: as counted")
     report.set_defaults(run=cmd_report)
 
     diff = commands.add_parser("diff", help="what changed between two knowledge times, and why")
@@ -448,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--against", help="the other knowledge time (default now)")
     diff.add_argument("--from", dest="from_day")
     diff.add_argument("--json", action="store_true")
+    diff.add_argument("--for", dest="audience", choices=AUDIENCES,
+                        help="print only what this role is shown (scrutiny: small counts of "
+                             "people as [c], docs/disclosure.md); default: as counted")
     diff.set_defaults(run=cmd_diff)
 
     returns = commands.add_parser("returns", help="the returns calendar for a month")

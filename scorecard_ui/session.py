@@ -9,7 +9,7 @@ import streamlit as st
 
 from domain.application import Scorecard
 from domain.timekeeping import end_of_day, utc_now
-from projections.report import Report
+from projections.disclosure import disclosed_report
 from projections.report_cache import ReportCache
 from scorecard.bootstrap import Home
 
@@ -52,10 +52,20 @@ def report_cache() -> ReportCache:
     return ReportCache()
 
 
+def audience(user: SignedIn | None, suppress: bool | None = None) -> str:
+    """Whom the page is for: the board sees figures as counted; anyone else (and the
+    board when it asks to, for a view to share) what ``projections.disclosure`` allows."""
+    if suppress is None:
+        suppress = user.suppress if user else True
+    return "scrutiny" if suppress else "board"
+
+
 def load_report(as_at: Any, known_day: Any, from_day: Any, zone: Any, *,
-                live: bool = False) -> Report:
-    """The scorecard as known at the end of ``known_day`` (or now, when live)."""
+                live: bool = False, shown_to: str = "scrutiny") -> dict[str, Any]:
+    """The scorecard as known at the end of ``known_day`` (or now, when live), as
+    ``shown_to`` may see it (``Report.to_json()`` for the board)."""
     known_at = utc_now() if live else end_of_day(known_day, zone)
     with home().readmodel() as connection:
-        return report_cache().report(connection, as_at=as_at, known_at=known_at,
-                                     from_day=from_day)
+        report = report_cache().report(connection, as_at=as_at, known_at=known_at,
+                                       from_day=from_day)
+        return disclosed_report(connection, report, shown_to)

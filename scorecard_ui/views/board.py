@@ -3,17 +3,18 @@ markers, and the plan's actions with overdue ones first. Live while showing toda
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
 from domain.plan import Plan
-from domain.timekeeping import iso_utc, utc_now
-from projections.report import Report
+from domain.timekeeping import utc_now
+from projections.disclosure import SUPPRESSED
+from scorecard_ui.figures import shown, sparkline
 from scorecard_ui.session import application, current_user, load_report
-from scorecard_ui.suppression import shown, shown_split
 
 LIVE_REFRESH = 1.0  # seconds
 RAG_LABELS = {"green": "● Green", "amber": "▲ Amber", "red": "✖ Red"}
@@ -54,33 +55,49 @@ def date_controls(plan: Plan, today: date, prefix: str = "") -> tuple[date, date
     return as_at, from_day, known_day
 
 
-def measure_rows(report: Report, plan: Plan, suppress: bool) -> pd.DataFrame:
+def _markers(measure: dict[str, Any]) -> list[str]:
+    """GSS markers of a measure (p, r, [c]); [c] only once, when its value is not [c]."""
+    listed = measure.get("markers")
+    markers = list(listed) if isinstance(listed, list) else (
+        [measure["marker"]] if measure.get("marker") else [])
+    return [m for m in markers if not (m == SUPPRESSED and measure["value"] == SUPPRESSED)]
+
+
+def measure_rows(document: dict[str, Any], plan: Plan) -> pd.DataFrame:
+    """One row per measure, from the report as its reader may see it (the board's own
+    ``Report.to_json()``, or what ``projections.disclosure`` lets through): every cell,
+    the sparkline's points too, comes from that document and nothing else."""
     objectives = {o.code: (p.title, o.title) for p in plan.priorities for o in p.objectives}
     rows = []
-    for m in report.measures:
-        priority, objective = objectives.get(m.objective or "", ("Standard measures", ""))
-        total, parts = shown_split(m.value, m.by_agency, suppress=suppress, unit=m.unit)
+    for m in document["measures"]:
+        priority, objective = objectives.get(m["objective"] or "", ("Standard measures", ""))
+        unit = m.get("unit", "count")
+        last = m.get("last_return")
         rows.append({
             "Priority": priority,
-            "Objective": f"{m.objective} {objective}".strip() if m.objective else "",
-            "Measure": m.title, "Value": total + (f" {m.marker}" if m.marker else ""),
-            "Target": "" if m.target is None else shown(m.target, suppress=False, unit=m.unit),
-            "RAG": RAG_LABELS.get(m.rag or "", ""), "Trend": m.trend,
-            "Last return": f"{m.last_return:%d %b %Y}" if m.last_return else "",
-            "Last 6 months": [v or 0 for _, v in m.trend_values],
-            "By agency": ", ".join(f"{code}: {cell}" for code, cell in parts.items()),
+            "Objective": f"{m['objective']} {objective}".strip() if m["objective"] else "",
+            "Measure": m["title"],
+            "Value": " ".join([shown(m["value"], unit), *_markers(m)]),
+            "Target": "" if m["target"] is None else shown(m["target"], unit),
+            "RAG": RAG_LABELS.get(m["rag"] or "", m["rag"] or ""),
+            "Trend": m["trend"]["direction"],
+            "Last return": f"{datetime.fromisoformat(last):%d %b %Y}" if last else "",
+            "Last 6 months": sparkline(m["trend"]["values"]),
+            "By agency": ", ".join(f"{code}: {shown(cell, unit)}"
+                                   for code, cell in (m["by_agency"] or {}).items()),
         })
     return pd.DataFrame(rows)
 
 
-def action_rows(report: Report) -> pd.DataFrame:
+def action_rows(document: dict[str, Any]) -> pd.DataFrame:
+    as_at = date.fromisoformat(document["as_at"])
     rows = []
-    for a in report.actions:
-        overdue = a.due < report.as_at and a.status != "complete"
-        rows.append({"": "⚠ overdue" if overdue else "", "Action": a.code,
-                     "Status": STATUS_LABELS.get(a.status, a.status), "Lead": a.lead,
-                     "Due": a.due.isoformat(), "Reported": a.reported_at or "",
-                     "Title": a.title, "_order": (not overdue, a.code)})
+    for a in document["actions"]:
+        overdue = date.fromisoformat(a["due"]) < as_at and a["status"] != "complete"
+        rows.append({"": "⚠ overdue" if overdue else "", "Action": a["code"],
+                     "Status": STATUS_LABELS.get(a["status"], a["status"]), "Lead": a["lead"],
+                     "Due": a["due"], "Reported": a["reported_at"] or "",
+                     "Title": a["title"], "_order": (not overdue, a["code"])})
     rows.sort(key=lambda r: r["_order"])
     return pd.DataFrame([{k: v for k, v in r.items() if k != "_order"} for r in rows])
 
@@ -92,15 +109,17 @@ def rows_height(rows: int) -> int:
 
 def show(zone: ZoneInfo, plan: Plan, as_at: date, from_day: date, known_day: date,
          live: bool, suppress: bool) -> None:
-    report = load_report(as_at, known_day, from_day, zone, live=live)
+    report = load_report(as_at, known_day, from_day, zone, live=live,
+                         shown_to="scrutiny" if suppress else "board")
     st.subheader(f"Events from {from_day:%d %b %Y} to {as_at:%d %b %Y}")
     if not live:
         st.info(f"Replayed as known at the end of {known_day:%d %B %Y}: returns and "
                 "corrections that arrived later are not counted.")
-    st.caption(f"As known at {iso_utc(report.known_at)} · rules in force then · "
+    st.caption(f"As known at {report['known_at']} · rules in force then · "
                "p: provisional (a return not yet approved) · r: revised since the board "
-               "accepted the month · <5 and *: suppressed small numbers")
-    measures = measure_rows(report, plan, suppress)
+               "accepted the month · [c]: suppressed, a count of 1–4 people or a figure "
+               "that would reveal one (see the disclosure policy)")
+    measures = measure_rows(report, plan)
     st.dataframe(measures, hide_index=True, width="stretch", height=rows_height(len(measures)),
                  column_config={"Last 6 months": st.column_config.LineChartColumn(
                      "Last 6 months", help="Monthly values, oldest first")})
@@ -120,7 +139,8 @@ def render() -> None:
     as_at, from_day, known_day = date_controls(plan, today)
     suppress = user.suppress if user else True
     if user and not user.suppress:
-        suppress = st.sidebar.toggle("Suppress small numbers (1–4 as <5)", value=False,
+        suppress = st.sidebar.toggle("Suppress small numbers (as scrutiny sees them)",
+                                     value=False,
                                      key="suppress", help="For any view shared beyond the board.")
     live = known_day >= today
     # Live view: re-read every second while agencies push; a replay is fixed.

@@ -1,5 +1,6 @@
 """Scrutiny: what the board knew on the day of a meeting, what we know now about the same
-period, and every figure that changed in between, with why. Small numbers suppressed."""
+period, and every figure that changed in between, with why. Every figure, cause count and
+download comes from ``projections.disclosure``: small numbers are suppressed there."""
 
 from __future__ import annotations
 
@@ -11,32 +12,33 @@ import pandas as pd
 import streamlit as st
 
 from domain.timekeeping import end_of_day, utc_now
-from projections.report import Report
+from projections.disclosure import disclosed_report, disclosed_restatements
 from projections.restatements import restatements
-from scorecard_ui.session import application, current_user, home, report_cache
-from scorecard_ui.suppression import shown_split
+from scorecard_ui.figures import shown
+from scorecard_ui.session import application, audience, current_user, home, report_cache
 
 CAUSE_WORDS = {"late return": "returns that arrived after the meeting",
                "correction": "figures corrected since", "retraction": "entries withdrawn since",
                "rule change": "targets or RAG rules changed since"}
 
 
-def comparison(then: Report, now: Report, suppress: bool) -> pd.DataFrame:
+def comparison(then: dict[str, Any], now: dict[str, Any]) -> pd.DataFrame:
+    """Both scorecards side by side, from the reports as this reader may see them."""
     rows = []
-    for old, new in zip(then.measures, now.measures, strict=True):
-        old_total, _ = shown_split(old.value, old.by_agency, suppress=suppress, unit=old.unit)
-        new_total, _ = shown_split(new.value, new.by_agency, suppress=suppress, unit=new.unit)
-        rows.append({"Measure": old.title, "Known at the meeting": old_total,
-                     "RAG then": old.rag or "", "Known now": new_total,
-                     "RAG now": new.rag or "", "Changed": "yes" if old_total != new_total
-                     or old.rag != new.rag else ""})
+    for old, new in zip(then["measures"], now["measures"], strict=True):
+        old_total = shown(old["value"], old.get("unit", "count"))
+        new_total = shown(new["value"], new.get("unit", "count"))
+        rows.append({"Measure": old["title"], "Known at the meeting": old_total,
+                     "RAG then": old["rag"] or "", "Known now": new_total,
+                     "RAG now": new["rag"] or "", "Changed": "yes" if old_total != new_total
+                     or old["rag"] != new["rag"] else ""})
     return pd.DataFrame(rows)
 
 
 def cause_text(causes: list[dict[str, Any]]) -> str:
     parts = []
     for cause in causes:
-        agencies = sorted({e["agency"] for e in cause.get("events", [])})
+        agencies = cause.get("agencies") or sorted({e["agency"] for e in cause.get("events", [])})
         who = f" ({', '.join(agencies)})" if agencies else ""
         parts.append(f"{CAUSE_WORDS.get(cause['cause'], cause['cause'])}: "
                      f"{cause['count']}{who}")
@@ -52,8 +54,9 @@ def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFr
             "</title><style>body{font-family:sans-serif}table{border-collapse:collapse}"
             "td,th{padding:4px 8px}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><p>Scorecard as at {meeting:%d %B %Y}: as known "
-            f"at that meeting, and as known on {utc_now():%d %B %Y}. Counts of 1–4 are shown "
-            "as &lt;5.</p>" + as_html(table) + "<h2>What changed, and why</h2>"
+            f"at that meeting, and as known on {utc_now():%d %B %Y}. [c]: suppressed, a count "
+            "of 1–4 people or a figure that would reveal one.</p>" + as_html(table)
+            + "<h2>What changed, and why</h2>"
             + as_html(changes) + "</body></html>")
 
 
@@ -74,14 +77,18 @@ def render() -> None:
     from_day = st.date_input("Count events from", value=plan.starts, key="scrutiny_from",
                              min_value=date(plan.starts.year - 5, 1, 1), max_value=today)
     then_at: datetime = end_of_day(meeting, plan.zone)
-    suppress = user.suppress if user else True
+    shown_to = audience(user)
+    now_at = utc_now()
     with home().readmodel() as connection:
         cache = report_cache()
-        then = cache.report(connection, as_at=meeting, known_at=then_at, from_day=from_day)
-        now = cache.report(connection, as_at=meeting, known_at=utc_now(), from_day=from_day)
-        diff = restatements(connection, as_at=meeting, known_at=then_at, against=utc_now(),
-                            from_day=from_day)
-    table = comparison(then, now, suppress)
+        then = disclosed_report(connection, cache.report(
+            connection, as_at=meeting, known_at=then_at, from_day=from_day), shown_to)
+        now = disclosed_report(connection, cache.report(
+            connection, as_at=meeting, known_at=now_at, from_day=from_day), shown_to)
+        diff = disclosed_restatements(connection, restatements(
+            connection, as_at=meeting, known_at=then_at, against=now_at, from_day=from_day),
+            shown_to)
+    table = comparison(then, now)
     st.subheader(f"Scorecard as at {meeting:%d %B %Y}")
     st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * len(table))
     st.subheader("What changed, and why")

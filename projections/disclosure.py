@@ -1,0 +1,448 @@
+"""Statistical disclosure control: what every figure may show outside the board's own view.
+
+The scorecard counts abused children. The board sees its figures as counted; every other
+audience (scrutiny, exports, the command line's ``--for scrutiny``) sees only what this
+module lets through. Views render its output and nothing else. The policy, its rationale
+and its limits are in ``docs/disclosure.md``; in short:
+
+* A measure that counts people (``disclosure: people`` in the plan, the default) shows a
+  count of 1 to threshold-1 as ``[c]``; zero is shown. Other measures are never suppressed.
+* A scrutiny user can ask for any window, on any knowledge day, by agency and by month,
+  so any two figures of one series as known at one time can be subtracted. Every flow
+  figure is a difference of two cumulative levels (at the ends of two days), so this
+  module chooses, per series and knowledge time, a set of *anchor* cut points whose
+  levels are, for every agency, 0 or at least the threshold apart (and far enough apart
+  that the small steps between them cannot all be forced to 1). A figure for an agency is
+  shown only when both its ends are at anchored levels of that agency (or it is 0); a
+  total only when every agency's figure is shown. Then every figure that can be derived
+  from shown figures is itself shown, and none of them is small (proof in the docs).
+* Anchors depend only on the facts standing at the knowledge time, so a pack regenerated
+  later for the same (as at, known at) shows the same pattern.
+* Across versions: a change whose either side is suppressed is suppressed, with its
+  cause counts; cause counts below the threshold are ``[c]``, and where one cause count
+  is hidden and the others would give it away, the next smallest is hidden too.
+"""
+
+from __future__ import annotations
+
+import copy
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from domain.errors import CommandError
+from domain.plan import Plan
+from projections.measures import Count, Measure
+from projections.report import Report, load_plan, months_ending, period_window, scorecard_measures
+from projections.standing import STANDING_SQL, Standing, open_cases_at
+
+SUPPRESSED = "[c]"
+DEFAULT_THRESHOLD = 5
+PEOPLE, NOT_PEOPLE = "people", "none"
+AUDIENCES = ("board", "scrutiny")
+
+# Standard measures that do not count people (every other standard measure does).
+NOT_PEOPLE_STANDARD = frozenset({"schools_reached", "actions_complete"})
+
+# The one list of a measure's fields that state its figure (or are computed from it
+# alone): each is hidden with the figure. Add a new field about people here.
+FIGURE_FIELDS = ("value", "numerator", "denominator", "ci_low", "ci_high", "rag")
+# Fields computed from the whole series (the figure and every trend point): hidden when
+# any of those is hidden, since they could be solved for it.
+SERIES_FIELDS = ("forecast", "forecast_low", "forecast_high", "p_meet", "outlook")
+# Words of the trend over the monthly points, hidden when any point is hidden.
+TREND_WORD_FIELDS = ("direction", "words", "arrow")
+
+
+class DisclosureError(CommandError):
+    """A disclosure setting that cannot be honoured."""
+
+
+def _day_before(day: date) -> date:
+    return day - timedelta(days=1)
+
+
+# The anchors of one series --------------------------------------------------------------
+
+def month_end(day: date) -> date:
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def is_release_day(day: date, preferred: frozenset[date]) -> bool:
+    """Whether a window may end at the end of ``day`` (or start the day after) outside
+    the board: a month end, or a preferred day (a meeting, the eve of the plan)."""
+    return day in preferred or day == month_end(day)
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """Which figures of one series (a count, by agency, as known at one time) may be shown.
+
+    Outside the board a window of a count of people starts the day after, and ends on,
+    a *release day* (a month end, a meeting, the eve of the plan); ``cuts`` are those days
+    in order, and ``levels[a][k]`` is agency ``a``'s count up to the end of ``cuts[k]``
+    (every later release day has the last cut's levels: nothing is counted after it).
+    ``anchored`` are the cuts chosen so that any two differ by 0 or enough."""
+
+    cuts: tuple[date, ...]
+    preferred: frozenset[date]
+    levels: Mapping[str, tuple[int, ...]]
+    anchored: frozenset[int]
+    threshold: int
+
+    def cut(self, day: date) -> int | None:
+        """The cut at the end of ``day``, or None if no window may end there."""
+        if not is_release_day(day, self.preferred):
+            return None
+        at = bisect_left(self.cuts, day)
+        if at < len(self.cuts) and self.cuts[at] == day:
+            return at
+        if day > self.cuts[-1]:
+            return len(self.cuts) - 1
+        return 0 if day < self.cuts[0] else None
+
+    def _anchor_levels(self, agency: str) -> frozenset[int]:
+        return frozenset(self.levels[agency][k] for k in self.anchored)
+
+    def agency_shown(self, agency: str, start: date, end: date) -> bool:
+        low_cut, high_cut = self.cut(_day_before(start)), self.cut(end)
+        if low_cut is None or high_cut is None:
+            return False
+        levels = self.levels.get(agency)
+        if levels is None:
+            return True  # nothing counted for this agency: 0 everywhere
+        low, high = levels[low_cut], levels[high_cut]
+        if low == high:
+            return True
+        anchor_levels = self._anchor_levels(agency)
+        return low in anchor_levels and high in anchor_levels
+
+    def shown(self, start: date, end: date, agency: str | None = None) -> bool:
+        """Whether the figure over [start, end] (one agency's, or the total) may be shown."""
+        if agency is not None:
+            return self.agency_shown(agency, start, end)
+        if self.cut(_day_before(start)) is None or self.cut(end) is None:
+            return False
+        return all(self.agency_shown(a, start, end) for a in self.levels)
+
+
+def _gap_ok(levels: Sequence[int], steps: Sequence[int], low: int, high: int,
+            threshold: int) -> bool:
+    """Whether two cuts may both be anchors for one agency: the count between them is 0,
+    or at least the threshold and at least two more than the number of distinct levels
+    strictly between them (so those hidden steps are never forced to be 1 each)."""
+    gap = levels[high] - levels[low]
+    if gap == 0:
+        return True
+    between = steps[high] - steps[low] - 1  # distinct levels strictly inside the gap
+    return gap >= threshold and gap >= between + 2
+
+
+def release_cuts(first: date, last: date, preferred: Iterable[date]) -> tuple[date, ...]:
+    """Every release day from the month end before ``first`` to the month end of
+    ``last``, with the preferred days in that span."""
+    day = _day_before(first.replace(day=1))
+    cuts = set()
+    while day <= month_end(last):
+        cuts.add(day)
+        day = month_end(day + timedelta(days=1))
+    cuts |= {d for d in preferred if cuts and min(cuts) <= d <= max(cuts)}
+    return tuple(sorted(cuts))
+
+
+def choose_anchors(daily: Mapping[str, Mapping[date, int]], threshold: int,
+                   preferred: Iterable[date] = (), span: tuple[date, date] | None = None
+                   ) -> Anchors:
+    """The anchors of one series from each agency's count per day.
+
+    Cuts are tried in order of use: the first cut (before any fact) always; then the
+    preferred days (meetings, the plan's eve) and the last cut; then month ends; each
+    tier in date order. A cut becomes an anchor when, for every agency, its count from
+    the anchors either side passes ``_gap_ok``."""
+    if threshold < 3:
+        raise DisclosureError("disclosure threshold must be at least 3")
+    preferred = frozenset(preferred)
+    days = sorted({day for counts in daily.values() for day, n in counts.items() if n})
+    first = min([*days[:1], *(span[:1] if span else ()), *preferred] or [date.today()])
+    last = max([*days[-1:], *(span[1:] if span else ()), *preferred] or [date.today()])
+    cuts = release_cuts(first, last, preferred)
+    levels: dict[str, tuple[int, ...]] = {}
+    steps: dict[str, tuple[int, ...]] = {}
+    for agency, counts in sorted(daily.items()):
+        by_day = sorted((day, n) for day, n in counts.items() if n)
+        running, increases, at = 0, 0, 0
+        agency_levels, agency_steps = [], []
+        for cut in cuts:
+            before = running
+            while at < len(by_day) and by_day[at][0] <= cut:
+                running += by_day[at][1]
+                at += 1
+            increases += running > before
+            agency_levels.append(running)
+            agency_steps.append(increases)
+        if running:
+            levels[agency], steps[agency] = tuple(agency_levels), tuple(agency_steps)
+    first_tier = {k for k, cut in enumerate(cuts) if cut in preferred} | {len(cuts) - 1}
+    chosen = [0]
+    for k in sorted(range(1, len(cuts)), key=lambda k: (k not in first_tier, k)):
+        at = bisect_left(chosen, k)
+        low, high = chosen[at - 1], chosen[at] if at < len(chosen) else None
+        if all(_gap_ok(levels[a], steps[a], low, k, threshold)
+               and (high is None or _gap_ok(levels[a], steps[a], k, high, threshold))
+               for a in levels):
+            insort(chosen, k)
+    return Anchors(cuts, preferred, levels, frozenset(chosen), threshold)
+
+
+# The policy a plan sets ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Policy:
+    """The threshold and which measures count people, from the plan."""
+
+    threshold: int
+    people: frozenset[str]
+
+    @classmethod
+    def from_plan(cls, plan: Plan) -> Policy:
+        measures = scorecard_measures(plan)
+        declared = {spec["id"]: spec.get("disclosure") for spec in plan.measures}
+        people = set()
+        for measure in measures:
+            setting = declared.get(measure.id) or (
+                NOT_PEOPLE if measure.id in NOT_PEOPLE_STANDARD or measure.kind ==
+                "actions_complete" else PEOPLE)
+            if setting == PEOPLE:
+                counts = [c for c in (measure.numerator, measure.denominator) if c]
+                if measure.kind == "flow" and any(c.aggregate == "distinct" for c in counts):
+                    raise DisclosureError(
+                        f"plan file: measures[{measure.id}].disclosure is people but the "
+                        "measure counts distinct values, which cannot be protected against "
+                        "differencing: count or sum events, or set disclosure: none")
+                people.add(measure.id)
+        return cls(plan.disclosure_threshold, frozenset(people))
+
+
+# Disclosure as known at one time --------------------------------------------------------
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class Disclosure:
+    """Decides each figure's cells for one knowledge time (anchors are built lazily, one
+    per distinct count, from the facts standing at that time only)."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, plan: Plan,
+                 known_at: datetime) -> None:
+        self.connection = connection
+        self.plan = plan
+        self.policy = Policy.from_plan(plan)
+        self.standing = Standing(known_at)
+        self.measures = {m.id: m for m in scorecard_measures(plan)}
+        self._anchors: dict[str, Anchors] = {}
+        self._states: dict[tuple[str, date], tuple[float, dict[str, float]]] = {}
+
+    def counts_people(self, measure_id: str) -> bool:
+        return measure_id in self.policy.people
+
+    def anchors(self, count: Count) -> Anchors:
+        key = count.expression() + " WHERE " + count.condition()
+        if key not in self._anchors:
+            rows = self.connection.execute(
+                f"WITH {STANDING_SQL} SELECT agency, occurred_on, {count.expression()} "
+                f"FROM standing WHERE {count.condition()} GROUP BY 1, 2",
+                self.standing.params()).fetchall()
+            daily: dict[str, dict[date, int]] = {}
+            for agency, day, value in rows:
+                daily.setdefault(agency, {})[day] = round(float(value or 0))
+            preferred = [m.date for m in self.plan.meetings] + [_day_before(self.plan.starts)]
+            self._anchors[key] = choose_anchors(daily, self.policy.threshold, preferred,
+                                                (self.plan.starts, self.plan.ends))
+        return self._anchors[key]
+
+    def _state(self, measure: Measure, day: date) -> tuple[float, dict[str, float]]:
+        if (measure.id, day) not in self._states:
+            found = open_cases_at(self.connection, [measure], [day], self.standing)
+            self._states[(measure.id, day)] = found[measure.id][0]
+        return self._states[(measure.id, day)]
+
+    def shown(self, measure_id: str, start: date, end: date,
+              agency: str | None = None) -> bool:
+        """Whether a people measure's figure over [start, end] (at ``end`` for a state
+        measure) may be shown, for one agency or in total. Not-people: always."""
+        if not self.counts_people(measure_id):
+            return True
+        measure = self.measures[measure_id]
+        if measure.kind == "open_cases":
+            _, by_agency = self._state(measure, end)
+            threshold = self.policy.threshold
+            cells = [by_agency.get(agency, 0.0)] if agency else list(by_agency.values())
+            return all(v == 0 or v >= threshold for v in cells)
+        counts = [c for c in (measure.numerator, measure.denominator) if c is not None]
+        return all(self.anchors(c).shown(start, end, agency) for c in counts)
+
+    # The report ------------------------------------------------------------------------
+
+    def measure_json(self, document: Mapping[str, Any], as_at: date) -> dict[str, Any]:
+        """One measure of ``Report.to_json()`` as this audience may see it."""
+        shown = copy.deepcopy(dict(document))
+        measure_id = str(shown["id"])
+        if not self.counts_people(measure_id):
+            return shown
+        window = shown.get("window") or {}
+        start = date.fromisoformat(window["from"]) if window else self.plan.starts
+        end = date.fromisoformat(window["to"]) if window else as_at
+        hidden = False
+        if not self.shown(measure_id, start, end):
+            hidden = True
+            for name in FIGURE_FIELDS:
+                if name in shown and shown[name] is not None:
+                    shown[name] = SUPPRESSED
+        by_agency = shown.get("by_agency") or {}
+        for agency in by_agency:
+            if _is_number(by_agency[agency]) and not self.shown(measure_id, start, end, agency):
+                by_agency[agency] = SUPPRESSED
+                hidden = True
+        trend = shown.get("trend")
+        series_hidden = hidden
+        if isinstance(trend, dict):
+            spans = {f"{first:%Y-%m}": (first, last)
+                     for first, last in months_ending(as_at, len(trend.get("values", [])))}
+            for point in trend.get("values", []):
+                span = spans.get(point.get("month"))
+                if _is_number(point.get("value")) and (
+                        span is None or not self.shown(measure_id, *span)):
+                    point["value"] = SUPPRESSED
+                    series_hidden = True
+            if series_hidden:
+                for name in TREND_WORD_FIELDS:
+                    if name in trend:
+                        trend[name] = SUPPRESSED
+        if series_hidden:
+            for name in SERIES_FIELDS:
+                if isinstance(shown.get(name), dict):
+                    shown[name] = {k: SUPPRESSED if _is_number(v) or k in TREND_WORD_FIELDS
+                                   else v for k, v in shown[name].items()}
+                elif shown.get(name) is not None:
+                    shown[name] = SUPPRESSED
+        if hidden or series_hidden:
+            markers = shown.get("markers")
+            listed = list(markers) if isinstance(markers, list) else (
+                [shown["marker"]] if shown.get("marker") else [])
+            if SUPPRESSED not in listed:
+                listed.append(SUPPRESSED)
+            shown["markers"] = listed
+        return shown
+
+    def report_json(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        as_at = date.fromisoformat(str(document["as_at"]))
+        shown = {k: copy.deepcopy(v) for k, v in document.items() if k != "measures"}
+        shown["measures"] = [self.measure_json(m, as_at) for m in document["measures"]]
+        shown["disclosure"] = {"audience": "scrutiny", "threshold": self.policy.threshold,
+                               "symbol": SUPPRESSED}
+        return shown
+
+
+def disclosed_report(connection: duckdb.DuckDBPyConnection, report: Report,
+                     audience: str) -> dict[str, Any]:
+    """The report as ``audience`` may see it: as counted for the board, else suppressed."""
+    if audience not in AUDIENCES:
+        raise DisclosureError(f"--for must be one of {', '.join(AUDIENCES)}")
+    document = report.to_json()
+    if audience == "board":
+        return document
+    return Disclosure(connection, load_plan(connection), report.known_at).report_json(document)
+
+
+# What changed ----------------------------------------------------------------------------
+
+EVENT_CAUSES = ("late return", "correction", "retraction")
+
+
+def _hide_causes(causes: list[dict[str, Any]], threshold: int, everything: bool,
+                 change_known: bool) -> list[dict[str, Any]]:
+    """Cause counts as an outside reader may see them: never the events (their ids and
+    days would count them), only the agencies; small counts (or all, when a side of the
+    change is hidden) as [c]; and when one event cause is hidden but the change and the
+    other counts would give it away, the next smallest shown one too."""
+    shown = []
+    for cause in causes:
+        entry = {k: v for k, v in cause.items() if k != "events"}
+        if cause["cause"] in EVENT_CAUSES:
+            entry["agencies"] = sorted({e["agency"] for e in cause.get("events", [])})
+            count = cause["count"]
+            if everything or 0 < count < threshold:
+                entry["count"] = SUPPRESSED
+        shown.append(entry)
+    hidden = [c for c in shown if c["count"] == SUPPRESSED and c["cause"] in EVENT_CAUSES]
+    visible = sorted((c["count"], i) for i, c in enumerate(shown)
+                     if c["cause"] in EVENT_CAUSES and c["count"] != SUPPRESSED)
+    if change_known and len(hidden) == 1 and visible:
+        shown[visible[0][1]]["count"] = SUPPRESSED
+    return shown
+
+
+def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[str, Any],
+                           audience: str) -> dict[str, Any]:
+    """``restatements`` as ``audience`` may see it. Each side of a change is shown only as
+    that side's report shows it; a change with a hidden side hides all its cause counts."""
+    if audience not in AUDIENCES:
+        raise DisclosureError(f"--for must be one of {', '.join(AUDIENCES)}")
+    shown = copy.deepcopy(dict(diff))
+    if audience == "board":
+        return shown
+    plan = load_plan(connection)
+    then = Disclosure(connection, plan, datetime.fromisoformat(diff["known_at"]))
+    now = Disclosure(connection, plan, datetime.fromisoformat(diff["against"]))
+    as_at, from_day = date.fromisoformat(diff["as_at"]), date.fromisoformat(diff["from"])
+    for change in shown["measures"]:
+        measure_id = change["measure"]
+        if not then.counts_people(measure_id):
+            continue
+        measure = then.measures[measure_id]
+        window = period_window(measure, as_at, from_day, plan)
+        hidden_then = not then.shown(measure_id, *window)
+        hidden_now = not now.shown(measure_id, *window)
+        for side, hidden in (("then", hidden_then), ("now", hidden_now)):
+            if hidden:
+                for name in FIGURE_FIELDS:
+                    if change[side].get(name) is not None:
+                        change[side][name] = SUPPRESSED
+        change["causes"] = _hide_causes(change["causes"], then.policy.threshold,
+                                        hidden_then or hidden_now,
+                                        not (hidden_then or hidden_now))
+    shown["disclosure"] = {"audience": audience, "threshold": then.policy.threshold,
+                           "symbol": SUPPRESSED}
+    return shown
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer() and value <= 1:
+        return f"{value:.1%}"
+    return f"{value:g}" if _is_number(value) else str(value)
+
+
+def render_disclosed_text(document: Mapping[str, Any]) -> str:
+    """The text form of a disclosed report (``scorecard report --for scrutiny``)."""
+    lines = [
+        document["plan"]["title"],
+        f"Events from {document['from']} to the end of {document['as_at']}, as known at "
+        f"{document['known_at']}; shown for {document.get('disclosure', {}).get('audience')}"
+        f" ({SUPPRESSED}: suppressed, docs/disclosure.md)",
+        "",
+        f"{'measure':<30} {'value':>9} {'markers':<8} {'target':>8} {'rag':<6} by agency",
+    ]
+    for m in document["measures"]:
+        markers = " ".join(m.get("markers") or ([m["marker"]] if m.get("marker") else []))
+        split = ", ".join(f"{code} {_cell(v)}" for code, v in (m.get("by_agency") or {}).items())
+        lines.append(f"{m['id']:<30} {_cell(m['value']):>9} {markers:<8} "
+                     f"{_cell(m.get('target')):>8} {m.get('rag') or '-':<6} {split}")
+    return "\n".join(lines)
