@@ -36,11 +36,20 @@ import duckdb
 
 from domain.errors import CommandError
 from domain.plan import Plan
+from domain.timekeeping import iso_utc
 from projections.measures import Count, Measure
-from projections.report import Report, load_plan, months_ending, period_window, scorecard_measures
+from projections.report import (
+    Report,
+    build_report,
+    load_plan,
+    months_ending,
+    period_window,
+    scorecard_measures,
+)
 from projections.standing import STANDING_SQL, Standing, open_cases_at
 
-SUPPRESSED = "[c]"
+SUPPRESSED = "[c]"  # GSS: confidential
+UNPUBLISHED = "[x]"  # GSS: not available: no count of people is published for this window
 DEFAULT_THRESHOLD = 5
 PEOPLE, NOT_PEOPLE = "people", "none"
 AUDIENCES = ("board", "scrutiny")
@@ -50,7 +59,8 @@ NOT_PEOPLE_STANDARD = frozenset({"schools_reached", "actions_complete"})
 
 # The one list of a measure's fields that state its figure (or are computed from it
 # alone): each is hidden with the figure. Add a new field about people here.
-FIGURE_FIELDS = ("value", "numerator", "denominator", "ci_low", "ci_high", "rag")
+FIGURE_FIELDS = ("value", "numerator", "denominator", "ci_low", "ci_high", "rag",
+                 "last_return")
 # Fields computed from the whole series (the figure and every trend point): hidden when
 # any of those is hidden, since they could be solved for it.
 SERIES_FIELDS = ("forecast", "forecast_low", "forecast_high", "p_meet", "outlook")
@@ -122,13 +132,15 @@ class Anchors:
         anchor_levels = self._anchor_levels(agency)
         return low in anchor_levels and high in anchor_levels
 
-    def shown(self, start: date, end: date, agency: str | None = None) -> bool:
-        """Whether the figure over [start, end] (one agency's, or the total) may be shown."""
-        if agency is not None:
-            return self.agency_shown(agency, start, end)
+    def symbol(self, start: date, end: date, agency: str | None = None) -> str | None:
+        """None if the figure over [start, end] (one agency's, or the total) may be
+        shown; ``[x]`` if the window does not start after and end on release days;
+        ``[c]`` if it is suppressed."""
         if self.cut(_day_before(start)) is None or self.cut(end) is None:
-            return False
-        return all(self.agency_shown(a, start, end) for a in self.levels)
+            return UNPUBLISHED
+        agencies = [agency] if agency is not None else list(self.levels)
+        shown = all(self.agency_shown(a, start, end) for a in agencies)
+        return None if shown else SUPPRESSED
 
 
 def _gap_ok(levels: Sequence[int], steps: Sequence[int], low: int, high: int,
@@ -272,20 +284,27 @@ class Disclosure:
             self._states[(measure.id, day)] = found[measure.id][0]
         return self._states[(measure.id, day)]
 
-    def shown(self, measure_id: str, start: date, end: date,
-              agency: str | None = None) -> bool:
-        """Whether a people measure's figure over [start, end] (at ``end`` for a state
-        measure) may be shown, for one agency or in total. Not-people: always."""
+    def symbol(self, measure_id: str, start: date, end: date,
+               agency: str | None = None) -> str | None:
+        """None if a people measure's figure over [start, end] (at ``end`` for a state
+        measure), for one agency or in total, may be shown, else the symbol it shows as
+        (``[c]`` suppressed, ``[x]`` not published for that window). Not-people: None."""
         if not self.counts_people(measure_id):
-            return True
+            return None
         measure = self.measures[measure_id]
         if measure.kind == "open_cases":
             _, by_agency = self._state(measure, end)
             threshold = self.policy.threshold
             cells = [by_agency.get(agency, 0.0)] if agency else list(by_agency.values())
-            return all(v == 0 or v >= threshold for v in cells)
+            return None if all(v == 0 or v >= threshold for v in cells) else SUPPRESSED
         counts = [c for c in (measure.numerator, measure.denominator) if c is not None]
-        return all(self.anchors(c).shown(start, end, agency) for c in counts)
+        symbols = {self.anchors(c).symbol(start, end, agency) for c in counts}
+        return UNPUBLISHED if UNPUBLISHED in symbols else (
+            SUPPRESSED if SUPPRESSED in symbols else None)
+
+    def shown(self, measure_id: str, start: date, end: date,
+              agency: str | None = None) -> bool:
+        return self.symbol(measure_id, start, end, agency) is None
 
     # The report ------------------------------------------------------------------------
 
@@ -298,46 +317,47 @@ class Disclosure:
         window = shown.get("window") or {}
         start = date.fromisoformat(window["from"]) if window else self.plan.starts
         end = date.fromisoformat(window["to"]) if window else as_at
-        hidden = False
-        if not self.shown(measure_id, start, end):
-            hidden = True
+        used: list[str] = []
+
+        def hide(symbol: str) -> str:
+            if symbol not in used:
+                used.append(symbol)
+            return symbol
+
+        figure = self.symbol(measure_id, start, end)
+        if figure is not None:
             for name in FIGURE_FIELDS:
                 if name in shown and shown[name] is not None:
-                    shown[name] = SUPPRESSED
+                    shown[name] = hide(figure)
         by_agency = shown.get("by_agency") or {}
         for agency in by_agency:
-            if _is_number(by_agency[agency]) and not self.shown(measure_id, start, end, agency):
-                by_agency[agency] = SUPPRESSED
-                hidden = True
+            cell = self.symbol(measure_id, start, end, agency)
+            if _is_number(by_agency[agency]) and cell is not None:
+                by_agency[agency] = hide(cell)
         trend = shown.get("trend")
-        series_hidden = hidden
         if isinstance(trend, dict):
             spans = {f"{first:%Y-%m}": (first, last)
                      for first, last in months_ending(as_at, len(trend.get("values", [])))}
             for point in trend.get("values", []):
                 span = spans.get(point.get("month"))
-                if _is_number(point.get("value")) and (
-                        span is None or not self.shown(measure_id, *span)):
-                    point["value"] = SUPPRESSED
-                    series_hidden = True
-            if series_hidden:
+                cell = UNPUBLISHED if span is None else self.symbol(measure_id, *span)
+                if _is_number(point.get("value")) and cell is not None:
+                    point["value"] = hide(cell)
+            if used:
                 for name in TREND_WORD_FIELDS:
                     if name in trend:
-                        trend[name] = SUPPRESSED
-        if series_hidden:
+                        trend[name] = hide(SUPPRESSED)
+        if used:
             for name in SERIES_FIELDS:
                 if isinstance(shown.get(name), dict):
-                    shown[name] = {k: SUPPRESSED if _is_number(v) or k in TREND_WORD_FIELDS
-                                   else v for k, v in shown[name].items()}
+                    shown[name] = {k: hide(SUPPRESSED) if _is_number(v) or k in
+                                   TREND_WORD_FIELDS else v for k, v in shown[name].items()}
                 elif shown.get(name) is not None:
-                    shown[name] = SUPPRESSED
-        if hidden or series_hidden:
+                    shown[name] = hide(SUPPRESSED)
             markers = shown.get("markers")
             listed = list(markers) if isinstance(markers, list) else (
                 [shown["marker"]] if shown.get("marker") else [])
-            if SUPPRESSED not in listed:
-                listed.append(SUPPRESSED)
-            shown["markers"] = listed
+            shown["markers"] = listed + [m for m in used if m not in listed]
         return shown
 
     def report_json(self, document: Mapping[str, Any]) -> dict[str, Any]:
@@ -345,7 +365,7 @@ class Disclosure:
         shown = {k: copy.deepcopy(v) for k, v in document.items() if k != "measures"}
         shown["measures"] = [self.measure_json(m, as_at) for m in document["measures"]]
         shown["disclosure"] = {"audience": "scrutiny", "threshold": self.policy.threshold,
-                               "symbol": SUPPRESSED}
+                               "suppressed": SUPPRESSED, "not_published": UNPUBLISHED}
         return shown
 
 
@@ -365,7 +385,7 @@ def disclosed_report(connection: duckdb.DuckDBPyConnection, report: Report,
 EVENT_CAUSES = ("late return", "correction", "retraction")
 
 
-def _hide_causes(causes: list[dict[str, Any]], threshold: int, everything: bool,
+def hide_causes(causes: list[dict[str, Any]], threshold: int, everything: bool,
                  change_known: bool) -> list[dict[str, Any]]:
     """Cause counts as an outside reader may see them: never the events (their ids and
     days would count them), only the agencies; small counts (or all, when a side of the
@@ -388,37 +408,66 @@ def _hide_causes(causes: list[dict[str, Any]], threshold: int, everything: bool,
     return shown
 
 
+HIDDEN_CAUSES = [{"cause": SUPPRESSED, "count": SUPPRESSED}]
+
+
 def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[str, Any],
                            audience: str) -> dict[str, Any]:
-    """``restatements`` as ``audience`` may see it. Each side of a change is shown only as
-    that side's report shows it; a change with a hidden side hides all its cause counts."""
+    """``restatements`` as ``audience`` may see it. Each side of a change shows as that
+    side's report shows it. Where either side of a people measure is hidden, nothing is
+    said about its causes, not even which kinds there were (a kind left out would say
+    "none of those", and with the shown side give the hidden one), and the measure is
+    listed whether or not it changed, so that its absence cannot say "unchanged"."""
     if audience not in AUDIENCES:
         raise DisclosureError(f"--for must be one of {', '.join(AUDIENCES)}")
     shown = copy.deepcopy(dict(diff))
     if audience == "board":
         return shown
     plan = load_plan(connection)
-    then = Disclosure(connection, plan, datetime.fromisoformat(diff["known_at"]))
-    now = Disclosure(connection, plan, datetime.fromisoformat(diff["against"]))
+    known_then = datetime.fromisoformat(diff["known_at"])
+    known_now = datetime.fromisoformat(diff["against"])
+    then, now = Disclosure(connection, plan, known_then), Disclosure(connection, plan,
+                                                                     known_now)
     as_at, from_day = date.fromisoformat(diff["as_at"]), date.fromisoformat(diff["from"])
-    for change in shown["measures"]:
-        measure_id = change["measure"]
-        if not then.counts_people(measure_id):
+    listed = {change["measure"]: change for change in shown["measures"]}
+    reports: dict[str, Report] = {}
+
+    def side(known: datetime, measure_id: str) -> dict[str, Any]:
+        key = iso_utc(known)
+        if key not in reports:
+            reports[key] = build_report(connection, as_at=as_at, known_at=known,
+                                        from_day=from_day)
+        value = reports[key].measure(measure_id)
+        return {"value": value.value, "rag": value.rag, "target": value.target}
+
+    changes = []
+    for measure in scorecard_measures(plan):
+        change = listed.get(measure.id)
+        if not then.counts_people(measure.id):
+            if change is not None:
+                changes.append(change)
             continue
-        measure = then.measures[measure_id]
         window = period_window(measure, as_at, from_day, plan)
-        hidden_then = not then.shown(measure_id, *window)
-        hidden_now = not now.shown(measure_id, *window)
-        for side, hidden in (("then", hidden_then), ("now", hidden_now)):
-            if hidden:
-                for name in FIGURE_FIELDS:
-                    if change[side].get(name) is not None:
-                        change[side][name] = SUPPRESSED
-        change["causes"] = _hide_causes(change["causes"], then.policy.threshold,
-                                        hidden_then or hidden_now,
-                                        not (hidden_then or hidden_now))
+        symbols = {"then": then.symbol(measure.id, *window),
+                   "now": now.symbol(measure.id, *window)}
+        hidden = any(symbol is not None for symbol in symbols.values())
+        if change is None and not hidden:
+            continue
+        if change is None:
+            change = {"measure": measure.id, "title": measure.title,
+                      "then": side(known_then, measure.id), "now": side(known_now, measure.id),
+                      "causes": []}
+        for name, symbol in symbols.items():
+            if symbol is not None:
+                for field in FIGURE_FIELDS:
+                    if change[name].get(field) is not None:
+                        change[name][field] = symbol
+        change["causes"] = copy.deepcopy(HIDDEN_CAUSES) if hidden else hide_causes(
+            change["causes"], then.policy.threshold, everything=False, change_known=True)
+        changes.append(change)
+    shown["measures"] = changes
     shown["disclosure"] = {"audience": audience, "threshold": then.policy.threshold,
-                           "symbol": SUPPRESSED}
+                           "suppressed": SUPPRESSED, "not_published": UNPUBLISHED}
     return shown
 
 

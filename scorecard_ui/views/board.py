@@ -12,7 +12,6 @@ import streamlit as st
 
 from domain.plan import Plan
 from domain.timekeeping import utc_now
-from projections.disclosure import SUPPRESSED
 from scorecard_ui.figures import shown, sparkline
 from scorecard_ui.session import application, current_user, load_report
 
@@ -56,11 +55,11 @@ def date_controls(plan: Plan, today: date, prefix: str = "") -> tuple[date, date
 
 
 def _markers(measure: dict[str, Any]) -> list[str]:
-    """GSS markers of a measure (p, r, [c]); [c] only once, when its value is not [c]."""
+    """GSS markers of a measure (p, r, [c], [x]); a symbol its value already is, once."""
     listed = measure.get("markers")
     markers = list(listed) if isinstance(listed, list) else (
         [measure["marker"]] if measure.get("marker") else [])
-    return [m for m in markers if not (m == SUPPRESSED and measure["value"] == SUPPRESSED)]
+    return [m for m in markers if m != measure["value"]]
 
 
 def measure_rows(document: dict[str, Any], plan: Plan) -> pd.DataFrame:
@@ -81,7 +80,8 @@ def measure_rows(document: dict[str, Any], plan: Plan) -> pd.DataFrame:
             "Target": "" if m["target"] is None else shown(m["target"], unit),
             "RAG": RAG_LABELS.get(m["rag"] or "", m["rag"] or ""),
             "Trend": m["trend"]["direction"],
-            "Last return": f"{datetime.fromisoformat(last):%d %b %Y}" if last else "",
+            "Last return": f"{datetime.fromisoformat(last):%d %b %Y}" if last and
+            last[:1].isdigit() else (last or ""),
             "Last 6 months": sparkline(m["trend"]["values"]),
             "By agency": ", ".join(f"{code}: {shown(cell, unit)}"
                                    for code, cell in (m["by_agency"] or {}).items()),

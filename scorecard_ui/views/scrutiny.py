@@ -30,9 +30,17 @@ def comparison(then: dict[str, Any], now: dict[str, Any]) -> pd.DataFrame:
         new_total = shown(new["value"], new.get("unit", "count"))
         rows.append({"Measure": old["title"], "Known at the meeting": old_total,
                      "RAG then": old["rag"] or "", "Known now": new_total,
-                     "RAG now": new["rag"] or "", "Changed": "yes" if old_total != new_total
-                     or old["rag"] != new["rag"] else ""})
+                     "RAG now": new["rag"] or "", "Changed": changed(old, new)})
     return pd.DataFrame(rows)
+
+
+def changed(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Whether a figure changed; a hidden side hides that too (the other side and "no"
+    would give the hidden one)."""
+    hidden = [side["value"] for side in (old, new) if isinstance(side["value"], str)]
+    if hidden:
+        return hidden[0]
+    return "yes" if (old["value"], old["rag"]) != (new["value"], new["rag"]) else ""
 
 
 def cause_text(causes: list[dict[str, Any]]) -> str:

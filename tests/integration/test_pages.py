@@ -93,7 +93,8 @@ def test_the_board_replays_and_goes_live(home: Home) -> None:
     assert frame_cell(at, 0, "Measure", "Helpline contacts", "Last return") == \
         f"{NOW:%d %b %Y}"
     at.toggle(key="suppress").set_value(True).run()
-    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "[c] p"
+    # 3 October is no release day: outside the board no count of people ends there
+    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "[x] p [c]"
     actions = at.dataframe[1].value
     flags = list(actions[""])
     overdue = flags.count("⚠ overdue")
