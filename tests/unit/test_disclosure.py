@@ -11,18 +11,23 @@ counts. The attacker of ``tests/disclosure_attack.py`` then tries to recover eve
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Callable, Hashable
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from domain.plan import Plan, PlanError, load_plan_document
 from projections.disclosure import (
     SUPPRESSED,
     UNPUBLISHED,
     Anchors,
     DisclosureError,
+    Policy,
     choose_anchors,
     hide_causes,
     release_cuts,
@@ -270,3 +275,40 @@ def test_cause_counts_below_the_threshold_are_c_and_never_list_events() -> None:
     assert shown[0]["agencies"] == ["x"] and all("events" not in c for c in shown)
     assert [c["count"] for c in hide_causes(causes[:1], THRESHOLD, True, False)] == [
         SUPPRESSED]
+
+
+def _plan(**changes: Any) -> Plan:
+    document = copy.deepcopy(load_plan_document())
+    document.update(changes)
+    return Plan.from_document(document)
+
+
+def test_the_plan_sets_the_threshold_and_which_measures_count_people() -> None:
+    bundled = Policy.from_plan(_plan())
+    assert bundled.threshold == 5
+    assert {"helpline_referrals", "open_cases", "email_answered_within_2_hours"} <= \
+        bundled.people
+    assert not {"actions_complete", "schools_reached", "keeping_safe_online_schools",
+                "youth_sessions_this_year"} & bundled.people
+    assert Policy.from_plan(_plan(disclosure={"threshold": 10})).threshold == 10
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"disclosure": {"threshold": 2}}, "disclosure.threshold must be a whole number 3-100"),
+    ({"disclosure": 5}, "disclosure.threshold must be a whole number 3-100"),
+    ({"measures": [{"id": "helpline_contacts", "disclosure": "children"}]},
+     "measures[helpline_contacts].disclosure must be people"),
+])
+def test_a_bad_disclosure_setting_names_the_field_and_the_rule(
+    changes: dict[str, Any], message: str,
+) -> None:
+    with pytest.raises(PlanError, match=re.escape(message)):
+        _plan(**changes)
+
+
+def test_a_people_measure_counting_distinct_values_is_refused() -> None:
+    plan = _plan(measures=[{"id": "schools_reached", "disclosure": "people"}])
+    with pytest.raises(DisclosureError, match=re.escape(
+            "measures[schools_reached].disclosure is people but the measure counts "
+            "distinct values")):
+        Policy.from_plan(plan)
