@@ -7,20 +7,24 @@ and its limits are in ``docs/disclosure.md``; in short:
 
 * A measure that counts people (``disclosure: people`` in the plan, the default) shows a
   count of 1 to threshold-1 as ``[c]``; zero is shown. Other measures are never suppressed.
-* A scrutiny user can ask for any window, on any knowledge day, by agency and by month,
-  so any two figures of one series as known at one time can be subtracted. Every flow
-  figure is a difference of two cumulative levels (at the ends of two days), so this
-  module chooses, per series and knowledge time, a set of *anchor* cut points whose
-  levels are, for every agency, 0 or at least the threshold apart (and far enough apart
-  that the small steps between them cannot all be forced to 1). A figure for an agency is
-  shown only when both its ends are at anchored levels of that agency (or it is 0); a
-  total only when every agency's figure is shown. Then every figure that can be derived
-  from shown figures is itself shown, and none of them is small (proof in the docs).
+* Outside the board a count of people is published only for windows that start the day
+  after, and end on, a *release day* (a month end, a meeting, the plan's eve); any other
+  window shows ``[x]``: otherwise two windows a day apart would give a day's count.
+* A scrutiny user can ask for any such window, on any knowledge day, by agency and by
+  month, so any two figures of one series as known at one time can be subtracted. Every
+  flow figure is a difference of two cumulative levels, so this module chooses, per
+  series and knowledge time, *anchor* release days whose levels are, for every agency, 0
+  or at least the threshold apart (and far enough apart that the hidden steps between
+  them cannot all be forced to 1). A figure for an agency is shown only when both its
+  ends are at anchored levels of that agency (or it is 0); a total only when every
+  agency's figure is shown. Then every figure that can be derived from shown figures is
+  itself shown, and none of them is small (the proof is in the docs).
 * Anchors depend only on the facts standing at the knowledge time, so a pack regenerated
   later for the same (as at, known at) shows the same pattern.
-* Across versions: a change whose either side is suppressed is suppressed, with its
-  cause counts; cause counts below the threshold are ``[c]``, and where one cause count
-  is hidden and the others would give it away, the next smallest is hidden too.
+* Across versions: where either side of a change is hidden, nothing is said of its
+  causes and the measure is listed changed or not; otherwise cause counts below the
+  threshold are ``[c]``, and where one is hidden and the others would give it away, the
+  next smallest is hidden too. Causes name agencies, never events.
 """
 
 from __future__ import annotations
@@ -50,7 +54,6 @@ from projections.standing import STANDING_SQL, Standing, open_cases_at
 
 SUPPRESSED = "[c]"  # GSS: confidential
 UNPUBLISHED = "[x]"  # GSS: not available: no count of people is published for this window
-DEFAULT_THRESHOLD = 5
 PEOPLE, NOT_PEOPLE = "people", "none"
 AUDIENCES = ("board", "scrutiny")
 
