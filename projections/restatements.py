@@ -123,6 +123,8 @@ def _cause_line(cause: dict[str, Any]) -> str:
     if cause["cause"] == "rule change":
         change = cause["changes"][-1]
         return f"  rule change by {change['by']} at {change['known_at']}: {change['reason']}"
+    if "agencies" not in cause and "events" not in cause:  # disclosure: a side is hidden
+        return f"  causes: {cause['count']} (one side of this change is suppressed)"
     events = cause.get("events")
     if events is None:  # as disclosed outside the board: the agencies, never the events
         return f"  {cause['cause']}: {cause['count']} event(s) from " \

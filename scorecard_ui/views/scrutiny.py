@@ -46,6 +46,10 @@ def changed(old: dict[str, Any], new: dict[str, Any]) -> str:
 def cause_text(causes: list[dict[str, Any]]) -> str:
     parts = []
     for cause in causes:
+        if "events" not in cause and "agencies" not in cause and "changes" not in cause:
+            parts.append(f"{cause['count']}: one side of this change is suppressed, so "
+                         "its causes are too")
+            continue
         agencies = cause.get("agencies") or sorted({e["agency"] for e in cause.get("events", [])})
         who = f" ({', '.join(agencies)})" if agencies else ""
         parts.append(f"{CAUSE_WORDS.get(cause['cause'], cause['cause'])}: "
