@@ -193,6 +193,23 @@ def test_no_suppressed_cell_has_one_possible_value_given_what_is_shown(
     assert bounded_recoveries(then, atoms, 4) == []
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=6, max_size=6))
+def test_two_agencies_no_suppressed_cell_has_one_possible_value(counts: list[int]) -> None:
+    """Two agencies, events in the first three stretches only (the attacker is even told
+    the later ones are empty): every history agreeing with what is shown is tried."""
+    events: list[Event] = []
+    for n, count in enumerate(counts):
+        agency, stretch = divmod(n, 3)
+        day = RELEASE_STRETCHES[stretch] + timedelta(days=1)
+        events += [(agency, (day - START).days, "both")] * count
+    views, _ = render(events, 2, anchored_rule, probes=False)
+    then = Views([c for c in views.shown if c.label.startswith("then")],
+                 [c for c in views.hidden if c.label.startswith("then")])
+    atoms = [(f"a{a}", s, "both") for a in range(2) for s in range(1, 4)]
+    assert bounded_recoveries(then, atoms, 4) == []
+
+
 def test_the_attacker_finds_the_old_rule_s_nested_window_leak() -> None:
     # 10 contacts in January and 3 in February: January (10) and January-February (13)
     # are shown, February (3) is "<5", and 13 - 10 = 3.
