@@ -9,6 +9,10 @@ Kafka's own committed offsets are written after each batch for monitoring only.
 Rejected messages are kept in the event store (as on every path) and also produced to
 ``agency-events.rejected`` before their batch is recorded: at least once, since a crash
 between the two sends them again when the batch is decided again.
+
+No message stops a worker: each one, whatever its bytes, key or headers, becomes a
+delivery that is decided, and a batch whose deciding raises goes through the crash-loop
+guard (``ingest/crash_guard.py``) instead of killing the worker on it for ever.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from domain.application import Delivery, Scorecard
 from domain.errors import CommandError, InvalidEvent
 from domain.model import Rejection
 from ingest.file_push import file_line_delivery
-from ingest.kafka_messages import UNKNOWN_PRODUCER, Headers, kafka_delivery
+from ingest.kafka_messages import UNKNOWN_PRODUCER, Headers, kafka_delivery, readable_headers
 from tests.support import event, memory_app, reasons, register, submit
 
 NOW = datetime(2015, 11, 1, 9, 0, tzinfo=UTC)
@@ -182,3 +182,18 @@ def test_a_line_with_a_wrong_signature_is_quarantined_even_from_the_agency_s_pus
     (outcome,) = app.submit([delivery])
     assert outcome.rejection is not None and outcome.rejection.reason == "unauthenticated"
     assert _kept(app, delivery, authenticated=False).quarantined
+
+
+def test_headers_the_client_cannot_read_make_the_message_invalid_not_a_crash() -> None:
+    def unreadable() -> Headers:
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    headers, problem = readable_headers(unreadable)
+    assert headers is None and problem is not None and "UnicodeDecodeError" in problem
+    delivery = kafka_delivery(partition=0, offset=0, key=b"racs", value=b"{}", headers=headers,
+                              received_at=NOW, unreadable_headers=problem)
+    app = memory_app()
+    register(app)
+    (outcome,) = app.submit([delivery])
+    assert outcome.rejection is not None
+    assert "headers cannot be read" in outcome.rejection.message
