@@ -4,6 +4,7 @@ events with their reasons and resubmit corrected ones, and its returns calendar.
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -63,7 +64,13 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
                                 key="return_upload")
     if uploaded is None:
         return
-    rows = list(read_upload(uploaded.name, uploaded.getvalue(), agency))
+    try:
+        rows = list(read_upload(uploaded.name, uploaded.getvalue(), agency))
+    except (ValueError, LookupError, OSError, zipfile.BadZipFile) as error:
+        # Not UTF-8, empty, not a spreadsheet: the file's fault, said plainly, not a trace.
+        st.error(f"{visible(uploaded.name, 100)} cannot be read as JSON Lines, CSV or Excel: "
+                 f"{visible(str(error), 300)}")
+        return
     checking = st.progress(0.0, text="Checking")
     preview, lines = [], []
     for index, (number, raw, message, problem) in enumerate(rows):

@@ -134,3 +134,36 @@ def test_resubmitting_a_planted_rejection_is_refused_by_the_application(home: Ho
                        if r["event_id"] == "planted-x")
     with pytest.raises(CommandError):
         app.own_rejection(UUID(planted["id"]), "racs")
+
+
+def test_the_agency_page_uploads_lines_with_lone_surrogates_without_a_traceback(
+    home: Home,
+) -> None:
+    at = page("agency", "agency", "racs")
+    at.file_uploader(key="return_upload").set_value((
+        "hostile.jsonl",
+        b'{"agency":"\\ud800"}\n'
+        b'{"agency":"racs","event_id":"u-1","payload":{"note":"\\udfff"}}\n'
+        + contract.canonical_bytes(event("helpline.contact", "u-2")) + b"\n",
+        "application/jsonl")).run()
+    assert not at.exception
+    at.button(key="submit_return").click().run()
+    assert not at.exception
+    assert "Submitted: 1 accepted, 0 duplicate, 2 rejected" in at.success[-1].value
+    problems = list(at.dataframe[0].value["Problem"])
+    assert problems[0] == ("[invalid] agency: must be valid Unicode text (a lone surrogate "
+                           "\\ud800 was found)")
+    assert problems[2] == "ok"
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("return.csv", b"event_id,type\n\xff\xfe,helpline.contact\n"),
+    ("return.csv", b""),
+    ("return.xlsx", b"PK\x03\x04 not really a workbook"),
+])
+def test_an_unreadable_upload_is_named_not_a_traceback(home: Home, name: str,
+                                                        content: bytes) -> None:
+    at = page("agency", "agency", "racs")
+    at.file_uploader(key="return_upload").set_value((name, content, "text/csv")).run()
+    assert not at.exception
+    assert at.error[0].value.startswith(f"{name} cannot be read as JSON Lines, CSV or Excel: ")
