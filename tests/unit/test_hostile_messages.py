@@ -14,7 +14,7 @@ import pytest
 from domain import contract, signing
 from domain.application import Delivery, Scorecard
 from domain.errors import CommandError, InvalidEvent
-from domain.model import Rejection
+from domain.model import Rejection, sent_by_producer
 from ingest.file_push import file_line_delivery
 from ingest.kafka_messages import UNKNOWN_PRODUCER, Headers, kafka_delivery, readable_headers
 from tests.support import event, memory_app, reasons, register, submit
@@ -197,3 +197,12 @@ def test_headers_the_client_cannot_read_make_the_message_invalid_not_a_crash() -
     (outcome,) = app.submit([delivery])
     assert outcome.rejection is not None
     assert "headers cannot be read" in outcome.rejection.message
+
+
+def test_a_rejection_kept_before_quarantine_existed_is_judged_by_its_reason() -> None:
+    # Only reasons that follow a verified signature stay the agency's own on upgrade.
+    assert sent_by_producer(None, "future") and sent_by_producer(None, "bad_reference")
+    assert not sent_by_producer(None, "invalid")
+    assert not sent_by_producer(None, "unauthenticated")
+    assert not sent_by_producer(None, "unknown_agency")
+    assert sent_by_producer(True, "invalid") and not sent_by_producer(False, "future")
