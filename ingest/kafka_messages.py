@@ -65,20 +65,20 @@ def kafka_delivery(
     value: bytes | None,
     headers: Headers | None,
     received_at: datetime,
-    unreadable_headers: str | None = None,
+    unreadable: str | None = None,
 ) -> Delivery:
     """Decode one message; the signature covers ``value`` exactly as it arrived.
 
-    ``unreadable_headers``: why the client could not read the message's headers, if it
-    could not (the message is then ``invalid``, as a message that cannot be checked).
+    ``unreadable``: why the message could not be read, if it could not (its headers, say):
+    it is then ``invalid``, as a message that cannot be checked.
     """
     raw = value or b""
     message: dict[str, object] | None = None
     error: InvalidEvent | None = None
     if value is None:
         error = InvalidEvent("the Kafka message has no value (null)")
-    elif unreadable_headers is not None:
-        error = InvalidEvent(f"the message's headers cannot be read: {unreadable_headers}")
+    elif unreadable is not None:
+        error = InvalidEvent(f"the message cannot be read: {unreadable}")
     else:
         try:
             message = contract.decode_message(raw)
@@ -103,4 +103,4 @@ def readable_headers(read: Callable[[], Headers | None]) -> tuple[Headers | None
     try:
         return read(), None
     except (UnicodeDecodeError, ValueError, TypeError) as error:
-        return None, visible(f"{type(error).__name__}: {error}", 200)
+        return None, visible(f"its headers: {type(error).__name__}: {error}", 200)

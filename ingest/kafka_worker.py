@@ -23,6 +23,7 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from confluent_kafka import (
@@ -199,10 +200,15 @@ class IngestWorker:
 
 
 def _delivery(partition: int, message: Message, received_at: datetime) -> Delivery:
+    """The message as a delivery, whatever it holds: reading it must not stop the worker."""
     headers, unreadable = readable_headers(message.headers)
-    return kafka_delivery(partition=partition, offset=_offset(message), key=message.key(),
-                          value=message.value(), headers=headers, received_at=received_at,
-                          unreadable_headers=unreadable)
+    arrived = partial(kafka_delivery, partition=partition, offset=_offset(message),
+                      key=message.key(), value=message.value(), received_at=received_at)
+    try:
+        return arrived(headers=headers, unreadable=unreadable)
+    except Exception as error:  # a fault of ours in decoding: keep the message, not die
+        log.exception("reading agency-events/%d@%d failed", partition, _offset(message))
+        return arrived(headers=None, unreadable=f"{type(error).__name__}: {error}")
 
 
 def _partition(message: Message) -> int:

@@ -191,12 +191,12 @@ def test_headers_the_client_cannot_read_make_the_message_invalid_not_a_crash() -
     headers, problem = readable_headers(unreadable)
     assert headers is None and problem is not None and "UnicodeDecodeError" in problem
     delivery = kafka_delivery(partition=0, offset=0, key=b"racs", value=b"{}", headers=headers,
-                              received_at=NOW, unreadable_headers=problem)
+                              received_at=NOW, unreadable=problem)
     app = memory_app()
     register(app)
     (outcome,) = app.submit([delivery])
     assert outcome.rejection is not None
-    assert "headers cannot be read" in outcome.rejection.message
+    assert outcome.rejection.message.startswith("the message cannot be read: its headers: ")
 
 
 def test_a_rejection_kept_before_quarantine_existed_is_judged_by_its_reason() -> None:
