@@ -4,12 +4,15 @@ and a rejection that does not prove its sender is quarantined, never the agency'
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain import contract, signing
 from domain.application import Delivery, Scorecard
@@ -206,3 +209,48 @@ def test_a_rejection_kept_before_quarantine_existed_is_judged_by_its_reason() ->
     assert not sent_by_producer(None, "unauthenticated")
     assert not sent_by_producer(None, "unknown_agency")
     assert sent_by_producer(True, "invalid") and not sent_by_producer(False, "future")
+
+
+LONE_SURROGATES = st.integers(0xD800, 0xDFFF).map(chr)
+HOSTILE_TEXT = st.text(st.one_of(st.characters(), LONE_SURROGATES), max_size=12)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | HOSTILE_TEXT,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(HOSTILE_TEXT, children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(HOSTILE_TEXT, JSON_VALUES, max_size=6))
+def test_a_decoded_message_always_encodes_again(document: dict[str, Any]) -> None:
+    raw = json.dumps(document).encode("ascii")  # escapes, lone surrogates included
+    try:
+        decoded = contract.decode_message(raw)
+    except InvalidEvent as rejected:
+        str(rejected).encode("utf-8")
+        return
+    contract.canonical_bytes(decoded)
+    contract.fingerprint(decoded)
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.none() | st.binary(max_size=12), value=st.none() | st.binary(max_size=200)
+       | st.dictionaries(HOSTILE_TEXT, JSON_VALUES, max_size=6).map(
+           lambda d: json.dumps(d).encode()),
+       headers=st.lists(st.tuples(st.text(max_size=10), st.none() | st.binary(max_size=70)),
+                        max_size=3))
+def test_any_kafka_message_is_decided_and_kept(key: bytes | None, value: bytes | None,
+                                               headers: list[tuple[str, Any]]) -> None:
+    (outcome,) = _shared_app().submit([_kafka(key, value, headers)])
+    assert outcome.rejection is not None
+    str(outcome.rejection).encode("utf-8")
+
+
+@functools.cache
+def _shared_app() -> Scorecard:
+    """One application for every generated message (each is rejected: none changes what
+    the next one meets but the kept rejections)."""
+    app = memory_app()
+    register(app)
+    return app
