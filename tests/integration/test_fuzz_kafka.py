@@ -94,7 +94,7 @@ def test_no_kafka_message_stops_the_worker_and_each_is_decided(
     worker = start_ingest(worker_env(home, kafka.bootstrap), log)
     app = home.open()
     try:
-        wait_until_applied(app, planned, seconds=60)  # every partition's position at its end
+        wait_until_applied(app, planned, seconds=max(60, MESSAGES / 100))  # at every end
         assert worker.poll() is None, log.read_text()[-3000:]  # nothing stopped it
     finally:
         worker.send_signal(signal.SIGTERM)
