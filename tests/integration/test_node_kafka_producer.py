@@ -185,7 +185,7 @@ def _installed_node_project() -> str:
         if found != package["version"]:
             pytest.fail(f"{path} is {found or 'not installed'}, the lock says "
                         f"{package['version']}: run `make node-kafka` "
-                        f"(npm ci --prefix {NODE_PROJECT.relative_to(Path.cwd())})")
+                        f"(npm ci --prefix {NODE_PROJECT})")
     return node
 
 
