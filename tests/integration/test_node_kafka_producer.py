@@ -25,12 +25,13 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from domain import signing
 from domain.application import Scorecard
 from domain.contract import canonical_bytes
 from ingest.kafka_messages import TOPIC, UNKNOWN_PRODUCER, producer_of, source_of
@@ -101,6 +102,10 @@ def messages() -> list[Send]:
     """What Node sends, in order: every class of message a producer could send."""
     racs_contact = _valid("racs", "node-racs-1")
     grow_school = _valid("grow", "node-grow-1", "school.session_delivered")
+    # Planted under racs's key: a retraction of its accepted event, a garbage signature.
+    planted = Send("quarantine", b"racs", value=canonical_bytes(_valid(
+        "racs", "node-h-8", "event.retracted", target="node-racs-1", reason="planted")),
+        headers=(("signature", GARBAGE_SIGNATURE),), reason="unauthenticated")
     return [
         # Valid events of two agencies, signed in JavaScript.
         Send("accepted", b"racs", event=racs_contact, sign_as="racs"),
@@ -155,10 +160,8 @@ def messages() -> list[Send]:
              headers=(("signature", GARBAGE_SIGNATURE),), reason="unknown_agency"),
         Send("quarantine", b"\xff\xfeRACS", value=canonical_bytes(_valid("racs", "node-h-7")),
              sign_as="racs", reason="unauthenticated"),
-        # Planted under racs's key: a retraction of its accepted event, a garbage signature.
-        Send("quarantine", b"racs", value=canonical_bytes(_valid(
-            "racs", "node-h-8", "event.retracted", target="node-racs-1", reason="planted")),
-            headers=(("signature", GARBAGE_SIGNATURE),), reason="unauthenticated"),
+        planted,
+        replace(planted, fate="duplicate"),  # the same bytes again: kept once
         # grow's event, signed by grow, under racs's key: not racs's.
         Send("quarantine", b"racs", value=canonical_bytes(_valid("grow", "node-h-9")),
              sign_as="grow", reason="unauthenticated"),
@@ -250,6 +253,9 @@ def test_a_node_kafka_producer_interoperates_and_no_message_it_sends_stops_inges
         key_files[agency].write_text(keys[agency])  # the key file: 64 hex digits, no newline
     sends = messages()
     sent = _produce_with_node(node, kafka.bootstrap, key_files, sends, tmp_path)
+    for send, where in zip(sends, sent, strict=True):  # JavaScript's HMAC is the contract's
+        if send.sign_as is not None and send.event is None:
+            assert where["signature"] == signing.sign(keys[send.sign_as], send.value or b"")
     last: dict[int, int] = {}
     for where in sent:
         last[where["partition"]] = max(where["offset"], last.get(where["partition"], -1))
@@ -295,3 +301,8 @@ def test_a_node_kafka_producer_interoperates_and_no_message_it_sends_stops_inges
             source for source, kept in expected.items() if kept[0] == agency and not kept[2]}
         assert not any(r["quarantined"] for r in own)
     assert UNKNOWN_PRODUCER in {r["agency"] for r in quarantine}
+    # KafkaJS sent a real tombstone (a null value), not an empty one.
+    tombstone = next(source_of(where["partition"], where["offset"]) for send, where in hostile
+                     if send.value is None and send.event is None)
+    assert [r["message"] for r in quarantine if r["source"] == tombstone] == [
+        "the Kafka message has no value (null)"]
