@@ -11,6 +11,7 @@ value, binary header values, null and unknown keys, and events planted under an 
 key. Each is kept as a rejection with its reason: the agency's own list holds only what its
 key signed; whatever proves no sender is in the administrators' quarantine. The worker is
 still running at the end and its stored positions reach the last offset the broker gave.
+(Before issue 12's fix the first lone surrogate made the worker exit 1, on every restart.)
 
 The Node project is ``tests/integration/node_kafka`` (``make node-kafka`` installs it with
 ``npm ci``); without Node.js or its packages this test fails and says so, it never skips.
