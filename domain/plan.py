@@ -23,6 +23,7 @@ from domain.errors import CommandError
 from domain.rules import MeasureRules, RulesError
 
 BUNDLED_PLAN = "rotherham-cse-2015-18.yaml"
+DEFAULT_MIN_DENOMINATOR = 30  # below it a rate is marked low reliability, [u]
 
 
 class PlanError(CommandError):
@@ -90,6 +91,7 @@ class Plan:
     measures: tuple[Mapping[str, Any], ...] = ()
     rules: Mapping[str, MeasureRules] | None = None
     returns: ReturnsPolicy | None = None
+    min_denominator: int = DEFAULT_MIN_DENOMINATOR
 
     @property
     def zone(self) -> ZoneInfo:
@@ -202,6 +204,7 @@ class _PlanReader:
             measures=tuple(self._measures()),
             rules=self._rules(),
             returns=self._returns(agency_codes),
+            min_denominator=self._min_denominator(),
         )
         codes = [a.code for a in plan.actions]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
@@ -225,6 +228,18 @@ class _PlanReader:
             }
         except RulesError as error:
             raise PlanError(f"plan file: {error}") from None
+
+    def _min_denominator(self) -> int:
+        """``statistics: {min_denominator: N}``: the smallest denominator a rate may have
+        before it is marked low reliability (default 30)."""
+        statistics = self.document.get("statistics") or {}
+        if not isinstance(statistics, Mapping):
+            raise PlanError("plan file: statistics must be a mapping")
+        value = statistics.get("min_denominator", DEFAULT_MIN_DENOMINATOR)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise PlanError("plan file: statistics.min_denominator must be a whole number "
+                            "of at least 1")
+        return value
 
     def _returns(self, agencies: set[str]) -> ReturnsPolicy | None:
         returns = self.document.get("returns")

@@ -99,6 +99,15 @@ def measure_split(connection: duckdb.DuckDBPyConnection, measure: Measure, start
              for agency in base_by_agency})
 
 
+def rate_parts(connection: duckdb.DuckDBPyConnection, measure: Measure, start: date,
+               end: date, standing: Standing) -> tuple[float, float] | None:
+    """A rate's numerator and denominator over [start, end]; None for a count."""
+    if measure.numerator is None or measure.denominator is None:
+        return None
+    return (count(connection, measure.numerator, start, end, standing)[0],
+            count(connection, measure.denominator, start, end, standing)[0])
+
+
 def _monthly(connection: duckdb.DuckDBPyConnection, what: Count, start: date, end: date,
              standing: Standing) -> dict[str, float]:
     sql = (f"WITH {STANDING_SQL} SELECT strftime(occurred_on, '%Y-%m'), {what.expression()} "
@@ -207,11 +216,14 @@ def _distinct_totals(connection: duckdb.DuckDBPyConnection, measures: list[Measu
     return {key: float(value or 0) for key, value in zip(counts, row, strict=True)}
 
 
+FlowSplit = tuple[float | None, dict[str, float | None], Any, tuple[float, float] | None]
+
+
 def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], start: date,
-                end: date, standing: Standing
-                ) -> dict[str, tuple[float | None, dict[str, float | None], Any]]:
+                end: date, standing: Standing) -> dict[str, FlowSplit]:
     """``measure_split`` of many flow measures over one window in one query, with the
-    latest knowledge time of each measure's facts (its last return)."""
+    latest knowledge time of each measure's facts (its last return) and, for a rate, its
+    numerator and denominator (``rate_parts``)."""
     aggregates = _Aggregates(first=1)
     columns = {m.id: _flow_columns(m, aggregates) for m in measures}
     last = {m.id: aggregates.add(f"max(recorded_at) FILTER (WHERE {fact_condition(m)})")
@@ -227,7 +239,7 @@ def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], 
         key = count.expression() + count.condition()
         return distinct[key] if key in distinct else float(sum(r[at] or 0 for r in rows))
 
-    results: dict[str, tuple[float | None, dict[str, float | None], Any]] = {}
+    results: dict[str, FlowSplit] = {}
     for measure in measures:
         assert measure.numerator is not None
         at = columns[measure.id]
@@ -237,13 +249,13 @@ def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], 
         if measure.denominator is None or at.denominator is None:
             by_agency: dict[str, float | None] = {
                 r[0]: float(r[at.numerator] or 0) for r in rows if r[at.numerator_seen]}
-            results[measure.id] = (numerator, by_agency, latest)
+            results[measure.id] = (numerator, by_agency, latest, None)
             continue
         denominator, base_seen = at.denominator
         base = total(measure.denominator, denominator)
         shares = {r[0]: _share(float(r[at.numerator] or 0), float(r[denominator] or 0))
                   for r in rows if r[base_seen]}
-        results[measure.id] = (_share(numerator, base), shares, latest)
+        results[measure.id] = (_share(numerator, base), shares, latest, (numerator, base))
     return results
 
 
@@ -285,6 +297,26 @@ def contributors_of(connection: duckdb.DuckDBPyConnection, measures: list[Measur
            "WHERE occurred_on BETWEEN $start AND $end GROUP BY agency")
     rows = connection.execute(sql, {**standing.params(), "start": start, "end": end}).fetchall()
     return {m.id: {r[0] for r in rows if r[at[m.id]]} for m in measures}
+
+
+def contributions(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                  start: date, end: date, standing: Standing
+                  ) -> dict[str, dict[str, set[str]]]:
+    """For each measure, the agencies whose facts it reads over [start, end] and the
+    months (YYYY-MM) in which they had any, in one query."""
+    aggregates = _Aggregates(first=2)
+    at = {m.id: aggregates.add(f"count(*) FILTER (WHERE {fact_condition(m)})")
+          for m in measures}
+    sql = (f"WITH {STANDING_SQL} SELECT agency, strftime(occurred_on, '%Y-%m'), "
+           f"{aggregates.sql()} FROM standing WHERE occurred_on BETWEEN $start AND $end "
+           "GROUP BY ALL")
+    rows = connection.execute(sql, {**standing.params(), "start": start, "end": end}).fetchall()
+    found: dict[str, dict[str, set[str]]] = {m.id: {} for m in measures}
+    for row in rows:
+        for measure in measures:
+            if row[at[measure.id]]:
+                found[measure.id].setdefault(row[0], set()).add(row[1])
+    return found
 
 
 def last_known(connection: duckdb.DuckDBPyConnection, measures: list[Measure], end: date,

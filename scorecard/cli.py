@@ -27,7 +27,7 @@ from projections import readmodel
 from projections.audit import audit_json, audit_trail, render_audit
 from projections.projector import Projector
 from projections.rejected import list_rejected, rejected_json, render_rejected
-from projections.report import build_report, load_plan, render_text, report_json
+from projections.report import build_report, load_plan, render_text, report_csv, report_json
 from projections.restatements import diff_json, render_restatements, restatements
 from projections.returns import (
     as_json,
@@ -219,7 +219,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     with home.readmodel(app) as connection:
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
                               from_day=from_day, rules=args.rules)
-    print(report_json(report) if args.json else render_text(report))
+    if args.csv:
+        print(report_csv(report), end="")
+    else:
+        print(report_json(report) if args.json else render_text(report))
     return 0
 
 
@@ -439,7 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--from", dest="from_day")
     report.add_argument("--rules", choices=("then", "now"), default="then",
                         help="judge by the rules in force at --known-at (then) or today's")
-    report.add_argument("--json", action="store_true")
+    shape = report.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true")
+    shape.add_argument("--csv", action="store_true",
+                       help="one row per measure, then the symbols' legend")
     report.set_defaults(run=cmd_report)
 
     diff = commands.add_parser("diff", help="what changed between two knowledge times, and why")
