@@ -341,7 +341,8 @@ class ReportBuilder:
         open_cases = [m for m in states if m.kind == "open_cases"]
         trend_ends = [end for _, end in self.trend_months]
         for standing in standings:
-            ends = [*trend_ends, self.as_at] if standing is self.standing else [self.as_at]
+            ends = ([*trend_ends, self.as_at] if trend_ends[-1] != self.as_at else trend_ends
+                    ) if standing is self.standing else [self.as_at]
             at_ends = open_cases_at(self.connection, open_cases, ends, standing) if (
                 open_cases) else {}
             statuses = latest_statuses(self.connection, ends, standing)
