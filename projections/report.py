@@ -517,7 +517,7 @@ class ReportBuilder:
         if total is None:
             found.add(symbols.NOT_AVAILABLE)
         minimum = measure.about.min_denominator or self.plan.min_denominator
-        if parts is not None and parts[1] < minimum:
+        if total is not None and parts is not None and parts[1] < minimum:
             found.add(symbols.LOW_RELIABILITY)
         if self.provisional(window, contributing):
             found.add(symbols.PROVISIONAL)

@@ -175,14 +175,14 @@ def show(zone: ZoneInfo, plan: Plan, as_at: date, from_day: date, known_day: dat
     with st.expander("About each measure: what is counted, targets and methods"):
         for m in report.measures:
             st.markdown(f"**{m.title}**\n\n{metadata_text(m)}")
-    if suppress:
-        return  # the exports carry every figure as counted: the board's alone
-    name = f"scorecard-{as_at.isoformat()}-known-{known_day.isoformat()}"
-    left, right = st.columns(2)
-    left.download_button("Download the scorecard (CSV)", report_csv(report),
-                         file_name=f"{name}.csv", mime="text/csv", key="board_csv")
-    right.download_button("Download the scorecard (JSON)", report_json(report),
-                          file_name=f"{name}.json", mime="application/json", key="board_json")
+    if not suppress:  # the exports carry every figure as counted: the board's alone
+        name = f"scorecard-{as_at.isoformat()}-known-{known_day.isoformat()}"
+        left, right = st.columns(2)
+        left.download_button("Download the scorecard (CSV)", report_csv(report),
+                             file_name=f"{name}.csv", mime="text/csv", key="board_csv")
+        right.download_button("Download the scorecard (JSON)", report_json(report),
+                              file_name=f"{name}.json", mime="application/json",
+                              key="board_json")
     st.subheader("Delivery-plan actions")
     actions = action_rows(report)
     st.dataframe(actions, hide_index=True, width="stretch", height=rows_height(len(actions)))
