@@ -164,7 +164,7 @@ def test_the_board_sees_targets_so_far_rates_with_intervals_markers_and_a_legend
     contacts = "Helpline contacts"
     assert frame_cell(at, 0, "Measure", contacts, "Target") == (
         "none: for information: contacts measure demand, which the board does not target")
-    assert frame_cell(at, 0, "Measure", contacts, "Trend") == "– not enough data"
+    assert frame_cell(at, 0, "Measure", contacts, "Trend") == "→ no significant change"
     assert frame_cell(at, 0, "Measure", contacts, "Returns") == (
         "Returns in: 1 of 1 agency for October 2015")
     legend = " ".join(c.value for c in at.caption)
