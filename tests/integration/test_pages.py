@@ -120,7 +120,11 @@ def test_a_measure_over_time_with_its_definition(home: Home) -> None:
     at.selectbox(key="measure_choice").set_value("Helpline contacts").run()
     at.date_input(key="measure_as_at").set_value(date(2015, 10, 31)).run()
     assert any("Definition: events of helpline.contact" in c.value for c in at.caption)
-    assert at.metric[0].value == "7"
+    assert at.metric[0].value == "7 [p]"  # October's return is not approved
+    shown = " ".join(m.value for m in at.markdown)
+    assert "**Target:** none: for information" in shown
+    assert "**Returns:** Returns in: 1 of 1 agency for October 2015" in shown
+    assert "**What is counted:** The number of helpline contacts." in shown
     cllr = page("measure", "scrutiny")
     assert any("not charted outside the board" in c.value for c in cllr.caption)
 
