@@ -219,10 +219,11 @@ class Measure:
 
     @property
     def can_forecast(self) -> bool:
-        """A profiled count that adds up month by month (distinct counts do not: a school
-        visited in two months counts once)."""
-        return self.is_profiled and self.numerator is not None and (
-            self.numerator.aggregate != "distinct")
+        """A count or rate over a fixed period that adds up month by month (distinct
+        counts do not: a school visited in two months counts once)."""
+        return (self.kind == "flow" and self.period in PROFILED_PERIODS
+                and all(c.aggregate != "distinct"
+                        for c in (self.numerator, self.denominator) if c is not None))
 
     def counted(self) -> str:
         """What is counted, in plain English."""

@@ -68,10 +68,13 @@ def measure_metadata(measure: Measure, plan: Plan, rules: MeasureRules | None,
         "interval_method": (f"{CONFIDENCE:.0%} Wilson score interval; a denominator below "
                             f"{min_denominator} is marked [u], low reliability.")
         if measure.is_rate else None,
-        "forecast_method": (f"Run rate of the period's complete months (at least "
-                            f"{MIN_FORECAST_MONTHS}) projected to the period's end, with a "
-                            f"{FORECAST_COVERAGE:.0%} interval from Student's t.")
-        if measure.can_forecast else None,
+        "forecast_method": (
+            f"The rate of the period's complete months (at least {MIN_FORECAST_MONTHS}) "
+            f"carried to the period's end, with a {FORECAST_COVERAGE:.0%} interval from "
+            "the binomial's normal approximation." if measure.is_rate else
+            f"Run rate of the period's complete months (at least {MIN_FORECAST_MONTHS}) "
+            f"projected to the period's end, with a {FORECAST_COVERAGE:.0%} interval from "
+            "Student's t.") if measure.can_forecast else None,
         "caveats": about.caveats,
         "disclosure": DISCLOSURE,
         "last_return": _day(last_return),

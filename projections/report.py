@@ -42,21 +42,29 @@ from projections.standing import (
     STANDING_SQL,
     Standing,
     StatusRow,
+    as_values,
     complete_at,
     contributions,
     contributors,
     contributors_of,
     fact_condition,
-    flow_months,
+    flow_month_parts,
     flow_splits,
     last_known,
     latest_statuses,
     measure_split,
+    monthly_parts,
     monthly_values,
     open_cases_at,
     rate_parts,
 )
-from projections.statistics import CONFIDENCE, Forecast, forecast_outturn, wilson_interval
+from projections.statistics import (
+    CONFIDENCE,
+    Forecast,
+    forecast_outturn,
+    forecast_rate,
+    wilson_interval,
+)
 from projections.trend import MIN_POINTS, TEST_NAME, Trend, trend
 
 TREND_MONTHS = 6
@@ -275,6 +283,7 @@ class ReportBuilder:
                            tuple[float | None, dict[str, float | None]]] = {}
         self._parts: dict[tuple[str, tuple[date, date]], tuple[float, float] | None] = {}
         self._months: dict[str, dict[date, float | None]] = {}  # by month's first day
+        self._month_parts: dict[str, dict[date, tuple[float, float | None]]] = {}
         self._last: dict[str, Any] = {}
         self._contributors: dict[str, set[str]] = {}
         self._contributions: dict[tuple[str, Span], dict[str, set[str]]] = {}
@@ -325,10 +334,12 @@ class ReportBuilder:
                         self._parts[(measure_id, window)] = parts
         months = self._monthly_span(flows)
         if flows and months:
-            for measure_id, values in flow_months(self.connection, flows, months,
-                                                  self.standing).items():
+            for measure_id, by_month in flow_month_parts(self.connection, flows, months,
+                                                         self.standing).items():
+                self._month_parts[measure_id] = {start: part for (start, _), part in
+                                                 zip(months, by_month, strict=True)}
                 self._months[measure_id] = {start: v for (start, _), v in
-                                            zip(months, values, strict=True)}
+                                            zip(months, as_values(by_month), strict=True)}
         self._prefetch_states([m for m in measures if m.kind != "flow"], standings)
         if pinned is None and measures:
             self._contributors = contributors_of(self.connection, measures,
@@ -426,6 +437,15 @@ class ReportBuilder:
         return monthly_values(self.connection, measure, months, self.standing) if (
             months) else []
 
+    def monthly_parts(self, measure: Measure, months: list[Span]
+                      ) -> list[tuple[float, float | None]]:
+        """A flow's numerator (and a rate's denominator) in each of ``months``."""
+        cached = self._month_parts.get(measure.id)
+        if cached is not None and all(start in cached for start, _ in months):
+            return [cached[start] for start, _ in months]
+        return monthly_parts(self.connection, measure, months, self.standing) if (
+            months) else []
+
     def contributing(self, measure: Measure, window: Span) -> dict[str, set[str]]:
         """The agencies whose facts the measure reads, with the months they had any."""
         span = self._contribution_window(window)
@@ -456,9 +476,10 @@ class ReportBuilder:
         contributing = self.contributing(measure, window)
         last_return = self.last_return(measure, window)
         forecast = None
-        if rules is not None and target is not None and span is not None and (
-                measure.can_forecast):
-            forecast = self.forecast(measure, rules, target, span)
+        if rules is not None and target is not None and measure.can_forecast:
+            whole = period_span(measure, self.as_at, self.plan)
+            assert whole is not None
+            forecast = self.forecast(measure, rules, target, whole)
         return MeasureValue(
             id=measure.id, title=measure.title, value=_number(total),
             by_agency={code: _number(v) for code, v in by_agency.items()},
@@ -495,11 +516,15 @@ class ReportBuilder:
         last = last_complete_month(self.as_at)
         months = months_between(*span)
         done = [m for m in months if m[0] <= last]
-        values = self.monthly(measure, done)
         weights = {m[0]: rules.rules.month_weight(m[0].year, m[0].month, *span) for m in months}
-        return forecast_outturn([(v or 0.0, weights[m[0]]) for v, m in
-                                 zip(values, done, strict=True)],
-                                [weights[m[0]] for m in months if m[0] > last], target,
+        to_come = [weights[m[0]] for m in months if m[0] > last]
+        parts = self.monthly_parts(measure, done)
+        if measure.is_rate:
+            return forecast_rate([(n, d or 0.0, weights[m[0]]) for (n, d), m in
+                                  zip(parts, done, strict=True)], to_come, target,
+                                 measure.polarity)
+        return forecast_outturn([(n, weights[m[0]]) for (n, _), m in
+                                 zip(parts, done, strict=True)], to_come, target,
                                 measure.polarity)
 
     def next_return(self) -> date | None:

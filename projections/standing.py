@@ -259,10 +259,13 @@ def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], 
     return results
 
 
-def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                months: list[tuple[date, date]], standing: Standing
-                ) -> dict[str, list[float | None]]:
-    """``monthly_values`` of many flow measures in one query."""
+MonthParts = list[tuple[float, float | None]]  # each month's numerator, denominator
+
+
+def flow_month_parts(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                     months: list[tuple[date, date]], standing: Standing
+                     ) -> dict[str, MonthParts]:
+    """``monthly_parts`` of many flow measures in one query."""
     aggregates = _Aggregates(first=1)
     columns = {m.id: _flow_columns(m, aggregates) for m in measures}
     sql = (f"WITH {STANDING_SQL} SELECT CAST(date_trunc('month', occurred_on) AS DATE), "
@@ -275,16 +278,40 @@ def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
     def monthly(at: int) -> list[float]:
         return [float((rows[first][at] if first in rows else 0) or 0) for first in firsts]
 
-    results: dict[str, list[float | None]] = {}
+    results: dict[str, MonthParts] = {}
     for measure in measures:
         at = columns[measure.id]
         counted = monthly(at.numerator)
-        if at.denominator is None:
-            results[measure.id] = [*counted]
-        else:
-            bases = monthly(at.denominator[0])
-            results[measure.id] = [_share(c, b) for c, b in zip(counted, bases, strict=True)]
+        bases: list[float | None] = ([*monthly(at.denominator[0])] if at.denominator
+                                     else [None] * len(firsts))
+        results[measure.id] = list(zip(counted, bases, strict=True))
     return results
+
+
+def as_values(parts: MonthParts) -> list[float | None]:
+    """Each month's value: its count, or its numerator's share of its denominator."""
+    return [count if base is None else _share(count, base) for count, base in parts]
+
+
+def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                months: list[tuple[date, date]], standing: Standing
+                ) -> dict[str, list[float | None]]:
+    """``monthly_values`` of many flow measures in one query."""
+    return {measure_id: as_values(parts) for measure_id, parts in
+            flow_month_parts(connection, measures, months, standing).items()}
+
+
+def monthly_parts(connection: duckdb.DuckDBPyConnection, measure: Measure,
+                  months: list[tuple[date, date]], standing: Standing) -> MonthParts:
+    """A flow measure's numerator (and a rate's denominator) in each of ``months``."""
+    assert measure.numerator is not None
+    first, last = months[0][0], months[-1][1]
+    keys = [f"{start:%Y-%m}" for start, _ in months]
+    counted = _monthly(connection, measure.numerator, first, last, standing)
+    if measure.denominator is None:
+        return [(counted.get(key, 0.0), None) for key in keys]
+    bases = _monthly(connection, measure.denominator, first, last, standing)
+    return [(counted.get(key, 0.0), bases.get(key, 0.0)) for key in keys]
 
 
 def contributors_of(connection: duckdb.DuckDBPyConnection, measures: list[Measure],

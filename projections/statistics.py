@@ -18,6 +18,11 @@ figures", says why each method was chosen).
   outturn is F = (complete months' total) + W·ρ̂, and its prediction error has variance
   σ²·(W + W²/Σw) (future noise plus the error in ρ̂). The 80% interval and the
   probability of meeting the target use Student's t on k − 1 degrees of freedom.
+- **Forecast of a rate's outturn** (n of d over the period): the denominator runs on at
+  its rate per unit of weight, D' = W·Σd/Σw more to come; each of those succeeds with
+  the complete months' proportion p̂ = Σn/Σd, so the outturn is p̂ and, by the normal
+  approximation to the binomial with p̂'s own error, its variance is
+  p̂(1−p̂)·(D' + D'²/Σd) / (Σd + D')².
 """
 
 from __future__ import annotations
@@ -118,7 +123,7 @@ class Forecast:
 
 
 def _rounded(value: float) -> float:
-    return round(value, 2)
+    return round(value, 6)
 
 
 def forecast_outturn(done: Sequence[tuple[float, float]], remaining: Sequence[float],
@@ -146,3 +151,28 @@ def forecast_outturn(done: Sequence[tuple[float, float]], remaining: Sequence[fl
         below = t_cdf((target - value) / spread, df)  # P(outturn < target)
         p_meet = 1 - below if polarity == "higher" else below
     return Forecast(value, value - t * spread, value + t * spread, p_meet, k)
+
+
+def forecast_rate(done: Sequence[tuple[float, float, float]], remaining: Sequence[float],
+                  target: float, polarity: str) -> Forecast | None:
+    """The outturn of a rate whose complete months were ``done`` (numerator, denominator,
+    weight) and whose months still to come have the weights ``remaining``; None with
+    fewer than ``MIN_FORECAST_MONTHS`` complete months or nothing to divide by."""
+    counted = [(n, d, w) for n, d, w in done if w > 0]
+    successes = sum(n for n, _, _ in done)
+    trials = sum(d for _, d, _ in done)
+    if len(counted) < MIN_FORECAST_MONTHS or trials <= 0:
+        return None
+    p = successes / trials
+    to_come = sum(remaining) * sum(d for _, d, _ in counted) / sum(w for _, _, w in counted)
+    spread = math.sqrt(p * (1 - p) * (to_come + to_come * to_come / trials)) / (
+        trials + to_come)
+    z = NormalDist().inv_cdf(0.5 + FORECAST_COVERAGE / 2)
+    if spread == 0:
+        meets = p >= target if polarity == "higher" else p <= target
+        p_meet = 1.0 if meets else 0.0
+    else:
+        below = NormalDist(p, spread).cdf(target)
+        p_meet = 1 - below if polarity == "higher" else below
+    return Forecast(p, max(0.0, p - z * spread), min(1.0, p + z * spread), p_meet,
+                    len(counted))

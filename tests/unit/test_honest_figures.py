@@ -19,6 +19,7 @@ from projections.periods import complete_months, last_complete_month, period_spa
 from projections.statistics import (
     Forecast,
     forecast_outturn,
+    forecast_rate,
     t_cdf,
     t_quantile,
     wilson_interval,
@@ -165,6 +166,23 @@ def test_forecast_weights_months_by_their_share_of_the_target() -> None:
     # A month of no weight (August for schools) counts towards the total, not the rate.
     assert forecast_outturn([(5, 0), (62, 31), (60, 30), (62, 31)], [29], 240, "higher"
                             ) == Forecast(247.0, 247.0, 247.0, 1.0, 3)
+
+
+def test_a_rate_s_forecast_on_a_synthetic_series_with_a_known_answer() -> None:
+    """3 of 10 in each of four months and four to come: 40 more emails at 30%, so the
+    outturn is 30% with variance 0.21·(40 + 40²/40)/80² and sd 0.0512."""
+    forecast = forecast_rate([(3, 10, 1)] * 4, [1] * 4, 0.35, "higher")
+    assert forecast is not None
+    sd = math.sqrt(0.21 * 80) / 80
+    z = stats.norm.ppf(0.9)
+    assert (forecast.value, forecast.low, forecast.high) == pytest.approx(
+        (0.3, 0.3 - z * sd, 0.3 + z * sd))
+    assert forecast.p_meet == pytest.approx(1 - stats.norm.cdf(0.05 / sd))
+    assert forecast_rate([(3, 10, 1)] * 4, [1] * 4, 0.35, "lower").p_meet == pytest.approx(
+        stats.norm.cdf(0.05 / sd))
+    assert forecast_rate([(3, 10, 1)] * 2, [1] * 4, 0.35, "higher") is None
+    assert forecast_rate([(0, 0, 1)] * 4, [1] * 4, 0.35, "higher") is None
+    assert forecast_rate([(10, 10, 1)] * 3, [1], 0.8, "higher") == Forecast(1, 1, 1, 1, 3)
 
 
 def test_forecast_needs_three_complete_months() -> None:
