@@ -178,8 +178,8 @@ def test_a_rate_s_forecast_on_a_synthetic_series_with_a_known_answer() -> None:
     assert (forecast.value, forecast.low, forecast.high) == pytest.approx(
         (0.3, 0.3 - z * sd, 0.3 + z * sd))
     assert forecast.p_meet == pytest.approx(1 - stats.norm.cdf(0.05 / sd))
-    assert forecast_rate([(3, 10, 1)] * 4, [1] * 4, 0.35, "lower").p_meet == pytest.approx(
-        stats.norm.cdf(0.05 / sd))
+    lower = forecast_rate([(3, 10, 1)] * 4, [1] * 4, 0.35, "lower")
+    assert lower is not None and lower.p_meet == pytest.approx(stats.norm.cdf(0.05 / sd))
     assert forecast_rate([(3, 10, 1)] * 2, [1] * 4, 0.35, "higher") is None
     assert forecast_rate([(0, 0, 1)] * 4, [1] * 4, 0.35, "higher") is None
     assert forecast_rate([(10, 10, 1)] * 3, [1], 0.8, "higher") == Forecast(1, 1, 1, 1, 3)
