@@ -206,6 +206,8 @@ class Measure:
     polarity: str = "higher"
     standard: bool = False
     about: MeasureNotes = dataclasses.field(default_factory=MeasureNotes)
+    population: str | None = None  # a count per ``per`` of this plan population
+    per: int | None = None
 
     @property
     def is_rate(self) -> bool:
@@ -314,5 +316,13 @@ def plan_measure(spec: Mapping[str, Any], standard: Mapping[str, Measure]) -> Me
         denominator = Count.parse(spec["denominator"]) if "denominator" in spec else None
     except MeasureError as error:
         raise MeasureError(f"measure {measure_id}: {error}") from None
+    population, per = spec.get("population"), spec.get("per")
+    per_population = population is not None or per is not None
+    if per_population and (denominator is not None or not isinstance(population, str)
+                           or isinstance(per, bool) or not isinstance(per, int) or per < 1):
+        raise MeasureError(f"measure {measure_id}: a rate per population needs population "
+                           "(an id of the plan's populations) and per (a whole number such "
+                           "as 10000), and no denominator")
     return Measure(measure_id, str(spec["title"]), numerator, denominator, "flow", period,
-                   str(objective) if objective else None, polarity, False, about)
+                   str(objective) if objective else None, polarity, False, about,
+                   population, per)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from domain.plan import Plan
+from domain.plan import Plan, Population
 from domain.rules import MeasureRules
 from projections.measures import DEFAULT_NO_TARGET, Measure
 from projections.statistics import CONFIDENCE, FORECAST_COVERAGE, MIN_FORECAST_MONTHS
@@ -36,7 +36,8 @@ def _amount(value: float, share: bool) -> str:
 
 def measure_metadata(measure: Measure, plan: Plan, rules: MeasureRules | None,
                      set_by: str | None, agencies: list[str], min_denominator: int,
-                     last_return: datetime | None, next_return: date | None
+                     last_return: datetime | None, next_return: date | None,
+                     population: tuple[Population, int, int] | None = None
                      ) -> dict[str, Any]:
     """The metadata of one measure as a mapping of plain-English statements."""
     names = {a.code: a.name for a in plan.agencies}
@@ -53,10 +54,17 @@ def measure_metadata(measure: Measure, plan: Plan, rules: MeasureRules | None,
     else:
         target = f"None: {about.no_target_reason or DEFAULT_NO_TARGET}."
     notes: dict[str, Any] = {
-        "counted": measure.counted()[0].upper() + measure.counted()[1:] + ".",
+        "counted": measure.counted()[0].upper() + measure.counted()[1:]
+        + (f", per {measure.per:,} {population[0].title[0].lower()}{population[0].title[1:]}"
+           if population and measure.per
+           else "") + ".",
         "numerator": measure.numerator.plain() if measure.is_rate and measure.numerator
         else None,
-        "denominator": measure.denominator.plain() if measure.denominator else None,
+        "denominator": measure.denominator.plain() if measure.denominator else (
+            f"{population[0].title}: {population[2]:,} in {population[1]} ({population[0].source}"
+            f", published {_day(population[0].published)}"
+            + (f"; {population[0].note}" if population[0].note else "") + ")"
+            if population else None),
         "agencies": [names.get(code, code) for code in agencies],
         "period": PERIOD_WORDS[measure.period],
         "polarity": "Higher is better." if measure.polarity == "higher"
@@ -67,7 +75,9 @@ def measure_metadata(measure: Measure, plan: Plan, rules: MeasureRules | None,
                         f"progress never counts); at least {MIN_POINTS} months are needed.",
         "interval_method": (f"{CONFIDENCE:.0%} Wilson score interval; a denominator below "
                             f"{min_denominator} is marked [u], low reliability.")
-        if measure.is_rate else None,
+        if measure.is_rate else (f"{CONFIDENCE:.0%} exact Poisson interval of the count, "
+                                 f"per {measure.per:,} people.")
+        if population and measure.per else None,
         "forecast_method": (
             f"The rate of the period's complete months (at least {MIN_FORECAST_MONTHS}) "
             f"carried to the period's end, with a {FORECAST_COVERAGE:.0%} interval from "

@@ -20,11 +20,17 @@ from typing import Any
 
 import duckdb
 
-from domain.plan import Plan
+from domain.plan import Plan, Population
 from domain.rules import MeasureRules
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 from projections import symbols
-from projections.measures import DEFAULT_NO_TARGET, STANDARD_MEASURES, Measure, plan_measure
+from projections.measures import (
+    DEFAULT_NO_TARGET,
+    STANDARD_MEASURES,
+    Measure,
+    MeasureError,
+    plan_measure,
+)
 from projections.metadata import measure_metadata
 from projections.periods import (
     Span,
@@ -63,6 +69,7 @@ from projections.statistics import (
     Forecast,
     forecast_outturn,
     forecast_rate,
+    poisson_interval,
     wilson_interval,
 )
 from projections.trend import MIN_POINTS, TEST_NAME, Trend, trend
@@ -120,7 +127,7 @@ class MeasureValue:
     trend: str = "not enough data"
     trend_values: list[tuple[str, float | None]] = field(default_factory=list)
     marker: str | None = None
-    unit: str = "count"  # or "share" (a rate between 0 and 1)
+    unit: str = "count"  # or "share" (between 0 and 1), or "rate" (per ``per`` people)
     last_return: datetime | None = None  # when the newest fact it counts became known
     target_to_date: float | None = None  # the target profiled to as_at; ``rag`` judges by it
     period_span: Span | None = None  # the whole period a profiled target is set for
@@ -133,6 +140,7 @@ class MeasureValue:
     markers: list[str] = field(default_factory=list)  # GSS symbols, e.g. "[p]"
     completeness: Completeness | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    per: int | None = None  # a rate per population: per how many people
 
     def to_json(self) -> dict[str, Any]:
         rules = self.rules
@@ -162,7 +170,8 @@ class MeasureValue:
             "numerator": _number(self.numerator), "denominator": _number(self.denominator),
             "ci_low": _number(self.ci[0]) if self.ci else None,
             "ci_high": _number(self.ci[1]) if self.ci else None,
-            "ci_level": CONFIDENCE if self.unit == "share" else None,
+            "ci_level": CONFIDENCE if self.ci else None,
+            "per": self.per,
             "no_target_reason": self.no_target_reason,
             "markers": self.markers,
             "completeness": self.completeness.to_json() if self.completeness else None,
@@ -458,9 +467,27 @@ class ReportBuilder:
         window = span or period_window(measure, self.as_at, self.from_day, self.plan)
         return self.split(measure, window, standing or self.standing)[0]
 
+    def population(self, measure: Measure) -> tuple[Population, int, int] | None:
+        """The population a measure is a rate per, its year and figure used at as_at."""
+        if measure.population is None:
+            return None
+        found = (self.plan.populations or {}).get(measure.population)
+        if found is None:
+            raise MeasureError(f"measure {measure.id}: population {measure.population!r} is "
+                               "not in the plan's populations")
+        year, people = found.for_year(self.as_at.year)
+        return found, year, people
+
     def measure(self, measure: Measure) -> MeasureValue:
         window = period_window(measure, self.as_at, self.from_day, self.plan)
         total, by_agency = self.split(measure, window, self.standing)
+        population = self.population(measure)
+        scale = (measure.per or 1) / population[2] if population else 1.0
+        count = total
+        if population is not None:  # a count per `per` people
+            total = None if total is None else total * scale
+            by_agency = {code: None if v is None else v * scale for code, v in
+                         by_agency.items()}
         rules = self._rules.get(measure.id) if self._rules is not None else rules_in_force(
             self.connection, measure.id, self.known_at if self.rules == "then" else None)
         target = rules.rules.target_on(self.as_at) if rules else None
@@ -468,18 +495,23 @@ class ReportBuilder:
         target_to_date = target
         if rules is not None and span is not None:
             target_to_date = rules.rules.target_to_date(span, self.as_at)
-        monthly = self.monthly(measure, self.trend_months)
+        monthly = [None if v is None else v * scale
+                   for v in self.monthly(measure, self.trend_months)]
         trend_values = [(f"{start:%Y-%m}", _number(value))
                         for (start, _), value in zip(self.trend_months, monthly, strict=True)]
         parts = self.rate_parts(measure, window)
         ci = wilson_interval(*parts) if parts else None
+        if population is not None and count is not None:
+            parts = (count, float(population[2]))
+            low, high = poisson_interval(round(count))
+            ci = (low * scale, high * scale)
         contributing = self.contributing(measure, window)
         last_return = self.last_return(measure, window)
         forecast = None
         if rules is not None and target is not None and measure.can_forecast:
             whole = period_span(measure, self.as_at, self.plan)
             assert whole is not None
-            forecast = self.forecast(measure, rules, target, whole)
+            forecast = self.forecast(measure, rules, target, whole, scale)
         return MeasureValue(
             id=measure.id, title=measure.title, value=_number(total),
             by_agency={code: _number(v) for code, v in by_agency.items()},
@@ -491,7 +523,8 @@ class ReportBuilder:
             rules_as_of=self.rules,
             trend=trend(monthly, measure.polarity).words,
             trend_values=trend_values, marker=self.marker(measure, total, window),
-            unit="share" if measure.is_rate else "count",
+            unit="share" if measure.is_rate else "rate" if population else "count",
+            per=measure.per if population else None,
             last_return=last_return,
             target_to_date=target_to_date,
             period_span=span if target is not None else None,
@@ -507,11 +540,11 @@ class ReportBuilder:
                 measure, self.plan, rules.rules if rules else None,
                 rules.by if rules else None, sorted(contributing),
                 measure.about.min_denominator or self.plan.min_denominator, last_return,
-                self.next_return()),
+                self.next_return(), population),
         )
 
     def forecast(self, measure: Measure, rules: RulesInForce, target: float,
-                 span: Span) -> Forecast | None:
+                 span: Span, scale: float = 1.0) -> Forecast | None:
         """The period's outturn from its complete months' run rate (see statistics)."""
         last = last_complete_month(self.as_at)
         months = months_between(*span)
@@ -523,7 +556,7 @@ class ReportBuilder:
             return forecast_rate([(n, d or 0.0, weights[m[0]]) for (n, d), m in
                                   zip(parts, done, strict=True)], to_come, target,
                                  measure.polarity)
-        return forecast_outturn([(n, weights[m[0]]) for (n, _), m in
+        return forecast_outturn([(n * scale, weights[m[0]]) for (n, _), m in
                                  zip(parts, done, strict=True)], to_come, target,
                                 measure.polarity)
 
@@ -636,10 +669,12 @@ def build_report(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at
                          rules=rules).build()
 
 
-def _shown(value: int | float | None) -> str:
+def _shown(value: int | float | None, unit: str = "count") -> str:
     if value is None:
         return "-"
-    return f"{value:.1%}" if isinstance(value, float) and value <= 1 else f"{value}"
+    if unit == "share":
+        return f"{value:.1%}"
+    return f"{value:,.1f}" if unit == "rate" else f"{value}"
 
 
 def _target_text(m: MeasureValue) -> str:
@@ -647,7 +682,7 @@ def _target_text(m: MeasureValue) -> str:
     if m.target is None:
         return "-"
     if m.unit == "share" or m.target_to_date is None or m.target_to_date == m.target:
-        return _shown(_number(m.target))
+        return _shown(_number(m.target), m.unit)
     return f"{m.target_to_date:,.0f} of {m.target:,.0f}"
 
 
@@ -661,9 +696,9 @@ def render_text(report: Report) -> str:
         f"{'trend':<24} by agency",
     ]
     for m in report.measures:
-        split = ", ".join(f"{code} {_shown(v)}" for code, v in m.by_agency.items())
+        split = ", ".join(f"{code} {_shown(v, m.unit)}" for code, v in m.by_agency.items())
         outlook = m.forecast.outlook if m.forecast else "-"
-        lines.append(f"{m.id:<30} {_shown(m.value):>9} {''.join(m.markers):<7} "
+        lines.append(f"{m.id:<30} {_shown(m.value, m.unit):>9} {''.join(m.markers):<7} "
                      f"{_target_text(m):>14} {m.rag or '-':<6} {outlook:<11} "
                      f"{m.trend_detail.shown:<24} {split}")
     lines += ["", f"{'action':<8} {'status':<12} {'lead':<22} {'due':<10}  title"]

@@ -31,6 +31,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Any
 
 CONFIDENCE = 0.95  # of a rate's interval
 FORECAST_COVERAGE = 0.80  # of a forecast's interval
@@ -176,3 +177,53 @@ def forecast_rate(done: Sequence[tuple[float, float, float]], remaining: Sequenc
         p_meet = 1 - below if polarity == "higher" else below
     return Forecast(p, max(0.0, p - z * spread), min(1.0, p + z * spread), p_meet,
                     len(counted))
+
+
+EXACT_POISSON_UP_TO = 1000  # beyond it Byar's approximation agrees to 1 part in 10^6
+
+
+def _poisson_cdf(count: int, mean: float) -> float:
+    """P(X <= count) for X ~ Poisson(mean), summed in log space."""
+    if mean <= 0:
+        return 1.0
+    log_mean = math.log(mean)
+    return min(1.0, sum(math.exp(k * log_mean - mean - math.lgamma(k + 1))
+                        for k in range(count + 1)))
+
+
+def _solve(f: Any, low: float, high: float) -> float:
+    """The root of an increasing function on [low, high], by bisection."""
+    for _ in range(200):
+        middle = (low + high) / 2
+        if f(middle) < 0:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-12 * max(1.0, high):
+            break
+    return (low + high) / 2
+
+
+def byar_interval(count: int) -> tuple[float, float]:
+    """Byar's approximation to the exact Poisson interval (Breslow and Day 1987)."""
+    z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
+    low = 0.0 if count == 0 else count * (
+        1 - 1 / (9 * count) - z / (3 * math.sqrt(count))) ** 3
+    above = count + 1
+    return low, above * (1 - 1 / (9 * above) + z / (3 * math.sqrt(above))) ** 3
+
+
+def poisson_interval(count: int) -> tuple[float, float]:
+    """The 95% interval for the mean of an observed count, for a count or a rate per
+    population: the exact (Garwood) interval, as Fingertips uses for small counts,
+    and Byar's approximation above ``EXACT_POISSON_UP_TO``."""
+    if count < 0:
+        raise ValueError(f"a count cannot be negative (got {count})")
+    if count > EXACT_POISSON_UP_TO:
+        return byar_interval(count)
+    tail = (1 - CONFIDENCE) / 2
+    ceiling = count + 20 * math.sqrt(count + 1) + 20
+    low = 0.0 if count == 0 else _solve(
+        lambda mean: (1 - _poisson_cdf(count - 1, mean)) - tail, 0.0, ceiling)
+    high = _solve(lambda mean: tail - _poisson_cdf(count, mean), 0.0, ceiling)
+    return low, high

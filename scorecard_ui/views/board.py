@@ -79,6 +79,10 @@ def rate_cell(m: MeasureValue, suppress: bool) -> str:
     """A rate's numerator and denominator and its 95% Wilson interval."""
     if m.numerator is None or m.denominator is None:
         return ""
+    if m.unit == "rate" and m.per:
+        interval = f" ({m.ci[0]:,.1f} to {m.ci[1]:,.1f})" if m.ci else ""
+        return (f"{shown(m.numerator, suppress=suppress)} in "
+                f"{shown(m.denominator, suppress=False)} people{interval}")
     parts = (f"{shown(m.numerator, suppress=suppress)} of "
              f"{shown(m.denominator, suppress=suppress)}")
     if m.ci is None:

@@ -25,7 +25,7 @@ from projections.report import (
     report_csv,
     scorecard_measures,
 )
-from projections.statistics import wilson_interval
+from projections.statistics import poisson_interval, wilson_interval
 from scorecard.bootstrap import Home
 from scorecard.demo import build_demo_home
 from scorecard.demo.schools import school_register
@@ -417,3 +417,20 @@ def test_the_csv_export_carries_the_new_fields_and_the_legend(
     assert rows["helpline_contacts"]["no_target_reason"].startswith("for information")
     assert dict(list(csv.reader(io.StringIO(legend)))[1:]) == symbols.LEGEND
     assert "*" not in text
+
+
+def test_a_rate_per_10000_children_with_its_population_and_interval(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """Referrals of children this financial year per 10,000 children (the plan's
+    illustrative 56,000), with the exact Poisson interval of the count, scaled."""
+    rate = report(demo, "2015-12-16", "2015-04-01", PUBLISHED).measure(
+        "child_referrals_per_10000")
+    children = facts(demo, "type = 'referral.received' AND client = 'child' AND "
+                     "occurred_on BETWEEN '2015-04-01' AND '2015-12-16'", PUBLISHED)
+    assert (rate.numerator, rate.denominator, rate.per, rate.unit) == (
+        children, 56000, 10000, "rate")
+    assert rate.value == pytest.approx(children * 10000 / 56000, abs=1e-6)
+    low, high = poisson_interval(children)
+    assert rate.ci == pytest.approx((low * 10000 / 56000, high * 10000 / 56000))
+    assert "56,000 in 2015 (Office for National Statistics" in rate.metadata["denominator"]

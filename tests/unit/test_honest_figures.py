@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from scipy import stats
 
-from domain.plan import Plan, load_plan_document
+from domain.plan import Plan, PlanError, load_plan_document
 from domain.rules import MeasureRules, RulesError
 from projections import symbols
 from projections.measures import MeasureError, plan_measure
@@ -20,6 +20,7 @@ from projections.statistics import (
     Forecast,
     forecast_outturn,
     forecast_rate,
+    poisson_interval,
     t_cdf,
     t_quantile,
     wilson_interval,
@@ -127,6 +128,37 @@ def test_wilson_matches_scipy_and_tells_15_of_38_from_1500_of_3800() -> None:
     assert wilson_interval(0, 0) is None
     with pytest.raises(ValueError, match="0 <= k <= n"):
         wilson_interval(5, 4)
+
+
+# Rates per population ---------------------------------------------------------------
+
+def test_the_poisson_interval_of_a_count_matches_the_exact_chi_squared_limits() -> None:
+    """Garwood's exact limits, chi²(2.5%; 2O)/2 and chi²(97.5%; 2O+2)/2, computed here by
+    solving the Poisson distribution function; Byar's approximation above 1,000."""
+    for count in (0, 1, 2, 4, 9, 30, 76, 500, 1000, 1001, 20000):
+        low = stats.chi2.ppf(0.025, 2 * count) / 2 if count else 0.0
+        high = stats.chi2.ppf(0.975, 2 * count + 2) / 2
+        assert poisson_interval(count) == pytest.approx((low, high), rel=1e-6)
+
+
+def test_populations_are_sourced_dated_by_year_and_named_by_measures() -> None:
+    document = load_plan_document()
+    population = Plan.from_document(document).populations["children-0-17"]  # type: ignore[index]
+    assert population.source.startswith("Office for National Statistics")
+    assert population.for_year(2015) == (2015, 56000)
+    assert population.for_year(2017) == (2015, 56000)  # the latest estimate before it
+    assert population.for_year(2010) == (2014, 56000)  # none before: the earliest
+    broken = {**document, "populations": [{**document["populations"][0], "figures": {
+        2015: "many"}}]}
+    with pytest.raises(PlanError, match=r"populations\[0\].figures must map years"):
+        Plan.from_document(broken)
+    unknown = {**document, "measures": [{"id": "x", "title": "X", "population": "adults",
+                                         "per": 1000, "numerator": {"count": "case.closed"}}]}
+    with pytest.raises(PlanError, match="population 'adults' is not in populations"):
+        Plan.from_document(unknown)
+    with pytest.raises(MeasureError, match="rate per population needs population"):
+        plan_measure({"id": "x", "title": "X", "population": "children-0-17",
+                      "numerator": {"count": "case.closed"}}, {})
 
 
 # Forecast of the outturn --------------------------------------------------------------
