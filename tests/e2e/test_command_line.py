@@ -6,6 +6,8 @@ Each test runs on the embedded SQLite store and on a PostgreSQL event store
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -128,6 +130,15 @@ def test_report_json_has_the_contract_shape_and_replays_knowledge(
     assert {m["id"]: m["value"] for m in windowed["measures"]}["helpline_contacts"] == 4
     text = cli("report", "--as-at", "2015-10-31").stdout
     assert "helpline_contacts" in text and "Delivery Plan" in text
+    assert "[p] provisional" in text  # the legend ends the text report
+    assert then["legend"]["[u]"].startswith("low reliability")
+    assert contacts["markers"] == ["[p]"] and contacts["completeness"]["received"] == 1
+    rows = cli("report", "--as-at", "2015-10-31", "--csv").stdout.split("\n\n")
+    table = list(csv.DictReader(io.StringIO(rows[0])))
+    assert {r["id"]: r["value"] for r in table}["helpline_contacts"] == "6"
+    assert rows[1].startswith("symbol,meaning\n[c],")
+    both = cli("report", "--as-at", "2015-10-31", "--csv", "--json", ok=False)
+    assert both.returncode == 2 and "not allowed with" in both.stderr
 
 
 def test_bad_command_lines_name_the_problem(cli: Cli, tmp_path: Path) -> None:
