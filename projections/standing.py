@@ -83,7 +83,7 @@ def measure_split(connection: duckdb.DuckDBPyConnection, measure: Measure, start
     """A measure's value over [start, end] (or at ``end`` for a position), by agency."""
     params = {**standing.params(), "end": end}
     if measure.kind in ("open_cases", "actions_complete"):
-        sql = OPEN_CASES_SQL.format(referrals=_referrals(measure)) if (
+        sql = OPEN_CASES_SQL.format(referrals=referrals_condition(measure)) if (
             measure.kind == "open_cases") else (
             f"SELECT agency, count(*) FROM ({LATEST_STATUS_SQL}) "
             "WHERE status = 'complete' GROUP BY GROUPING SETS ((agency), ())")
@@ -358,7 +358,7 @@ def last_known(connection: duckdb.DuckDBPyConnection, measures: list[Measure], e
     return {m.id: row[at[m.id]] if row else None for m in measures}
 
 
-def _referrals(measure: Measure) -> str:
+def referrals_condition(measure: Measure) -> str:
     """The referrals an open-cases measure follows."""
     return measure.numerator.condition() if measure.numerator else "type = 'referral.received'"
 
@@ -392,14 +392,15 @@ def open_cases_at(connection: duckdb.DuckDBPyConnection, measures: list[Measure]
     """Every open-cases measure at each of ``ends``, by agency, in one query: each case
     episode is joined to its closure once, whichever referrals a measure follows, and a
     case counts once however many of its episodes are open."""
-    follows = ", ".join(f"({_referrals(m)}) AS follows_{i}" for i, m in enumerate(measures))
+    follows = ", ".join(f"({referrals_condition(m)}) AS follows_{i}"
+                        for i, m in enumerate(measures))
     open_at_ends = ", ".join(
         f"bool_or(follows_{i} AND referred_on <= $end_{k} "
         f"AND (closed_on IS NULL OR closed_on > $end_{k})) AS open_{i}_{k}"
         for i, _ in enumerate(measures) for k, _ in enumerate(ends))
     counts = ", ".join(f"count(*) FILTER (WHERE open_{i}_{k})"
                        for i, _ in enumerate(measures) for k, _ in enumerate(ends))
-    any_referral = " OR ".join(f"({_referrals(m)})" for m in measures)
+    any_referral = " OR ".join(f"({referrals_condition(m)})" for m in measures)
     sql = OPEN_CASES_AT_ENDS_SQL.format(follows=follows, open_at_ends=open_at_ends,
                                         counts=counts, any_referral=any_referral)
     rows = connection.execute(sql, {**standing.params(), "last": max(ends),

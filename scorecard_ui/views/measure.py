@@ -8,6 +8,7 @@ import streamlit as st
 
 from domain.timekeeping import utc_now
 from projections import symbols
+from projections.breakdowns import DIMENSIONS, breakdowns, can_break_down
 from projections.report import ReportBuilder, months_ending, rules_in_force, scorecard_measures
 from scorecard_ui.session import application, current_user, home
 from scorecard_ui.suppression import shown_split
@@ -35,6 +36,10 @@ def render() -> None:
             target = rules.rules.target_on(end) if rules else None
             series.append({"month": start, "value": value, "target": target})
         current = builder.measure(measure)
+        # People's details are broken down for the board only (as counted), until the
+        # disclosure control can suppress them for everyone else.
+        split_by = breakdowns(connection, measure, current.window, builder.standing) if (
+            current.window and not suppress and can_break_down(measure)) else {}
     st.caption(f"Definition: {measure.definition()} · period: {measure.period} · "
                f"{'higher' if measure.polarity == 'higher' else 'lower'} is better")
     if rules:
@@ -63,3 +68,12 @@ def render() -> None:
         st.markdown(metadata_text(current))
     st.dataframe(pd.DataFrame([{"Agency": k, "Value": v} for k, v in parts.items()]),
                  hide_index=True)
+    if can_break_down(measure):
+        st.subheader("Breakdowns")
+        if suppress:
+            st.caption("Breakdowns of people are shown outside the board only through the "
+                       "disclosure control.")
+        for dimension, counts in split_by.items():
+            st.markdown(f"**{DIMENSIONS[dimension]}**")
+            st.dataframe(pd.DataFrame([{DIMENSIONS[dimension]: k, "Count": v}
+                                       for k, v in counts.items()]), hide_index=True)

@@ -18,6 +18,7 @@ import pytest
 
 from domain.timekeeping import end_of_day
 from projections import symbols
+from projections.breakdowns import breakdowns
 from projections.report import (
     Report,
     ReportBuilder,
@@ -434,3 +435,28 @@ def test_a_rate_per_10000_children_with_its_population_and_interval(
     low, high = poisson_interval(children)
     assert rate.ci == pytest.approx((low * 10000 / 56000, high * 10000 / 56000))
     assert "56,000 in 2015 (Office for National Statistics" in rate.metadata["denominator"]
+
+
+@KNOWLEDGE
+def test_breakdowns_of_referrals_and_open_cases_add_up_to_the_figure(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """Age band, gender, client and source: each dimension adds up to the measure, and
+    Swinton Lock's 96 referrals from schools are among those from education."""
+    builder = ReportBuilder(demo, as_at=date(2015, 10, 31), known_at=known_at,
+                            from_day=date(2015, 7, 1))
+    measures = {m.id: m for m in scorecard_measures(builder.plan)}
+    for measure_id in ("referrals_received", "open_cases", "open_cases_confirmed_cse"):
+        shown = builder.measure(measures[measure_id])
+        assert shown.window is not None
+        split = breakdowns(demo, measures[measure_id], shown.window, builder.standing)
+        assert set(split) == {"age_band", "gender", "client", "source"}
+        for counts in split.values():
+            assert sum(counts.values()) == shown.value, measure_id
+    referred = breakdowns(demo, measures["referrals_received"], (date(2015, 7, 1),
+                          date(2015, 10, 31)), builder.standing)
+    assert referred["source"]["education"] == facts(
+        demo, "type = 'referral.received' AND source = 'education' AND "
+        "occurred_on BETWEEN '2015-07-01' AND '2015-10-31'", known_at)
+    assert breakdowns(demo, measures["helpline_contacts"], (date(2015, 7, 1),
+                      date(2015, 10, 31)), builder.standing) == {}

@@ -175,3 +175,15 @@ def test_the_board_sees_targets_so_far_rates_with_intervals_markers_and_a_legend
     assert "[p] provisional" in legend and "[u] low reliability" in legend
     assert "*" not in legend
     assert any("What is counted" in m.value for m in at.markdown)
+
+
+def test_breakdowns_of_people_for_the_board_only(home: Home) -> None:
+    at = page("measure", "board")
+    at.selectbox(key="measure_choice").set_value("Referrals received by support services").run()
+    assert [s.value for s in at.subheader] == ["Breakdowns"]
+    assert {"**Age band**", "**Gender**", "**Client**", "**Referred by**"} <= {
+        m.value for m in at.markdown}
+    cllr = page("measure", "scrutiny")
+    cllr.selectbox(key="measure_choice").set_value("Referrals received by support services").run()
+    assert any("only through the disclosure control" in c.value for c in cllr.caption)
+    assert "**Age band**" not in {m.value for m in cllr.markdown}
