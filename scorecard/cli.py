@@ -285,8 +285,12 @@ def cmd_rules_set(args: argparse.Namespace) -> int:
     for rule in args.rag or []:
         colour, _, share = rule.partition("=")
         rag.append({"rag": colour, **({"share": _parse(float, share, "--rag")} if share else {})})
-    app.change_rules(args.measure, {"target": targets, "rag": rag}, args.reason, by=actor(),
-                     at=_known_at(args, app))
+    document: dict[str, object] = {"target": targets, "rag": rag}
+    if args.profile:
+        weights = dict(part.partition("=")[::2] for part in args.profile.split(","))
+        document["profile"] = {month.strip(): _parse(float, weight, "--profile")
+                               for month, weight in weights.items()}
+    app.change_rules(args.measure, document, args.reason, by=actor(), at=_known_at(args, app))
     print(f"rules for {args.measure} changed")
     return 0
 
@@ -488,6 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a target step, e.g. 2016-04-01=0.9 (repeatable)")
     rules_set.add_argument("--rag", action="append", metavar="COLOUR[=SHARE]",
                            help="an ordered RAG rule, e.g. green=1.0 amber=0.8 red")
+    rules_set.add_argument("--profile", metavar="jan=W,...,dec=W",
+                           help="the target's monthly profile, all twelve months (default: "
+                                "pro rata by day through the period)")
     rules_set.add_argument("--reason", required=True)
     rules_set.add_argument("--known-at", help="administrator's backfill of the change time")
     rules_set.set_defaults(run=cmd_rules_set)

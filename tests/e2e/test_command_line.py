@@ -181,6 +181,16 @@ def test_governance_commands(cli: Cli, tmp_path: Path) -> None:
     now = cli.json("report", *as_at, "--known-at", "2015-11-30", "--rules", "now")
     assert [m["target"] for m in then["measures"] if m["id"] == "actions_complete"] == [5]
     assert [m["target"] for m in now["measures"] if m["id"] == "actions_complete"] == [1]
+    terms = "jan=1,feb=1,mar=1,apr=1,may=1,jun=1,jul=1,aug=0,sep=1,oct=1,nov=1,dec=1"
+    cli("rules", "set", "workforce_trained_this_year", "--target", "2015-04-01=1100",
+        "--rag", "green=1", "--rag", "red", "--profile", terms, "--reason", "School terms")
+    trained = {m["id"]: m for m in cli.json("report", *as_at)["measures"]}[
+        "workforce_trained_this_year"]
+    assert trained["target_to_date"] == 600  # April to October, August weighing 0: 6 of 11
+    assert trained["rules"]["profile"]["aug"] == 0
+    half = cli("rules", "set", "workforce_trained_this_year", "--target", "2015-04-01=1",
+               "--profile", "jan=1", "--reason", "x", ok=False)
+    assert half.returncode == 1 and "profile: give all twelve months" in half.stderr
 
     diff = cli.json("diff", *as_at, "--known-at", "2015-11-01", "--against", "2015-12-02")
     changed = {c["measure"]: {x["cause"] for x in c["causes"]} for c in diff["measures"]}
