@@ -499,6 +499,7 @@ class ReportBuilder:
                    for v in self.monthly(measure, self.trend_months)]
         trend_values = [(f"{start:%Y-%m}", _number(value))
                         for (start, _), value in zip(self.trend_months, monthly, strict=True)]
+        direction = trend(monthly, measure.polarity)
         parts = self.rate_parts(measure, window)
         ci = wilson_interval(*parts) if parts else None
         if population is not None and count is not None:
@@ -521,8 +522,8 @@ class ReportBuilder:
             definition=measure.definition(), objective=measure.objective,
             polarity=measure.polarity, period=measure.period, window=window, rules=rules,
             rules_as_of=self.rules,
-            trend=trend(monthly, measure.polarity).words,
-            trend_values=trend_values, marker=self.marker(measure, total, window),
+            trend=direction.words,
+            trend_values=trend_values, marker=self.marker(measure, count, window),
             unit="share" if measure.is_rate else "rate" if population else "count",
             per=measure.per if population else None,
             last_return=last_return,
@@ -533,8 +534,8 @@ class ReportBuilder:
             ci=ci,
             no_target_reason=None if target is not None else (
                 measure.about.no_target_reason or DEFAULT_NO_TARGET),
-            trend_detail=trend(monthly, measure.polarity),
-            markers=self.markers(measure, total, window, parts, contributing),
+            trend_detail=direction,
+            markers=self.markers(measure, count, window, parts, contributing),
             completeness=self.completeness(contributing),
             metadata=measure_metadata(
                 measure, self.plan, rules.rules if rules else None,
@@ -570,7 +571,8 @@ class ReportBuilder:
     def markers(self, measure: Measure, total: float | None, window: Span,
                 parts: tuple[float, float] | None,
                 contributing: dict[str, set[str]]) -> list[str]:
-        """The figure's GSS markers ([c] is the disclosure control's to add)."""
+        """The figure's GSS markers ([c] is the disclosure control's to add), from the
+        measure's own count or share (``total``, before any rate per population)."""
         found = set()
         if total is None:
             found.add(symbols.NOT_AVAILABLE)

@@ -460,3 +460,15 @@ def test_breakdowns_of_referrals_and_open_cases_add_up_to_the_figure(
         "occurred_on BETWEEN '2015-07-01' AND '2015-10-31'", known_at)
     assert breakdowns(demo, measures["helpline_contacts"], (date(2015, 7, 1),
                       date(2015, 10, 31)), builder.standing) == {}
+
+
+def test_a_rate_per_population_is_revised_only_when_its_count_changed(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """October 2015 was accepted, then late referrals arrived: the referrals count is
+    revised [r], but none of the late ones was a child's, so the rate per 10,000
+    children is not (its pinned count, not its scaled value, is what is compared)."""
+    october = report(demo, "2015-10-31", "2015-04-01", PUBLISHED)
+    assert symbols.REVISED in october.measure("referrals_received").markers
+    rate = october.measure("child_referrals_per_10000")
+    assert rate.marker is None and symbols.REVISED not in rate.markers
