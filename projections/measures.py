@@ -155,6 +155,10 @@ class Count:
             return f"sum({column})"
         return f"count(DISTINCT {column})"
 
+    def column(self) -> str:
+        """The SQL of the field a sum or distinct count reads."""
+        return _column(self.field or "")
+
     def condition(self) -> str:
         parts = [f"type = {_literal(self.event_type)}"]
         parts += [_condition(name, rule) for name, rule in self.where.items()]
@@ -221,11 +225,12 @@ class Measure:
 
     @property
     def can_forecast(self) -> bool:
-        """A count or rate over a fixed period that adds up month by month (distinct
-        counts do not: a school visited in two months counts once)."""
+        """A count or rate over a fixed period (a distinct count is forecast from the
+        new items each month, which add up to it; a rate of distinct counts is not)."""
         return (self.kind == "flow" and self.period in PROFILED_PERIODS
-                and all(c.aggregate != "distinct"
-                        for c in (self.numerator, self.denominator) if c is not None))
+                and (self.denominator is None or all(
+                    c.aggregate != "distinct" for c in (self.numerator, self.denominator)
+                    if c is not None)))
 
     def counted(self) -> str:
         """What is counted, in plain English."""

@@ -82,9 +82,12 @@ def measure_metadata(measure: Measure, plan: Plan, rules: MeasureRules | None,
             f"The rate of the period's complete months (at least {MIN_FORECAST_MONTHS}) "
             f"carried to the period's end, with a {FORECAST_COVERAGE:.0%} interval from "
             "the binomial's normal approximation." if measure.is_rate else
-            f"Run rate of the period's complete months (at least {MIN_FORECAST_MONTHS}) "
-            f"projected to the period's end, with a {FORECAST_COVERAGE:.0%} interval from "
-            "Student's t.") if measure.can_forecast else None,
+            f"Run rate of the period's complete months (at least {MIN_FORECAST_MONTHS}"
+            + ("; for a count of different items, the new ones each month" if
+               measure.numerator is not None and measure.numerator.aggregate == "distinct"
+               else "")
+            + f") projected to the period's end, with a {FORECAST_COVERAGE:.0%} interval "
+            "from Student's t.") if measure.can_forecast else None,
         "caveats": about.caveats,
         "disclosure": DISCLOSURE,
         "last_return": _day(last_return),

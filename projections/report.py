@@ -54,6 +54,7 @@ from projections.standing import (
     contributors,
     contributors_of,
     fact_condition,
+    first_seen,
     flow_month_parts,
     flow_splits,
     last_known,
@@ -552,6 +553,12 @@ class ReportBuilder:
         done = [m for m in months if m[0] <= last]
         weights = {m[0]: rules.rules.month_weight(m[0].year, m[0].month, *span) for m in months}
         to_come = [weights[m[0]] for m in months if m[0] > last]
+        if measure.numerator is not None and measure.numerator.aggregate == "distinct":
+            new = first_seen(self.connection, measure.numerator, done,
+                             self.standing) if done else []
+            return forecast_outturn([(n * scale, weights[m[0]]) for n, m in
+                                     zip(new, done, strict=True)], to_come, target,
+                                    measure.polarity)
         parts = self.monthly_parts(measure, done)
         if measure.is_rate:
             return forecast_rate([(n, d or 0.0, weights[m[0]]) for (n, d), m in

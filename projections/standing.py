@@ -288,6 +288,19 @@ def flow_month_parts(connection: duckdb.DuckDBPyConnection, measures: list[Measu
     return results
 
 
+def first_seen(connection: duckdb.DuckDBPyConnection, count: Count,
+               months: list[tuple[date, date]], standing: Standing) -> list[float]:
+    """A distinct count's new items in each of ``months`` (consecutive): those first
+    seen that month since the first month began, so the months add up to the count."""
+    sql = (f"WITH {STANDING_SQL}, firsts AS (SELECT {count.column()} AS item, "
+           f"min(occurred_on) AS first FROM standing WHERE occurred_on BETWEEN $start "
+           f"AND $end AND {count.condition()} GROUP BY 1) "
+           "SELECT strftime(first, '%Y-%m'), count(*) FROM firsts GROUP BY 1")
+    rows = dict(connection.execute(sql, {**standing.params(), "start": months[0][0],
+                                         "end": months[-1][1]}).fetchall())
+    return [float(rows.get(f"{start:%Y-%m}", 0)) for start, _ in months]
+
+
 def as_values(parts: MonthParts) -> list[float | None]:
     """Each month's value: its count, or its numerator's share of its denominator."""
     return [count if base is None else _share(count, base) for count, base in parts]

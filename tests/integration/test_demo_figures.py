@@ -472,3 +472,16 @@ def test_a_rate_per_population_is_revised_only_when_its_count_changed(
     assert symbols.REVISED in october.measure("referrals_received").markers
     rate = october.measure("child_referrals_per_10000")
     assert rate.marker is None and symbols.REVISED not in rate.markers
+
+
+def test_a_distinct_count_is_forecast_from_its_new_items_by_school_term(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """25 schools had Keeping Safe Online inputs by 16 Dec 2015, all of them first seen
+    in April to November, whose school-term weights add up to 6.3 (August weighs
+    nothing); December to March, 3.7 more, carry the same rate: 25 + 3.7 × 25 / 6.3."""
+    schools = report(demo, "2015-12-16", "2015-04-01", PUBLISHED).measure(
+        "keeping_safe_online_schools")
+    assert schools.value == 25 and schools.forecast is not None
+    assert schools.forecast.value == pytest.approx(25 + 3.7 * 25 / 6.3)
+    assert schools.target_to_date == pytest.approx(25 * (6.3 + 0.7 * 16 / 31) / 10)
