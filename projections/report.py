@@ -722,7 +722,7 @@ def report_json(report: Report) -> str:
 
 
 CSV_COLUMNS = (
-    "id", "title", "value", "markers", "unit", "numerator", "denominator", "ci_low",
+    "id", "title", "value", "markers", "unit", "per", "numerator", "denominator", "ci_low",
     "ci_high", "target", "target_to_date", "no_target_reason", "rag", "forecast",
     "forecast_low", "forecast_high", "p_meet", "outlook", "trend", "trend_marker",
     "returns_month", "returns_expected", "returns_received", "last_return", "definition",
@@ -735,7 +735,7 @@ def csv_row(m: MeasureValue) -> dict[str, Any]:
     c = m.completeness.to_json() if m.completeness else {}
     row = {
         "id": m.id, "title": m.title, "value": _number(m.value),
-        "markers": " ".join(m.markers), "unit": m.unit,
+        "markers": " ".join(m.markers), "unit": m.unit, "per": m.per,
         "numerator": _number(m.numerator), "denominator": _number(m.denominator),
         "ci_low": _number(m.ci[0]) if m.ci else None,
         "ci_high": _number(m.ci[1]) if m.ci else None,
