@@ -46,6 +46,7 @@ from projections.returns import ARRIVALS_SQL, month_span
 from projections.standing import (
     LATEST_STATUS_SQL,
     STANDING_SQL,
+    Contribution,
     Standing,
     StatusRow,
     as_values,
@@ -296,7 +297,7 @@ class ReportBuilder:
         self._month_parts: dict[str, dict[date, tuple[float, float | None]]] = {}
         self._last: dict[str, Any] = {}
         self._contributors: dict[str, set[str]] = {}
-        self._contributions: dict[tuple[str, Span], dict[str, set[str]]] = {}
+        self._contributions: dict[tuple[str, Span], dict[str, Contribution]] = {}
         self._sign_off: tuple[int | None, set[str]] | None = None
         self._rules: dict[str, RulesInForce] | None = None
         self._statuses: list[StatusRow] | None = None
@@ -329,8 +330,9 @@ class ReportBuilder:
                                []).append(measure)
         for window, group in windows.items():
             span = self._contribution_window(window)
-            for measure_id, found in contributions(self.connection, group, *span,
-                                                   self.standing).items():
+            for measure_id, found in contributions(
+                    self.connection, group, span[0], window[0], span[1], self.standing,
+                    by_month=self.plan.returns is None).items():
                 self._contributions[(measure_id, span)] = found
             flowing = [m for m in group if m.kind == "flow"]
             for standing in standings:
@@ -406,6 +408,13 @@ class ReportBuilder:
                 {"known": to_naive_utc(self.known_at)}).fetchall()}
         return self._approved
 
+    def approved_months(self) -> dict[str, set[str]]:
+        """The months each agency had approved, as known."""
+        by_agency: dict[str, set[str]] = {}
+        for agency, month in self.approved():
+            by_agency.setdefault(agency, set()).add(month)
+        return by_agency
+
     def arrived(self) -> set[str]:
         """The agencies whose return for the latest complete month had arrived, as known:
         its first event known, or the month approved (a nil return)."""
@@ -418,7 +427,7 @@ class ReportBuilder:
                 agency for agency, approved in self.approved() if approved == f"{month:%Y-%m}"}
         return self._arrived
 
-    def owes(self, agency: str, month: str, active: set[str]) -> bool:
+    def owes(self, agency: str, month: str, active: frozenset[str]) -> bool:
         """Whether ``agency`` owes a return for ``month``: by the plan's returns policy,
         or, when the plan has none, for every month it has facts in (``active``)."""
         policy = self.plan.returns
@@ -456,12 +465,14 @@ class ReportBuilder:
         return monthly_parts(self.connection, measure, months, self.standing) if (
             months) else []
 
-    def contributing(self, measure: Measure, window: Span) -> dict[str, set[str]]:
-        """The agencies whose facts the measure reads, with the months they had any."""
+    def contributing(self, measure: Measure, window: Span) -> dict[str, Contribution]:
+        """The agencies whose facts the measure reads (and, for a plan without a returns
+        policy, the months they had any in)."""
         span = self._contribution_window(window)
         if (measure.id, span) in self._contributions:
             return self._contributions[(measure.id, span)]
-        return contributions(self.connection, [measure], *span, self.standing)[measure.id]
+        return contributions(self.connection, [measure], span[0], window[0], span[1],
+                             self.standing, by_month=self.plan.returns is None)[measure.id]
 
     def value(self, measure: Measure, standing: Standing | None = None,
               span: tuple[date, date] | None = None) -> float | None:
@@ -577,7 +588,7 @@ class ReportBuilder:
 
     def markers(self, measure: Measure, total: float | None, window: Span,
                 parts: tuple[float, float] | None,
-                contributing: dict[str, set[str]]) -> list[str]:
+                contributing: dict[str, Contribution]) -> list[str]:
         """The figure's GSS markers ([c] is the disclosure control's to add), from the
         measure's own count or share (``total``, before any rate per population)."""
         found = set()
@@ -592,25 +603,32 @@ class ReportBuilder:
             found.add(symbols.REVISED)
         return symbols.ordered(found)
 
-    def provisional(self, window: Span, contributing: dict[str, set[str]]) -> bool:
+    def provisional(self, window: Span, contributing: dict[str, Contribution]) -> bool:
         """A contributing agency's return for a month of the window is missing or not yet
         approved (as known)."""
-        months = [f"{start:%Y-%m}" for start, _ in months_between(*window)]
-        approved = self.approved()
-        for agency, active in contributing.items():
-            if not any(month in active for month in months):
+        months = {f"{start:%Y-%m}" for start, _ in months_between(*window)}
+        approved = self.approved_months()
+        policy = self.plan.returns
+        for agency, contribution in contributing.items():
+            if not contribution.in_window:
                 continue  # it contributes nothing in the window
-            if any(self.owes(agency, month, active) and (agency, month) not in approved
-                   for month in months):
+            owed: set[str]
+            if policy is None:
+                owed = set(contribution.months & months)
+            elif agency in policy.owed_from:
+                owed = {m for m in months if self.owes(agency, m, contribution.months)}
+            else:
+                continue  # the plan's returns policy asks no return of it
+            if owed - approved.get(agency, set()):
                 return True
         return False
 
-    def completeness(self, contributing: dict[str, set[str]]) -> Completeness:
+    def completeness(self, contributing: dict[str, Contribution]) -> Completeness:
         month = last_complete_month(self.as_at)
         key = f"{month:%Y-%m}"
         arrived = self.arrived()
-        expected = sorted(a for a, active in contributing.items()
-                          if self.owes(a, key, active))
+        expected = sorted(a for a, contribution in contributing.items()
+                          if self.owes(a, key, contribution.months))
         return Completeness(month, {a: a in arrived for a in expected})
 
     def last_return(self, measure: Measure, window: tuple[date, date]) -> datetime | None:

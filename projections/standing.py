@@ -339,23 +339,40 @@ def contributors_of(connection: duckdb.DuckDBPyConnection, measures: list[Measur
     return {m.id: {r[0] for r in rows if r[at[m.id]]} for m in measures}
 
 
+@dataclass(frozen=True)
+class Contribution:
+    """An agency's facts in a measure: whether it has any in the measure's window (not
+    only in the weeks before it), and the months it has any in, when asked for."""
+
+    in_window: bool
+    months: frozenset[str] = frozenset()  # YYYY-MM
+
+
 def contributions(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                  start: date, end: date, standing: Standing
-                  ) -> dict[str, dict[str, set[str]]]:
-    """For each measure, the agencies whose facts it reads over [start, end] and the
-    months (YYYY-MM) in which they had any, in one query."""
-    aggregates = _Aggregates(first=2)
-    at = {m.id: aggregates.add(f"count(*) FILTER (WHERE {fact_condition(m)})")
-          for m in measures}
-    sql = (f"WITH {STANDING_SQL} SELECT agency, strftime(occurred_on, '%Y-%m'), "
-           f"{aggregates.sql()} FROM standing WHERE occurred_on BETWEEN $start AND $end "
-           "GROUP BY ALL")
-    rows = connection.execute(sql, {**standing.params(), "start": start, "end": end}).fetchall()
-    found: dict[str, dict[str, set[str]]] = {m.id: {} for m in measures}
-    for row in rows:
-        for measure in measures:
-            if row[at[measure.id]]:
-                found[measure.id].setdefault(row[0], set()).add(row[1])
+                  start: date, window_start: date, end: date, standing: Standing, *,
+                  by_month: bool = False) -> dict[str, dict[str, Contribution]]:
+    """For each measure, the agencies whose facts it reads over [start, end], whether
+    they have any from ``window_start``, and (``by_month``) the months they have any in,
+    in one query with a row per agency."""
+    aggregates = _Aggregates(first=1)
+    columns = {}
+    for m in measures:
+        condition = fact_condition(m)
+        columns[m.id] = (
+            aggregates.add(f"count(*) FILTER (WHERE {condition})"),
+            aggregates.add(f"count(*) FILTER (WHERE occurred_on >= $window AND {condition})"),
+            aggregates.add(f"list(DISTINCT strftime(occurred_on, '%Y-%m')) "
+                           f"FILTER (WHERE {condition})") if by_month else None)
+    sql = (f"WITH {STANDING_SQL} SELECT agency, {aggregates.sql()} FROM standing "
+           "WHERE occurred_on BETWEEN $start AND $end GROUP BY agency")
+    rows = connection.execute(sql, {**standing.params(), "start": start, "end": end,
+                                    "window": window_start}).fetchall()
+    found: dict[str, dict[str, Contribution]] = {}
+    for m in measures:
+        any_at, window_at, months_at = columns[m.id]
+        found[m.id] = {row[0]: Contribution(bool(row[window_at]), frozenset(
+            row[months_at] or ()) if months_at is not None else frozenset())
+            for row in rows if row[any_at]}
     return found
 
 
