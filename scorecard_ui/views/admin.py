@@ -1,5 +1,6 @@
 """Administration: register agencies and issue, rotate and revoke their keys; suspend
-and resume them; add and disable users. Every change is recorded in the audit trail."""
+and resume them; add and disable users; see the quarantine of unauthenticated messages.
+Every change is recorded in the audit trail."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from domain.contract import EVENT_TYPES, SECTORS
 from domain.errors import CommandError
 from domain.timekeeping import iso_utc, utc_now
 from domain.users import ROLES
+from projections.rejected import list_rejected
 from scorecard_ui.session import application, current_user, home
 
 
@@ -95,6 +97,21 @@ def _users(codes: list[str]) -> None:
         st.success(st.session_state.pop("added_user"))
 
 
+def _quarantine() -> None:
+    """Rejected messages not proven to come from the agency they name: kept for
+    administrators only, never shown to that agency or resubmittable by it."""
+    with home().readmodel() as connection:
+        rows = list_rejected(connection, view="quarantine")
+    st.caption("Messages whose signature did not verify for the agency they name (or "
+               "that name none): anyone able to reach the topic could have sent them.")
+    if not rows:
+        st.success("Nothing in quarantine.")
+        return
+    st.dataframe(pd.DataFrame([{k: r[k] for k in ("received_at", "agency", "event_id", "reason",
+                                                  "field", "message", "source")}
+                               for r in rows]), hide_index=True, width="stretch")
+
+
 def render() -> None:
     st.title("Administration")
     st.caption("Agencies, their keys, and the people who sign in.")
@@ -102,9 +119,12 @@ def render() -> None:
         agencies = connection.execute("SELECT code, name, sector, types, suspended, "
                                       "registered_at FROM agencies ORDER BY code").df()
     codes = list(agencies["code"]) if not agencies.empty else []
-    tab_agencies, tab_users = st.tabs(["Agencies and keys", "Users and roles"])
+    tab_agencies, tab_users, tab_quarantine = st.tabs(
+        ["Agencies and keys", "Users and roles", "Quarantine"])
     with tab_agencies:
         st.dataframe(agencies, hide_index=True, width="stretch")
         _agencies(codes)
     with tab_users:
         _users(codes)
+    with tab_quarantine:
+        _quarantine()
