@@ -1,5 +1,6 @@
-"""The board's scorecard: priorities, objectives and measures with target, RAG, trend and
-markers, and the plan's actions with overdue ones first. Live while showing today."""
+"""The board's scorecard: priorities, objectives and measures with the target so far, RAG,
+forecast, interval, trend and GSS markers, and the plan's actions with overdue ones
+first. Live while showing today. The scorecard downloads as JSON and CSV."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import streamlit as st
 
 from domain.plan import Plan
 from domain.timekeeping import iso_utc, utc_now
-from projections.report import Report
+from projections import symbols
+from projections.report import MeasureValue, Report, report_csv, report_json
 from scorecard_ui.session import application, current_user, load_report
 from scorecard_ui.suppression import shown, shown_split
 
@@ -54,6 +56,40 @@ def date_controls(plan: Plan, today: date, prefix: str = "") -> tuple[date, date
     return as_at, from_day, known_day
 
 
+def target_cell(m: MeasureValue) -> str:
+    """The target so far beside the whole period's ("1,279 so far of 1,800"), or why
+    there is none."""
+    if m.target is None:
+        return f"none: {m.no_target_reason}" if m.no_target_reason else ""
+    whole = shown(m.target, suppress=False, unit=m.unit)
+    if m.target_to_date is None or m.target_to_date == m.target:
+        return whole
+    return f"{shown(round(m.target_to_date), suppress=False)} so far of {whole}"
+
+
+def forecast_cell(m: MeasureValue) -> str:
+    if m.forecast is None:
+        return ""
+    f = m.forecast
+    return (f"{f.outlook}: {f.value:,.0f} ({f.low:,.0f} to {f.high:,.0f}); "
+            f"{f.p_meet:.0%} chance of meeting the target")
+
+
+def rate_cell(m: MeasureValue, suppress: bool) -> str:
+    """A rate's numerator and denominator and its 95% Wilson interval."""
+    if m.numerator is None or m.denominator is None:
+        return ""
+    if m.unit == "rate" and m.per:
+        interval = f" ({m.ci[0]:,.1f} to {m.ci[1]:,.1f})" if m.ci else ""
+        return (f"{shown(m.numerator, suppress=suppress)} in "
+                f"{shown(m.denominator, suppress=False)} people{interval}")
+    parts = (f"{shown(m.numerator, suppress=suppress)} of "
+             f"{shown(m.denominator, suppress=suppress)}")
+    if m.ci is None:
+        return parts
+    return f"{parts} ({m.ci[0]:.0%} to {m.ci[1]:.0%})"
+
+
 def measure_rows(report: Report, plan: Plan, suppress: bool) -> pd.DataFrame:
     objectives = {o.code: (p.title, o.title) for p in plan.priorities for o in p.objectives}
     rows = []
@@ -63,14 +99,39 @@ def measure_rows(report: Report, plan: Plan, suppress: bool) -> pd.DataFrame:
         rows.append({
             "Priority": priority,
             "Objective": f"{m.objective} {objective}".strip() if m.objective else "",
-            "Measure": m.title, "Value": total + (f" {m.marker}" if m.marker else ""),
-            "Target": "" if m.target is None else shown(m.target, suppress=False, unit=m.unit),
-            "RAG": RAG_LABELS.get(m.rag or "", ""), "Trend": m.trend,
-            "Last return": f"{m.last_return:%d %b %Y}" if m.last_return else "",
+            "Measure": m.title,
+            "Value": " ".join([total, *m.markers]),
+            "Of (95% CI)": rate_cell(m, suppress),
+            "Target": target_cell(m),
+            "RAG": RAG_LABELS.get(m.rag or "", ""),
+            "Forecast": forecast_cell(m),
+            "Trend": m.trend_detail.shown,
+            "Returns": m.completeness.shown() if m.completeness else "",
+            "Last return": f"{m.last_return.day} {m.last_return:%b %Y}"
+            if m.last_return else "",
             "Last 6 months": [v or 0 for _, v in m.trend_values],
             "By agency": ", ".join(f"{code}: {cell}" for code, cell in parts.items()),
         })
     return pd.DataFrame(rows)
+
+
+def metadata_text(m: MeasureValue) -> str:
+    """A measure's metadata as plain-English lines, then its machine definition."""
+    labels = {"counted": "What is counted", "numerator": "Numerator",
+              "denominator": "Denominator", "agencies": "Contributing agencies",
+              "period": "Period", "polarity": "Polarity", "target": "Target",
+              "target_set_by": "Target set by", "trend_method": "Trend",
+              "interval_method": "Interval", "forecast_method": "Forecast",
+              "caveats": "Caveats", "disclosure": "Disclosure", "last_return": "Last return",
+              "next_return": "Next return due"}
+    lines = []
+    for key, label in labels.items():
+        value = m.metadata.get(key)
+        if value:
+            text = ", ".join(value) if isinstance(value, list) else str(value)
+            lines.append(f"- **{label}:** {text}")
+    lines.append(f"- **Definition (machine):** `{m.definition}`")
+    return "\n".join(lines)
 
 
 def action_rows(report: Report) -> pd.DataFrame:
@@ -98,12 +159,34 @@ def show(zone: ZoneInfo, plan: Plan, as_at: date, from_day: date, known_day: dat
         st.info(f"Replayed as known at the end of {known_day:%d %B %Y}: returns and "
                 "corrections that arrived later are not counted.")
     st.caption(f"As known at {iso_utc(report.known_at)} · rules in force then · "
-               "p: provisional (a return not yet approved) · r: revised since the board "
-               "accepted the month · <5 and *: suppressed small numbers")
+               "targets profiled to the as-at day · trend over complete months only")
+    st.caption("Symbols: " + symbols.legend_text())
     measures = measure_rows(report, plan, suppress)
     st.dataframe(measures, hide_index=True, width="stretch", height=rows_height(len(measures)),
-                 column_config={"Last 6 months": st.column_config.LineChartColumn(
-                     "Last 6 months", help="Monthly values, oldest first")})
+                 column_config={
+                     "Priority": st.column_config.TextColumn(width="small"),
+                     "Objective": st.column_config.TextColumn(width="small"),
+                     "Target": st.column_config.TextColumn(
+                         width="medium", help="The target due so far, of the whole "
+                         "period's; or why the measure has none"),
+                     "Of (95% CI)": st.column_config.TextColumn(
+                         help="A rate's numerator of its denominator, and its 95% Wilson "
+                              "score interval"),
+                     "Forecast": st.column_config.TextColumn(
+                         help="The period's expected outturn with an 80% interval"),
+                     "Last 6 months": st.column_config.LineChartColumn(
+                         "Last 6 months", help="Complete months, oldest first")})
+    with st.expander("About each measure: what is counted, targets and methods"):
+        for m in report.measures:
+            st.markdown(f"**{m.title}**\n\n{metadata_text(m)}")
+    if not suppress:  # the exports carry every figure as counted: the board's alone
+        name = f"scorecard-{as_at.isoformat()}-known-{known_day.isoformat()}"
+        left, right = st.columns(2)
+        left.download_button("Download the scorecard (CSV)", report_csv(report),
+                             file_name=f"{name}.csv", mime="text/csv", key="board_csv")
+        right.download_button("Download the scorecard (JSON)", report_json(report),
+                              file_name=f"{name}.json", mime="application/json",
+                              key="board_json")
     st.subheader("Delivery-plan actions")
     actions = action_rows(report)
     st.dataframe(actions, hide_index=True, width="stretch", height=rows_height(len(actions)))

@@ -1,5 +1,5 @@
 """One measure: its values month by month against the target, by agency, with its
-definition and the rules that judge it."""
+target so far, forecast, interval, markers, metadata and the rules that judge it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from domain.timekeeping import utc_now
+from projections import symbols
+from projections.breakdowns import DIMENSIONS, breakdowns, can_break_down
 from projections.report import ReportBuilder, months_ending, rules_in_force, scorecard_measures
 from scorecard_ui.session import application, current_user, home
 from scorecard_ui.suppression import shown_split
+from scorecard_ui.views.board import forecast_cell, metadata_text, rate_cell, target_cell
 
 
 def render() -> None:
@@ -33,6 +36,10 @@ def render() -> None:
             target = rules.rules.target_on(end) if rules else None
             series.append({"month": start, "value": value, "target": target})
         current = builder.measure(measure)
+        # People's details are broken down for the board only (as counted), until the
+        # disclosure control can suppress them for everyone else.
+        split_by = breakdowns(connection, measure, current.window, builder.standing) if (
+            current.window and not suppress and can_break_down(measure)) else {}
     st.caption(f"Definition: {measure.definition()} · period: {measure.period} · "
                f"{'higher' if measure.polarity == 'higher' else 'lower'} is better")
     if rules:
@@ -48,7 +55,25 @@ def render() -> None:
                    "identify a child.")
     total, parts = shown_split(current.value, current.by_agency, suppress=suppress,
                                unit=current.unit)
-    st.metric(f"{current.title} ({current.window[0] if current.window else ''} to {as_at})",
-              total, help=current.trend)
+    window = f"{current.window[0]:%d %b %Y} to " if current.window else ""
+    st.metric(f"{current.title} ({window}{as_at:%d %b %Y})",
+              " ".join([total, *current.markers]), help=current.trend_detail.shown)
+    facts = {"Target": target_cell(current), "Forecast": forecast_cell(current),
+             "Of (95% CI)": rate_cell(current, suppress),
+             "Trend": current.trend_detail.shown,
+             "Returns": current.completeness.shown() if current.completeness else ""}
+    st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts.items() if v))
+    st.caption("Symbols: " + symbols.legend_text())
+    with st.expander("About this measure"):
+        st.markdown(metadata_text(current))
     st.dataframe(pd.DataFrame([{"Agency": k, "Value": v} for k, v in parts.items()]),
                  hide_index=True)
+    if can_break_down(measure):
+        st.subheader("Breakdowns")
+        if suppress:
+            st.caption("Breakdowns of people are shown outside the board only through the "
+                       "disclosure control.")
+        for dimension, counts in split_by.items():
+            st.markdown(f"**{DIMENSIONS[dimension]}**")
+            st.dataframe(pd.DataFrame([{DIMENSIONS[dimension]: k, "Count": v}
+                                       for k, v in counts.items()]), hide_index=True)
