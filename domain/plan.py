@@ -23,6 +23,7 @@ from domain.errors import CommandError
 from domain.rules import MeasureRules, RulesError
 
 BUNDLED_PLAN = "rotherham-cse-2015-18.yaml"
+DEFAULT_MIN_DENOMINATOR = 30  # below it a rate is marked low reliability, [u]
 
 
 class PlanError(CommandError):
@@ -68,6 +69,27 @@ class Meeting:
 
 
 @dataclass(frozen=True)
+class Population:
+    """A population a measure can be a rate per (e.g. children aged 0-17), by year, with
+    its source and publication date so a reader can check it."""
+
+    id: str
+    title: str
+    source: str
+    published: dt.date
+    figures: Mapping[int, int]  # year -> people
+    note: str | None = None
+
+    def for_year(self, year: int) -> tuple[int, int]:
+        """(year, figure): the year's own figure, else the latest before it, else the
+        earliest (a population is estimated after the year it describes)."""
+        years = sorted(self.figures)
+        earlier = [y for y in years if y <= year]
+        chosen = earlier[-1] if earlier else years[0]
+        return chosen, self.figures[chosen]
+
+
+@dataclass(frozen=True)
 class ReturnsPolicy:
     """Who owes a monthly return, from which month, and how many days after month end."""
 
@@ -91,6 +113,8 @@ class Plan:
     rules: Mapping[str, MeasureRules] | None = None
     returns: ReturnsPolicy | None = None
     disclosure_threshold: int = 5  # counts of people from 1 to this less one show as [c]
+    min_denominator: int = DEFAULT_MIN_DENOMINATOR
+    populations: Mapping[str, Population] | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -204,6 +228,8 @@ class _PlanReader:
             rules=self._rules(),
             returns=self._returns(agency_codes),
             disclosure_threshold=self._disclosure_threshold(),
+            min_denominator=self._min_denominator(),
+            populations=self._populations(),
         )
         codes = [a.code for a in plan.actions]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
@@ -243,6 +269,43 @@ class _PlanReader:
             }
         except RulesError as error:
             raise PlanError(f"plan file: {error}") from None
+
+    def _populations(self) -> dict[str, Population]:
+        """``populations:`` each with id, title, source, published (a date) and figures
+        (year: people), checked; and every measure's ``population`` must name one."""
+        found: dict[str, Population] = {}
+        for i, entry in enumerate(self.document.get("populations") or []):
+            where = f"populations[{i}]"
+            figures = self._get(entry, "figures", where)
+            if not isinstance(figures, Mapping) or not figures or not all(
+                    str(y).isdigit() and isinstance(v, int) and not isinstance(v, bool)
+                    and v > 0 for y, v in figures.items()):
+                raise PlanError(f"plan file: {where}.figures must map years to whole "
+                                "numbers of people above 0")
+            population = Population(
+                self._str(entry, "id", where), self._str(entry, "title", where),
+                self._str(entry, "source", where), self._date(entry, "published", where),
+                {int(y): int(v) for y, v in figures.items()},
+                str(entry["note"]) if entry.get("note") else None)
+            found[population.id] = population
+        for spec in self._measures():
+            named = spec.get("population")
+            if named is not None and named not in found:
+                raise PlanError(f"plan file: measures[{spec['id']}].population {named!r} is "
+                                "not in populations")
+        return found
+
+    def _min_denominator(self) -> int:
+        """``statistics: {min_denominator: N}``: the smallest denominator a rate may have
+        before it is marked low reliability (default 30)."""
+        statistics = self.document.get("statistics") or {}
+        if not isinstance(statistics, Mapping):
+            raise PlanError("plan file: statistics must be a mapping")
+        value = statistics.get("min_denominator", DEFAULT_MIN_DENOMINATOR)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise PlanError("plan file: statistics.min_denominator must be a whole number "
+                            "of at least 1")
+        return value
 
     def _returns(self, agencies: set[str]) -> ReturnsPolicy | None:
         returns = self.document.get("returns")

@@ -41,19 +41,19 @@ import duckdb
 from domain.errors import CommandError
 from domain.plan import Plan
 from domain.timekeeping import iso_utc
+from projections import symbols
 from projections.measures import Count, Measure
 from projections.report import (
     Report,
     build_report,
     load_plan,
-    months_ending,
     period_window,
     scorecard_measures,
 )
 from projections.standing import STANDING_SQL, Standing, open_cases_at
 
-SUPPRESSED = "[c]"  # GSS: confidential
-UNPUBLISHED = "[x]"  # GSS: not available: no count of people is published for this window
+SUPPRESSED = symbols.SUPPRESSED  # [c]: confidential
+UNPUBLISHED = symbols.NOT_AVAILABLE  # [x]: no count of people is published for this window
 PEOPLE, NOT_PEOPLE = "people", "none"
 AUDIENCES = ("board", "scrutiny")
 
@@ -63,12 +63,26 @@ NOT_PEOPLE_STANDARD = frozenset({"schools_reached", "actions_complete"})
 # The one list of a measure's fields that state its figure (or are computed from it
 # alone): each is hidden with the figure. Add a new field about people here.
 FIGURE_FIELDS = ("value", "numerator", "denominator", "ci_low", "ci_high", "rag",
-                 "last_return")
+                 "last_return", "metadata.last_return")
 # Fields computed from the whole series (the figure and every trend point): hidden when
 # any of those is hidden, since they could be solved for it.
 SERIES_FIELDS = ("forecast", "forecast_low", "forecast_high", "p_meet", "outlook")
-# Words of the trend over the monthly points, hidden when any point is hidden.
-TREND_WORD_FIELDS = ("direction", "words", "arrow")
+# Words of the trend over the monthly points (and a forecast's outlook), hidden when any
+# point is hidden.
+TREND_WORD_FIELDS = ("direction", "words", "arrow", "outlook")
+
+
+def _hide_field(document: dict[str, Any], name: str, symbol: str) -> bool:
+    """Put ``symbol`` in a field given by its dotted path, if the field holds a value."""
+    *parents, last = name.split(".")
+    for parent in parents:
+        document = document.get(parent) or {}
+        if not isinstance(document, dict):
+            return False
+    if document.get(last) is None:
+        return False
+    document[last] = symbol
+    return True
 
 
 class DisclosureError(CommandError):
@@ -84,6 +98,15 @@ def _day_before(day: date) -> date:
 def month_end(day: date) -> date:
     following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
     return following - timedelta(days=1)
+
+
+def month_span(label: str, as_at: date) -> tuple[date, date] | None:
+    """The days a trend point labelled ``YYYY-MM`` counts (its month, cut at as_at)."""
+    try:
+        first = date.fromisoformat(f"{label}-01")
+    except ValueError:
+        return None
+    return first, min(month_end(first), as_at)
 
 
 def is_release_day(day: date, preferred: frozenset[date]) -> bool:
@@ -330,8 +353,8 @@ class Disclosure:
         figure = self.symbol(measure_id, start, end)
         if figure is not None:
             for name in FIGURE_FIELDS:
-                if name in shown and shown[name] is not None:
-                    shown[name] = hide(figure)
+                if _hide_field(shown, name, figure):
+                    hide(figure)
         by_agency = shown.get("by_agency") or {}
         for agency in by_agency:
             cell = self.symbol(measure_id, start, end, agency)
@@ -339,10 +362,8 @@ class Disclosure:
                 by_agency[agency] = hide(cell)
         trend = shown.get("trend")
         if isinstance(trend, dict):
-            spans = {f"{first:%Y-%m}": (first, last)
-                     for first, last in months_ending(as_at, len(trend.get("values", [])))}
             for point in trend.get("values", []):
-                span = spans.get(point.get("month"))
+                span = month_span(str(point.get("month")), as_at)
                 cell = UNPUBLISHED if span is None else self.symbol(measure_id, *span)
                 if _is_number(point.get("value")) and cell is not None:
                     point["value"] = hide(cell)
@@ -357,10 +378,8 @@ class Disclosure:
                                    TREND_WORD_FIELDS else v for k, v in shown[name].items()}
                 elif shown.get(name) is not None:
                     shown[name] = hide(SUPPRESSED)
-            markers = shown.get("markers")
-            listed = list(markers) if isinstance(markers, list) else (
-                [shown["marker"]] if shown.get("marker") else [])
-            shown["markers"] = listed + [m for m in used if m not in listed]
+            listed = list(shown.get("markers") or [])
+            shown["markers"] = symbols.ordered(set(listed) | set(used))
         return shown
 
     def report_json(self, document: Mapping[str, Any]) -> dict[str, Any]:
@@ -463,8 +482,7 @@ def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[
         for name, symbol in symbols.items():
             if symbol is not None:
                 for field in FIGURE_FIELDS:
-                    if change[name].get(field) is not None:
-                        change[name][field] = symbol
+                    _hide_field(change[name], field, symbol)
         change["causes"] = copy.deepcopy(HIDDEN_CAUSES) if hidden else hide_causes(
             change["causes"], then.policy.threshold, everything=False, change_known=True)
         changes.append(change)
@@ -493,7 +511,7 @@ def render_disclosed_text(document: Mapping[str, Any]) -> str:
         f"{'measure':<30} {'value':>9} {'markers':<8} {'target':>8} {'rag':<6} by agency",
     ]
     for m in document["measures"]:
-        markers = " ".join(m.get("markers") or ([m["marker"]] if m.get("marker") else []))
+        markers = " ".join(m.get("markers") or [])
         split = ", ".join(f"{code} {_cell(v)}" for code, v in (m.get("by_agency") or {}).items())
         lines.append(f"{m['id']:<30} {_cell(m['value']):>9} {markers:<8} "
                      f"{_cell(m.get('target')):>8} {m.get('rag') or '-':<6} {split}")

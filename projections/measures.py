@@ -21,11 +21,48 @@ from projections.readmodel import PAYLOAD_COLUMNS
 COLUMNS = {"agency", *PAYLOAD_COLUMNS}
 PAYLOAD_FIELDS = {name for fields in PAYLOADS.values() for name in fields}
 PERIODS = ("window", "cumulative", "monthly", "quarterly", "financial_year")
+PROFILED_PERIODS = ("cumulative", "monthly", "quarterly", "financial_year")
 KINDS = ("flow", "open_cases", "actions_complete")
+DEFAULT_NO_TARGET = "the plan gives no target and no reason for having none"
 
 
 class MeasureError(ValueError):
     """A measure definition that cannot be compiled."""
+
+
+@dataclass(frozen=True)
+class MeasureNotes:
+    """What the plan says about a measure beyond its count: why it has no target, whether
+    its target is illustrative and who set it, the minimum denominator of a rate, and
+    caveats for readers."""
+
+    no_target_reason: str | None = None
+    target_illustrative: bool = False
+    target_set_by: str | None = None
+    min_denominator: int | None = None  # None: the plan's default
+    caveats: str | None = None
+
+    @classmethod
+    def parse(cls, spec: Mapping[str, Any], measure_id: str) -> MeasureNotes:
+        def text(key: str) -> str | None:
+            value = spec.get(key)
+            if value is None:
+                return None
+            if not isinstance(value, str) or not value.strip():
+                raise MeasureError(f"measure {measure_id}: {key} must be non-empty text")
+            return value.strip()
+
+        illustrative = spec.get("target_illustrative", False)
+        if not isinstance(illustrative, bool):
+            raise MeasureError(f"measure {measure_id}: target_illustrative must be true or "
+                               "false")
+        minimum = spec.get("min_denominator")
+        if minimum is not None and (isinstance(minimum, bool) or not isinstance(minimum, int)
+                                    or minimum < 1):
+            raise MeasureError(f"measure {measure_id}: min_denominator must be a whole "
+                               "number of at least 1")
+        return cls(text("no_target_reason"), illustrative, text("target_set_by"), minimum,
+                   text("caveats"))
 
 
 def _column(name: str) -> str:
@@ -64,6 +101,33 @@ def _condition(name: str, rule: Any) -> str:
     return f"{column} = {_literal(rule)}"
 
 
+EVENT_WORDS = {
+    "training.delivered": "training sessions delivered",
+    "school.session_delivered": "prevention sessions in schools",
+    "helpline.contact": "helpline contacts",
+    "referral.received": "referrals received",
+    "case.closed": "cases closed",
+    "action.status_reported": "action progress reports",
+    "youth_session.delivered": "youth-work sessions",
+}
+
+
+def _plain_condition(name: str, rule: Any) -> str:
+    words = name.replace("_", " ")
+    if isinstance(rule, bool):
+        return f"{words} is {'yes' if rule else 'no'}"
+    if isinstance(rule, list):
+        return f"{words} is one of {', '.join(str(v) for v in rule)}"
+    if isinstance(rule, Mapping):
+        parts = []
+        if "min" in rule:
+            parts.append(f"at least {rule['min']}")
+        if "max" in rule:
+            parts.append(f"at most {rule['max']}")
+        return f"{words} is {' and '.join(parts)}"
+    return f"{words} is {rule}"
+
+
 @dataclass(frozen=True)
 class Count:
     """``count`` events of a type, or ``sum`` / ``distinct`` one of their fields."""
@@ -91,6 +155,10 @@ class Count:
             return f"sum({column})"
         return f"count(DISTINCT {column})"
 
+    def column(self) -> str:
+        """The SQL of the field a sum or distinct count reads."""
+        return _column(self.field or "")
+
     def condition(self) -> str:
         parts = [f"type = {_literal(self.event_type)}"]
         parts += [_condition(name, rule) for name, rule in self.where.items()]
@@ -100,6 +168,18 @@ class Count:
         what = "events" if self.field is None else f"{self.aggregate} of {self.field}"
         filters = ", ".join(f"{k} {v}" for k, v in self.where.items())
         return f"{what} of {self.event_type}" + (f" where {filters}" if filters else "")
+
+    def plain(self) -> str:
+        """The count in plain English, for the measure's metadata."""
+        things = EVENT_WORDS.get(self.event_type, self.event_type)
+        if self.aggregate == "count":
+            what = f"the number of {things}"
+        elif self.aggregate == "sum":
+            what = f"the total {self.field} of {things}"
+        else:
+            what = f"the number of different {self.field}s in {things}"
+        filters = [_plain_condition(name, rule) for name, rule in self.where.items()]
+        return what + (" where " + " and ".join(filters) if filters else "")
 
     @classmethod
     def parse(cls, spec: Mapping[str, Any]) -> Count:
@@ -129,10 +209,40 @@ class Measure:
     objective: str | None = None
     polarity: str = "higher"
     standard: bool = False
+    about: MeasureNotes = dataclasses.field(default_factory=MeasureNotes)
+    population: str | None = None  # a count per ``per`` of this plan population
+    per: int | None = None
 
     @property
     def is_rate(self) -> bool:
         return self.denominator is not None
+
+    @property
+    def is_profiled(self) -> bool:
+        """A count over a fixed period, whose target is due through the period (a rate's
+        or a position's target is a level, due at any time)."""
+        return self.kind == "flow" and not self.is_rate and self.period in PROFILED_PERIODS
+
+    @property
+    def can_forecast(self) -> bool:
+        """A count or rate over a fixed period (a distinct count is forecast from the
+        new items each month, which add up to it; a rate of distinct counts is not)."""
+        return (self.kind == "flow" and self.period in PROFILED_PERIODS
+                and (self.denominator is None or all(
+                    c.aggregate != "distinct" for c in (self.numerator, self.denominator)
+                    if c is not None)))
+
+    def counted(self) -> str:
+        """What is counted, in plain English."""
+        if self.kind == "open_cases":
+            which = f" ({self.numerator.plain()})" if self.numerator else ""
+            return f"the number of cases referred and not closed at the end of the day{which}"
+        if self.kind == "actions_complete":
+            return "the number of plan actions whose latest reported status is complete"
+        assert self.numerator is not None
+        if self.denominator is None:
+            return self.numerator.plain()
+        return f"{self.numerator.plain()}, as a share of {self.denominator.plain()}"
 
     def definition(self) -> str:
         if self.kind == "open_cases":
@@ -185,10 +295,12 @@ def plan_measure(spec: Mapping[str, Any], standard: Mapping[str, Measure]) -> Me
     if polarity not in ("higher", "lower"):
         raise MeasureError(f"measure {measure_id}: polarity must be higher or lower")
     objective = spec.get("objective")
+    about = MeasureNotes.parse(spec, measure_id)
     if measure_id in standard:
         base = standard[measure_id]
         return Measure(base.id, base.title, base.numerator, base.denominator, base.kind,
-                       base.period, str(objective) if objective else None, polarity, True)
+                       base.period, str(objective) if objective else None, polarity, True,
+                       about)
     if "open_cases" in spec and spec.get("title"):
         where = (spec["open_cases"] or {}).get("where") or {}
         try:
@@ -196,7 +308,8 @@ def plan_measure(spec: Mapping[str, Any], standard: Mapping[str, Measure]) -> Me
         except MeasureError as error:
             raise MeasureError(f"measure {measure_id}: {error}") from None
         return Measure(measure_id, str(spec["title"]), referrals, kind="open_cases",
-                       objective=str(objective) if objective else None, polarity=polarity)
+                       objective=str(objective) if objective else None, polarity=polarity,
+                       about=about)
     if "numerator" not in spec or not spec.get("title"):
         raise MeasureError(f"measure {measure_id!r} needs a title and a numerator")
     period = str(spec.get("period", "cumulative"))
@@ -208,5 +321,13 @@ def plan_measure(spec: Mapping[str, Any], standard: Mapping[str, Measure]) -> Me
         denominator = Count.parse(spec["denominator"]) if "denominator" in spec else None
     except MeasureError as error:
         raise MeasureError(f"measure {measure_id}: {error}") from None
+    population, per = spec.get("population"), spec.get("per")
+    per_population = population is not None or per is not None
+    if per_population and (denominator is not None or not isinstance(population, str)
+                           or isinstance(per, bool) or not isinstance(per, int) or per < 1):
+        raise MeasureError(f"measure {measure_id}: a rate per population needs population "
+                           "(an id of the plan's populations) and per (a whole number such "
+                           "as 10000), and no denominator")
     return Measure(measure_id, str(spec["title"]), numerator, denominator, "flow", period,
-                   str(objective) if objective else None, polarity, False)
+                   str(objective) if objective else None, polarity, False, about,
+                   population, per)

@@ -1,13 +1,18 @@
 """``scorecard report``: the scorecard for a window, as it was known at a chosen time.
 
-Each measure is counted over its period, judged against the target and RAG rules in
-force (as known then, or today's), given a trend over the last six months and marked
-provisional ("p": a contributing agency has not approved its return) or revised ("r":
-the board accepted the month and the figure has changed since).
+Each measure is counted over its period and judged by the RAG rules in force (as known
+then, or today's) against its target *to date* (a period's target profiled to the as-at
+day). A period count with a target gets a forecast of its outturn; a rate its numerator,
+denominator and Wilson interval; every measure a trend over the last six complete
+months, GSS markers ([p] provisional, [r] revised, [u] low reliability, [x] not
+available), the completeness of the latest month's returns and its metadata in plain
+English. docs/design.md ("Honest figures") explains each method.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -15,30 +20,87 @@ from typing import Any
 
 import duckdb
 
-from domain.plan import Plan
+from domain.plan import Plan, Population
 from domain.rules import MeasureRules
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
-from projections.measures import STANDARD_MEASURES, Measure, plan_measure
+from projections import symbols
+from projections.measures import (
+    DEFAULT_NO_TARGET,
+    STANDARD_MEASURES,
+    Measure,
+    MeasureError,
+    plan_measure,
+)
+from projections.metadata import measure_metadata
+from projections.periods import (
+    Span,
+    complete_months,
+    last_complete_month,
+    month_end,
+    months_between,
+    months_ending,
+    period_span,
+    period_window,
+)
+from projections.returns import ARRIVALS_SQL, month_span
 from projections.standing import (
     LATEST_STATUS_SQL,
     STANDING_SQL,
+    Contribution,
     Standing,
     StatusRow,
+    as_values,
     complete_at,
+    contributions,
     contributors,
     contributors_of,
     fact_condition,
-    flow_months,
+    first_seen,
+    flow_month_parts,
     flow_splits,
     last_known,
     latest_statuses,
     measure_split,
+    monthly_parts,
     monthly_values,
     open_cases_at,
+    rate_parts,
 )
-from projections.trend import TEST_NAME, direction
+from projections.statistics import (
+    CONFIDENCE,
+    Forecast,
+    forecast_outturn,
+    forecast_rate,
+    poisson_interval,
+    wilson_interval,
+)
+from projections.trend import MIN_POINTS, TEST_NAME, Trend, trend
 
 TREND_MONTHS = 6
+__all__ = ["months_ending", "period_window"]  # imported from here by other modules
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """The latest complete month's returns from the agencies a measure counts."""
+
+    month: date
+    agencies: dict[str, bool]  # agency -> its return for the month has arrived
+
+    @property
+    def received(self) -> int:
+        return sum(self.agencies.values())
+
+    def shown(self) -> str:
+        if not self.agencies:
+            return f"no returns owed for {self.month:%B %Y}"
+        return (f"Returns in: {self.received} of {len(self.agencies)} "
+                f"agenc{'y' if len(self.agencies) == 1 else 'ies'} for {self.month:%B %Y}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"month": f"{self.month:%Y-%m}", "expected": len(self.agencies),
+                "received": self.received,
+                "missing": sorted(a for a, arrived in self.agencies.items() if not arrived)}
 
 
 @dataclass(frozen=True)
@@ -67,8 +129,20 @@ class MeasureValue:
     trend: str = "not enough data"
     trend_values: list[tuple[str, float | None]] = field(default_factory=list)
     marker: str | None = None
-    unit: str = "count"  # or "share" (a rate between 0 and 1)
+    unit: str = "count"  # or "share" (between 0 and 1), or "rate" (per ``per`` people)
     last_return: datetime | None = None  # when the newest fact it counts became known
+    target_to_date: float | None = None  # the target profiled to as_at; ``rag`` judges by it
+    period_span: Span | None = None  # the whole period a profiled target is set for
+    forecast: Forecast | None = None
+    numerator: float | None = None  # a rate's parts; None for a count
+    denominator: float | None = None
+    ci: tuple[float, float] | None = None  # a rate's 95% Wilson interval
+    no_target_reason: str | None = None
+    trend_detail: Trend = field(default_factory=lambda: trend([], "higher"))
+    markers: list[str] = field(default_factory=list)  # GSS symbols, e.g. "[p]"
+    completeness: Completeness | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    per: int | None = None  # a rate per population: per how many people
 
     def to_json(self) -> dict[str, Any]:
         rules = self.rules
@@ -85,9 +159,25 @@ class MeasureValue:
                 "by": rules.by, "reason": rules.reason, **rules.rules.to_document(),
             } if rules else None,
             "trend": {"direction": self.trend, "test": TEST_NAME,
+                      "marker": self.trend_detail.marker, "arrow": self.trend_detail.arrow,
+                      "min_points": MIN_POINTS, "months": "complete months only",
                       "values": [{"month": m, "value": v} for m, v in self.trend_values]},
             "marker": self.marker,
             "last_return": iso_utc(self.last_return) if self.last_return else None,
+            "target_to_date": _number(self.target_to_date),
+            "period_span": {"from": self.period_span[0].isoformat(),
+                            "to": self.period_span[1].isoformat()}
+            if self.period_span else None,
+            "forecast": self.forecast.to_json() if self.forecast else None,
+            "numerator": _number(self.numerator), "denominator": _number(self.denominator),
+            "ci_low": _number(self.ci[0]) if self.ci else None,
+            "ci_high": _number(self.ci[1]) if self.ci else None,
+            "ci_level": CONFIDENCE if self.ci else None,
+            "per": self.per,
+            "no_target_reason": self.no_target_reason,
+            "markers": self.markers,
+            "completeness": self.completeness.to_json() if self.completeness else None,
+            "metadata": self.metadata,
         }
 
 
@@ -122,6 +212,7 @@ class Report:
             "from": self.from_day.isoformat(),
             "rules": self.rules_as_of,
             "plan": self.plan,
+            "legend": symbols.LEGEND,
             "measures": [m.to_json() for m in self.measures],
             "actions": [
                 {"code": a.code, "title": a.title, "lead": a.lead, "due": a.due.isoformat(),
@@ -146,19 +237,6 @@ def scorecard_measures(plan: Plan) -> list[Measure]:
     from_plan = {spec["id"]: plan_measure(spec, standard) for spec in plan.measures}
     return ([from_plan.get(m.id, m) for m in STANDARD_MEASURES]
             + [m for m in from_plan.values() if not m.standard])
-
-
-def period_window(measure: Measure, as_at: date, from_day: date, plan: Plan) -> tuple[date, date]:
-    if measure.period == "window":
-        return from_day, as_at
-    if measure.period == "cumulative":
-        return plan.starts, as_at
-    if measure.period == "monthly":
-        return as_at.replace(day=1), as_at
-    if measure.period == "quarterly":
-        return as_at.replace(month=(as_at.month - 1) // 3 * 3 + 1, day=1), as_at
-    year = as_at.year if as_at.month >= 4 else as_at.year - 1
-    return date(year, 4, 1), as_at  # financial year
 
 
 def rules_in_force(connection: duckdb.DuckDBPyConnection, measure_id: str,
@@ -188,17 +266,6 @@ def all_rules_in_force(connection: duckdb.DuckDBPyConnection,
             for measure_id, rules, at, by, reason in rows}
 
 
-def months_ending(as_at: date, count: int) -> list[tuple[date, date]]:
-    """The last ``count`` calendar months up to as_at's (that one cut at as_at)."""
-    spans = []
-    first = as_at.replace(day=1)
-    for _ in range(count):
-        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-        spans.append((first, min(following - timedelta(days=1), as_at)))
-        first = (first - timedelta(days=1)).replace(day=1)
-    return list(reversed(spans))
-
-
 def _number(value: float | None) -> int | float | None:
     if value is None:
         return None
@@ -220,16 +287,35 @@ class ReportBuilder:
         self.from_day = from_day or self.plan.starts
         self.rules = rules
         self.standing = Standing(known_at, pinned)
+        self.trend_months = complete_months(as_at, TREND_MONTHS)
         # Filled by ``prefetch`` for a whole report: a few grouped queries instead of
         # several per measure. Every method falls back to its own query without them.
         self._splits: dict[tuple[str, tuple[date, date], int | None],
                            tuple[float | None, dict[str, float | None]]] = {}
-        self._months: dict[str, list[float | None]] = {}
+        self._parts: dict[tuple[str, tuple[date, date]], tuple[float, float] | None] = {}
+        self._months: dict[str, dict[date, float | None]] = {}  # by month's first day
+        self._month_parts: dict[str, dict[date, tuple[float, float | None]]] = {}
         self._last: dict[str, Any] = {}
         self._contributors: dict[str, set[str]] = {}
+        self._contributions: dict[tuple[str, Span], dict[str, Contribution]] = {}
         self._sign_off: tuple[int | None, set[str]] | None = None
         self._rules: dict[str, RulesInForce] | None = None
         self._statuses: list[StatusRow] | None = None
+        self._approved: set[tuple[str, str]] | None = None
+        self._arrived: set[str] | None = None
+
+    def _monthly_span(self, measures: list[Measure]) -> list[Span]:
+        """The complete months the trends and forecasts of ``measures`` read."""
+        last = last_complete_month(self.as_at)
+        starts = [self.trend_months[0][0]] + [
+            span[0] for m in measures if m.can_forecast
+            and (span := period_span(m, self.as_at, self.plan)) is not None]
+        return months_between(min(starts), last) if min(starts) <= last else []
+
+    def _contribution_window(self, window: Span) -> Span:
+        """The facts whose agencies count as contributing: the window, and the latest
+        complete month (whose returns the completeness reports)."""
+        return min(window[0], last_complete_month(self.as_at)), window[1]
 
     def prefetch(self, measures: list[Measure]) -> None:
         self._rules = all_rules_in_force(self.connection,
@@ -237,34 +323,49 @@ class ReportBuilder:
         pinned, _ = self.sign_off()
         standings = [self.standing, *([Standing(self.known_at, pinned)]
                                       if pinned is not None else [])]
-        months = months_ending(self.as_at, TREND_MONTHS)
         flows = [m for m in measures if m.kind == "flow"]
         windows: dict[tuple[date, date], list[Measure]] = {}
-        for measure in flows:
+        for measure in measures:
             windows.setdefault(period_window(measure, self.as_at, self.from_day, self.plan),
                                []).append(measure)
         for window, group in windows.items():
+            span = self._contribution_window(window)
+            for measure_id, found in contributions(
+                    self.connection, group, span[0], window[0], span[1], self.standing,
+                    by_month=self.plan.returns is None).items():
+                self._contributions[(measure_id, span)] = found
+            flowing = [m for m in group if m.kind == "flow"]
             for standing in standings:
-                found = flow_splits(self.connection, group, *window, standing)
-                for measure_id, (total, by_agency, last) in found.items():
+                if not flowing:
+                    continue
+                splits = flow_splits(self.connection, flowing, *window, standing)
+                for measure_id, (total, by_agency, last, parts) in splits.items():
                     self._splits[(measure_id, window, standing.position)] = (total, by_agency)
                     if standing is self.standing:
                         self._last[measure_id] = last
-        if flows:
-            self._months.update(flow_months(self.connection, flows, months, self.standing))
-        self._prefetch_states([m for m in measures if m.kind != "flow"], standings, months)
+                        self._parts[(measure_id, window)] = parts
+        months = self._monthly_span(flows)
+        if flows and months:
+            for measure_id, by_month in flow_month_parts(self.connection, flows, months,
+                                                         self.standing).items():
+                self._month_parts[measure_id] = {start: part for (start, _), part in
+                                                 zip(months, by_month, strict=True)}
+                self._months[measure_id] = {start: v for (start, _), v in
+                                            zip(months, as_values(by_month), strict=True)}
+        self._prefetch_states([m for m in measures if m.kind != "flow"], standings)
         if pinned is None and measures:
             self._contributors = contributors_of(self.connection, measures,
                                                  self.as_at.replace(day=1), self.as_at,
                                                  self.standing)
 
-    def _prefetch_states(self, states: list[Measure], standings: list[Standing],
-                         months: list[tuple[date, date]]) -> None:
-        """State measures at each trend month's end, the last of which is as_at itself
-        (so their values come from the same queries as their trends)."""
+    def _prefetch_states(self, states: list[Measure], standings: list[Standing]) -> None:
+        """State measures at as_at and at each trend month's end (so their values come
+        from the same queries as their trends)."""
         open_cases = [m for m in states if m.kind == "open_cases"]
+        trend_ends = [end for _, end in self.trend_months]
         for standing in standings:
-            ends = [end for _, end in months] if standing is self.standing else [self.as_at]
+            ends = ([*trend_ends, self.as_at] if trend_ends[-1] != self.as_at else trend_ends
+                    ) if standing is self.standing else [self.as_at]
             at_ends = open_cases_at(self.connection, open_cases, ends, standing) if (
                 open_cases) else {}
             statuses = latest_statuses(self.connection, ends, standing)
@@ -277,7 +378,9 @@ class ReportBuilder:
                 total, by_agency = splits[-1]
                 self._splits[(measure.id, window, standing.position)] = (total, {**by_agency})
                 if standing is self.standing:
-                    self._months[measure.id] = [value for value, _ in splits]
+                    self._months[measure.id] = {
+                        start: value for (start, _), (value, _) in
+                        zip(self.trend_months, splits[:len(trend_ends)], strict=True)}
         if states:
             self._last.update(last_known(self.connection, states, self.as_at, self.standing))
 
@@ -297,6 +400,41 @@ class ReportBuilder:
             self._sign_off = (int(accepted[0]) if accepted else None, approved)
         return self._sign_off
 
+    def approved(self) -> set[tuple[str, str]]:
+        """Every (agency, month) whose return the agency had approved, as known."""
+        if self._approved is None:
+            self._approved = {(agency, month) for agency, month in self.connection.execute(
+                "SELECT agency, month FROM approvals WHERE approved_at <= $known",
+                {"known": to_naive_utc(self.known_at)}).fetchall()}
+        return self._approved
+
+    def approved_months(self) -> dict[str, set[str]]:
+        """The months each agency had approved, as known."""
+        by_agency: dict[str, set[str]] = {}
+        for agency, month in self.approved():
+            by_agency.setdefault(agency, set()).add(month)
+        return by_agency
+
+    def arrived(self) -> set[str]:
+        """The agencies whose return for the latest complete month had arrived, as known:
+        its first event known, or the month approved (a nil return)."""
+        if self._arrived is None:
+            month = last_complete_month(self.as_at)
+            start, end = month_span(f"{month:%Y-%m}")
+            rows = self.connection.execute(ARRIVALS_SQL, {
+                "start": start, "end": end, "known": to_naive_utc(self.known_at)}).fetchall()
+            self._arrived = {row[0] for row in rows} | {
+                agency for agency, approved in self.approved() if approved == f"{month:%Y-%m}"}
+        return self._arrived
+
+    def owes(self, agency: str, month: str, active: frozenset[str]) -> bool:
+        """Whether ``agency`` owes a return for ``month``: by the plan's returns policy,
+        or, when the plan has none, for every month it has facts in (``active``)."""
+        policy = self.plan.returns
+        if policy is None:
+            return month in active
+        return agency in policy.owed_from and month >= policy.owed_from[agency]
+
     def split(self, measure: Measure, window: tuple[date, date], standing: Standing
               ) -> tuple[float | None, dict[str, float | None]]:
         cached = self._splits.get((measure.id, window, standing.position))
@@ -304,35 +442,194 @@ class ReportBuilder:
             return cached
         return measure_split(self.connection, measure, *window, standing)
 
+    def rate_parts(self, measure: Measure, window: Span) -> tuple[float, float] | None:
+        if (measure.id, window) in self._parts:
+            return self._parts[(measure.id, window)]
+        return rate_parts(self.connection, measure, *window, self.standing)
+
+    def monthly(self, measure: Measure, months: list[Span]) -> list[float | None]:
+        """The measure's value in each of ``months`` (a flow's count in the month, a
+        state's value at its end)."""
+        cached = self._months.get(measure.id)
+        if cached is not None and all(start in cached for start, _ in months):
+            return [cached[start] for start, _ in months]
+        return monthly_values(self.connection, measure, months, self.standing) if (
+            months) else []
+
+    def monthly_parts(self, measure: Measure, months: list[Span]
+                      ) -> list[tuple[float, float | None]]:
+        """A flow's numerator (and a rate's denominator) in each of ``months``."""
+        cached = self._month_parts.get(measure.id)
+        if cached is not None and all(start in cached for start, _ in months):
+            return [cached[start] for start, _ in months]
+        return monthly_parts(self.connection, measure, months, self.standing) if (
+            months) else []
+
+    def contributing(self, measure: Measure, window: Span) -> dict[str, Contribution]:
+        """The agencies whose facts the measure reads (and, for a plan without a returns
+        policy, the months they had any in)."""
+        span = self._contribution_window(window)
+        if (measure.id, span) in self._contributions:
+            return self._contributions[(measure.id, span)]
+        return contributions(self.connection, [measure], span[0], window[0], span[1],
+                             self.standing, by_month=self.plan.returns is None)[measure.id]
+
     def value(self, measure: Measure, standing: Standing | None = None,
               span: tuple[date, date] | None = None) -> float | None:
         window = span or period_window(measure, self.as_at, self.from_day, self.plan)
         return self.split(measure, window, standing or self.standing)[0]
 
+    def population(self, measure: Measure) -> tuple[Population, int, int] | None:
+        """The population a measure is a rate per, its year and figure used at as_at."""
+        if measure.population is None:
+            return None
+        found = (self.plan.populations or {}).get(measure.population)
+        if found is None:
+            raise MeasureError(f"measure {measure.id}: population {measure.population!r} is "
+                               "not in the plan's populations")
+        year, people = found.for_year(self.as_at.year)
+        return found, year, people
+
     def measure(self, measure: Measure) -> MeasureValue:
         window = period_window(measure, self.as_at, self.from_day, self.plan)
         total, by_agency = self.split(measure, window, self.standing)
+        population = self.population(measure)
+        scale = (measure.per or 1) / population[2] if population else 1.0
+        count = total
+        if population is not None:  # a count per `per` people
+            total = None if total is None else total * scale
+            by_agency = {code: None if v is None else v * scale for code, v in
+                         by_agency.items()}
         rules = self._rules.get(measure.id) if self._rules is not None else rules_in_force(
             self.connection, measure.id, self.known_at if self.rules == "then" else None)
         target = rules.rules.target_on(self.as_at) if rules else None
-        months = months_ending(self.as_at, TREND_MONTHS)
-        monthly = self._months.get(measure.id) or monthly_values(self.connection, measure,
-                                                                 months, self.standing)
+        span = period_span(measure, self.as_at, self.plan) if measure.is_profiled else None
+        target_to_date = target
+        if rules is not None and span is not None:
+            target_to_date = rules.rules.target_to_date(span, self.as_at)
+        monthly = [None if v is None else v * scale
+                   for v in self.monthly(measure, self.trend_months)]
         trend_values = [(f"{start:%Y-%m}", _number(value))
-                        for (start, _), value in zip(months, monthly, strict=True)]
+                        for (start, _), value in zip(self.trend_months, monthly, strict=True)]
+        direction = trend(monthly, measure.polarity)
+        parts = self.rate_parts(measure, window)
+        ci = wilson_interval(*parts) if parts else None
+        if population is not None and count is not None:
+            parts = (count, float(population[2]))
+            low, high = poisson_interval(round(count))
+            ci = (low * scale, high * scale)
+        contributing = self.contributing(measure, window)
+        last_return = self.last_return(measure, window)
+        forecast = None
+        if rules is not None and target is not None and measure.can_forecast:
+            whole = period_span(measure, self.as_at, self.plan)
+            assert whole is not None
+            forecast = self.forecast(measure, rules, target, whole, scale)
         return MeasureValue(
             id=measure.id, title=measure.title, value=_number(total),
             by_agency={code: _number(v) for code, v in by_agency.items()},
             target=target,
-            rag=rules.rules.judge(total, self.as_at, measure.polarity) if rules else None,
+            rag=rules.rules.judge_against(total, target_to_date, measure.polarity)
+            if rules else None,
             definition=measure.definition(), objective=measure.objective,
             polarity=measure.polarity, period=measure.period, window=window, rules=rules,
             rules_as_of=self.rules,
-            trend=direction([v for _, v in trend_values], measure.polarity),
-            trend_values=trend_values, marker=self.marker(measure, total, window),
-            unit="share" if measure.is_rate else "count",
-            last_return=self.last_return(measure, window),
+            trend=direction.words,
+            trend_values=trend_values, marker=self.marker(measure, count, window),
+            unit="share" if measure.is_rate else "rate" if population else "count",
+            per=measure.per if population else None,
+            last_return=last_return,
+            target_to_date=target_to_date,
+            period_span=span if target is not None else None,
+            forecast=forecast,
+            numerator=parts[0] if parts else None, denominator=parts[1] if parts else None,
+            ci=ci,
+            no_target_reason=None if target is not None else (
+                measure.about.no_target_reason or DEFAULT_NO_TARGET),
+            trend_detail=direction,
+            markers=self.markers(measure, count, window, parts, contributing),
+            completeness=self.completeness(contributing),
+            metadata=measure_metadata(
+                measure, self.plan, rules.rules if rules else None,
+                rules.by if rules else None, sorted(contributing),
+                measure.about.min_denominator or self.plan.min_denominator, last_return,
+                self.next_return(), population),
         )
+
+    def forecast(self, measure: Measure, rules: RulesInForce, target: float,
+                 span: Span, scale: float = 1.0) -> Forecast | None:
+        """The period's outturn from its complete months' run rate (see statistics)."""
+        last = last_complete_month(self.as_at)
+        months = months_between(*span)
+        done = [m for m in months if m[0] <= last]
+        weights = {m[0]: rules.rules.month_weight(m[0].year, m[0].month, *span) for m in months}
+        to_come = [weights[m[0]] for m in months if m[0] > last]
+        if measure.numerator is not None and measure.numerator.aggregate == "distinct":
+            new = first_seen(self.connection, measure.numerator, done,
+                             self.standing) if done else []
+            return forecast_outturn([(n * scale, weights[m[0]]) for n, m in
+                                     zip(new, done, strict=True)], to_come, target,
+                                    measure.polarity)
+        parts = self.monthly_parts(measure, done)
+        if measure.is_rate:
+            return forecast_rate([(n, d or 0.0, weights[m[0]]) for (n, d), m in
+                                  zip(parts, done, strict=True)], to_come, target,
+                                 measure.polarity)
+        return forecast_outturn([(n * scale, weights[m[0]]) for (n, _), m in
+                                 zip(parts, done, strict=True)], to_come, target,
+                                measure.polarity)
+
+    def next_return(self) -> date | None:
+        """When the returns for as_at's month are due, by the plan's returns policy."""
+        policy = self.plan.returns
+        if policy is None:
+            return None
+        return month_end(self.as_at) + timedelta(days=policy.deadline_days)
+
+    def markers(self, measure: Measure, total: float | None, window: Span,
+                parts: tuple[float, float] | None,
+                contributing: dict[str, Contribution]) -> list[str]:
+        """The figure's GSS markers ([c] is the disclosure control's to add), from the
+        measure's own count or share (``total``, before any rate per population)."""
+        found = set()
+        if total is None:
+            found.add(symbols.NOT_AVAILABLE)
+        minimum = measure.about.min_denominator or self.plan.min_denominator
+        if total is not None and parts is not None and parts[1] < minimum:
+            found.add(symbols.LOW_RELIABILITY)
+        if self.provisional(window, contributing):
+            found.add(symbols.PROVISIONAL)
+        if self.marker(measure, total, window) == "r":
+            found.add(symbols.REVISED)
+        return symbols.ordered(found)
+
+    def provisional(self, window: Span, contributing: dict[str, Contribution]) -> bool:
+        """A contributing agency's return for a month of the window is missing or not yet
+        approved (as known)."""
+        months = {f"{start:%Y-%m}" for start, _ in months_between(*window)}
+        approved = self.approved_months()
+        policy = self.plan.returns
+        for agency, contribution in contributing.items():
+            if not contribution.in_window:
+                continue  # it contributes nothing in the window
+            owed: set[str]
+            if policy is None:
+                owed = set(contribution.months & months)
+            elif agency in policy.owed_from:
+                owed = {m for m in months if self.owes(agency, m, contribution.months)}
+            else:
+                continue  # the plan's returns policy asks no return of it
+            if owed - approved.get(agency, set()):
+                return True
+        return False
+
+    def completeness(self, contributing: dict[str, Contribution]) -> Completeness:
+        month = last_complete_month(self.as_at)
+        key = f"{month:%Y-%m}"
+        arrived = self.arrived()
+        expected = sorted(a for a, contribution in contributing.items()
+                          if self.owes(a, key, contribution.months))
+        return Completeness(month, {a: a in arrived for a in expected})
 
     def last_return(self, measure: Measure, window: tuple[date, date]) -> datetime | None:
         if measure.id in self._last:
@@ -347,8 +644,10 @@ class ReportBuilder:
 
     def marker(self, measure: Measure, total: float | None,
                window: tuple[date, date]) -> str | None:
-        """``r`` if the board accepted as_at's month and the figure has changed since;
-        ``p`` if an agency counted in that month has not approved its return."""
+        """The as-at month's sign-off, as the single letter the report has always given
+        (``markers`` carries the GSS symbols): ``r`` if the board accepted the month and
+        the figure has changed since; ``p`` if an agency counted in that month has not
+        approved its return."""
         pinned, approved = self.sign_off()
         if pinned is not None:
             pinned_total = self.value(measure, Standing(self.known_at, pinned), window)
@@ -397,10 +696,21 @@ def build_report(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at
                          rules=rules).build()
 
 
-def _shown(value: int | float | None) -> str:
+def _shown(value: int | float | None, unit: str = "count") -> str:
     if value is None:
         return "-"
-    return f"{value:.1%}" if isinstance(value, float) and value <= 1 else f"{value}"
+    if unit == "share":
+        return f"{value:.1%}"
+    return f"{value:,.1f}" if unit == "rate" else f"{value}"
+
+
+def _target_text(m: MeasureValue) -> str:
+    """The target so far, and the full target when it is profiled: "1,279 of 1,800"."""
+    if m.target is None:
+        return "-"
+    if m.unit == "share" or m.target_to_date is None or m.target_to_date == m.target:
+        return _shown(_number(m.target), m.unit)
+    return f"{m.target_to_date:,.0f} of {m.target:,.0f}"
 
 
 def render_text(report: Report) -> str:
@@ -409,18 +719,67 @@ def render_text(report: Report) -> str:
         f"Events from {report.from_day} to the end of {report.as_at}, "
         f"as known at {iso_utc(report.known_at)}; rules as known {report.rules_as_of}",
         "",
-        f"{'measure':<30} {'value':>9} {'':1} {'target':>8} {'rag':<6} {'trend':<22} by agency",
+        f"{'measure':<30} {'value':>9} {'':<7} {'target':>14} {'rag':<6} {'forecast':<11} "
+        f"{'trend':<24} by agency",
     ]
     for m in report.measures:
-        split = ", ".join(f"{code} {_shown(v)}" for code, v in m.by_agency.items())
-        target = "-" if m.target is None else _shown(_number(m.target))
-        lines.append(f"{m.id:<30} {_shown(m.value):>9} {m.marker or '':1} {target:>8} "
-                     f"{m.rag or '-':<6} {m.trend:<22} {split}")
+        split = ", ".join(f"{code} {_shown(v, m.unit)}" for code, v in m.by_agency.items())
+        outlook = m.forecast.outlook if m.forecast else "-"
+        lines.append(f"{m.id:<30} {_shown(m.value, m.unit):>9} {''.join(m.markers):<7} "
+                     f"{_target_text(m):>14} {m.rag or '-':<6} {outlook:<11} "
+                     f"{m.trend_detail.shown:<24} {split}")
     lines += ["", f"{'action':<8} {'status':<12} {'lead':<22} {'due':<10}  title"]
     for a in report.actions:
         lines.append(f"{a.code:<8} {a.status:<12} {a.lead:<22} {a.due}  {a.title[:60]}")
+    lines += ["", "Symbols: " + symbols.legend_text("; ")]
     return "\n".join(lines)
 
 
 def report_json(report: Report) -> str:
     return json.dumps(report.to_json(), indent=2, ensure_ascii=False)
+
+
+CSV_COLUMNS = (
+    "id", "title", "value", "markers", "unit", "per", "numerator", "denominator", "ci_low",
+    "ci_high", "target", "target_to_date", "no_target_reason", "rag", "forecast",
+    "forecast_low", "forecast_high", "p_meet", "outlook", "trend", "trend_marker",
+    "returns_month", "returns_expected", "returns_received", "last_return", "definition",
+)
+
+
+def csv_row(m: MeasureValue) -> dict[str, Any]:
+    """One measure as a row of the CSV export (numbers unformatted, markers in brackets)."""
+    f = m.forecast.to_json() if m.forecast else {}
+    c = m.completeness.to_json() if m.completeness else {}
+    row = {
+        "id": m.id, "title": m.title, "value": _number(m.value),
+        "markers": " ".join(m.markers), "unit": m.unit, "per": m.per,
+        "numerator": _number(m.numerator), "denominator": _number(m.denominator),
+        "ci_low": _number(m.ci[0]) if m.ci else None,
+        "ci_high": _number(m.ci[1]) if m.ci else None,
+        "target": _number(m.target), "target_to_date": _number(m.target_to_date),
+        "no_target_reason": m.no_target_reason, "rag": m.rag,
+        "forecast": f.get("value"), "forecast_low": f.get("low"),
+        "forecast_high": f.get("high"), "p_meet": f.get("p_meet"), "outlook": f.get("outlook"),
+        "trend": m.trend_detail.words, "trend_marker": m.trend_detail.marker,
+        "returns_month": c.get("month"), "returns_expected": c.get("expected"),
+        "returns_received": c.get("received"),
+        "last_return": iso_utc(m.last_return) if m.last_return else None,
+        "definition": m.definition,
+    }
+    return row
+
+
+def report_csv(report: Report) -> str:
+    """The measures as CSV, one row each, then the symbols' legend after a blank line
+    (an empty cell is a figure that does not apply to the measure)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for m in report.measures:
+        writer.writerow(csv_row(m))
+    out.write("\n")
+    legend = csv.writer(out, lineterminator="\n")
+    legend.writerow(["symbol", "meaning"])
+    legend.writerows(symbols.LEGEND.items())
+    return out.getvalue()

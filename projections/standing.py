@@ -83,7 +83,7 @@ def measure_split(connection: duckdb.DuckDBPyConnection, measure: Measure, start
     """A measure's value over [start, end] (or at ``end`` for a position), by agency."""
     params = {**standing.params(), "end": end}
     if measure.kind in ("open_cases", "actions_complete"):
-        sql = OPEN_CASES_SQL.format(referrals=_referrals(measure)) if (
+        sql = OPEN_CASES_SQL.format(referrals=referrals_condition(measure)) if (
             measure.kind == "open_cases") else (
             f"SELECT agency, count(*) FROM ({LATEST_STATUS_SQL}) "
             "WHERE status = 'complete' GROUP BY GROUPING SETS ((agency), ())")
@@ -97,6 +97,15 @@ def measure_split(connection: duckdb.DuckDBPyConnection, measure: Measure, start
     return (_share(total, base),
             {agency: _share(by_agency.get(agency, 0.0), base_by_agency[agency])
              for agency in base_by_agency})
+
+
+def rate_parts(connection: duckdb.DuckDBPyConnection, measure: Measure, start: date,
+               end: date, standing: Standing) -> tuple[float, float] | None:
+    """A rate's numerator and denominator over [start, end]; None for a count."""
+    if measure.numerator is None or measure.denominator is None:
+        return None
+    return (count(connection, measure.numerator, start, end, standing)[0],
+            count(connection, measure.denominator, start, end, standing)[0])
 
 
 def _monthly(connection: duckdb.DuckDBPyConnection, what: Count, start: date, end: date,
@@ -207,11 +216,14 @@ def _distinct_totals(connection: duckdb.DuckDBPyConnection, measures: list[Measu
     return {key: float(value or 0) for key, value in zip(counts, row, strict=True)}
 
 
+FlowSplit = tuple[float | None, dict[str, float | None], Any, tuple[float, float] | None]
+
+
 def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], start: date,
-                end: date, standing: Standing
-                ) -> dict[str, tuple[float | None, dict[str, float | None], Any]]:
+                end: date, standing: Standing) -> dict[str, FlowSplit]:
     """``measure_split`` of many flow measures over one window in one query, with the
-    latest knowledge time of each measure's facts (its last return)."""
+    latest knowledge time of each measure's facts (its last return) and, for a rate, its
+    numerator and denominator (``rate_parts``)."""
     aggregates = _Aggregates(first=1)
     columns = {m.id: _flow_columns(m, aggregates) for m in measures}
     last = {m.id: aggregates.add(f"max(recorded_at) FILTER (WHERE {fact_condition(m)})")
@@ -227,7 +239,7 @@ def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], 
         key = count.expression() + count.condition()
         return distinct[key] if key in distinct else float(sum(r[at] or 0 for r in rows))
 
-    results: dict[str, tuple[float | None, dict[str, float | None], Any]] = {}
+    results: dict[str, FlowSplit] = {}
     for measure in measures:
         assert measure.numerator is not None
         at = columns[measure.id]
@@ -237,20 +249,23 @@ def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], 
         if measure.denominator is None or at.denominator is None:
             by_agency: dict[str, float | None] = {
                 r[0]: float(r[at.numerator] or 0) for r in rows if r[at.numerator_seen]}
-            results[measure.id] = (numerator, by_agency, latest)
+            results[measure.id] = (numerator, by_agency, latest, None)
             continue
         denominator, base_seen = at.denominator
         base = total(measure.denominator, denominator)
         shares = {r[0]: _share(float(r[at.numerator] or 0), float(r[denominator] or 0))
                   for r in rows if r[base_seen]}
-        results[measure.id] = (_share(numerator, base), shares, latest)
+        results[measure.id] = (_share(numerator, base), shares, latest, (numerator, base))
     return results
 
 
-def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                months: list[tuple[date, date]], standing: Standing
-                ) -> dict[str, list[float | None]]:
-    """``monthly_values`` of many flow measures in one query."""
+MonthParts = list[tuple[float, float | None]]  # each month's numerator, denominator
+
+
+def flow_month_parts(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                     months: list[tuple[date, date]], standing: Standing
+                     ) -> dict[str, MonthParts]:
+    """``monthly_parts`` of many flow measures in one query."""
     aggregates = _Aggregates(first=1)
     columns = {m.id: _flow_columns(m, aggregates) for m in measures}
     sql = (f"WITH {STANDING_SQL} SELECT CAST(date_trunc('month', occurred_on) AS DATE), "
@@ -263,16 +278,53 @@ def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
     def monthly(at: int) -> list[float]:
         return [float((rows[first][at] if first in rows else 0) or 0) for first in firsts]
 
-    results: dict[str, list[float | None]] = {}
+    results: dict[str, MonthParts] = {}
     for measure in measures:
         at = columns[measure.id]
         counted = monthly(at.numerator)
-        if at.denominator is None:
-            results[measure.id] = [*counted]
-        else:
-            bases = monthly(at.denominator[0])
-            results[measure.id] = [_share(c, b) for c, b in zip(counted, bases, strict=True)]
+        bases: list[float | None] = ([*monthly(at.denominator[0])] if at.denominator
+                                     else [None] * len(firsts))
+        results[measure.id] = list(zip(counted, bases, strict=True))
     return results
+
+
+def first_seen(connection: duckdb.DuckDBPyConnection, count: Count,
+               months: list[tuple[date, date]], standing: Standing) -> list[float]:
+    """A distinct count's new items in each of ``months`` (consecutive): those first
+    seen that month since the first month began, so the months add up to the count."""
+    sql = (f"WITH {STANDING_SQL}, firsts AS (SELECT {count.column()} AS item, "
+           f"min(occurred_on) AS first FROM standing WHERE occurred_on BETWEEN $start "
+           f"AND $end AND {count.condition()} GROUP BY 1) "
+           "SELECT strftime(first, '%Y-%m'), count(*) FROM firsts GROUP BY 1")
+    rows = dict(connection.execute(sql, {**standing.params(), "start": months[0][0],
+                                         "end": months[-1][1]}).fetchall())
+    return [float(rows.get(f"{start:%Y-%m}", 0)) for start, _ in months]
+
+
+def as_values(parts: MonthParts) -> list[float | None]:
+    """Each month's value: its count, or its numerator's share of its denominator."""
+    return [count if base is None else _share(count, base) for count, base in parts]
+
+
+def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                months: list[tuple[date, date]], standing: Standing
+                ) -> dict[str, list[float | None]]:
+    """``monthly_values`` of many flow measures in one query."""
+    return {measure_id: as_values(parts) for measure_id, parts in
+            flow_month_parts(connection, measures, months, standing).items()}
+
+
+def monthly_parts(connection: duckdb.DuckDBPyConnection, measure: Measure,
+                  months: list[tuple[date, date]], standing: Standing) -> MonthParts:
+    """A flow measure's numerator (and a rate's denominator) in each of ``months``."""
+    assert measure.numerator is not None
+    first, last = months[0][0], months[-1][1]
+    keys = [f"{start:%Y-%m}" for start, _ in months]
+    counted = _monthly(connection, measure.numerator, first, last, standing)
+    if measure.denominator is None:
+        return [(counted.get(key, 0.0), None) for key in keys]
+    bases = _monthly(connection, measure.denominator, first, last, standing)
+    return [(counted.get(key, 0.0), bases.get(key, 0.0)) for key in keys]
 
 
 def contributors_of(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
@@ -287,6 +339,43 @@ def contributors_of(connection: duckdb.DuckDBPyConnection, measures: list[Measur
     return {m.id: {r[0] for r in rows if r[at[m.id]]} for m in measures}
 
 
+@dataclass(frozen=True)
+class Contribution:
+    """An agency's facts in a measure: whether it has any in the measure's window (not
+    only in the weeks before it), and the months it has any in, when asked for."""
+
+    in_window: bool
+    months: frozenset[str] = frozenset()  # YYYY-MM
+
+
+def contributions(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                  start: date, window_start: date, end: date, standing: Standing, *,
+                  by_month: bool = False) -> dict[str, dict[str, Contribution]]:
+    """For each measure, the agencies whose facts it reads over [start, end], whether
+    they have any from ``window_start``, and (``by_month``) the months they have any in,
+    in one query with a row per agency."""
+    aggregates = _Aggregates(first=1)
+    columns = {}
+    for m in measures:
+        condition = fact_condition(m)
+        columns[m.id] = (
+            aggregates.add(f"count(*) FILTER (WHERE {condition})"),
+            aggregates.add(f"count(*) FILTER (WHERE occurred_on >= $window AND {condition})"),
+            aggregates.add(f"list(DISTINCT strftime(occurred_on, '%Y-%m')) "
+                           f"FILTER (WHERE {condition})") if by_month else None)
+    sql = (f"WITH {STANDING_SQL} SELECT agency, {aggregates.sql()} FROM standing "
+           "WHERE occurred_on BETWEEN $start AND $end GROUP BY agency")
+    rows = connection.execute(sql, {**standing.params(), "start": start, "end": end,
+                                    "window": window_start}).fetchall()
+    found: dict[str, dict[str, Contribution]] = {}
+    for m in measures:
+        any_at, window_at, months_at = columns[m.id]
+        found[m.id] = {row[0]: Contribution(bool(row[window_at]), frozenset(
+            row[months_at] or ()) if months_at is not None else frozenset())
+            for row in rows if row[any_at]}
+    return found
+
+
 def last_known(connection: duckdb.DuckDBPyConnection, measures: list[Measure], end: date,
                standing: Standing) -> dict[str, Any]:
     """The latest knowledge time of the facts each (state) measure reads, up to ``end``."""
@@ -299,7 +388,7 @@ def last_known(connection: duckdb.DuckDBPyConnection, measures: list[Measure], e
     return {m.id: row[at[m.id]] if row else None for m in measures}
 
 
-def _referrals(measure: Measure) -> str:
+def referrals_condition(measure: Measure) -> str:
     """The referrals an open-cases measure follows."""
     return measure.numerator.condition() if measure.numerator else "type = 'referral.received'"
 
@@ -333,14 +422,15 @@ def open_cases_at(connection: duckdb.DuckDBPyConnection, measures: list[Measure]
     """Every open-cases measure at each of ``ends``, by agency, in one query: each case
     episode is joined to its closure once, whichever referrals a measure follows, and a
     case counts once however many of its episodes are open."""
-    follows = ", ".join(f"({_referrals(m)}) AS follows_{i}" for i, m in enumerate(measures))
+    follows = ", ".join(f"({referrals_condition(m)}) AS follows_{i}"
+                        for i, m in enumerate(measures))
     open_at_ends = ", ".join(
         f"bool_or(follows_{i} AND referred_on <= $end_{k} "
         f"AND (closed_on IS NULL OR closed_on > $end_{k})) AS open_{i}_{k}"
         for i, _ in enumerate(measures) for k, _ in enumerate(ends))
     counts = ", ".join(f"count(*) FILTER (WHERE open_{i}_{k})"
                        for i, _ in enumerate(measures) for k, _ in enumerate(ends))
-    any_referral = " OR ".join(f"({_referrals(m)})" for m in measures)
+    any_referral = " OR ".join(f"({referrals_condition(m)})" for m in measures)
     sql = OPEN_CASES_AT_ENDS_SQL.format(follows=follows, open_at_ends=open_at_ends,
                                         counts=counts, any_referral=any_referral)
     rows = connection.execute(sql, {**standing.params(), "last": max(ends),

@@ -1,10 +1,13 @@
-"""Trend over recent periods: improving, no significant change, or worsening.
+"""Trend over recent complete months: improving, worsening, no change, or cannot be
+calculated.
 
 The test is Mann-Kendall's, non-parametric and fit for short series of counts: S sums
 the signs of every later-minus-earlier pair, its variance is n(n-1)(2n+5)/18 less a
 correction for ties, and the change is significant when the two-sided p-value of the
-continuity-corrected Z is below 0.05. The measure's polarity turns "increasing" into
-"improving" or "worsening". Fewer than four values: "not enough data".
+continuity-corrected Z is below 0.05. It needs five points: with four, even a strictly
+rising series has p = 0.09, so the test could never find a change. Only complete months
+count (the month in progress would end every series on a dip). The measure's polarity
+turns "increasing" into "improving" or "worsening".
 """
 
 from __future__ import annotations
@@ -12,10 +15,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 SIGNIFICANCE = 0.05
-MIN_POINTS = 4
+MIN_POINTS = 5
 TEST_NAME = "Mann-Kendall, two-sided, 5% significance"
+
+# The polarity-aware marker: code, then the words shown (and read by screen readers).
+MARKERS = {"improving": "improving", "worsening": "worsening",
+           "no_change": "no significant change", "cannot_calculate": "not enough data"}
 
 
 def mann_kendall(values: Sequence[float]) -> tuple[int, float]:
@@ -34,12 +42,42 @@ def mann_kendall(values: Sequence[float]) -> tuple[int, float]:
     return s, p
 
 
-def direction(values: Sequence[float | None], polarity: str) -> str:
+@dataclass(frozen=True)
+class Trend:
+    marker: str  # improving, worsening, no_change or cannot_calculate
+    rising: bool | None  # the direction of a significant change, None without one
+    points: int
+
+    @property
+    def words(self) -> str:
+        return MARKERS[self.marker]
+
+    @property
+    def arrow(self) -> str:
+        """An arrow for the direction of change (the words say whether that is good)."""
+        if self.marker == "cannot_calculate":
+            return "–"
+        if self.rising is None:
+            return "→"
+        return "↑" if self.rising else "↓"
+
+    @property
+    def shown(self) -> str:
+        return f"{self.arrow} {self.words}"
+
+
+def trend(values: Sequence[float | None], polarity: str) -> Trend:
     points = [v for v in values if v is not None]
     if len(points) < MIN_POINTS:
-        return "not enough data"
+        return Trend("cannot_calculate", None, len(points))
     s, p = mann_kendall(points)
     if p >= SIGNIFICANCE:
-        return "no significant change"
+        return Trend("no_change", None, len(points))
     rising = s > 0
-    return "improving" if rising == (polarity == "higher") else "worsening"
+    return Trend("improving" if rising == (polarity == "higher") else "worsening", rising,
+                 len(points))
+
+
+def direction(values: Sequence[float | None], polarity: str) -> str:
+    """The trend in words, as the report's ``trend.direction`` has always given it."""
+    return trend(values, polarity).words

@@ -33,7 +33,7 @@ from projections.disclosure import (
 )
 from projections.projector import Projector
 from projections.rejected import View, list_rejected, rejected_json, render_rejected
-from projections.report import build_report, load_plan, render_text, report_json
+from projections.report import build_report, load_plan, render_text, report_csv, report_json
 from projections.restatements import diff_json, render_restatements, restatements
 from projections.returns import (
     as_json,
@@ -226,11 +226,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
                               from_day=from_day, rules=args.rules)
         if args.audience is not None:
+            if args.csv:
+                raise CommandError("--csv prints the scorecard as counted; for what "
+                                   f"{args.audience} is shown use --for {args.audience} "
+                                   "--json, or the text form")
             shown = disclosed_report(connection, report, args.audience)
             print(json.dumps(shown, indent=2, ensure_ascii=False) if args.json
                   else render_disclosed_text(shown))
             return 0
-    print(report_json(report) if args.json else render_text(report))
+    if args.csv:
+        print(report_csv(report), end="")
+    else:
+        print(report_json(report) if args.json else render_text(report))
     return 0
 
 
@@ -295,8 +302,12 @@ def cmd_rules_set(args: argparse.Namespace) -> int:
     for rule in args.rag or []:
         colour, _, share = rule.partition("=")
         rag.append({"rag": colour, **({"share": _parse(float, share, "--rag")} if share else {})})
-    app.change_rules(args.measure, {"target": targets, "rag": rag}, args.reason, by=actor(),
-                     at=_known_at(args, app))
+    document: dict[str, object] = {"target": targets, "rag": rag}
+    if args.profile:
+        weights = dict(part.partition("=")[::2] for part in args.profile.split(","))
+        document["profile"] = {month.strip(): _parse(float, weight, "--profile")
+                               for month, weight in weights.items()}
+    app.change_rules(args.measure, document, args.reason, by=actor(), at=_known_at(args, app))
     print(f"rules for {args.measure} changed")
     return 0
 
@@ -454,7 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--from", dest="from_day")
     report.add_argument("--rules", choices=("then", "now"), default="then",
                         help="judge by the rules in force at --known-at (then) or today's")
-    report.add_argument("--json", action="store_true")
+    shape = report.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true")
+    shape.add_argument("--csv", action="store_true",
+                       help="one row per measure, then the symbols' legend")
     report.add_argument("--for", dest="audience", choices=AUDIENCES,
                         help="print only what this role is shown (scrutiny: small counts of "
                              "people as [c], docs/disclosure.md); default: as counted")
@@ -503,6 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a target step, e.g. 2016-04-01=0.9 (repeatable)")
     rules_set.add_argument("--rag", action="append", metavar="COLOUR[=SHARE]",
                            help="an ordered RAG rule, e.g. green=1.0 amber=0.8 red")
+    rules_set.add_argument("--profile", metavar="jan=W,...,dec=W",
+                           help="the target's monthly profile, all twelve months (default: "
+                                "pro rata by day through the period)")
     rules_set.add_argument("--reason", required=True)
     rules_set.add_argument("--known-at", help="administrator's backfill of the change time")
     rules_set.set_defaults(run=cmd_rules_set)

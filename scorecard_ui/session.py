@@ -10,6 +10,7 @@ import streamlit as st
 from domain.application import Scorecard
 from domain.timekeeping import end_of_day, utc_now
 from projections.disclosure import disclosed_report
+from projections.report import Report
 from projections.report_cache import ReportCache
 from scorecard.bootstrap import Home
 
@@ -58,6 +59,14 @@ def audience(user: SignedIn | None, suppress: bool | None = None) -> str:
     if suppress is None:
         suppress = user.suppress if user else True
     return "scrutiny" if suppress else "board"
+
+
+def counted_report(as_at: Any, known_at: Any, from_day: Any) -> Report:
+    """The report as counted: for the board's own exports only (views for anyone else
+    render ``load_report``'s disclosed document)."""
+    with home().readmodel() as connection:
+        return report_cache().report(connection, as_at=as_at, known_at=known_at,
+                                     from_day=from_day)
 
 
 def load_report(as_at: Any, known_day: Any, from_day: Any, zone: Any, *,

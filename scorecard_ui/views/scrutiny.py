@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from domain.timekeeping import end_of_day, utc_now
+from projections import symbols
 from projections.disclosure import disclosed_report, disclosed_restatements
 from projections.restatements import restatements
 from scorecard_ui.figures import shown
@@ -69,7 +70,10 @@ def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFr
             f"at that meeting, and as known on {utc_now():%d %B %Y}. [c]: suppressed, a count "
             "of 1–4 people or a figure that would reveal one.</p>" + as_html(table)
             + "<h2>What changed, and why</h2>"
-            + as_html(changes) + "</body></html>")
+            + as_html(changes) + "<h2>Symbols</h2><ul>"
+            + "".join(f"<li>{html.escape(code)} {html.escape(words)}</li>"
+                      for code, words in symbols.LEGEND.items())
+            + "</ul></body></html>")
 
 
 def render() -> None:
@@ -78,6 +82,7 @@ def render() -> None:
     st.title("Scrutiny: replay a meeting")
     st.caption("What the board knew on the day of a meeting, what we now know happened by "
                "then, and what changed in between.")
+    st.caption("Symbols: " + symbols.legend_text())
     today = utc_now().astimezone(plan.zone).date()
     meetings = {f"{m.date:%d %b %Y}: {m.title}": m.date for m in plan.meetings
                 if m.date <= today}
@@ -114,7 +119,9 @@ def render() -> None:
     else:
         st.dataframe(changes, hide_index=True, width="stretch")
     left, right = st.columns(2)
-    left.download_button("Download both scorecards (CSV)", table.to_csv(index=False),
+    legend = "\nsymbol,meaning\n" + "".join(f'{code},"{words}"\n'
+                                            for code, words in symbols.LEGEND.items())
+    left.download_button("Download both scorecards (CSV)", table.to_csv(index=False) + legend,
                          file_name=f"scorecard-{meeting}.csv", mime="text/csv")
     right.download_button("Download a printable report (HTML)",
                           printable(plan.title, meeting, table, changes),

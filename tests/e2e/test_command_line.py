@@ -6,6 +6,8 @@ Each test runs on the embedded SQLite store and on a PostgreSQL event store
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -128,6 +130,15 @@ def test_report_json_has_the_contract_shape_and_replays_knowledge(
     assert {m["id"]: m["value"] for m in windowed["measures"]}["helpline_contacts"] == 4
     text = cli("report", "--as-at", "2015-10-31").stdout
     assert "helpline_contacts" in text and "Delivery Plan" in text
+    assert "[p] provisional" in text  # the legend ends the text report
+    assert then["legend"]["[u]"].startswith("low reliability")
+    assert contacts["markers"] == ["[p]"] and contacts["completeness"]["received"] == 1
+    rows = cli("report", "--as-at", "2015-10-31", "--csv").stdout.split("\n\n")
+    table = list(csv.DictReader(io.StringIO(rows[0])))
+    assert {r["id"]: r["value"] for r in table}["helpline_contacts"] == "6"
+    assert rows[1].startswith("symbol,meaning\n[c],")
+    both = cli("report", "--as-at", "2015-10-31", "--csv", "--json", ok=False)
+    assert both.returncode == 2 and "not allowed with" in both.stderr
 
 
 def test_bad_command_lines_name_the_problem(cli: Cli, tmp_path: Path) -> None:
@@ -170,6 +181,16 @@ def test_governance_commands(cli: Cli, tmp_path: Path) -> None:
     now = cli.json("report", *as_at, "--known-at", "2015-11-30", "--rules", "now")
     assert [m["target"] for m in then["measures"] if m["id"] == "actions_complete"] == [5]
     assert [m["target"] for m in now["measures"] if m["id"] == "actions_complete"] == [1]
+    terms = "jan=1,feb=1,mar=1,apr=1,may=1,jun=1,jul=1,aug=0,sep=1,oct=1,nov=1,dec=1"
+    cli("rules", "set", "workforce_trained_this_year", "--target", "2015-04-01=1100",
+        "--rag", "green=1", "--rag", "red", "--profile", terms, "--reason", "School terms")
+    trained = {m["id"]: m for m in cli.json("report", *as_at)["measures"]}[
+        "workforce_trained_this_year"]
+    assert trained["target_to_date"] == 600  # April to October, August weighing 0: 6 of 11
+    assert trained["rules"]["profile"]["aug"] == 0
+    half = cli("rules", "set", "workforce_trained_this_year", "--target", "2015-04-01=1",
+               "--profile", "jan=1", "--reason", "x", ok=False)
+    assert half.returncode == 1 and "profile: give all twelve months" in half.stderr
 
     diff = cli.json("diff", *as_at, "--known-at", "2015-11-01", "--against", "2015-12-02")
     changed = {c["measure"]: {x["cause"] for x in c["causes"]} for c in diff["measures"]}

@@ -7,6 +7,8 @@ and as known today: later corrections in the demo history do not disturb them.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -15,7 +17,16 @@ import duckdb
 import pytest
 
 from domain.timekeeping import end_of_day
-from projections.report import Report, ReportBuilder, build_report, scorecard_measures
+from projections import symbols
+from projections.breakdowns import breakdowns
+from projections.report import (
+    Report,
+    ReportBuilder,
+    build_report,
+    report_csv,
+    scorecard_measures,
+)
+from projections.statistics import poisson_interval, wilson_interval
 from scorecard.bootstrap import Home
 from scorecard.demo import build_demo_home
 from scorecard.demo.schools import school_register
@@ -302,3 +313,175 @@ def test_the_batched_report_equals_the_report_measure_by_measure(
     assert batched.actions == one_by_one.actions()
     if as_at == "2015-10-31":
         assert any(m.marker for m in batched.measures)  # the markers are compared too
+    # The honest figures are compared too: not all empty on either path.
+    assert any(m.markers for m in batched.measures) or as_at == "2016-03-31"
+    assert any(m.forecast for m in batched.measures)
+    assert any(m.ci for m in batched.measures)
+    assert any(m.completeness and m.completeness.agencies for m in batched.measures)
+    assert any(m.trend_detail.marker != "cannot_calculate" for m in batched.measures)
+
+
+# Honest figures at the Commission meeting of 16 December 2015 (issue 14) --------------
+
+def test_a_yearly_target_is_judged_as_profiled_to_the_meeting_day(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """1,252 workers trained by 16 Dec 2015, day 260 of the 366-day financial year: the
+    1,800 target is 1,279 so far, so the figure is amber (98% of it), not red (70% of
+    the whole year's). The forecast is the eight complete months' run rate carried over
+    the 122 days to come, 1,252 × 366 / 244."""
+    trained = report(demo, "2015-12-16", "2015-04-01", PUBLISHED).measure(
+        "workforce_trained_this_year")
+    april_to_november = facts(demo, "type = 'training.delivered' AND audience = 'workforce' "
+                              "AND occurred_on BETWEEN '2015-04-01' AND '2015-11-30'",
+                              PUBLISHED, "sum(attendees)")
+    assert (trained.value, trained.target) == (1252, 1800)
+    assert trained.target_to_date == pytest.approx(1800 * 260 / 366)
+    assert trained.rag == "amber"
+    assert trained.forecast is not None
+    assert trained.forecast.value == pytest.approx(april_to_november * 366 / 244)
+    assert trained.forecast.low < trained.forecast.value < trained.forecast.high
+    assert trained.forecast.months == 8
+    assert trained.to_json()["forecast"]["outlook"] == trained.forecast.outlook
+
+
+@pytest.mark.parametrize(("as_at", "known_at", "reliable"), [
+    ("2015-12-16", PUBLISHED, True),
+    ("2015-07-22", end_of_day(date(2015, 7, 22), ZoneInfo("Europe/London")), False),
+])
+def test_a_rate_shows_its_numerator_denominator_and_wilson_interval(
+    demo: duckdb.DuckDBPyConnection, as_at: str, known_at: datetime, reliable: bool
+) -> None:
+    """Helpline emails answered within two hours: the share, its parts and the 95%
+    Wilson interval; under 30 emails it is marked [u], low reliability."""
+    emails = report(demo, as_at, "2015-04-01", known_at).measure(
+        "email_answered_within_2_hours")
+    window = (f"type = 'helpline.contact' AND channel = 'email' "
+              f"AND occurred_on BETWEEN '2015-04-01' AND '{as_at}'")
+    answered = facts(demo, f"{window} AND response_minutes <= 120", known_at)
+    sent = facts(demo, window, known_at)
+    assert (emails.numerator, emails.denominator) == (answered, sent)
+    assert emails.value == pytest.approx(answered / sent)
+    assert emails.ci == pytest.approx(wilson_interval(answered, sent))
+    assert (symbols.LOW_RELIABILITY not in emails.markers) == reliable == (sent >= 30)
+    shown = emails.to_json()
+    assert (shown["ci_low"], shown["ci_high"]) == pytest.approx(emails.ci, abs=1e-6)
+
+
+@KNOWLEDGE
+def test_every_measure_has_a_target_or_a_reason_gss_markers_and_complete_month_trends(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    r = report(demo, "2015-12-16", "2015-04-01", known_at)
+    for m in r.measures:
+        shown = m.to_json()
+        assert (shown["target"] is None) == bool(shown["no_target_reason"]), m.id
+        assert set(shown["markers"]) <= set(symbols.LEGEND) - {symbols.SUPPRESSED}
+        assert shown["trend"]["marker"] in ("improving", "worsening", "no_change",
+                                            "cannot_calculate")
+        # Complete months only: the month of the meeting is not a point of the trend.
+        assert [v["month"] for v in shown["trend"]["values"]][-1] == "2015-11", m.id
+        assert shown["metadata"]["counted"] and shown["metadata"]["disclosure"]
+        if shown["unit"] == "count":
+            assert shown["numerator"] is None and shown["ci_low"] is None
+    assert (r.measure("helpline_contacts").no_target_reason or "").startswith("for information")
+
+
+def test_provisional_and_completeness_at_the_november_meeting(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """On 4 November 2015 GROW's and RISE's October returns had not arrived: the
+    referrals figure is provisional and 2 of its 4 agencies' returns are in. Today every
+    return of the year is in and approved."""
+    meeting = datetime(2015, 11, 4, 23, 59, tzinfo=UTC)
+    then = report(demo, "2015-11-04", "2015-04-01", meeting).measure("referrals_received")
+    assert symbols.PROVISIONAL in then.markers
+    assert then.completeness is not None
+    assert then.completeness.to_json() == {"month": "2015-10", "expected": 4, "received": 2,
+                                           "missing": ["grow", "rise"]}
+    assert then.completeness.shown() == "Returns in: 2 of 4 agencies for October 2015"
+    now = report(demo, "2016-03-31", "2015-04-01", TODAY).measure("referrals_received")
+    assert now.markers == []
+
+
+def test_the_csv_export_carries_the_new_fields_and_the_legend(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    text = report_csv(report(demo, "2015-12-16", "2015-04-01", PUBLISHED))
+    table, legend = text.split("\n\n")
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(table))}
+    trained = rows["workforce_trained_this_year"]
+    assert (trained["value"], trained["target"], trained["rag"]) == ("1252", "1800", "amber")
+    assert float(trained["target_to_date"]) == pytest.approx(1800 * 260 / 366)
+    assert trained["markers"] == "[p]" and trained["outlook"]
+    assert rows["email_answered_within_2_hours"]["denominator"] == "32"
+    assert rows["helpline_contacts"]["no_target_reason"].startswith("for information")
+    assert dict(list(csv.reader(io.StringIO(legend)))[1:]) == symbols.LEGEND
+    assert "*" not in text
+
+
+def test_a_rate_per_10000_children_with_its_population_and_interval(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """Referrals of children this financial year per 10,000 children (the plan's
+    illustrative 56,000), with the exact Poisson interval of the count, scaled."""
+    rate = report(demo, "2015-12-16", "2015-04-01", PUBLISHED).measure(
+        "child_referrals_per_10000")
+    children = facts(demo, "type = 'referral.received' AND client = 'child' AND "
+                     "occurred_on BETWEEN '2015-04-01' AND '2015-12-16'", PUBLISHED)
+    assert (rate.numerator, rate.denominator, rate.per, rate.unit) == (
+        children, 56000, 10000, "rate")
+    assert rate.value == pytest.approx(children * 10000 / 56000, abs=1e-6)
+    low, high = poisson_interval(children)
+    assert rate.ci == pytest.approx((low * 10000 / 56000, high * 10000 / 56000))
+    assert "56,000 in 2015 (Office for National Statistics" in rate.metadata["denominator"]
+
+
+@KNOWLEDGE
+def test_breakdowns_of_referrals_and_open_cases_add_up_to_the_figure(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime
+) -> None:
+    """Age band, gender, client and source: each dimension adds up to the measure, and
+    Swinton Lock's 96 referrals from schools are among those from education."""
+    builder = ReportBuilder(demo, as_at=date(2015, 10, 31), known_at=known_at,
+                            from_day=date(2015, 7, 1))
+    measures = {m.id: m for m in scorecard_measures(builder.plan)}
+    for measure_id in ("referrals_received", "open_cases", "open_cases_confirmed_cse"):
+        shown = builder.measure(measures[measure_id])
+        assert shown.window is not None
+        split = breakdowns(demo, measures[measure_id], shown.window, builder.standing)
+        assert set(split) == {"age_band", "gender", "client", "source"}
+        for counts in split.values():
+            assert sum(counts.values()) == shown.value, measure_id
+    referred = breakdowns(demo, measures["referrals_received"], (date(2015, 7, 1),
+                          date(2015, 10, 31)), builder.standing)
+    assert referred["source"]["education"] == facts(
+        demo, "type = 'referral.received' AND source = 'education' AND "
+        "occurred_on BETWEEN '2015-07-01' AND '2015-10-31'", known_at)
+    assert breakdowns(demo, measures["helpline_contacts"], (date(2015, 7, 1),
+                      date(2015, 10, 31)), builder.standing) == {}
+
+
+def test_a_rate_per_population_is_revised_only_when_its_count_changed(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """October 2015 was accepted, then late referrals arrived: the referrals count is
+    revised [r], but none of the late ones was a child's, so the rate per 10,000
+    children is not (its pinned count, not its scaled value, is what is compared)."""
+    october = report(demo, "2015-10-31", "2015-04-01", PUBLISHED)
+    assert symbols.REVISED in october.measure("referrals_received").markers
+    rate = october.measure("child_referrals_per_10000")
+    assert rate.marker is None and symbols.REVISED not in rate.markers
+
+
+def test_a_distinct_count_is_forecast_from_its_new_items_by_school_term(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """25 schools had Keeping Safe Online inputs by 16 Dec 2015, all of them first seen
+    in April to November, whose school-term weights add up to 6.3 (August weighs
+    nothing); December to March, 3.7 more, carry the same rate: 25 + 3.7 × 25 / 6.3."""
+    schools = report(demo, "2015-12-16", "2015-04-01", PUBLISHED).measure(
+        "keeping_safe_online_schools")
+    assert schools.value == 25 and schools.forecast is not None
+    assert schools.forecast.value == pytest.approx(25 + 3.7 * 25 / 6.3)
+    assert schools.target_to_date == pytest.approx(25 * (6.3 + 0.7 * 16 / 31) / 10)

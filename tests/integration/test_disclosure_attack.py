@@ -26,9 +26,10 @@ from projections.disclosure import (
     UNPUBLISHED,
     disclosed_report,
     disclosed_restatements,
+    month_span,
     release_cuts,
 )
-from projections.report import build_report, load_plan, months_ending
+from projections.report import build_report, load_plan
 from projections.restatements import restatements
 from scorecard.bootstrap import Home
 from tests.disclosure_attack import Views, linear_recoveries
@@ -135,11 +136,10 @@ def scrutiny_views(home: Home, contacts: list[tuple[str, date, str]],
                     for agency in AGENCIES:
                         cell(f"{where} {agency}", hide(measure["by_agency"].get(agency, 0)),
                              vector(agency, from_day, as_at, statuses[version]))
-                    spans = dict(zip([p["month"] for p in measure["trend"]["values"]],
-                                     months_ending(as_at, len(measure["trend"]["values"])),
-                                     strict=True))
                     for point in measure["trend"]["values"]:
-                        start, end = spans[point["month"]]
+                        span = month_span(point["month"], as_at)
+                        assert span is not None
+                        start, end = span
                         if start > FIRST:
                             cell(f"{version} month {start}..{end}", hide(point["value"]),
                                  vector(None, start, end, statuses[version]))

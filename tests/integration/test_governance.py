@@ -211,3 +211,27 @@ def test_the_demo_restatements_name_their_causes(demo: duckdb.DuckDBPyConnection
         demo, as_at=date(2015, 11, 4), known_at=at("2015-10-01T00:00:00"),
         against=at("2015-11-04T23:59:00"))["actions"] if a["action"] == "1.4.3"]
     assert scorecard_action and scorecard_action[0]["now"] == "off_track"
+
+
+def test_without_a_returns_policy_each_month_an_agency_sent_must_be_approved(
+    home: Home, tmp_path: Path
+) -> None:
+    """A plan with no ``returns`` section: an agency owes approval for each month it
+    sent facts in, so its figure is [p] until then, and the month's completeness
+    counts it as received."""
+    app = home.open(plan_file(tmp_path / "plan.yaml", measures=MEASURES, returns=None))
+    key = register(app, "racs")
+    push(app, tmp_path, key, "2015-11-05T09:00:00",
+         *[event("helpline.contact", f"h-{n}", "2015-10-10") for n in range(3)])
+    with home.readmodel(app) as connection:
+        before = build_report(connection, as_at=date(2015, 10, 31), known_at=NOW,
+                              from_day=date(2015, 10, 1)).measure("helpline_contacts")
+    assert before.markers == ["[p]"]
+    assert before.completeness is not None
+    assert before.completeness.to_json() == {"month": "2015-10", "expected": 1,
+                                             "received": 1, "missing": []}
+    app.approve_return("racs", "2015-10", key, by="racs officer", at=at("2015-11-06T09:00:00"))
+    with home.readmodel(app) as connection:
+        after = build_report(connection, as_at=date(2015, 10, 31), known_at=NOW,
+                             from_day=date(2015, 10, 1)).measure("helpline_contacts")
+    assert after.markers == []

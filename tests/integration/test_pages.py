@@ -89,12 +89,12 @@ def test_the_board_replays_and_goes_live(home: Home) -> None:
     assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "0"  # known in 2026
     at.selectbox(key="meeting").set_value("Today (everything known now)").run()
     date_input(at, "Scorecard as at").set_value(date(2015, 10, 3)).run()
-    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "3 p"
+    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "3 [p]"
     assert frame_cell(at, 0, "Measure", "Helpline contacts", "Last return") == \
-        f"{NOW:%d %b %Y}"
+        f"{NOW.day} {NOW:%b %Y}"
     at.toggle(key="suppress").set_value(True).run()
     # 3 October is no release day: outside the board no count of people ends there
-    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "[x] p [c]"
+    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "[x] [c] [p]"
     actions = at.dataframe[1].value
     flags = list(actions[""])
     overdue = flags.count("⚠ overdue")
@@ -121,7 +121,11 @@ def test_a_measure_over_time_with_its_definition(home: Home) -> None:
     at.selectbox(key="measure_choice").set_value("Helpline contacts").run()
     at.date_input(key="measure_as_at").set_value(date(2015, 10, 31)).run()
     assert any("Definition: events of helpline.contact" in c.value for c in at.caption)
-    assert at.metric[0].value == "7"
+    assert at.metric[0].value == "7 [p]"  # October's return is not approved
+    shown = " ".join(m.value for m in at.markdown)
+    assert "**Target:** none: for information" in shown
+    assert "**Returns:** Returns in: 1 of 1 agency for October 2015" in shown
+    assert "**What is counted:** The number of helpline contacts." in shown
     cllr = page("measure", "scrutiny")
     assert any("not charted outside the board" in c.value for c in cllr.caption)
 
@@ -148,3 +152,39 @@ def test_the_administrator_registers_an_agency_and_adds_a_user(home: Home) -> No
     at.text_input(key="new_password").set_value("a-long-password")
     next(b for b in at.button if b.label == "Add user").click().run()
     assert any("Added agency user grow-staff" in s.value for s in at.success)
+
+
+def test_the_board_sees_targets_so_far_rates_with_intervals_markers_and_a_legend(
+    home: Home,
+) -> None:
+    """Issue 14 on the page: a rate with nothing to divide by is [x], a measure without
+    a target says why, the trend reads as arrow and words, the returns in are counted,
+    and the GSS legend and the metadata are shown."""
+    at = page("board", "board")
+    at.selectbox(key="meeting").set_value("Today (everything known now)").run()
+    date_input(at, "Scorecard as at").set_value(date(2015, 10, 31)).run()
+    emails = "Helpline emails answered within 2 hours"
+    assert frame_cell(at, 0, "Measure", emails, "Value") == "– [x]"  # no emails yet
+    assert frame_cell(at, 0, "Measure", emails, "Target") == "60%"
+    contacts = "Helpline contacts"
+    assert frame_cell(at, 0, "Measure", contacts, "Target") == (
+        "none: for information: contacts measure demand, which the board does not target")
+    assert frame_cell(at, 0, "Measure", contacts, "Trend") == "→ no significant change"
+    assert frame_cell(at, 0, "Measure", contacts, "Returns") == (
+        "Returns in: 1 of 1 agency for October 2015")
+    legend = " ".join(c.value for c in at.caption)
+    assert "[p] provisional" in legend and "[u] low reliability" in legend
+    assert "*" not in legend
+    assert any("What is counted" in m.value for m in at.markdown)
+
+
+def test_breakdowns_of_people_for_the_board_only(home: Home) -> None:
+    at = page("measure", "board")
+    at.selectbox(key="measure_choice").set_value("Referrals received by support services").run()
+    assert [s.value for s in at.subheader] == ["Breakdowns"]
+    assert {"**Age band**", "**Gender**", "**Client**", "**Referred by**"} <= {
+        m.value for m in at.markdown}
+    cllr = page("measure", "scrutiny")
+    cllr.selectbox(key="measure_choice").set_value("Referrals received by support services").run()
+    assert any("shown to the board only" in c.value for c in cllr.caption)
+    assert "**Age band**" not in {m.value for m in cllr.markdown}

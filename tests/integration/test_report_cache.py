@@ -104,3 +104,28 @@ def test_a_rule_change_or_sign_off_between_the_two_times_forces_a_rebuild(
     assert after.measure("helpline_cse_contacts").target == 20
     assert after.to_json() == expected.to_json()
     assert cache.built == 2
+
+
+def test_an_approval_between_the_two_times_clears_the_provisional_marker(
+    home: Home, tmp_path: Path
+) -> None:
+    """The GSS markers are part of the cached report: an agency approving October's
+    return, with no new fact, makes October's figure final ([p] gone), so the report as
+    known after the approval must be built again."""
+    app = home.open()
+    key = register(app)
+    push(app, tmp_path / "a.jsonl", [event("helpline.contact", "c1", "2015-10-02")], key,
+         known_at=OCT_5)
+    app.approve_return("racs", "2015-10", key, by="racs officer", at=NOV_10)
+    cache = ReportCache()
+    october = date(2015, 10, 1)
+    with home.readmodel(app) as connection:
+        before = cache.report(connection, as_at=AS_AT, known_at=MEETING, from_day=october)
+        after = cache.report(connection, as_at=AS_AT, known_at=NOV_10 + timedelta(days=1),
+                             from_day=october)
+        expected = build_report(connection, as_at=AS_AT, known_at=after.known_at,
+                                from_day=october)
+    assert before.measure("helpline_contacts").markers == ["[p]"]
+    assert after.measure("helpline_contacts").markers == []
+    assert after.to_json() == expected.to_json()
+    assert cache.built == 2

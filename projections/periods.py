@@ -1,0 +1,80 @@
+"""The spans a measure is counted, judged and trended over.
+
+A measure is counted over its *window* (from its period's start, or the report's
+``--from``, to the as-at day). A measure with a fixed *period* (a month, a quarter, a
+financial year, the plan) has a target for the whole of it, so the period's end matters
+too: the target is profiled to the as-at day through the period, and the outturn is
+forecast at its end. Trends read *complete* months only: the month in progress is never
+counted as a month.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from domain.plan import Plan
+from projections.measures import Measure
+
+Span = tuple[date, date]
+
+
+def month_end(day: date) -> date:
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def period_window(measure: Measure, as_at: date, from_day: date, plan: Plan) -> Span:
+    """What the measure counts on as_at: its period (or the report window) up to as_at."""
+    if measure.period == "window":
+        return from_day, as_at
+    span = period_span(measure, as_at, plan)
+    assert span is not None
+    return span[0], as_at
+
+
+def period_span(measure: Measure, as_at: date, plan: Plan) -> Span | None:
+    """The whole period that contains as_at; None for a measure counted over the report's
+    window, which has no fixed end."""
+    if measure.period == "window":
+        return None
+    if measure.period == "cumulative":
+        return plan.starts, max(plan.ends, as_at)
+    if measure.period == "monthly":
+        return as_at.replace(day=1), month_end(as_at)
+    if measure.period == "quarterly":
+        first = as_at.replace(month=(as_at.month - 1) // 3 * 3 + 1, day=1)
+        return first, month_end(first.replace(month=first.month + 2))
+    year = as_at.year if as_at.month >= 4 else as_at.year - 1
+    return date(year, 4, 1), date(year + 1, 3, 31)  # financial year
+
+
+def months_ending(as_at: date, count: int) -> list[Span]:
+    """The last ``count`` calendar months up to as_at's (that one cut at as_at)."""
+    spans = []
+    first = as_at.replace(day=1)
+    for _ in range(count):
+        spans.append((first, min(month_end(first), as_at)))
+        first = (first - timedelta(days=1)).replace(day=1)
+    return list(reversed(spans))
+
+
+def last_complete_month(as_at: date) -> date:
+    """The first day of the latest month that has ended by the end of as_at."""
+    if as_at == month_end(as_at):
+        return as_at.replace(day=1)
+    return (as_at.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def complete_months(as_at: date, count: int) -> list[Span]:
+    """The last ``count`` whole calendar months ended by the end of as_at."""
+    return months_ending(month_end(last_complete_month(as_at)), count)
+
+
+def months_between(first: date, last: date) -> list[Span]:
+    """Every whole calendar month from first's to last's, oldest first."""
+    spans = []
+    start = first.replace(day=1)
+    while start <= last:
+        spans.append((start, month_end(start)))
+        start = month_end(start) + timedelta(days=1)
+    return spans
