@@ -31,7 +31,7 @@ PLAN = Plan.from_document(load_plan_document())
 PEOPLE_TITLES = {m.title for m in scorecard_measures(PLAN)
                  if m.id in Policy.from_plan(PLAN).people}
 FIGURE_COLUMNS = ("Value", "Known at the meeting", "Known now", "By agency",
-                  "Last 6 months", "Cause")
+                  "Last 6 months", "Cause", "Of (95% CI)", "Forecast")
 NUMBER = re.compile(r"(?<![\w.\-])(\d[\d,]*)(?![\w.%\-])")
 
 
