@@ -59,6 +59,11 @@ class Home:
     def readmodel_path(self) -> Path:
         return self.path / "readmodel.duckdb"
 
+    @property
+    def access_path(self) -> Path:
+        """Failed sign-ins and sign-in sessions (``scorecard.access``)."""
+        return self.path / "access.sqlite"
+
     def event_store_env(self) -> dict[str, str]:
         """The ``eventsourcing`` persistence settings: SQLite in the home unless a URL says,
         with encryption at rest when a cipher key is configured."""

@@ -351,15 +351,26 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def _serve(home: Home, host: str, port: int) -> int:
     import subprocess
 
-    app_path = Path(__file__).resolve().parent.parent / "scorecard_ui" / "app.py"
+    server_path = Path(__file__).resolve().parent.parent / "scorecard_ui" / "server.py"
     env = dict(os.environ, SCORECARD_HOME=str(home.path))
     print(f"serving the scorecard on http://{host}:{port}/")
     return subprocess.call(
-        [sys.executable, "-m", "streamlit", "run", str(app_path),
+        [sys.executable, "-m", "streamlit", "run", str(server_path),
          "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
+         *(f"--{name}={value}" for name, value in STREAMLIT_SETTINGS.items())],
         env=env,
     )
+
+
+# The page's Streamlit settings (also in scorecard_ui/.streamlit/config.toml, for a
+# deployment that runs Streamlit itself): no tracebacks or developer toolbar for users,
+# uploads capped (docs/security.md).
+STREAMLIT_SETTINGS = {
+    "client.showErrorDetails": "none",
+    "client.toolbarMode": "viewer",
+    "server.maxUploadSize": "10",
+    "browser.gatherUsageStats": "false",
+}
 
 
 def _parse(parser: Callable[[str], T], text: str, option: str) -> T:

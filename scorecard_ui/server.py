@@ -1,0 +1,122 @@
+"""The scorecard's web server: Streamlit's ``st.App`` around ``app.py``, with the two
+routes that set and clear the sign-in cookie, and a guard on uploads.
+
+Streamlit's page talks over a websocket, which cannot set a cookie, so sign-in ends with
+the browser sent to ``/auth/session?grant=...``: the one-time grant (60 seconds) is
+exchanged for a fresh session token, set as an HttpOnly, SameSite=Strict cookie (Secure
+when served over HTTPS), lasting no longer than the session's absolute timeout.
+``/auth/sign-out`` ends the session and clears the cookie.
+
+Uploads (``/_stcore/upload_file/...``) are refused (403) unless the request carries a
+live session cookie of an enabled agency user or administrator: before, any browser
+that opened the sign-in page could upload files up to the size limit.
+
+``scorecard ui`` runs this file with ``streamlit run``, which finds the ``st.App``.
+"""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import streamlit as st
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from domain.timekeeping import utc_now
+from scorecard.access import AccessStore
+from scorecard.bootstrap import Home
+from scorecard_ui.session_tokens import SessionTokens, timeouts_from_environment
+
+COOKIE = "scorecard_session"
+PAGE_PATHS = {"board", "measure", "scrutiny", "returns", "admin"}
+UPLOAD_ROLES = ("agency", "administrator")
+UPLOAD_PATH = "/_stcore/upload_file/"
+
+
+def _tokens() -> SessionTokens:
+    idle, absolute = timeouts_from_environment()
+    return SessionTokens(AccessStore(Home.from_environment().access_path), idle, absolute)
+
+
+def _home_url(request: Request, page: str = "") -> str:
+    root = request.scope.get("root_path", "") or ""
+    return f"{root}/{page if page in PAGE_PATHS else ''}"
+
+
+def session_route(request: Request) -> Response:
+    """Exchange a sign-in grant for the session cookie, then open the page."""
+    tokens = _tokens()
+    token = tokens.redeem(request.query_params.get("grant", ""), utc_now())
+    if token is None:
+        return RedirectResponse(_home_url(request), status_code=303)
+    response = RedirectResponse(_home_url(request, request.query_params.get("next", "")),
+                                status_code=303)
+    response.set_cookie(COOKIE, token, max_age=int(tokens.absolute.total_seconds()),
+                        path="/", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def sign_out_route(request: Request) -> Response:
+    token = request.cookies.get(COOKIE)
+    if token:
+        _tokens().end(token)
+    response = RedirectResponse(_home_url(request), status_code=303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def may_upload(cookie_header: str) -> bool:
+    """Whether the cookie names a live session of an enabled user who may upload."""
+    cookies: SimpleCookie = SimpleCookie()
+    try:
+        cookies.load(cookie_header)
+    except Exception:  # a malformed header is no session
+        return False
+    morsel = cookies.get(COOKIE)
+    if morsel is None or not morsel.value:
+        return False
+    username = _tokens().resume(morsel.value, utc_now())
+    if username is None:
+        return False
+    user = Home.from_environment().open().user(username)
+    return user is not None and not user.disabled and user.role in UPLOAD_ROLES
+
+
+class UploadGuard:
+    """Refuse uploads from browsers that are not signed in as someone who may upload."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(UPLOAD_PATH) \
+                and scope["method"] in ("PUT", "POST"):
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                       for k, v in scope["headers"]}
+            if not may_upload(headers.get("cookie", "")):
+                await PlainTextResponse("sign in to upload", status_code=403)(scope, receive,
+                                                                              send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _script_error(error: Exception) -> bool:
+    """A failure outside the page boundary (a widget callback): a reference, no details."""
+    from scorecard_ui.errors import report_failure
+
+    report_failure(error)
+    return True
+
+
+app = st.App(
+    Path(__file__).with_name("app.py"),
+    routes=[Route("/auth/session", session_route), Route("/auth/sign-out", sign_out_route)],
+    middleware=[Middleware(UploadGuard)],
+    on_script_error=_script_error,
+)
