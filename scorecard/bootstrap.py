@@ -12,8 +12,8 @@ under the home either way.
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -156,8 +156,15 @@ def postgres_env(url: str) -> dict[str, str]:
 
 
 def actor() -> str:
-    """Who is acting, for the audit trail: ``SCORECARD_ACTOR`` or the OS user."""
-    return os.environ.get("SCORECARD_ACTOR") or getpass.getuser()
+    """Who is acting at the command line, for the audit trail: the operating-system
+    account the process runs as (its effective uid, which the OS authenticated), never
+    an environment variable a caller could set. A backfill needs more: an administrator's
+    password (``scorecard push --known-at ... --admin NAME``)."""
+    uid = os.geteuid()
+    try:
+        return f"os:{pwd.getpwuid(uid).pw_name}"
+    except KeyError:  # a container run with --user UID that has no account entry
+        return f"os:uid {uid}"
 
 
 def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:

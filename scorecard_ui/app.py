@@ -56,7 +56,8 @@ def source_address() -> str:
         forwarded = st.context.headers.get("X-Forwarded-For", "")
         if forwarded.strip():
             return forwarded.split(",")[-1].strip()
-    return st.context.ip_address or "local"
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "local"
 
 
 def requested_page() -> str:

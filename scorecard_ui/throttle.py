@@ -126,3 +126,11 @@ def attempt_sign_in(app: Scorecard, throttle: SignInThrottle, username: str, pas
     if user is not None:
         throttle.succeeded(attempt)
     return user
+
+
+def unlock_sign_in(app: Scorecard, throttle: SignInThrottle, username: str, by: str,
+                   at: datetime) -> int:
+    """An administrator clears a user's failed sign-ins, from every address, and the
+    audit records who did it (``sign-in unlocked``); how many failures were forgotten."""
+    app.record_sign_in_unlock(username, by=by, at=at)
+    return throttle.unlock(username)

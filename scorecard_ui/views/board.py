@@ -100,6 +100,11 @@ def show(zone: ZoneInfo, plan: Plan, as_at: date, from_day: date, known_day: dat
     st.caption(f"As known at {iso_utc(report.known_at)} · rules in force then · "
                "p: provisional (a return not yet approved) · r: revised since the board "
                "accepted the month · <5 and *: suppressed small numbers")
+    if report.backfilled:
+        st.warning("Includes events an administrator backfilled (recorded after the time "
+                   "shown, with an earlier knowledge time): " + ", ".join(
+                       f"{code} {n}" for code, n in report.backfilled.items())
+                   + ". `scorecard audit` says who and when.", icon="🕓")
     measures = measure_rows(report, plan, suppress)
     st.dataframe(measures, hide_index=True, width="stretch", height=rows_height(len(measures)),
                  column_config={"Last 6 months": st.column_config.LineChartColumn(
