@@ -369,6 +369,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     app = home.open()
     while True:
         with readmodel.connect(home.readmodel_path) as connection:
+            home.make_private()
             folded = Projector(app).catch_up(connection)
         if folded:
             print(f"folded {folded} events", flush=True)

@@ -13,6 +13,7 @@ from domain.errors import CommandError
 from domain.timekeeping import iso_utc, utc_now
 from domain.users import ROLES
 from scorecard_ui.session import application, current_user, home
+from scorecard_ui.text import as_text
 
 
 def _actor() -> str:
@@ -34,7 +35,7 @@ def _agencies(codes: list[str]) -> None:
             try:
                 key = app.register_agency(code, name, sector, types or None, by=by)
             except CommandError as error:
-                st.error(str(error))
+                st.error(as_text(str(error)))
             else:
                 st.session_state["issued_key"] = (code, key)
                 st.rerun()  # the lists below now include it
@@ -87,7 +88,7 @@ def _users(codes: list[str]) -> None:
             try:
                 app.add_user(username, role, agency or None, password, by=by)
             except CommandError as error:
-                st.error(str(error))
+                st.error(as_text(str(error)))
             else:
                 st.session_state["added_user"] = f"Added {role} user {username}"
                 st.rerun()

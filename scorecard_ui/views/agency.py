@@ -19,6 +19,8 @@ from projections.report import load_plan
 from projections.returns import returns_calendar
 from scorecard_ui.returns_upload import as_line, check, read_upload, template_csv
 from scorecard_ui.session import SignedIn, application, current_user, home
+from scorecard_ui.spreadsheet import neutralised_frame
+from scorecard_ui.text import as_text
 
 BATCH = 500
 
@@ -74,7 +76,7 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
             lines.append(raw if raw is not None else as_line(message or {}))
         checking.progress((index + 1) / max(1, len(rows)), text="Checking")
     problems = [row for row in preview if row["Problem"] != "ok"]
-    st.dataframe(pd.DataFrame(preview), hide_index=True, width="stretch")
+    st.dataframe(neutralised_frame(pd.DataFrame(preview)), hide_index=True, width="stretch")
     if problems:
         st.warning(f"{len(problems)} of {len(preview)} rows have a problem, named above. "
                    "Submitted as they are, they will be rejected and kept for you to correct.")
@@ -93,9 +95,9 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
     if not rows:
         st.success("Nothing of yours has been rejected.")
         return
-    st.dataframe(pd.DataFrame([{k: r[k] for k in ("received_at", "event_id", "type", "reason",
-                                                  "field", "message", "status")}
-                               for r in rows]), hide_index=True, width="stretch")
+    st.dataframe(neutralised_frame(pd.DataFrame([
+        {k: r[k] for k in ("received_at", "event_id", "type", "reason", "field", "message",
+                           "status")} for r in rows])), hide_index=True, width="stretch")
     if not open_rows:
         return
     labels = {f"{r['event_id'] or '(no id)'}: [{r['reason']}] {r['message']}": r
@@ -107,9 +109,9 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
         outcome = app.submit(deliveries(app, agency, [text.encode("utf-8")], user,
                                         "resubmitted"))[0]
         if outcome.rejection is not None:
-            st.error(f"Still rejected: {outcome.rejection}")
+            st.error(f"Still rejected: {as_text(str(outcome.rejection))}")
         else:
-            st.success(f"{outcome.status}: {outcome.event_id}")
+            st.success(f"{outcome.status}: {as_text(outcome.event_id or '')}")
 
 
 def _editable(rejection: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from domain.timekeeping import end_of_day, utc_now
 from projections.report import Report
 from projections.restatements import restatements
 from scorecard_ui.session import application, current_user, home, report_cache
+from scorecard_ui.spreadsheet import safe_csv
 from scorecard_ui.suppression import shown_split
 
 CAUSE_WORDS = {"late return": "returns that arrived after the meeting",
@@ -95,7 +96,7 @@ def render() -> None:
     else:
         st.dataframe(changes, hide_index=True, width="stretch")
     left, right = st.columns(2)
-    left.download_button("Download both scorecards (CSV)", table.to_csv(index=False),
+    left.download_button("Download both scorecards (CSV)", safe_csv(table),
                          file_name=f"scorecard-{meeting}.csv", mime="text/csv")
     right.download_button("Download a printable report (HTML)",
                           printable(plan.title, meeting, table, changes),
