@@ -9,7 +9,8 @@ when served over HTTPS), lasting no longer than the session's absolute timeout.
 
 Uploads (``/_stcore/upload_file/...``) are refused (403) unless the request carries a
 live session cookie of an enabled agency user or administrator: before, any browser
-that opened the sign-in page could upload files up to the size limit.
+that opened the sign-in page could upload files up to the size limit. Media files
+(``/media/...``: downloads such as a new agency key) need a live session cookie too.
 
 ``scorecard ui`` runs this file with ``streamlit run``, which finds the ``st.App``.
 """
@@ -35,6 +36,7 @@ COOKIE = "scorecard_session"
 PAGE_PATHS = {"board", "measure", "scrutiny", "returns", "admin"}
 UPLOAD_ROLES = ("agency", "administrator")
 UPLOAD_PATH = "/_stcore/upload_file/"
+MEDIA_PATH = "/media/"
 
 
 def _tokens() -> SessionTokens:
@@ -71,37 +73,45 @@ def sign_out_route(request: Request) -> Response:
     return response
 
 
-def may_upload(cookie_header: str) -> bool:
-    """Whether the cookie names a live session of an enabled user who may upload."""
+def signed_in_role(cookie_header: str) -> str | None:
+    """The role of the live session the cookie names, if its user is enabled."""
     cookies: SimpleCookie = SimpleCookie()
     try:
         cookies.load(cookie_header)
     except Exception:  # a malformed header is no session
-        return False
+        return None
     morsel = cookies.get(COOKIE)
     if morsel is None or not morsel.value:
-        return False
+        return None
     username = _tokens().resume(morsel.value, utc_now())
     if username is None:
-        return False
+        return None
     user = Home.from_environment().open().user(username)
-    return user is not None and not user.disabled and user.role in UPLOAD_ROLES
+    return None if user is None or user.disabled else str(user.role)
 
 
-class UploadGuard:
-    """Refuse uploads from browsers that are not signed in as someone who may upload."""
+def allowed(method: str, path: str, cookie_header: str) -> bool:
+    """Uploads need an agency user or an administrator; media files (downloads, images
+    of the pages) need someone signed in; everything else is Streamlit's to decide."""
+    if UPLOAD_PATH in path and method in ("PUT", "POST"):
+        return signed_in_role(cookie_header) in UPLOAD_ROLES
+    if MEDIA_PATH in path:
+        return signed_in_role(cookie_header) is not None
+    return True
+
+
+class AccessGuard:
+    """Refuse (403) uploads and media to browsers not signed in as someone allowed."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(UPLOAD_PATH) \
-                and scope["method"] in ("PUT", "POST"):
+        if scope["type"] == "http":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                        for k, v in scope["headers"]}
-            if not may_upload(headers.get("cookie", "")):
-                await PlainTextResponse("sign in to upload", status_code=403)(scope, receive,
-                                                                              send)
+            if not allowed(scope["method"], scope["path"], headers.get("cookie", "")):
+                await PlainTextResponse("sign in first", status_code=403)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -117,6 +127,6 @@ def _script_error(error: Exception) -> bool:
 app = st.App(
     Path(__file__).with_name("app.py"),
     routes=[Route("/auth/session", session_route), Route("/auth/sign-out", sign_out_route)],
-    middleware=[Middleware(UploadGuard)],
+    middleware=[Middleware(AccessGuard)],
     on_script_error=_script_error,
 )

@@ -21,6 +21,42 @@ def _actor() -> str:
     return user.username if user else "administrator"
 
 
+class IssuedKey:
+    """A new agency key, handed over once: the download button's data is this object, so
+    Streamlit asks for the key only when the administrator clicks (nothing waits under
+    ``/media/`` before), and a second ask gets nothing. Once taken, the page stops
+    offering it."""
+
+    def __init__(self, code: str, key: str) -> None:
+        self.code = code
+        self._key: str | None = key
+
+    @property
+    def taken(self) -> bool:
+        return self._key is None
+
+    def __call__(self) -> str:
+        key, self._key = self._key, None
+        if key is None:
+            raise RuntimeError(f"the key for {self.code} has already been downloaded")
+        return key
+
+
+def _issued_key() -> None:
+    issued = st.session_state.get("issued_key")
+    if not isinstance(issued, IssuedKey):
+        return
+    if issued.taken:
+        st.session_state.pop("issued_key")
+        st.info(f"The key for {issued.code} was downloaded; it cannot be shown again "
+                "(rotate the key if it was lost).")
+        return
+    st.success(f"Key for {issued.code}: download it and give it to the agency now; it can "
+               "be downloaded once.")
+    st.download_button("Download the key file", issued, file_name=f"{issued.code}.key",
+                       mime="application/octet-stream", key="download_key", on_click="ignore")
+
+
 def _agencies(codes: list[str]) -> None:
     app = application()
     by = _actor()
@@ -37,13 +73,9 @@ def _agencies(codes: list[str]) -> None:
             except CommandError as error:
                 st.error(as_text(str(error)))
             else:
-                st.session_state["issued_key"] = (code, key)
+                st.session_state["issued_key"] = IssuedKey(code, key)
                 st.rerun()  # the lists below now include it
-    if "issued_key" in st.session_state:
-        code, key = st.session_state["issued_key"]
-        st.success(f"Key for {code}: give it to the agency now; it is not shown again.")
-        st.download_button("Download the key file", key, file_name=f"{code}.key",
-                           key="download_key")
+    _issued_key()
     if not codes:
         return
     st.markdown("**Keys and suspension**")
@@ -58,7 +90,7 @@ def _agencies(codes: list[str]) -> None:
     left, middle, right = st.columns(3)
     if left.button("Rotate key", key="rotate"):
         key = app.rotate_key(chosen, timedelta(hours=grace), by=by, at=utc_now())
-        st.session_state["issued_key"] = (chosen, key)
+        st.session_state["issued_key"] = IssuedKey(chosen, key)
         st.rerun()
     revoke = middle.selectbox("Revoke key", list(agency.key_ids()), key="revoke_pick")
     if middle.button("Revoke", key="revoke"):

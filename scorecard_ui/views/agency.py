@@ -17,7 +17,14 @@ from ingest.file_push import file_line_delivery
 from projections.rejected import list_rejected
 from projections.report import load_plan
 from projections.returns import returns_calendar
-from scorecard_ui.returns_upload import as_line, check, read_upload, template_csv
+from scorecard_ui.returns_upload import (
+    MAX_ROWS,
+    UploadRefused,
+    as_line,
+    check,
+    read_upload,
+    template_csv,
+)
 from scorecard_ui.session import SignedIn, application, current_user, home
 from scorecard_ui.spreadsheet import neutralised_frame
 from scorecard_ui.text import as_text
@@ -54,15 +61,23 @@ def outcome_summary(outcomes: list[Outcome]) -> str:
 
 
 def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
+    if "submitted_return" in st.session_state:
+        st.success(st.session_state.pop("submitted_return"))
     st.download_button("Download the CSV template", template_csv(),
                        file_name="return-template.csv", mime="text/csv",
                        help="One column per field; a row per event.")
-    uploaded = st.file_uploader("A return: JSON Lines, CSV or Excel",
+    generation = st.session_state.setdefault("upload_generation", 0)
+    uploaded = st.file_uploader(f"A return: JSON Lines, CSV or Excel (at most {MAX_ROWS:,} "
+                                "rows and 10 MB)",
                                 type=["jsonl", "json", "ndjson", "csv", "xlsx"],
-                                key="return_upload")
+                                key=f"return_upload:{generation}")
     if uploaded is None:
         return
-    rows = list(read_upload(uploaded.name, uploaded.getvalue(), agency))
+    try:
+        rows = list(read_upload(uploaded.name, uploaded.getvalue(), agency))
+    except UploadRefused as refused:
+        st.error(f"{as_text(uploaded.name)} was not read: {as_text(str(refused))}.")
+        return
     checking = st.progress(0.0, text="Checking")
     preview, lines = [], []
     for index, (number, raw, message, problem) in enumerate(rows):
@@ -84,7 +99,11 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
         st.success(f"All {len(preview)} rows pass the contract's checks.")
     if st.button("Submit this return", key="submit_return", type="primary"):
         outcomes = submit(app, deliveries(app, agency, lines, user, uploaded.name))
-        st.success(f"Submitted: {outcome_summary(outcomes)}")
+        # a new uploader: Streamlit lets go of the file instead of keeping it in memory
+        st.session_state["upload_generation"] = generation + 1
+        st.session_state["submitted_return"] = (f"Submitted: {outcome_summary(outcomes)} "
+                                                f"(from {as_text(uploaded.name)})")
+        st.rerun()
 
 
 def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
