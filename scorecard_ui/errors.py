@@ -8,12 +8,17 @@ Streamlit's own error details are off for users too (``client.showErrorDetails =
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec
 
 import streamlit as st
+from streamlit.errors import FragmentHandledException
+
+P = ParamSpec("P")
 
 LOG = logging.getLogger("scorecard.page")
 
@@ -34,5 +39,17 @@ def page_boundary() -> Iterator[None]:
     are not ``Exception``)."""
     try:
         yield
+    except FragmentHandledException:
+        pass  # a fragment's own boundary (``guarded``) reported it already
     except Exception as error:  # the boundary: everything is reported
         report_failure(error)
+
+
+def guarded(function: Callable[P, None]) -> Callable[P, None]:
+    """``function`` inside its own boundary: for a fragment, whose failures Streamlit
+    shows with its traceback before the page's boundary could see them."""
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        with page_boundary():
+            function(*args, **kwargs)
+    return run

@@ -1,5 +1,6 @@
 """Administration: register agencies and issue, rotate and revoke their keys; suspend
-and resume them; add and disable users. Every change is recorded in the audit trail."""
+and resume them; add, disable and enable users, reset their passwords and unlock their
+sign-in. Every change is recorded in the audit trail."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from domain.contract import EVENT_TYPES, SECTORS
 from domain.errors import CommandError
 from domain.timekeeping import iso_utc, utc_now
 from domain.users import ROLES
-from scorecard_ui.session import application, current_user, home
+from scorecard_ui.session import access_store, application, current_user, home, session_tokens
 from scorecard_ui.text import as_text
+from scorecard_ui.throttle import SignInThrottle, unlock_sign_in
 
 
 def _actor() -> str:
@@ -126,6 +128,48 @@ def _users(codes: list[str]) -> None:
                 st.rerun()
     if "added_user" in st.session_state:
         st.success(st.session_state.pop("added_user"))
+    if not users.empty:
+        _manage_user(list(users["username"]), by)
+
+
+def _manage_user(usernames: list[str], by: str) -> None:
+    """Disable or enable a user, reset their password, clear their failed sign-ins;
+    each is an event in the audit trail with the administrator's name."""
+    app = application()
+    st.markdown("**Manage a user**")
+    chosen = st.selectbox("User", usernames, key="manage_user")
+    user = app.user(chosen)
+    if user is None:
+        return
+    left, middle, right = st.columns(3)
+    if left.button("Enable" if user.disabled else "Disable", key="toggle_user"):
+        if user.disabled:
+            app.enable_user(chosen, by=by, at=utc_now())
+        else:
+            app.disable_user(chosen, by=by, at=utc_now())
+            session_tokens().end_all(chosen)
+        st.session_state["managed_user"] = f"{'Enabled' if user.disabled else 'Disabled'} {chosen}"
+        st.rerun()
+    password = middle.text_input("New password (8 characters or more)", type="password",
+                                 key="reset_password")
+    if middle.button("Reset password", key="reset_password_button"):
+        try:
+            app.reset_password(chosen, password, by=by)
+        except CommandError as error:
+            st.error(as_text(str(error)))
+        else:
+            session_tokens().end_all(chosen)
+            st.session_state["managed_user"] = f"Reset the password of {chosen}"
+            st.rerun()
+    if right.button("Unlock sign-in", key="unlock_user",
+                    help="Forget this user's failed sign-ins from every address"):
+        forgotten = unlock_sign_in(app, SignInThrottle(access_store()), chosen, by=by,
+                                   at=utc_now())
+        st.session_state["managed_user"] = (f"Unlocked {chosen} ({forgotten} failed sign-ins "
+                                            "forgotten)")
+        st.rerun()
+    if "managed_user" in st.session_state:
+        st.success(st.session_state.pop("managed_user"))
 
 
 def render() -> None:

@@ -12,6 +12,7 @@ import streamlit as st
 from domain.plan import Plan
 from domain.timekeeping import iso_utc, utc_now
 from projections.report import Report
+from scorecard_ui.errors import guarded
 from scorecard_ui.session import application, current_user, load_report
 from scorecard_ui.suppression import shown, shown_split
 
@@ -129,5 +130,5 @@ def render() -> None:
                                      key="suppress", help="For any view shared beyond the board.")
     live = known_day >= today
     # Live view: re-read every second while agencies push; a replay is fixed.
-    fragment = st.fragment(run_every=LIVE_REFRESH if live else None)(show)
+    fragment = st.fragment(run_every=LIVE_REFRESH if live else None)(guarded(show))
     fragment(plan.zone, plan, as_at, from_day, known_day, live, suppress)
