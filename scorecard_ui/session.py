@@ -87,6 +87,19 @@ def authenticate(app: Scorecard, now: datetime) -> SignedIn | None:
     return signed
 
 
+def still_signed_in(app: Scorecard, now: datetime) -> bool:
+    """For a fragment's own reruns (the live board refreshes every second without the
+    app's script): whether the sign-in is still live and its user enabled, without
+    counting the refresh as use. True when there is no token to check: the fragment
+    only runs after a full rerun that authenticated."""
+    token = presented_token()
+    if token is None:
+        return True
+    username = session_tokens().peek(token, now)
+    user = app.user(username) if username else None
+    return user is not None and not user.disabled
+
+
 def start_session(username: str, now: datetime) -> str | None:
     """After a right password: the harness gets its token at once; a browser gets a
     one-time grant to exchange for the cookie at ``/auth/session`` (the URL returned)."""

@@ -109,6 +109,21 @@ class SessionTokens:
                                [max(stamp, seen), hashed])
         return str(username)
 
+    def peek(self, token: str, now: datetime) -> str | None:
+        """Like ``resume`` without counting as use: for reruns the user did not cause (a
+        live page's refresh), which must not keep an idle session alive."""
+        with self.store.transaction() as connection:
+            row = connection.execute("SELECT username, created_at, last_seen_at FROM sessions "
+                                     "WHERE token_hash = ?", [_hashed(token)]).fetchone()
+        if row is None:
+            return None
+        username, created, seen = row
+        stamp = now.timestamp()
+        if (stamp - seen >= self.idle.total_seconds()
+                or stamp - created >= self.absolute.total_seconds()):
+            return None
+        return str(username)
+
     def end(self, token: str) -> None:
         with self.store.transaction() as connection:
             connection.execute("DELETE FROM sessions WHERE token_hash = ?", [_hashed(token)])

@@ -13,7 +13,7 @@ from domain.plan import Plan
 from domain.timekeeping import iso_utc, utc_now
 from projections.report import Report
 from scorecard_ui.errors import guarded
-from scorecard_ui.session import application, current_user, load_report
+from scorecard_ui.session import application, current_user, load_report, still_signed_in
 from scorecard_ui.suppression import shown, shown_split
 
 LIVE_REFRESH = 1.0  # seconds
@@ -93,6 +93,9 @@ def rows_height(rows: int) -> int:
 
 def show(zone: ZoneInfo, plan: Plan, as_at: date, from_day: date, known_day: date,
          live: bool, suppress: bool) -> None:
+    if not still_signed_in(application(), utc_now()):
+        st.session_state.pop("user", None)
+        st.rerun(scope="app")  # the whole page again: it shows the sign-in
     report = load_report(as_at, known_day, from_day, zone, live=live)
     st.subheader(f"Events from {from_day:%d %b %Y} to {as_at:%d %b %Y}")
     if not live:

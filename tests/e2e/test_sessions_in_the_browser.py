@@ -87,3 +87,19 @@ def test_uploads_and_media_need_a_signed_in_user_who_may_see_them(home: Path) ->
         root = f"scorecard_session={session_cookie(page)['value']}"
         assert status(upload, "PUT", root) != REFUSED  # passed on: Streamlit's checks decide
         assert status(upload, "PUT", "scorecard_session=forged") == REFUSED
+
+
+def test_a_link_to_a_page_the_role_may_not_use_gives_the_sign_in_then_the_role_s_pages(
+        home: Path) -> None:
+    """Issue 15 item 6: a shared link to the Administration page, opened by a councillor."""
+    with served(SCORECARD, home) as url, browser_page() as page:
+        page.goto(f"{url}/admin")
+        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        assert page.get_by_role("heading", name="Administration").count() == 0
+        page.get_by_role("textbox", name="Username").fill("cllr")
+        page.get_by_role("textbox", name="Password").fill("cllr-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in as cllr").wait_for(timeout=30_000)
+        page.get_by_role("heading", name="Scrutiny: replay a meeting").wait_for(timeout=30_000)
+        assert page.get_by_role("heading", name="Administration").count() == 0
+        assert page.get_by_role("link", name="Administration").count() == 0

@@ -73,3 +73,11 @@ def test_the_timeouts_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCORECARD_SESSION_IDLE_MINUTES", "soon")
     with pytest.raises(CommandError, match="SCORECARD_SESSION_IDLE_MINUTES must be a number"):
         timeouts_from_environment()
+
+
+def test_a_live_page_s_refresh_does_not_keep_an_idle_session_alive(
+        tokens: SessionTokens) -> None:
+    token = tokens.issue("chair", T0)
+    assert tokens.peek(token, T0 + timedelta(minutes=29)) == "chair"
+    assert tokens.peek(token, T0 + timedelta(minutes=30)) is None  # peeks are not use
+    assert tokens.resume(token, T0 + timedelta(minutes=30)) is None
