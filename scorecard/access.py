@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS session_grants (
 """
 
 
+_READY: set[Path] = set()  # stores this process has created or checked (pages rerun often)
+
+
 def private_file(path: Path) -> None:
     """Create ``path`` (empty) readable by its owner only, or narrow an existing one."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -53,12 +56,15 @@ class AccessStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        if path.absolute() in _READY and path.exists():
+            return
         private_file(path)
         connection = sqlite3.connect(self.path, timeout=30)
         try:
             connection.executescript(SCHEMA)
         finally:
             connection.close()
+        _READY.add(path.absolute())
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -103,3 +103,13 @@ def test_a_link_to_a_page_the_role_may_not_use_gives_the_sign_in_then_the_role_s
         page.get_by_role("heading", name="Scrutiny: replay a meeting").wait_for(timeout=30_000)
         assert page.get_by_role("heading", name="Administration").count() == 0
         assert page.get_by_role("link", name="Administration").count() == 0
+
+
+def test_a_link_to_a_page_the_role_may_use_opens_it_after_the_sign_in(home: Path) -> None:
+    with served(SCORECARD, home) as url, browser_page() as page:
+        page.goto(f"{url}/measure")
+        page.get_by_role("textbox", name="Username").fill("cllr")
+        page.get_by_role("textbox", name="Password").fill("cllr-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in as cllr").wait_for(timeout=30_000)
+        page.wait_for_url("**/measure", timeout=30_000)
