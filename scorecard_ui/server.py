@@ -17,6 +17,7 @@ that opened the sign-in page could upload files up to the size limit. Media file
 
 from __future__ import annotations
 
+import re
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -28,30 +29,23 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.timekeeping import utc_now
-from scorecard.access import AccessStore
 from scorecard.bootstrap import Home
-from scorecard_ui.session_tokens import SessionTokens, timeouts_from_environment
+from scorecard_ui.session import COOKIE, session_tokens
 
-COOKIE = "scorecard_session"
-PAGE_PATHS = {"board", "measure", "scrutiny", "returns", "admin"}
+PAGE_PATH = re.compile(r"[a-z][a-z-]{0,39}")  # one of the app's url_paths; never another site
 UPLOAD_ROLES = ("agency", "administrator")
 UPLOAD_PATH = "/_stcore/upload_file/"
 MEDIA_PATH = "/media/"
 
 
-def _tokens() -> SessionTokens:
-    idle, absolute = timeouts_from_environment()
-    return SessionTokens(AccessStore(Home.from_environment().access_path), idle, absolute)
-
-
 def _home_url(request: Request, page: str = "") -> str:
     root = request.scope.get("root_path", "") or ""
-    return f"{root}/{page if page in PAGE_PATHS else ''}"
+    return f"{root}/{page if PAGE_PATH.fullmatch(page) else ''}"
 
 
 def session_route(request: Request) -> Response:
     """Exchange a sign-in grant for the session cookie, then open the page."""
-    tokens = _tokens()
+    tokens = session_tokens()
     token = tokens.redeem(request.query_params.get("grant", ""), utc_now())
     if token is None:
         return RedirectResponse(_home_url(request), status_code=303)
@@ -67,7 +61,7 @@ def session_route(request: Request) -> Response:
 def sign_out_route(request: Request) -> Response:
     token = request.cookies.get(COOKIE)
     if token:
-        _tokens().end(token)
+        session_tokens().end(token)
     response = RedirectResponse(_home_url(request), status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -83,7 +77,7 @@ def signed_in_role(cookie_header: str) -> str | None:
     morsel = cookies.get(COOKIE)
     if morsel is None or not morsel.value:
         return None
-    username = _tokens().resume(morsel.value, utc_now())
+    username = session_tokens().resume(morsel.value, utc_now())
     if username is None:
         return None
     user = Home.from_environment().open().user(username)
