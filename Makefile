@@ -29,9 +29,11 @@ demo: install
 test: install browser lint
 	$(BIN)/pytest
 
-## The push path under a million generated lines (the suite runs a few thousand)
+## The push path under a million generated lines (the suite runs a few thousand), and the
+## Kafka path under 20,000 generated messages (the suite runs 400)
 fuzz: install
 	FUZZ_LINES=$${FUZZ_LINES:-1000000} $(BIN)/pytest -q -s tests/integration/test_fuzz_push.py
+	FUZZ_KAFKA_MESSAGES=$${FUZZ_KAFKA_MESSAGES:-20000} $(BIN)/pytest -q -s tests/integration/test_fuzz_kafka.py
 
 ## National-scale benchmarks: ingest against an in-run ceiling, freshness, report, rebuild,
 ## memory (not a test; about ten minutes at 1M events; BENCH_EVENTS=10000000 for 10M;

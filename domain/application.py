@@ -28,6 +28,7 @@ from domain.errors import (
     CommandError,
     EventIdConflict,
     FutureEvent,
+    InternalError,
     InvalidEvent,
     NoOpenCase,
     Rejected,
@@ -46,6 +47,7 @@ from domain.model import (
 )
 from domain.plan import Plan
 from domain.rules import MeasureRules
+from domain.text import visible
 from domain.users import (
     MIN_PASSWORD_LENGTH,
     User,
@@ -59,6 +61,7 @@ from domain.users import (
 FUTURE_TOLERANCE = timedelta(minutes=5)
 PLAN_ADOPTED_TOPIC = f"{AdoptedPlan.__module__}:AdoptedPlan.Adopted"
 MAX_KEPT_RAW_BYTES = contract.MAX_MESSAGE_BYTES
+MAX_KEPT_NAME_CHARACTERS = 200  # a rejection's producer, event id, type and source
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -407,10 +410,62 @@ class Scorecard(Application[Any]):
         try:
             return self._decide(delivery, uow)
         except Rejected as rejected:
-            self._keep_rejection(delivery, rejected, uow)
-            event_id = (delivery.message or {}).get("event_id")
-            return Outcome("rejected", delivery.source,
-                           event_id if isinstance(event_id, str) else None, rejected)
+            self._keep_rejection(delivery, rejected, uow,
+                                 authenticated=self._sent_by_producer(delivery, uow))
+            return _rejected_outcome(delivery, rejected)
+
+    def keep_failure(
+        self,
+        delivery: Delivery,
+        error: BaseException,
+        *,
+        tracking: Tracking | None = None,
+        before_record: Callable[[list[Outcome]], None] | None = None,
+    ) -> Outcome:
+        """Keep a delivery whose deciding failed unexpectedly, as an ``internal_error``
+        rejection in quarantine (who sent it was never established), with ``tracking``.
+
+        The crash-loop guard's last resort (``ingest/crash_guard.py``): the message stops
+        nothing behind it, and an administrator sees it with the error. Nothing of the
+        message is interpreted here beyond what ``_keep_rejection`` bounds and escapes.
+        """
+        failure = InternalError(f"{type(error).__name__}: {error}")
+        uow = _UnitOfWork(self)
+        self._keep_rejection(delivery, failure, uow, authenticated=False)
+        outcomes = [_rejected_outcome(delivery, failure)]
+        if before_record is not None:
+            before_record(outcomes)
+        processing: ProcessingEvent[Any] = ProcessingEvent(tracking)
+        processing.collect_events(*uow.changed())
+        self._record(processing)
+        return outcomes[0]
+
+    def own_rejection(self, rejection_id: UUID, agency: str) -> Rejection:
+        """A kept rejection that ``agency`` may correct and resubmit: one that its own
+        authenticated push sent. A quarantined one (anyone could have planted it under the
+        agency's name) or another agency's is refused, so that resubmitting can never sign
+        someone else's message with the agency's key."""
+        found = self._find(Rejection, rejection_id)
+        if found is None or found.producer != agency or found.quarantined:
+            raise CommandError(f"rejection {rejection_id} is not one that {agency} sent itself")
+        return found
+
+    def _sent_by_producer(self, delivery: Delivery, uow: _UnitOfWork) -> bool:
+        """Whether a rejected delivery provably comes from its producer: a registered
+        agency whose key, at arrival, verifies the signature over the signed bytes (and
+        the pusher's key file was the agency's). Only then is its rejection the agency's
+        own; anyone able to produce to the topic can put any key on a message."""
+        if not delivery.producer_verified or not contract.AGENCY_CODE.match(delivery.producer):
+            return False
+        agency = uow.get(Agency, _agency_id(delivery.producer))
+        if agency is None:
+            return False
+        try:
+            agency.check_signature(delivery.signed_bytes, delivery.signature,
+                                   delivery.key_time)
+        except Unauthenticated:
+            return False
+        return True
 
     def _decide(self, delivery: Delivery, uow: _UnitOfWork) -> Outcome:
         if delivery.decode_error is not None or delivery.message is None:
@@ -533,28 +588,31 @@ class Scorecard(Application[Any]):
             return case.replace_closure(replaced.event_id, event.event_id, at)
         return case.close(event.event_id, at)
 
-    def _keep_rejection(self, delivery: Delivery, rejected: Rejected, uow: _UnitOfWork) -> None:
+    def _keep_rejection(self, delivery: Delivery, rejected: Rejected, uow: _UnitOfWork, *,
+                        authenticated: bool) -> None:
+        """Keep the message as it came, bounded, with every text taken from it made
+        storable (``visible``): whatever it held, keeping it cannot fail."""
+        producer = visible(delivery.producer, MAX_KEPT_NAME_CHARACTERS)
         digest = hashlib.sha256(delivery.raw).hexdigest()
-        rejection_id = Rejection.create_id(delivery.producer, digest)
+        rejection_id = Rejection.create_id(producer, digest, authenticated)
         if uow.get(Rejection, rejection_id) is not None:
             return  # the same message was rejected before: kept once
         raw, encoding = _keepable(delivery.raw)
-        message = delivery.message or {}
-        event_id, event_type = message.get("event_id"), message.get("type")
         uow.add(
             Rejection(
-                producer=delivery.producer,
+                producer=producer,
                 digest=digest,
                 reason=rejected.reason,
                 field=rejected.field,
                 message=rejected.message,
-                event_id=event_id if isinstance(event_id, str) else None,
-                type=event_type if isinstance(event_type, str) else None,
+                event_id=_kept_name(delivery.message, "event_id"),
+                type=_kept_name(delivery.message, "type"),
                 raw=raw,
                 raw_encoding=encoding,
                 received_at=delivery.received_at,
                 backfill=delivery.backfill,
-                source=delivery.source,
+                source=visible(delivery.source, MAX_KEPT_NAME_CHARACTERS),
+                authenticated=authenticated,
             )
         )
 
@@ -647,6 +705,18 @@ def _ids_touched(deliveries: Sequence[Delivery], uow: _UnitOfWork) -> list[UUID]
 def _check_month(month: str) -> None:
     if not contract.MONTH.match(month):
         raise CommandError(f"{month!r} is not a month in the form YYYY-MM")
+
+
+def _rejected_outcome(delivery: Delivery, rejected: Rejected) -> Outcome:
+    return Outcome("rejected", delivery.source, _kept_name(delivery.message, "event_id"),
+                   rejected)
+
+
+def _kept_name(message: dict[str, Any] | None, name: str) -> str | None:
+    """A message's ``event_id`` or ``type`` as kept with its rejection: text only,
+    storable and bounded (a rejected message's values may be anything)."""
+    value = (message or {}).get(name)
+    return visible(value, MAX_KEPT_NAME_CHARACTERS) if isinstance(value, str) else None
 
 
 def _keepable(raw: bytes) -> tuple[str, str]:

@@ -16,10 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidEvent, UnknownType
+from domain.text import first_lone_surrogate, has_lone_surrogate, visible
 from domain.timekeeping import Occurrence, parse_occurred_at
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
+# The deepest valid event is envelope > payload > evaluation (or a list of year groups):
+# anything much deeper is not an event, and is refused before code that recurses meets it.
+MAX_NESTING = 16
 MAX_INT = 2**31 - 1
 
 EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -35,7 +39,7 @@ Check = Callable[[Any, str], None]
 
 
 def _fail(path: str, rule: str, value: Any) -> InvalidEvent:
-    shown = json.dumps(value, ensure_ascii=False)
+    shown = visible(json.dumps(value, ensure_ascii=False))
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return InvalidEvent(f"{rule} (got {shown})", field=path)
@@ -250,9 +254,16 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def decode_message(raw: bytes) -> dict[str, Any]:
-    """Decode one message value or JSON Lines line into a JSON object, strictly."""
+    """Decode one message value or JSON Lines line into a JSON object, strictly.
+
+    Every string in the result, field names included, is valid Unicode text (a JSON
+    escape may name a lone surrogate, which no later step could encode), and no value is
+    nested deeper than ``MAX_NESTING``.
+    """
     if len(raw) > MAX_MESSAGE_BYTES:
         raise InvalidEvent(f"the message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    if not raw.strip():
+        raise InvalidEvent("the message is empty")
     try:
         document = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -264,10 +275,58 @@ def decode_message(raw: bytes) -> dict[str, Any]:
     except RecursionError:
         raise InvalidEvent("the message is nested too deeply to be an event") from None
     except ValueError as exc:
-        raise InvalidEvent(f"malformed JSON: {exc}") from None
+        raise InvalidEvent(f"malformed JSON: {visible(str(exc), 200)}") from None
     if not isinstance(value, dict):
-        raise InvalidEvent("the message must be one JSON object")
+        raise InvalidEvent(f"the message must be one JSON object, not {_json_kind(value)}")
+    # Only an escape (\u…) can make a lone surrogate, and only brackets make depth: the
+    # walk is skipped for the usual small event.
+    if "\\u" in document or document.count("{") + document.count("[") > MAX_NESTING:
+        _check_text_and_depth(value)
     return value
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true or false"
+    return "a number"
+
+
+def _check_text_and_depth(value: Any) -> None:
+    """Every string valid Unicode, no nesting deeper than ``MAX_NESTING``; the first
+    fault in document order is named by its field path. Iterative: depth is the input's."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if has_lone_surrogate(item):
+                raise InvalidEvent(
+                    "must be valid Unicode text (a lone surrogate "
+                    f"{first_lone_surrogate(item)} was found)", field=path)
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth >= MAX_NESTING:
+            raise InvalidEvent(f"is nested too deeply to be part of an event (more than "
+                               f"{MAX_NESTING} levels)", field=path)
+        children: list[tuple[Any, str, int]] = []
+        if isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}.{visible(key)}" if path else visible(key)
+                if has_lone_surrogate(key):
+                    raise InvalidEvent(
+                        "is a field name that is not valid Unicode text (a lone surrogate "
+                        f"{first_lone_surrogate(key)} was found)", field=where)
+                children.append((child, where, depth + 1))
+        else:
+            children = [(child, f"{path}[{index}]", depth + 1)
+                        for index, child in enumerate(item)]
+        stack.extend(reversed(children))
 
 
 def check_agency_field(message: Mapping[str, Any]) -> str:

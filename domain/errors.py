@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from domain.text import visible
+
+MAX_MESSAGE_CHARACTERS = 2000
+MAX_FIELD_CHARACTERS = 200
+
 
 class Rejected(Exception):
     """An agency event that the partnership will not accept, and why."""
@@ -16,8 +21,10 @@ class Rejected(Exception):
     reason: ClassVar[str] = "invalid"
 
     def __init__(self, message: str, field: str = "") -> None:
+        # Both may quote the message's own text: made storable and bounded here, once.
+        message = visible(message, MAX_MESSAGE_CHARACTERS)
         super().__init__(message)
-        self.field = field
+        self.field = visible(field, MAX_FIELD_CHARACTERS)
         self.message = message
 
     def __str__(self) -> str:
@@ -95,6 +102,14 @@ class FutureEvent(Rejected):
     """``occurred_at`` is more than five minutes after receipt."""
 
     reason = "future"
+
+
+class InternalError(Rejected):
+    """Deciding the message failed unexpectedly, twice (a fault of ours or a message we
+    did not foresee): kept with the error, for an administrator, so that it stops
+    nothing behind it. Not a reason of the contract, which cannot foresee our faults."""
+
+    reason = "internal_error"
 
 
 REASON_CODES: tuple[str, ...] = tuple(

@@ -398,15 +398,40 @@ class Case(Aggregate):
         self.episodes[index].update(closure=None, closed_at=None)
 
 
+# Reasons that can only be reached once the signature has verified (the order of checks):
+# a rejection stored before rejections recorded who sent them is the agency's own only
+# if its reason is one of these.
+AFTER_AUTHENTICATION_REASONS = frozenset({
+    "unknown_type", "not_permitted", "future", "event_id_conflict", "bad_reference",
+    "no_open_case", "out_of_order", "case_already_open", "unknown_action",
+})
+
+
+def sent_by_producer(authenticated: bool | None, reason: str) -> bool:
+    """Whether a kept rejection provably came from its producer (the agency it is listed
+    under). ``authenticated`` is ``None`` for rejections kept before it was recorded."""
+    if authenticated is None:
+        return reason in AFTER_AUTHENTICATION_REASONS
+    return authenticated
+
+
 class Rejection(Aggregate):
     """A message that was not accepted, kept whole with its reason (nothing is dropped).
 
-    Its id derives from the producer and the message bytes, so redelivery of the same
-    bad message is kept once.
+    ``authenticated`` says the message provably came from ``producer``: its signature
+    verified under one of that agency's keys (and the pusher's key file was the agency's).
+    Only those are the agency's own, to see and resubmit; the others are in quarantine,
+    for administrators, since anyone who can reach the topic could have planted them.
+
+    Its id derives from the producer, the message bytes and whether it is authenticated, so
+    redelivery of the same bad message is kept once, and a planted copy of an agency's
+    message cannot take the place of the agency's own rejection.
     """
 
     @staticmethod
-    def create_id(producer: str, digest: str) -> UUID:
+    def create_id(producer: str, digest: str, authenticated: bool | None = None) -> UUID:
+        if authenticated is False:
+            return uuid5(NAMESPACE, f"rejection/quarantine/{producer}/{digest}")
         return uuid5(NAMESPACE, f"rejection/{producer}/{digest}")
 
     @event("Recorded")
@@ -424,6 +449,13 @@ class Rejection(Aggregate):
         received_at: dt.datetime,
         backfill: bool,
         source: str,
+        authenticated: bool | None = None,
     ) -> None:
         self.producer = producer
         self.reason = reason
+        self.event_id = event_id
+        self.authenticated = authenticated
+
+    @property
+    def quarantined(self) -> bool:
+        return not sent_by_producer(self.authenticated, self.reason)

@@ -40,8 +40,10 @@ def verifies(key: str, message: bytes, signature: str) -> bool:
     """Constant-time check of a ``v1=`` signature over ``message``."""
     if not signature.startswith(SIGNATURE_PREFIX):
         return False
-    given = signature[len(SIGNATURE_PREFIX) :]
+    # Compared as bytes: ``compare_digest`` refuses a str with non-ASCII characters
+    # (TypeError), and a hostile signature may hold any text.
+    given = signature[len(SIGNATURE_PREFIX) :].encode("utf-8", "backslashreplace")
     return any(
-        hmac.compare_digest(hmac.new(form, message, hashlib.sha256).hexdigest(), given)
+        hmac.compare_digest(hmac.new(form, message, hashlib.sha256).hexdigest().encode(), given)
         for form in _key_forms(key)
     )

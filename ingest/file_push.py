@@ -2,7 +2,8 @@
 
 Each line becomes a ``Delivery``. A line that carries ``signature`` is checked as it
 is; a line without one is signed with the pusher's key. Lines are decided and recorded
-a batch at a time, one transaction per batch. Where Kafka is configured, ``produce_file``
+a batch at a time, one transaction per batch; no line, whatever its bytes, stops the
+push (``ingest/crash_guard.py``). Where Kafka is configured, ``produce_file``
 sends the lines to ``agency-events`` instead, for the ingest workers to decide.
 """
 
@@ -18,6 +19,7 @@ from typing import BinaryIO
 from domain import contract, signing
 from domain.application import Delivery, Outcome, Scorecard
 from domain.errors import InvalidEvent
+from ingest.crash_guard import submit_guarded
 from ingest.producer import AgencyProducer, line_value_and_signature
 
 BATCH_SIZE = 2000
@@ -60,10 +62,13 @@ def file_line_delivery(
     delivery = partial(Delivery, received_at=received_at, backfill=backfill, source=source,
                        producer_verified=producer_verified, arrived_at=arrived_at,
                        operator=operator)
+    # A line whose own signature cannot be read is signed, as it is, with the pusher's
+    # key, like a line without one: its rejection is then the agency's own exactly when
+    # the pusher's key is the agency's (else it goes to quarantine).
     try:
         message = contract.decode_message(raw)
     except InvalidEvent as error:
-        return delivery(producer, raw, None, error, raw, None)
+        return delivery(producer, raw, None, error, raw, signing.sign(key, raw))
     envelope = {k: v for k, v in message.items() if k != "signature"}
     signed_bytes = contract.canonical_bytes(envelope)
     signature = message.get("signature")
@@ -71,7 +76,7 @@ def file_line_delivery(
         signature = signing.sign(key, signed_bytes)
     elif not isinstance(signature, str):
         not_text = InvalidEvent("must be a string v1=<hex HMAC-SHA256>", field="signature")
-        return delivery(producer, raw, message, not_text, signed_bytes, None)
+        return delivery(producer, raw, message, not_text, raw, signing.sign(key, raw))
     return delivery(producer, raw, message, None, signed_bytes, signature, canonical=True)
 
 
@@ -116,10 +121,10 @@ def push_file(
                 )
             )
             if len(batch) >= batch_size:
-                summary.add(app.submit(batch))
+                summary.add(submit_guarded(app, batch))
                 batch = []
     if batch:
-        summary.add(app.submit(batch))
+        summary.add(submit_guarded(app, batch))
     return summary
 
 

@@ -9,6 +9,10 @@ Kafka's own committed offsets are written after each batch for monitoring only.
 Rejected messages are kept in the event store (as on every path) and also produced to
 ``agency-events.rejected`` before their batch is recorded: at least once, since a crash
 between the two sends them again when the batch is decided again.
+
+No message stops a worker: each one, whatever its bytes, key or headers, becomes a
+delivery that is decided, and a batch whose deciding raises goes through the crash-loop
+guard (``ingest/crash_guard.py``) instead of killing the worker on it for ever.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from confluent_kafka import (
@@ -31,8 +37,9 @@ from confluent_kafka import (
 )
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from domain.application import Outcome, Scorecard
+from domain.application import Delivery, Outcome, Scorecard
 from domain.timekeeping import utc_now
+from ingest.crash_guard import submit_guarded
 from ingest.kafka_config import client_config
 from ingest.kafka_messages import (
     REJECTED_TOPIC,
@@ -40,6 +47,7 @@ from ingest.kafka_messages import (
     TOPIC,
     header,
     kafka_delivery,
+    readable_headers,
 )
 
 GROUP = "scorecard-ingest"
@@ -135,18 +143,16 @@ class IngestWorker:
 
     def _apply_partition(self, partition: int, batch: list[Message]) -> None:
         received_at = utc_now()
-        deliveries = [
-            kafka_delivery(partition=partition, offset=_offset(m), key=m.key(), value=m.value(),
-                           headers=m.headers(), received_at=received_at)
-            for m in batch
-        ]
+        deliveries = [_delivery(partition, m, received_at) for m in batch]
+        trackings = [Tracking(tracking_name(partition), _offset(m)) for m in batch]
         last = _offset(batch[-1])
-        tracking = Tracking(tracking_name(partition), last)
         try:
-            self.app.submit(deliveries, tracking=tracking,
-                            before_record=lambda outcomes: self._publish_rejected(batch, outcomes))
+            # Never dies on a message: see ingest/crash_guard.py.
+            submit_guarded(self.app, deliveries, trackings=trackings,
+                           before_record=lambda indexes, outcomes: self._publish_rejected(
+                               [batch[i] for i in indexes], outcomes))
         except IntegrityError:
-            stored = self.app.tracked_position(tracking.application_name)
+            stored = self.app.tracked_position(tracking_name(partition))
             if stored is None or stored < last:
                 raise
             # A worker that held this partition before a rebalance recorded it already.
@@ -184,13 +190,25 @@ class IngestWorker:
                 ("source-offset", str(_offset(message))),
                 ("reason", outcome.rejection.reason),
             ]
-            signature = header(message.headers(), SIGNATURE_HEADER)
+            signature = header(readable_headers(message.headers)[0], SIGNATURE_HEADER)
             if signature is not None:
                 headers.append((SIGNATURE_HEADER, signature))
             producer.produce(REJECTED_TOPIC, value=message.value(), key=message.key(),
                              headers=headers, on_delivery=delivered)
         if rejected and (producer.flush(30) or failures):
             raise KafkaException(f"rejections not delivered to {REJECTED_TOPIC}: {failures}")
+
+
+def _delivery(partition: int, message: Message, received_at: datetime) -> Delivery:
+    """The message as a delivery, whatever it holds: reading it must not stop the worker."""
+    headers, unreadable = readable_headers(message.headers)
+    arrived = partial(kafka_delivery, partition=partition, offset=_offset(message),
+                      key=message.key(), value=message.value(), received_at=received_at)
+    try:
+        return arrived(headers=headers, unreadable=unreadable)
+    except Exception as error:  # a fault of ours in decoding: keep the message, not die
+        log.exception("reading agency-events/%d@%d failed", partition, _offset(message))
+        return arrived(headers=None, unreadable=f"{type(error).__name__}: {error}")
 
 
 def _partition(message: Message) -> int:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from domain import signing
 from domain.application import Scorecard
-from domain.model import Agency
+from domain.model import Agency, sent_by_producer
 from domain.plan import Plan
 from domain.timekeeping import to_naive_utc
 from projections.readmodel import PAYLOAD_COLUMNS, tracked_position
@@ -42,7 +42,7 @@ REJECTION_SCHEMA = pa.schema([
     ("event_id", pa.string()), ("type", pa.string()), ("reason", pa.string()),
     ("field", pa.string()), ("message", pa.string()), ("raw", pa.string()),
     ("raw_encoding", pa.string()), ("received_at", _TS), ("backfill", pa.bool_()),
-    ("source", pa.string()),
+    ("source", pa.string()), ("quarantined", pa.bool_()),
 ])
 END_SCHEMA = pa.schema([
     ("submission_id", pa.string()), ("ended_at", _TS), ("ended_position", pa.int64()),
@@ -249,7 +249,11 @@ def _audit(batch: _Batch, position: int, event: Any, kind: str,
                       _submission_action(event), event.agency, event.event_id, type=event.type,
                       signed_with=event.key_id, backfill=event.backfill, source=event.source)
     elif kind == "Rejection.Recorded":
-        batch.audited(position, event, event.received_at, event.producer, "rejected",
+        # A quarantined message proves no author: the agency it names is not its actor.
+        quarantined = _quarantined(event)
+        batch.audited(position, event, event.received_at,
+                      "unauthenticated" if quarantined else event.producer,
+                      "quarantined" if quarantined else "rejected",
                       event.producer, event.event_id, reason=event.reason, field=event.field,
                       source=event.source)
     elif kind == "Agency.Registered":
@@ -319,7 +323,14 @@ def _rejection_row(position: int, event: Any) -> dict[str, Any]:
         "received_at": to_naive_utc(event.received_at),
         "backfill": event.backfill,
         "source": event.source,
+        "quarantined": _quarantined(event),
     }
+
+
+def _quarantined(event: Any) -> bool:
+    """Whether a ``Rejection.Recorded`` is in quarantine (not provably its producer's);
+    one recorded before rejections said so is judged by its reason."""
+    return not sent_by_producer(getattr(event, "authenticated", None), event.reason)
 
 
 def _write_plan(connection: duckdb.DuckDBPyConnection, plan: Plan) -> None:

@@ -17,7 +17,7 @@ import duckdb
 
 # Bump when a table changes: a read model of another version is dropped and refolded
 # from the event store (it holds nothing the event store does not).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Payload fields copied into typed columns of ``facts``, so that measures filter and
 # count on them without parsing JSON (a JSON lookup per row cost a measure ~20 ms per
@@ -77,7 +77,8 @@ CREATE TABLE IF NOT EXISTS rejections (
     raw_encoding VARCHAR NOT NULL,
     received_at TIMESTAMP NOT NULL,
     backfill BOOLEAN NOT NULL,
-    source VARCHAR NOT NULL
+    source VARCHAR NOT NULL,
+    quarantined BOOLEAN NOT NULL
 );
 CREATE TABLE IF NOT EXISTS agencies (
     code VARCHAR PRIMARY KEY,

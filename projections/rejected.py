@@ -1,10 +1,15 @@
 """``scorecard rejected``: the kept rejections, each with its reason and whether it was
-since resubmitted (an event with the same agency and ``event_id`` accepted after it)."""
+since resubmitted (an event with the same agency and ``event_id`` accepted after it).
+
+An agency's own rejections are those its authenticated pushes sent. The others, kept
+under the name of the agency they claimed (or ``(unknown)``), are in quarantine: anyone
+able to produce to the topic could have planted them, so only administrators see them.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -14,17 +19,25 @@ REJECTED_SQL = """
 SELECT r.agency, r.event_id, r.type, r.reason, r.field, r.message, r.received_at,
        r.backfill, r.source, r.raw, r.raw_encoding, r.rejection_id,
        EXISTS (SELECT 1 FROM facts f WHERE f.agency = r.agency AND f.event_id = r.event_id
-               AND f.position > r.position) AS resubmitted
+               AND f.position > r.position) AS resubmitted,
+       r.quarantined
 FROM rejections r
-WHERE $agency IS NULL OR r.agency = $agency
+WHERE ($agency IS NULL OR r.agency = $agency)
+  AND ($quarantined IS NULL OR r.quarantined = $quarantined)
 ORDER BY r.position
 """
 
+# "own": an agency's own, never quarantine; "quarantine": only quarantine; "all": both
+# (an administrator's whole view).
+View = Literal["own", "quarantine", "all"]
+
 
 def list_rejected(
-    connection: duckdb.DuckDBPyConnection, agency: str | None = None
+    connection: duckdb.DuckDBPyConnection, agency: str | None = None, view: View = "own"
 ) -> list[dict[str, Any]]:
-    rows = connection.execute(REJECTED_SQL, {"agency": agency}).fetchall()
+    quarantined = {"own": False, "quarantine": True, "all": None}[view]
+    rows = connection.execute(REJECTED_SQL, {"agency": agency,
+                                             "quarantined": quarantined}).fetchall()
     return [
         {
             "agency": row[0],
@@ -40,6 +53,7 @@ def list_rejected(
             "line_encoding": row[10],
             "id": row[11],
             "status": "resubmitted" if row[12] else "open",
+            "quarantined": row[13],
         }
         for row in rows
     ]
@@ -51,9 +65,10 @@ def render_rejected(rejections: list[dict[str, Any]]) -> str:
     lines = [f"{len(rejections)} rejected event(s)"]
     for r in rejections:
         field = f" {r['field']}:" if r["field"] else ""
+        where = f"{r['source']}, {r['status']}" + (", quarantine" if r["quarantined"] else "")
         lines.append(
             f"{r['received_at']}  {r['agency']}  {r['event_id'] or '-'}  [{r['reason']}]{field} "
-            f"{r['message']}  ({r['source']}, {r['status']})"
+            f"{r['message']}  ({where})"
         )
     return "\n".join(lines)
 

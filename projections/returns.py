@@ -88,7 +88,7 @@ WITH accepted AS (
     FROM facts WHERE recorded_at <= $known GROUP BY ALL
 ), rejected AS (
     SELECT agency, strftime(received_at, '%Y-%m') AS month, count(*) AS rejected
-    FROM rejections WHERE received_at <= $known GROUP BY ALL
+    FROM rejections WHERE received_at <= $known AND NOT quarantined GROUP BY ALL
 )
 SELECT coalesce(a.agency, r.agency, j.agency) AS agency,
        coalesce(a.month, r.month, j.month) AS month,
@@ -106,9 +106,10 @@ ORDER BY 1, 2
 def data_quality(connection: duckdb.DuckDBPyConnection, plan: Plan, known_at: datetime,
                  agency: str | None = None) -> list[dict[str, Any]]:
     """Per agency and month: how late its return was, how much of the month's data was
-    later revised (superseded or retracted), how much of what it sent was rejected, and
-    how many of its events an administrator backfilled (recorded with an earlier
-    knowledge time than their arrival: the scorecard of a past day changed after it)."""
+    later revised (superseded or retracted), how much of what it sent was rejected
+    (quarantined messages are not counted: nothing shows the agency sent them), and how
+    many of its events an administrator backfilled (recorded with an earlier knowledge
+    time than their arrival: the scorecard of a past day changed after it)."""
     rows = []
     for code, month, events, revised, accepted, rejected, backfilled in connection.execute(
             QUALITY_SQL, {"known": to_naive_utc(known_at), "agency": agency}).fetchall():

@@ -17,7 +17,7 @@ import os
 import pwd
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -42,7 +42,8 @@ class Home:
 
     path: Path
 
-    event_store_url: str | None = None
+    # Kept out of repr: a PostgreSQL URL may carry its password.
+    event_store_url: str | None = field(default=None, repr=False)
     kafka_bootstrap: str | None = None
 
     @classmethod
@@ -156,11 +157,42 @@ def new_cipher_key() -> str:
     return AESCipher.create_key(32)
 
 
+def redacted_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for an error message or a log.
+
+    Worked out by hand rather than with ``urlsplit``, so that a URL too malformed to
+    parse (a bad port, a stray bracket) is redacted too: everything between the scheme's
+    ``//`` and the last ``@`` before the path is credentials, and after its first ``:``
+    a password.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    authority_end = len(rest)
+    for stop in "/?#":
+        found = rest.find(stop)
+        if found != -1:
+            authority_end = min(authority_end, found)
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    credentials, at, host = authority.rpartition("@")
+    if not at:
+        return url
+    user, colon, _password = credentials.partition(":")
+    shown = f"{user}:***" if colon else user
+    return f"{scheme}{separator}{shown}@{host}{tail}"
+
+
 def postgres_env(url: str) -> dict[str, str]:
     """``eventsourcing.postgres`` settings from a ``postgresql://`` URL."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise CommandError(f"SCORECARD_EVENT_STORE is not a URL ({error}): "
+                           f"{redacted_url(url)!r}") from None
     if parts.scheme not in ("postgresql", "postgres"):
-        raise CommandError(f"SCORECARD_EVENT_STORE must be a postgresql:// URL, not {url!r}")
+        raise CommandError("SCORECARD_EVENT_STORE must be a postgresql:// URL, not "
+                           f"{redacted_url(url)!r}")
     database = unquote(parts.path.lstrip("/"))
     if not database:
         raise CommandError("SCORECARD_EVENT_STORE names no database (postgresql://host/DB)")
@@ -168,7 +200,7 @@ def postgres_env(url: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": database,
         "POSTGRES_HOST": parts.hostname or "localhost",
-        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_PORT": str(port or 5432),
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
     }

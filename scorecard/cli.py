@@ -26,7 +26,7 @@ from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
 from projections import readmodel
 from projections.audit import audit_json, audit_trail, render_audit
 from projections.projector import Projector
-from projections.rejected import list_rejected, rejected_json, render_rejected
+from projections.rejected import View, list_rejected, rejected_json, render_rejected
 from projections.report import build_report, load_plan, render_text, report_json
 from projections.restatements import diff_json, render_restatements, restatements
 from projections.returns import (
@@ -358,8 +358,10 @@ def cmd_rules_set(args: argparse.Namespace) -> int:
 
 def cmd_rejected(args: argparse.Namespace) -> int:
     home = Home.from_environment()
+    # An agency's list is its own rejections only; quarantine is asked for by name.
+    view: View = "quarantine" if args.quarantine else "own" if args.agency else "all"
     with home.readmodel() as connection:
-        rejections = list_rejected(connection, args.agency)
+        rejections = list_rejected(connection, args.agency, view)
     print(rejected_json(rejections) if args.json else render_rejected(rejections))
     return 0
 
@@ -588,7 +590,10 @@ def build_parser() -> argparse.ArgumentParser:
     rules_set.set_defaults(run=cmd_rules_set)
 
     rejected = commands.add_parser("rejected", help="rejected events with their reasons")
-    rejected.add_argument("--agency")
+    rejected.add_argument("--agency", help="only this agency's own rejections")
+    rejected.add_argument("--quarantine", action="store_true",
+                          help="only quarantine: messages not proven to come from the agency "
+                               "they name (with --agency, those naming it)")
     rejected.add_argument("--json", action="store_true")
     rejected.set_defaults(run=cmd_rejected)
 

@@ -4,6 +4,9 @@ One worker runs in this process; more are spawned, one process each (a worker is
 threaded and CPU bound, so processes are what use more cores). If a worker dies, the
 others are stopped and the command exits 1, for the service manager to restart it: each
 worker resumes from the position stored with its events, so a restart loses nothing.
+A worker dies only of its infrastructure (the event store or the broker): a message that
+makes deciding fail is kept as a rejection by the crash-loop guard, so a restart never
+meets the same message again (``ingest/crash_guard.py``).
 """
 
 from __future__ import annotations

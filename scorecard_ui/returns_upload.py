@@ -103,6 +103,8 @@ def read_upload(name: str, content: bytes, agency: str) -> Iterator[tuple[int, b
                                                                           InvalidEvent | None]]:
     """(row number, raw line for JSONL, envelope, decoding problem) for each row; raises
     ``UploadRefused`` before the first row when the file breaks a limit."""
+    if not content.strip():
+        raise UploadRefused("the file is empty")
     lower = name.lower()
     if lower.endswith((".jsonl", ".json", ".ndjson")):
         _check_rows(content.count(b"\n") + 1)

@@ -1,6 +1,7 @@
 """Administration: register agencies and issue, rotate and revoke their keys; suspend
 and resume them; add, disable and enable users, reset their passwords and unlock their
-sign-in. Every change is recorded in the audit trail."""
+sign-in; see the quarantine of unauthenticated messages. Every change is recorded in the
+audit trail."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from domain.contract import EVENT_TYPES, SECTORS
 from domain.errors import CommandError
 from domain.timekeeping import iso_utc, utc_now
 from domain.users import ROLES
+from projections.rejected import list_rejected
 from scorecard_ui.session import access_store, application, current_user, home, session_tokens
+from scorecard_ui.spreadsheet import neutralised_frame
 from scorecard_ui.text import as_text
 from scorecard_ui.throttle import SignInThrottle, unlock_sign_in
 
@@ -172,6 +175,21 @@ def _manage_user(usernames: list[str], by: str) -> None:
         st.success(st.session_state.pop("managed_user"))
 
 
+def _quarantine() -> None:
+    """Rejected messages not proven to come from the agency they name: kept for
+    administrators only, never shown to that agency or resubmittable by it."""
+    with home().readmodel() as connection:
+        rows = list_rejected(connection, view="quarantine")
+    st.caption("Messages whose signature did not verify for the agency they name (or "
+               "that name none): anyone able to reach the topic could have sent them.")
+    if not rows:
+        st.success("Nothing in quarantine.")
+        return
+    st.dataframe(neutralised_frame(pd.DataFrame([
+        {k: r[k] for k in ("received_at", "agency", "event_id", "reason", "field", "message",
+                           "source")} for r in rows])), hide_index=True, width="stretch")
+
+
 def render() -> None:
     st.title("Administration")
     st.caption("Agencies, their keys, and the people who sign in.")
@@ -179,9 +197,12 @@ def render() -> None:
         agencies = connection.execute("SELECT code, name, sector, types, suspended, "
                                       "registered_at FROM agencies ORDER BY code").df()
     codes = list(agencies["code"]) if not agencies.empty else []
-    tab_agencies, tab_users = st.tabs(["Agencies and keys", "Users and roles"])
+    tab_agencies, tab_users, tab_quarantine = st.tabs(
+        ["Agencies and keys", "Users and roles", "Quarantine"])
     with tab_agencies:
         st.dataframe(agencies, hide_index=True, width="stretch")
         _agencies(codes)
     with tab_users:
         _users(codes)
+    with tab_quarantine:
+        _quarantine()

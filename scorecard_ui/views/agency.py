@@ -4,15 +4,19 @@ events with their reasons and resubmit corrected ones, and its returns calendar.
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pandas as pd
 import streamlit as st
 
 from domain.application import Delivery, Outcome, Scorecard
-from domain.errors import Unauthenticated
+from domain.errors import CommandError, Unauthenticated
+from domain.text import has_lone_surrogate, visible
 from domain.timekeeping import utc_now
+from ingest.crash_guard import submit_guarded
 from ingest.file_push import file_line_delivery
 from projections.rejected import list_rejected
 from projections.report import load_plan
@@ -49,7 +53,7 @@ def submit(app: Scorecard, batch: list[Delivery]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     progress = st.progress(0.0, text="Submitting")
     for start in range(0, len(batch), BATCH):
-        outcomes += app.submit(batch[start:start + BATCH])
+        outcomes += submit_guarded(app, batch[start:start + BATCH])
         progress.progress(min(1.0, (start + BATCH) / len(batch)), text="Submitting")
     return outcomes
 
@@ -60,9 +64,12 @@ def outcome_summary(outcomes: list[Outcome]) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
+def upload_key(generation: int) -> str:
+    """The uploader's widget key: a new one after each submission."""
+    return "return_upload" if generation == 0 else f"return_upload:{generation}"
+
+
 def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
-    if "submitted_return" in st.session_state:
-        st.success(st.session_state.pop("submitted_return"))
     st.download_button("Download the CSV template", template_csv(),
                        file_name="return-template.csv", mime="text/csv",
                        help="One column per field; a row per event.")
@@ -70,13 +77,16 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
     uploaded = st.file_uploader(f"A return: JSON Lines, CSV or Excel (at most {MAX_ROWS:,} "
                                 "rows and 10 MB)",
                                 type=["jsonl", "json", "ndjson", "csv", "xlsx"],
-                                key=f"return_upload:{generation}")
+                                key=upload_key(generation))
     if uploaded is None:
         return
     try:
         rows = list(read_upload(uploaded.name, uploaded.getvalue(), agency))
-    except UploadRefused as refused:
-        st.error(f"{as_text(uploaded.name)} was not read: {as_text(str(refused))}.")
+    except (UploadRefused, ValueError, LookupError, OSError, zipfile.BadZipFile) as error:
+        # Too many rows, not UTF-8, empty, not a spreadsheet: the file's fault, said
+        # plainly (UploadRefused names the limit), not a trace.
+        st.error(f"{as_text(visible(uploaded.name, 100))} cannot be read as JSON Lines, CSV "
+                 f"or Excel: {as_text(visible(str(error), 300))}")
         return
     checking = st.progress(0.0, text="Checking")
     preview, lines = [], []
@@ -84,8 +94,8 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
         verdict = problem or (check(message, app.plan.zone) if message else None)
         if message is not None and message.get("agency") != agency:
             verdict = verdict or Unauthenticated(f"must be {agency}", field="agency")
-        preview.append({"Row": number, "Event": (message or {}).get("event_id", ""),
-                        "Type": (message or {}).get("type", ""),
+        preview.append({"Row": number, "Event": _shown(message, "event_id"),
+                        "Type": _shown(message, "type"),
                         "Problem": str(verdict) if verdict else "ok"})
         if raw is not None or message is not None:
             lines.append(raw if raw is not None else as_line(message or {}))
@@ -99,11 +109,10 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
         st.success(f"All {len(preview)} rows pass the contract's checks.")
     if st.button("Submit this return", key="submit_return", type="primary"):
         outcomes = submit(app, deliveries(app, agency, lines, user, uploaded.name))
-        # a new uploader: Streamlit lets go of the file instead of keeping it in memory
+        st.success(f"Submitted: {outcome_summary(outcomes)}")
+        # the next run has a new uploader: Streamlit lets go of this file instead of
+        # keeping it in memory for as long as the browser session lasts
         st.session_state["upload_generation"] = generation + 1
-        st.session_state["submitted_return"] = (f"Submitted: {outcome_summary(outcomes)} "
-                                                f"(from {as_text(uploaded.name)})")
-        st.rerun()
 
 
 def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
@@ -125,12 +134,23 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
     text = st.text_area("The event (edit it, then resubmit)", value=_editable(chosen),
                         height=220, key=f"resubmit_text:{chosen['id']}")
     if st.button("Resubmit", key="resubmit"):
-        outcome = app.submit(deliveries(app, agency, [text.encode("utf-8")], user,
-                                        "resubmitted"))[0]
+        try:  # only what the agency's own authenticated push sent (never a planted one)
+            app.own_rejection(UUID(chosen["id"]), agency)
+        except CommandError as error:
+            st.error(as_text(str(error)))
+            return
+        outcome = submit_guarded(app, deliveries(app, agency, [text.encode("utf-8")], user,
+                                                 "resubmitted"))[0]
         if outcome.rejection is not None:
             st.error(f"Still rejected: {as_text(str(outcome.rejection))}")
         else:
             st.success(f"{outcome.status}: {as_text(outcome.event_id or '')}")
+
+
+def _shown(message: dict[str, Any] | None, name: str) -> str:
+    """A field of an uploaded row for the preview table: text, whatever the row held."""
+    value = (message or {}).get(name, "")
+    return visible(value if isinstance(value, str) else json.dumps(value), 100)
 
 
 def _editable(rejection: dict[str, Any]) -> str:
@@ -142,7 +162,9 @@ def _editable(rejection: dict[str, Any]) -> str:
         return str(rejection["line"])
     if isinstance(message, dict):
         message.pop("signature", None)  # the page signs what it resubmits
-    return json.dumps(message, indent=2, ensure_ascii=False)
+    shown = json.dumps(message, indent=2, ensure_ascii=False)
+    # JSON escapes may name lone surrogates, which the page cannot send: show the line.
+    return str(rejection["line"]) if has_lone_surrogate(shown) else shown
 
 
 def calendar(app: Scorecard, agency: str) -> None:

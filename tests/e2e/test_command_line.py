@@ -239,3 +239,27 @@ def test_an_administrator_unlocks_enables_and_resets_a_user(cli: Cli, tmp_path: 
     assert all(r["actor"].startswith("os:") for r in cli.json("audit"))
     unknown = cli("user", "unlock", "nobody", ok=False)
     assert unknown.returncode == 1 and "no user nobody" in unknown.stderr
+
+
+def test_push_decides_hostile_lines_and_quarantine_is_listed_apart(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "home")
+    cli("agency", "add", "racs", "--name", "RACS", "--sector", "voluntary",
+        "--key-file", str(tmp_path / "racs.key"))
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(b'{"agency":"\\ud800"}\n'
+                     b'{"agency":"racs","event_id":"e-1","payload":{"note":"\\udfff"}}\n'
+                     + json.dumps(signed(event("helpline.contact", "e-2"), "0" * 64)).encode()
+                     + b"\n" + json.dumps(event("helpline.contact", "e-3")).encode() + b"\n")
+    pushed = cli("push", str(path), "--agency", "racs", "--key-file", str(tmp_path / "racs.key"))
+    assert pushed.stdout.strip().splitlines()[-1] == "accepted 1, duplicate 0, rejected 3"
+    assert "hostile.jsonl:1: [invalid] agency: must be valid Unicode text (a lone surrogate " \
+        "\\ud800 was found)" in pushed.stdout
+    assert "payload.note: must be valid Unicode text" in pushed.stdout
+
+    own = cli.json("rejected", "--agency", "racs")
+    quarantine = cli.json("rejected", "--quarantine")
+    assert sorted(r["source"] for r in own) == ["hostile.jsonl:1", "hostile.jsonl:2"]
+    assert [(r["event_id"], r["reason"], r["quarantined"]) for r in quarantine] == [
+        ("e-2", "unauthenticated", True)]
+    assert len(cli.json("rejected")) == 3  # an administrator's whole view
+    assert "quarantine)" in cli("rejected", "--quarantine").stdout
