@@ -3,7 +3,8 @@ count is shared through access.sqlite, and check-and-count is one atomic step.""
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,20 +60,24 @@ def test_failures_spread_wider_than_the_window_never_lock(tmp_path: Path) -> Non
         fail(guard, "chair", "local", T0 + timedelta(minutes=4 * step))
 
 
-def _fail_in_another_process(path: str) -> None:
-    guard = SignInThrottle(AccessStore(Path(path)))
-    for second in range(5):
-        guard.begin("chair", "local", T0 + timedelta(seconds=second))
+ANOTHER_PROCESS = """
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from scorecard.access import AccessStore
+from scorecard_ui.throttle import SignInThrottle
+guard = SignInThrottle(AccessStore(Path(sys.argv[1])))
+start = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+for second in range(5):
+    guard.begin("chair", "local", start + timedelta(seconds=second))
+"""
 
 
 def test_failures_outlive_the_process_and_are_shared_between_processes(
         tmp_path: Path) -> None:
     path = tmp_path / "access.sqlite"
-    worker = multiprocessing.get_context("spawn").Process(target=_fail_in_another_process,
-                                                          args=(str(path),))
-    worker.start()
-    worker.join(60)
-    assert worker.exitcode == 0
+    subprocess.run([sys.executable, "-c", ANOTHER_PROCESS, str(path)], check=True,
+                   cwd=Path(__file__).parents[2], timeout=60)
     assert isinstance(SignInThrottle(AccessStore(path)).begin(
         "chair", "local", T0 + timedelta(minutes=1)), Locked)
 
