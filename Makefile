@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test lint fuzz bench clean
+.PHONY: install browser node-kafka demo test lint fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,22 @@ browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+## KafkaJS (npm, pinned by its package-lock.json) for the test in which a Node.js client
+## produces to agency-events (tests/integration/test_node_kafka_producer.py)
+NODE_KAFKA := tests/integration/node_kafka
+NODE_KAFKA_STAMP := $(NODE_KAFKA)/node_modules/.installed
+$(NODE_KAFKA_STAMP): $(NODE_KAFKA)/package.json $(NODE_KAFKA)/package-lock.json
+	npm ci --prefix $(NODE_KAFKA) --no-audit --no-fund --silent
+	touch $(NODE_KAFKA_STAMP)
+
+node-kafka: $(NODE_KAFKA_STAMP)
+
 ## Build the demo home (.scorecard) and serve the scorecard on http://127.0.0.1:8501/
 demo: install
 	$(BIN)/scorecard demo
 
 ## Lint, type-check and run the whole test suite
-test: install browser lint
+test: install browser node-kafka lint
 	$(BIN)/pytest
 
 ## The push path under a million generated lines (the suite runs a few thousand), and the
@@ -46,4 +56,4 @@ lint: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .scorecard .pytest_cache .mypy_cache .ruff_cache test-output
+	rm -rf $(VENV) $(NODE_KAFKA)/node_modules .scorecard .pytest_cache .mypy_cache .ruff_cache test-output

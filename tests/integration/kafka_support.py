@@ -107,9 +107,11 @@ def wait_until_applied(app: Scorecard, planned: Planned, seconds: float = 90) ->
     """Until every partition's stored position reaches the last offset produced to it."""
     deadline = time.monotonic() + seconds
     while True:
-        behind = {p: (app.tracked_position(tracking_name(p)), last)
-                  for p, last in planned.last_offsets.items()
-                  if (app.tracked_position(tracking_name(p)) or -1) < last}
+        behind: dict[int, tuple[int | None, int]] = {}
+        for p, last in planned.last_offsets.items():
+            stored = app.tracked_position(tracking_name(p))
+            if stored is None or stored < last:  # a stored 0 is a position, not "none"
+                behind[p] = (stored, last)
         if not behind:
             return
         assert time.monotonic() < deadline, f"not applied in {seconds} s: {behind}"
