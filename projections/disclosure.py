@@ -67,6 +67,9 @@ FIGURE_FIELDS = ("value", "numerator", "denominator", "ci_low", "ci_high", "rag"
 # Fields computed from the whole series (the figure and every trend point): hidden when
 # any of those is hidden, since they could be solved for it.
 SERIES_FIELDS = ("forecast", "forecast_low", "forecast_high", "p_meet", "outlook")
+# Report-level counts of events by agency (of every type, people's among them) that no
+# anchor protects: outside the board they name the agencies only.
+REPORT_COUNT_FIELDS = ("backfilled",)
 # Words of the trend over the monthly points (and a forecast's outlook), hidden when any
 # point is hidden.
 TREND_WORD_FIELDS = ("direction", "words", "arrow", "outlook")
@@ -386,6 +389,9 @@ class Disclosure:
         as_at = date.fromisoformat(str(document["as_at"]))
         shown = {k: copy.deepcopy(v) for k, v in document.items() if k != "measures"}
         shown["measures"] = [self.measure_json(m, as_at) for m in document["measures"]]
+        for name in REPORT_COUNT_FIELDS:  # counts of events by agency, people among them
+            if isinstance(shown.get(name), dict):
+                shown[name] = {agency: SUPPRESSED for agency in shown[name]}
         shown["disclosure"] = {"audience": "scrutiny", "threshold": self.policy.threshold,
                                "suppressed": SUPPRESSED, "not_published": UNPUBLISHED}
         return shown

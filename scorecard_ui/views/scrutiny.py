@@ -17,6 +17,7 @@ from projections.disclosure import disclosed_report, disclosed_restatements
 from projections.restatements import restatements
 from scorecard_ui.figures import shown
 from scorecard_ui.session import application, audience, current_user, home, report_cache
+from scorecard_ui.spreadsheet import safe_csv
 
 CAUSE_WORDS = {"late return": "returns that arrived after the meeting",
                "correction": "figures corrected since", "retraction": "entries withdrawn since",
@@ -121,7 +122,7 @@ def render() -> None:
     left, right = st.columns(2)
     legend = "\nsymbol,meaning\n" + "".join(f'{code},"{words}"\n'
                                             for code, words in symbols.LEGEND.items())
-    left.download_button("Download both scorecards (CSV)", table.to_csv(index=False) + legend,
+    left.download_button("Download both scorecards (CSV)", safe_csv(table) + legend.encode(),
                          file_name=f"scorecard-{meeting}.csv", mime="text/csv")
     right.download_button("Download a printable report (HTML)",
                           printable(plan.title, meeting, table, changes),
