@@ -4,7 +4,6 @@ events with their reasons and resubmit corrected ones, and its returns calendar.
 from __future__ import annotations
 
 import json
-import zipfile
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -23,6 +22,7 @@ from projections.report import load_plan
 from projections.returns import returns_calendar
 from scorecard_ui.returns_upload import (
     MAX_ROWS,
+    MAX_UPLOAD_BYTES,
     UploadRefused,
     as_line,
     check,
@@ -75,19 +75,23 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
                        help="One column per field; a row per event.")
     generation = st.session_state.setdefault("upload_generation", 0)
     uploaded = st.file_uploader(f"A return: JSON Lines, CSV or Excel (at most {MAX_ROWS:,} "
-                                "rows and 10 MB)",
-                                type=["jsonl", "json", "ndjson", "csv", "xlsx"],
+                                f"rows and {MAX_UPLOAD_BYTES // 2**20} MB)",
+                                type=["jsonl", "json", "ndjson", "csv", "txt", "xlsx"],
                                 key=upload_key(generation))
     if uploaded is None:
         return
+    notes: list[str] = []
     try:
-        rows = list(read_upload(uploaded.name, uploaded.getvalue(), agency))
-    except (UploadRefused, ValueError, LookupError, OSError, zipfile.BadZipFile) as error:
-        # Too many rows, not UTF-8, empty, not a spreadsheet: the file's fault, said
-        # plainly (UploadRefused names the limit), not a trace.
+        rows = list(read_upload(uploaded.name, uploaded.getvalue(), agency,
+                                zone=app.plan.zone, notes=notes))
+    except UploadRefused as error:
+        # Too many rows or bytes, no known encoding, empty, not a spreadsheet: the
+        # file's fault, said plainly (the reader raises nothing else), not a trace.
         st.error(f"{as_text(visible(uploaded.name, 100))} cannot be read as JSON Lines, CSV "
                  f"or Excel: {as_text(visible(str(error), 300))}")
         return
+    for note in notes:
+        st.info(as_text(note))
     checking = st.progress(0.0, text="Checking")
     preview, lines = [], []
     for index, (number, raw, message, problem) in enumerate(rows):
