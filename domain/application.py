@@ -394,6 +394,22 @@ class Scorecard(Application[Any]):
             return outcomes
         raise AssertionError("unreachable")
 
+    def dry_run(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        """What ``submit`` would decide for these deliveries, recording nothing: an
+        upload's preview. The same decide path (permissions, duplicates, references, case
+        rules); the batch sees its own effects, as a submission does (an event id twice in
+        the file, a closure of a case the file refers). The aggregates the deciding changed
+        live only in this unit of work, which is dropped: no rejection is kept either."""
+        uow = _UnitOfWork(self)
+        uow.prefetch(_ids_touched(deliveries, uow))
+        outcomes: list[Outcome] = []
+        for delivery in deliveries:
+            try:
+                outcomes.append(self._decide(delivery, uow))
+            except Rejected as rejected:
+                outcomes.append(_rejected_outcome(delivery, rejected))
+        return outcomes
+
     def tracked_position(self, name: str) -> int | None:
         """The position a consumer stored with its events (``submit(tracking=...)``)."""
         recorder = self.recorder

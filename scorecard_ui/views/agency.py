@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from domain.application import Delivery, Outcome, Scorecard
-from domain.errors import CommandError, Unauthenticated
+from domain.errors import CommandError
 from domain.text import has_lone_surrogate, visible
 from domain.timekeeping import utc_now
 from ingest.crash_guard import submit_guarded
@@ -25,7 +25,6 @@ from scorecard_ui.returns_upload import (
     MAX_UPLOAD_BYTES,
     UploadRefused,
     as_line,
-    check,
     read_upload,
     template_csv,
 )
@@ -92,25 +91,30 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
         return
     for note in notes:
         st.info(as_text(note))
-    checking = st.progress(0.0, text="Checking")
-    preview, lines = [], []
-    for index, (number, raw, message, problem) in enumerate(rows):
-        verdict = problem or (check(message, app.plan.zone) if message else None)
-        if message is not None and message.get("agency") != agency:
-            verdict = verdict or Unauthenticated(f"must be {agency}", field="agency")
+    preview, lines, positions = [], [], []
+    for number, raw, message, problem in rows:
         preview.append({"Row": number, "Event": _shown(message, "event_id"),
                         "Type": _shown(message, "type"),
-                        "Problem": str(verdict) if verdict else "ok"})
+                        "Problem": str(problem) if problem else "ok"})
         if raw is not None or message is not None:
             lines.append(raw if raw is not None else as_line(message or {}))
-        checking.progress((index + 1) / max(1, len(rows)), text="Checking")
-    problems = [row for row in preview if row["Problem"] != "ok"]
+            positions.append(len(preview) - 1)
+    with st.spinner("Checking each row as a submission would, without recording it"):
+        # the domain's own decision (permissions, duplicates, references, case rules):
+        # the preview names every rejection that submitting would give
+        verdicts = app.dry_run(deliveries(app, agency, lines, user, uploaded.name))
+    for position, outcome in zip(positions, verdicts, strict=True):
+        if outcome.rejection is not None:
+            preview[position]["Problem"] = str(outcome.rejection)
+        elif outcome.status == "duplicate":
+            preview[position]["Problem"] = "ok (already accepted: counted once)"
+    problems = [row for row in preview if not str(row["Problem"]).startswith("ok")]
     st.dataframe(neutralised_frame(pd.DataFrame(preview)), hide_index=True, width="stretch")
     if problems:
         st.warning(f"{len(problems)} of {len(preview)} rows have a problem, named above. "
                    "Submitted as they are, they will be rejected and kept for you to correct.")
     else:
-        st.success(f"All {len(preview)} rows pass the contract's checks.")
+        st.success(f"All {len(preview)} rows would be accepted.")
     if st.button("Submit this return", key="submit_return", type="primary"):
         outcomes = submit(app, deliveries(app, agency, lines, user, uploaded.name))
         st.success(f"Submitted: {outcome_summary(outcomes)}")
