@@ -4,9 +4,11 @@ events with their reasons and resubmit corrected ones, and its returns calendar.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, datetime
+from html import escape
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -19,7 +21,7 @@ from ingest.crash_guard import submit_guarded
 from ingest.file_push import file_line_delivery
 from projections.rejected import list_rejected
 from projections.report import load_plan
-from projections.returns import returns_calendar
+from projections.returns import months_owed, returns_by_type, returns_calendar
 from scorecard_ui.returns_upload import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
@@ -175,23 +177,104 @@ def _editable(rejection: dict[str, Any]) -> str:
     return str(rejection["line"]) if has_lone_surrogate(shown) else shown
 
 
-def calendar(app: Scorecard, agency: str) -> None:
-    today = utc_now().astimezone(app.plan.zone).date()
-    months, first = [], today.replace(day=1)
-    for _ in range(12):
-        first = (first - timedelta(days=1)).replace(day=1)
-        months.append(f"{first:%Y-%m}")
+def day(moment: datetime | date | None, zone: ZoneInfo | None = None) -> str:
+    """A UK date ("16 Dec 2015"), in the plan's zone for an instant; "—" for none."""
+    if moment is None:
+        return "—"
+    if isinstance(moment, datetime) and zone is not None:
+        moment = moment.astimezone(zone)
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def month_name(month: str) -> str:
+    return f"{date.fromisoformat(month + '-01'):%B %Y}"
+
+
+def html_table(caption: str, columns: list[str], rows: list[list[str]]) -> str:
+    """A read-only table as real HTML (a caption, column headers with scope), every cell
+    escaped text: what a screen reader reads as a table, unlike a canvas grid."""
+    head = "".join(f'<th scope="col">{escape(c)}</th>' for c in columns)
+    body = "".join("<tr>" + "".join(
+        (f'<th scope="row">{escape(cell)}</th>' if index == 0 else f"<td>{escape(cell)}</td>")
+        for index, cell in enumerate(row)) + "</tr>" for row in rows)
+    return (f'<table class="scorecard-table"><caption>{escape(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+TABLE_STYLE = """<style>
+.scorecard-table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.95rem; }
+.scorecard-table caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
+.scorecard-table th, .scorecard-table td { border: 1px solid #6b6b6b; padding: 0.3rem 0.6rem;
+  text-align: left; color: inherit; }
+.scorecard-table thead th { background: #f0f0f0; color: #0b0c0c; }
+</style>"""
+
+
+def calendar(app: Scorecard, agency: str, name: str, user: SignedIn) -> None:
+    zone = app.plan.zone
+    now = utc_now()
     with home().readmodel(app) as connection:
         plan = load_plan(connection)
-        rows = [r for month in months for r in returns_calendar(connection, plan, month,
-                                                                utc_now())
-                if r["agency"] == agency]
-    if not rows:
-        st.info("The plan does not list monthly returns for this agency.")
+        months = months_owed(plan, agency, now.astimezone(zone).date())
+        if plan.returns is None or not months:
+            st.info(f"The plan does not list monthly returns for {name}.")
+            return
+        sent = connection.execute(
+            "SELECT max(strftime(occurred_on, '%Y-%m')) FROM facts WHERE agency = $agency",
+            {"agency": agency}).fetchone()
+        latest = sent[0] if sent and sent[0] in months else months[min(1, len(months) - 1)]
+        month = st.selectbox("Month", months, index=months.index(latest),
+                             format_func=month_name, key=f"calendar_month:{agency}",
+                             help="Any month from the first the plan lists for the "
+                                  "agency to this one.")
+        shown = months[months.index(month):months.index(month) + 12]
+        overview = [r for m in shown for r in returns_calendar(connection, plan, m, now)
+                    if r["agency"] == agency]
+        by_type = returns_by_type(connection, plan, agency, month, now)
+    this = next((r for r in overview if r["month"] == month), None)
+    if this is None:
+        st.info(f"{name} owes no return for {month_name(month)}.")
         return
-    st.dataframe(pd.DataFrame([{k: r[k] for k in ("month", "status", "deadline", "arrived",
-                                                  "events", "approved")} for r in rows]),
-                 hide_index=True, width="stretch")
+    arrived = f", first arrived {day(_instant(this['arrived']), zone)}" \
+        if this["arrived"] else ""
+    st.markdown(f"**{month_name(month)}:** {this['status']}{arrived}. "
+                f"Deadline {day(_instant(this['deadline']), zone)}.")
+    st.html(TABLE_STYLE + html_table(
+        f"{name}: events for {month_name(month)} by type",
+        ["Type", "Expected", "Events received", "Of which after the deadline", "Status"],
+        [[r["type"], "yes" if r["expected"] else "no", f"{r['events']:,}", f"{r['late']:,}",
+          r["status"]] for r in by_type]))
+    if this["approved"]:
+        st.success(f"Approved by {as_text(this['approved_by'] or '')} on "
+                   f"{day(_instant(this['approved']), zone)}: {name} confirmed the return "
+                   f"for {month_name(month)} is complete.")
+    else:
+        st.markdown(f"The return for {month_name(month)} is **not approved**.")
+    if user.role == "agency" and user.agency == agency:
+        confirm = st.checkbox(f"I confirm {name}'s return for {month_name(month)} is "
+                              "complete (nothing further to send; none is a nil return)",
+                              key=f"approve_confirm:{month}")
+        if st.button(f"Approve the return for {month_name(month)}", key="approve_return",
+                     disabled=not confirm):
+            found = app.agency(agency)
+            key = found.current_key() if found else None
+            try:
+                app.approve_return(agency, month, key or "", by=user.username, at=utc_now())
+            except CommandError as error:
+                st.error(as_text(str(error)))
+            else:
+                st.rerun()
+    st.html(TABLE_STYLE + html_table(
+        f"{name}: returns for the 12 months to {month_name(month)}",
+        ["Month", "Deadline", "Status", "First arrived", "Events", "Approved"],
+        [[month_name(r["month"]), day(_instant(r["deadline"]), zone), r["status"],
+          day(_instant(r["arrived"]), zone), f"{r['events']:,}",
+          (f"{day(_instant(r['approved']), zone)} by {r['approved_by']}"
+           if r["approved"] else "not approved")] for r in overview]))
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
 def render() -> None:
@@ -208,7 +291,9 @@ def render() -> None:
             st.info("No agency is registered yet.")
             return
         agency = st.selectbox("Agency", codes, key="agency_choice")
-    st.title(f"Returns for {agency}")
+    found = app.agency(agency)
+    name = found.name if found is not None else agency
+    st.title(f"Returns for {name}")
     st.caption("Upload your agency's events, check them before they count, and correct "
                "anything rejected.")
     tab_upload, tab_rejected, tab_calendar = st.tabs(
@@ -218,4 +303,4 @@ def render() -> None:
     with tab_rejected:
         rejected(app, agency, user)
     with tab_calendar:
-        calendar(app, agency)
+        calendar(app, agency, name, user)
