@@ -116,7 +116,8 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
         st.warning(f"{len(problems)} of {len(preview)} rows have a problem, named above. "
                    "Submitted as they are, they will be rejected and kept for you to correct.")
     else:
-        st.success(f"All {len(preview)} rows would be accepted.")
+        st.success("The row would be accepted." if len(preview) == 1
+                   else f"All {len(preview)} rows would be accepted.")
     if st.button("Submit this return", key="submit_return", type="primary"):
         outcomes = submit(app, deliveries(app, agency, lines, user, uploaded.name))
         st.success(f"Submitted: {outcome_summary(outcomes)}")
@@ -250,7 +251,7 @@ def calendar(app: Scorecard, agency: str, name: str, user: SignedIn) -> None:
                    f"for {month_name(month)} is complete.")
     else:
         st.markdown(f"The return for {month_name(month)} is **not approved**.")
-    if user.role == "agency" and user.agency == agency:
+    if user.role == "agency" and user.agency == agency and not this["approved"]:
         confirm = st.checkbox(f"I confirm {name}'s return for {month_name(month)} is "
                               "complete (nothing further to send; none is a nil return)",
                               key=f"approve_confirm:{month}")
