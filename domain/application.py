@@ -582,7 +582,7 @@ class Scorecard(Application[Any]):
         if target is not None and target.case is not None:
             case = uow.get(Case, Case.create_id(target.agency, target.case))
             assert case is not None
-            if target.type == "referral.received":
+            if contract.case_role(target.type) == "opens":
                 case.withdraw_referral(target.event_id)
             else:
                 case.withdraw_closure(target.event_id)
@@ -591,7 +591,7 @@ class Scorecard(Application[Any]):
             return None
         at = event.occurrence.at
         case = uow.get(Case, Case.create_id(event.agency, event.case))
-        if event.type == "referral.received":
+        if contract.case_role(event.type) == "opens":
             if case is None:
                 case = Case(agency=event.agency, case=event.case)
                 uow.add(case)

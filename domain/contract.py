@@ -251,13 +251,55 @@ EVENT_TYPES: tuple[str, ...] = tuple(PAYLOADS)
 
 # Each type's part in a case's life: a referral opens (or re-opens) one, a closure closes
 # it; every other type has none, whatever its fields (a new type with a ``case`` field is
-# not a closure unless it is listed here). The domain's case rules follow it.
+# not a closure unless it says so here). Every type is listed, so that adding one means
+# deciding its role (tests/unit/test_registry.py). The domain's case rules and the
+# projections' case filters follow it.
 CaseRole = Literal["opens", "closes", "none"]
-CASE_ROLES: dict[str, CaseRole] = {"referral.received": "opens", "case.closed": "closes"}
+CASE_ROLES: dict[str, CaseRole] = {
+    "training.delivered": "none",
+    "school.session_delivered": "none",
+    "helpline.contact": "none",
+    "referral.received": "opens",
+    "case.closed": "closes",
+    "action.status_reported": "none",
+    "youth_session.delivered": "none",
+    "event.retracted": "none",
+}
 
 
 def case_role(event_type: str) -> CaseRole:
     return CASE_ROLES.get(event_type, "none")
+
+
+def types_with_role(role: CaseRole) -> tuple[str, ...]:
+    """The types that open (or close) a case, for the projections' type filters."""
+    return tuple(t for t in EVENT_TYPES if case_role(t) == role)
+
+
+# Text longer than this is free text (a note): kept in the payload, not a column to count on.
+FREE_TEXT_LENGTH = 500
+# The payload's ``case`` is a column of its own (``case_ref``) in the read model.
+CASE_FIELD = "case"
+
+
+def payload_field_kinds(payloads: Mapping[str, Mapping[str, Field]] | None = None
+                        ) -> dict[str, str]:
+    """Each payload field measures filter and count on, with its kind ("integer",
+    "boolean" or "text"), in the order the types list them: the read model's typed
+    columns. Lists, objects, free text and the case reference are not among them. A name
+    used by two types must have one kind in both (else ``ValueError``)."""
+    kinds: dict[str, str] = {}
+    for fields in (payloads or PAYLOADS).values():
+        for name, (check, _) in fields.items():
+            if name == CASE_FIELD or isinstance(check, YearGroups | Record | Payload):
+                continue
+            if isinstance(check, Text) and check.max_length > FREE_TEXT_LENGTH:
+                continue
+            kind = check.kind if isinstance(check, Integer | Boolean) else "text"
+            if kinds.setdefault(name, kind) != kind:
+                raise ValueError(f"payload field {name} is {kinds[name]} in one type and "
+                                 f"{kind} in another")
+    return kinds
 
 ENVELOPE: dict[str, Field] = {
     "event_id": (matching(EVENT_ID, EVENT_ID_RULE), True),

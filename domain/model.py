@@ -19,6 +19,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain import signing
+from domain.contract import case_role
 from domain.errors import (
     BadReference,
     CaseAlreadyOpen,
@@ -223,8 +224,9 @@ class Submission(Aggregate):
 
     @property
     def case(self) -> str | None:
+        """The case this event opens or closes (``None`` for a type with no case role)."""
         value = self.payload.get("case")
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) and case_role(self.type) != "none" else None
 
     def check_replaceable(self, *, by_type: str, by_case: str | None, at: dt.datetime) -> None:
         """May an event of ``by_type`` known at ``at`` supersede this one?"""

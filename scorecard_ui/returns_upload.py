@@ -36,10 +36,6 @@ from domain.errors import InvalidEvent, Rejected
 from domain.text import visible
 
 ENVELOPE_COLUMNS = ["event_id", "type", "occurred_at", "supersedes"]
-INTEGER_FIELDS = {"attendees", "pupils", "response_minutes", "evaluation.returned",
-                  "evaluation.improved_risk_understanding",
-                  "evaluation.improved_action_understanding"}
-BOOLEAN_FIELDS = {"cse_related", "in_area", "historic"}
 MAX_ROWS = 20_000
 MAX_UPLOAD_BYTES = 10 * 2**20  # as server.maxUploadSize in .streamlit/config.toml
 MAX_UNZIPPED_BYTES = 50 * 2**20  # an .xlsx's parts, unzipped
@@ -56,13 +52,29 @@ class UploadRefused(ValueError):
 
 
 def template_columns() -> list[str]:
+    """The envelope's columns, then every payload field of every type (a record's fields
+    as ``record.field``), from the contract's registry."""
     fields: list[str] = []
     for payload in PAYLOADS.values():
-        for name in payload:
-            names = ([f"evaluation.{e}" for e in contract.EVALUATION_FIELDS]
-                     if name == "evaluation" else [name])
+        for name, (kind, _) in payload.items():
+            names = ([f"{name}.{inner}" for inner in kind.fields]
+                     if isinstance(kind, contract.Record) else [name])
             fields += [n for n in names if n not in fields]
     return ENVELOPE_COLUMNS + fields
+
+
+def field_kind(event_type: str, column: str) -> contract.Kind | None:
+    """The contract's kind of a column for a type (``None``: not a field of it)."""
+    fields = PAYLOADS.get(event_type, {})
+    name, _, inner = column.partition(".")
+    found = fields.get(name)
+    if found is None:
+        return None
+    kind = found[0]
+    if inner:
+        nested = kind.fields.get(inner) if isinstance(kind, contract.Record) else None
+        return nested[0] if nested is not None else None
+    return kind
 
 
 def template_csv() -> bytes:
@@ -83,12 +95,17 @@ class Row:
     problem: Rejected | None
 
 
-def _typed(name: str, text: str) -> Any:
-    if name in INTEGER_FIELDS and text.strip().lstrip("-").isdigit():
-        return int(text)
-    if name in BOOLEAN_FIELDS and text.strip().lower() in ("true", "false"):
-        return text.strip().lower() == "true"
-    if name == "year_groups":
+def _typed(kind: contract.Kind | None, text: str) -> Any:
+    """A cell's text as the value the contract's kind takes, where the text is
+    unambiguous ("12" for an integer, "true"/"false" for a boolean, "Y8;Y9" for a list);
+    anything else is left as text, for validation to name the field and the rule."""
+    stripped = text.strip()
+    if isinstance(kind, contract.Integer) and stripped.lstrip("-").isdigit() \
+            and len(stripped) < 20:
+        return int(stripped)
+    if isinstance(kind, contract.Boolean) and stripped.lower() in ("true", "false"):
+        return stripped.lower() == "true"
+    if isinstance(kind, contract.YearGroups):
         return [part.strip() for part in text.split(";") if part.strip()]
     return text
 
@@ -131,10 +148,13 @@ def _envelope(record: dict[str, Any], agency: str, zone: ZoneInfo | None = None
         text = value.isoformat() if isinstance(value, date) else str(value)
         if name in ENVELOPE_COLUMNS:
             message[name] = text
-        elif name.startswith("evaluation."):
-            payload.setdefault("evaluation", {})[name.split(".", 1)[1]] = _typed(name, text)
+            continue
+        value = _typed(field_kind(str(record.get("type") or ""), name), text)
+        outer, _, inner = name.partition(".")
+        if inner:
+            payload.setdefault(outer, {})[inner] = value
         else:
-            payload[name] = _typed(name, text)
+            payload[name] = value
     message["payload"] = payload
     return message
 

@@ -244,7 +244,8 @@ def calendar(app: Scorecard, agency: str, name: str, user: SignedIn) -> None:
         f"{name}: events for {month_name(month)} by type",
         ["Type", "Expected", "Events received", "Of which after the deadline", "Status"],
         [[r["type"], "yes" if r["expected"] else "no", f"{r['events']:,}", f"{r['late']:,}",
-          r["status"]] for r in by_type]))
+          "none sent (the month is approved)" if this["approved"] and not r["events"]
+          else r["status"]] for r in by_type]))
     if this["approved"]:
         st.success(f"Approved by {as_text(this['approved_by'] or '')} on "
                    f"{day(_instant(this['approved']), zone)}: {name} confirmed the return "
