@@ -6,20 +6,22 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from html import escape
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
+from domain import contract
 from domain.application import Delivery, Outcome, Scorecard
+from domain.contract import PAYLOADS
 from domain.errors import CommandError
 from domain.text import has_lone_surrogate, visible
 from domain.timekeeping import utc_now
 from ingest.crash_guard import submit_guarded
 from ingest.file_push import file_line_delivery
-from projections.rejected import list_rejected
+from projections.rejected import RejectedFilter, own_rejection_counts, own_rejections
 from projections.report import load_plan
 from projections.returns import months_owed, returns_by_type, returns_calendar
 from scorecard_ui.returns_upload import (
@@ -31,7 +33,7 @@ from scorecard_ui.returns_upload import (
     template_csv,
 )
 from scorecard_ui.session import SignedIn, application, current_user, home
-from scorecard_ui.spreadsheet import neutralised_frame
+from scorecard_ui.spreadsheet import neutralised_frame, safe_csv
 from scorecard_ui.text import as_text
 
 BATCH = 500
@@ -126,36 +128,239 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
         st.session_state["upload_generation"] = generation + 1
 
 
+PAGE_SIZE = 100
+STATUS_NAMES: dict[Literal["open", "resubmitted"] | None, str] = {
+    "open": "Open", "resubmitted": "Since resubmitted", None: "Either"}
+
+
 def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
+    """The agency's own rejections, filtered and paged in SQL (200,000 of them cost one
+    page), downloadable as CSV, resubmitted many at once or corrected one at a time in a
+    form made from the contract; the counts are read again after every action."""
+    notice = st.session_state.pop("rejected_notice", None)
+    if notice:
+        st.success(notice)
     with home().readmodel(app) as connection:
-        rows = list_rejected(connection, agency)
-    open_rows = [r for r in rows if r["status"] == "open"]
-    st.caption(f"{len(open_rows)} open, {len(rows) - len(open_rows)} since resubmitted")
-    if not rows:
+        counts = own_rejection_counts(connection, agency)
+    open_count = counts["status"].get("open", 0)
+    done_count = counts["status"].get("resubmitted", 0)
+    st.caption(f"{open_count:,} open, {done_count:,} since resubmitted")
+    if not open_count and not done_count:
         st.success("Nothing of yours has been rejected.")
+        return
+    reason_col, type_col, month_col, status_col = st.columns(4)
+    reason = reason_col.selectbox(
+        "Reason", [None, *counts["reason"]], key="rejected_reason",
+        format_func=lambda v: "Any reason" if v is None else f"{v} ({counts['reason'][v]:,})")
+    event_type = type_col.selectbox(
+        "Type", [None, *counts["type"]], key="rejected_type",
+        format_func=lambda v: "Any type" if v is None else f"{v} ({counts['type'][v]:,})")
+    month = month_col.selectbox(
+        "Month received", [None, *sorted(counts["month"], reverse=True)], key="rejected_month",
+        format_func=lambda v: "Any month" if v is None
+        else f"{month_name(v)} ({counts['month'][v]:,})")
+    status = status_col.selectbox("Status", list(STATUS_NAMES), key="rejected_status",
+                                  format_func=lambda v: STATUS_NAMES[v])
+    chosen = RejectedFilter(reason=None if reason == "(none)" else reason,
+                            type=None if event_type == "(none)" else event_type,
+                            month=month, status=status)
+    with home().readmodel(app) as connection:
+        total, _ = own_rejections(connection, agency, chosen, limit=0)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = int(st.number_input(f"Page (of {pages:,}; {PAGE_SIZE} rows a page)", min_value=1,
+                               max_value=pages, value=1, step=1, key="rejected_page"))
+    with home().readmodel(app) as connection:
+        total, rows = own_rejections(connection, agency, chosen, limit=PAGE_SIZE,
+                                     offset=(page - 1) * PAGE_SIZE)
+    if not rows:
+        st.info("No rejection of yours matches these choices.")
         return
     st.dataframe(neutralised_frame(pd.DataFrame([
         {k: r[k] for k in ("received_at", "event_id", "type", "reason", "field", "message",
                            "status")} for r in rows])), hide_index=True, width="stretch")
-    if not open_rows:
+    first = (page - 1) * PAGE_SIZE + 1
+    st.caption(f"Rows {first:,} to {first + len(rows) - 1:,} of {total:,}")
+    _download(app, agency, chosen, total)
+    if chosen.status == "open":
+        _resubmit_all(app, agency, user, chosen, total)
+    open_rows = [r for r in rows if r["status"] == "open"]
+    if open_rows:
+        _correct_one(app, agency, user, open_rows)
+
+
+def _download(app: Scorecard, agency: str, chosen: RejectedFilter, total: int) -> None:
+    key = f"rejected_csv:{chosen}"
+    if st.button(f"Prepare a CSV of these {total:,}", key="rejected_prepare_csv"):
+        with home().readmodel(app) as connection:
+            _, every = own_rejections(connection, agency, chosen)
+        st.session_state[key] = safe_csv(pd.DataFrame([
+            {k: r[k] for k in ("received_at", "event_id", "type", "reason", "field",
+                               "message", "status", "source", "line")} for r in every]))
+    if key in st.session_state:
+        st.download_button("Download the CSV", st.session_state[key],
+                           file_name=f"{agency}-rejected.csv", mime="text/csv",
+                           key="rejected_download")
+
+
+def _resubmit_all(app: Scorecard, agency: str, user: SignedIn, chosen: RejectedFilter,
+                  total: int) -> None:
+    """Every filtered open rejection sent again as it was (the cause fixed elsewhere: a
+    permission granted, a referral sent first), each checked as the agency's own."""
+    if not st.button(f"Resubmit all {total:,} as they are", key="resubmit_all",
+                     help="For rejections whose cause is now fixed, such as a type now "
+                          "permitted or a case now referred. Each is decided again."):
         return
+    with home().readmodel(app) as connection:
+        _, every = own_rejections(connection, agency, chosen)
+    lines, skipped = [], 0
+    for row in every:
+        line = _unsigned_line(row)
+        try:
+            app.own_rejection(UUID(row["id"]), agency)
+        except CommandError:
+            line = None
+        if line is None:
+            skipped += 1
+        else:
+            lines.append(line)
+    outcomes = submit(app, deliveries(app, agency, lines, user, "resubmitted"))
+    st.session_state["rejected_notice"] = (
+        f"Resubmitted {len(lines):,}: {outcome_summary(outcomes)}"
+        + (f"; {skipped:,} could not be sent as they are (not readable JSON)" if skipped
+           else ""))
+    st.rerun()
+
+
+def _unsigned_line(row: dict[str, Any]) -> bytes | None:
+    if row["line_encoding"] != "utf-8":
+        return None
+    try:
+        message = json.loads(row["line"])
+    except ValueError:
+        return None
+    if not isinstance(message, dict):
+        return None
+    message.pop("signature", None)  # the page signs what it resubmits
+    try:
+        return json.dumps(message, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return None  # a lone surrogate from a JSON escape
+
+
+def _correct_one(app: Scorecard, agency: str, user: SignedIn,
+                 open_rows: list[dict[str, Any]]) -> None:
     labels = {f"{r['event_id'] or '(no id)'}: [{r['reason']}] {r['message']}": r
               for r in open_rows}
-    chosen = labels[st.selectbox("Correct and resubmit", list(labels), key="resubmit_pick")]
-    text = st.text_area("The event (edit it, then resubmit)", value=_editable(chosen),
-                        height=220, key=f"resubmit_text:{chosen['id']}")
-    if st.button("Resubmit", key="resubmit"):
-        try:  # only what the agency's own authenticated push sent (never a planted one)
-            app.own_rejection(UUID(chosen["id"]), agency)
-        except CommandError as error:
-            st.error(as_text(str(error)))
-            return
-        outcome = submit_guarded(app, deliveries(app, agency, [text.encode("utf-8")], user,
-                                                 "resubmitted"))[0]
-        if outcome.rejection is not None:
-            st.error(f"Still rejected: {as_text(str(outcome.rejection))}")
+    chosen = labels[st.selectbox("Correct and resubmit (a rejection on this page)",
+                                 list(labels), key="resubmit_pick")]
+    original = _message(chosen)
+    if original is not None and original.get("type") in PAYLOADS:
+        corrected = correction_form(original, chosen["id"])
+        if st.button("Resubmit the corrected event", key="resubmit_form", type="primary"):
+            _resubmit(app, agency, user, chosen, json.dumps(corrected, ensure_ascii=False))
+    with st.expander("Or edit the event as JSON"):
+        text = st.text_area("The event (edit it, then resubmit)", value=_editable(chosen),
+                            height=220, key=f"resubmit_text:{chosen['id']}")
+        if st.button("Resubmit", key="resubmit"):
+            _resubmit(app, agency, user, chosen, text)
+
+
+def _resubmit(app: Scorecard, agency: str, user: SignedIn, chosen: dict[str, Any],
+              text: str) -> None:
+    try:  # only what the agency's own authenticated push sent (never a planted one)
+        app.own_rejection(UUID(chosen["id"]), agency)
+    except CommandError as error:
+        st.error(as_text(str(error)))
+        return
+    try:
+        line = text.encode("utf-8")
+    except UnicodeEncodeError:
+        st.error("The event holds a character that cannot be sent (a lone surrogate).")
+        return
+    outcome = submit_guarded(app, deliveries(app, agency, [line], user, "resubmitted"))[0]
+    if outcome.rejection is not None:
+        st.error(f"Still rejected: {as_text(str(outcome.rejection))}")
+    else:
+        st.success(f"{outcome.status}: {as_text(outcome.event_id or '')}")
+
+
+def _message(rejection: dict[str, Any]) -> dict[str, Any] | None:
+    if rejection["line_encoding"] != "utf-8":
+        return None
+    try:
+        message = json.loads(rejection["line"])
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def correction_form(message: dict[str, Any], rejection_id: str) -> dict[str, Any]:
+    """Inputs for the rejected event's fields, made from the contract's kinds (a choice
+    is picked from its list, a number is a number within its bounds, a yes/no is a yes/
+    no), each labelled with its rule and filled with what was sent where it fits; the
+    corrected envelope as the inputs stand."""
+    event_type = str(message["type"])
+    payload = message.get("payload") if isinstance(message.get("payload"), dict) else {}
+    assert isinstance(payload, dict)
+    key = f"fix:{rejection_id}"
+    result: dict[str, Any] = {k: v for k, v in message.items()
+                              if k not in ("payload", "signature")}
+    for name in ("event_id", "occurred_at", "supersedes"):
+        current = message.get(name)
+        entered = st.text_input(
+            name + (" (optional)" if name == "supersedes" else ""),
+            value=current if isinstance(current, str) else "", key=f"{key}:{name}",
+            help=("YYYY-MM-DD, or a date-time with an offset" if name == "occurred_at"
+                  else contract.EVENT_ID_RULE))
+        if entered:
+            result[name] = entered
         else:
-            st.success(f"{outcome.status}: {as_text(outcome.event_id or '')}")
+            result.pop(name, None)
+    fields: dict[str, Any] = {}
+    for name, (kind, required) in PAYLOADS[event_type].items():
+        value = _field_input(kind, name, required, payload.get(name), f"{key}:{name}")
+        if value is not None:
+            fields[name] = value
+    result["payload"] = fields
+    return result
+
+
+def _field_input(kind: contract.Kind, name: str, required: bool, current: Any,
+                 key: str) -> Any:
+    label = f"payload.{name}" + ("" if required else " (optional)")
+    if isinstance(kind, contract.Integer):
+        return st.number_input(f"{label}: a whole number from {kind.lo:,} to {kind.hi:,}",
+                               min_value=kind.lo, max_value=kind.hi, step=1, key=key,
+                               value=current if isinstance(current, int)
+                               and not isinstance(current, bool)
+                               and kind.lo <= current <= kind.hi else None)
+    if isinstance(kind, contract.Boolean):
+        options = ["true", "false"]
+        picked = st.selectbox(f"{label}: true or false", options, key=key,
+                              index=None if not isinstance(current, bool)
+                              else options.index("true" if current else "false"))
+        return None if picked is None else picked == "true"
+    if isinstance(kind, contract.OneOf):
+        choices = list(kind.choices)
+        return st.selectbox(f"{label}: one of the list", choices, key=key,
+                            index=choices.index(current) if current in choices else None)
+    if isinstance(kind, contract.YearGroups):
+        picked_groups = st.multiselect(f"{label}: one or more year groups", list(kind.choices),
+                                       default=[g for g in current if g in kind.choices]
+                                       if isinstance(current, list) else [], key=key)
+        return picked_groups or None
+    if isinstance(kind, contract.Record):
+        inner = current if isinstance(current, dict) else {}
+        values = {part: _field_input(k, f"{name}.{part}", True, inner.get(part),
+                                     f"{key}.{part}") for part, (k, _) in kind.fields.items()}
+        return values if any(v is not None for v in values.values()) else None
+    rule = kind.rule if isinstance(kind, contract.Matching) else (
+        "1 to 100 printable characters" if isinstance(kind, contract.Code)
+        else f"up to {kind.max_length:,} characters" if isinstance(kind, contract.Text)
+        else "")
+    text = st.text_input(f"{label}: {rule}" if rule else label, key=key,
+                         value=current if isinstance(current, str) else "")
+    return text if text or (required and isinstance(kind, contract.Text)) else None
 
 
 def _shown(message: dict[str, Any] | None, name: str) -> str:
