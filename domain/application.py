@@ -466,6 +466,20 @@ class Scorecard(Application[Any]):
             raise CommandError(f"rejection {rejection_id} is not one that {agency} sent itself")
         return found
 
+    def withdraw_rejections(self, rejection_ids: Sequence[UUID], agency: str, by: str,
+                            at: datetime) -> int:
+        """Withdraw rejections that ``agency`` sent itself (``own_rejection``), in one
+        transaction; already withdrawn ones are left as they are. Returns how many."""
+        withdrawn = []
+        for rejection_id in rejection_ids:
+            found = self.own_rejection(rejection_id, agency)
+            if found.withdrawn_by is None:
+                found.withdraw(by=by, at=at, agency=agency, event_id=found.event_id)
+                withdrawn.append(found)
+        if withdrawn:
+            self.save(*withdrawn)
+        return len(withdrawn)
+
     def _sent_by_producer(self, delivery: Delivery, uow: _UnitOfWork) -> bool:
         """Whether a rejected delivery provably comes from its producer: a registered
         agency whose key, at arrival, verifies the signature over the signed bytes (and

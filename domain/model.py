@@ -457,7 +457,14 @@ class Rejection(Aggregate):
         self.reason = reason
         self.event_id = event_id
         self.authenticated = authenticated
+        self.withdrawn_by: str | None = None
 
     @property
     def quarantined(self) -> bool:
         return not sent_by_producer(self.authenticated, self.reason)
+
+    @event("Withdrawn")
+    def withdraw(self, by: str, at: dt.datetime, agency: str, event_id: str | None) -> None:
+        """The agency will not send this again (a test row, a duplicate it sent by
+        mistake): it leaves the open rejections, and the audit says who and when."""
+        self.withdrawn_by = by

@@ -19,7 +19,7 @@ from domain import contract
 
 # Bump when a table changes: a read model of another version is dropped and refolded
 # from the event store (it holds nothing the event store does not).
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Payload fields copied into typed columns of ``facts``, so that measures filter and
 # count on them without parsing JSON (a JSON lookup per row cost a measure ~20 ms per
@@ -74,7 +74,8 @@ CREATE TABLE IF NOT EXISTS rejections (
     received_at TIMESTAMP NOT NULL,
     backfill BOOLEAN NOT NULL,
     source VARCHAR NOT NULL,
-    quarantined BOOLEAN NOT NULL
+    quarantined BOOLEAN NOT NULL,
+    withdrawn_at TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS agencies (
     code VARCHAR PRIMARY KEY,

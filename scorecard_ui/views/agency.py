@@ -129,8 +129,9 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
 
 
 PAGE_SIZE = 100
-STATUS_NAMES: dict[Literal["open", "resubmitted"] | None, str] = {
-    "open": "Open", "resubmitted": "Since resubmitted", None: "Either"}
+STATUS_NAMES: dict[Literal["open", "resubmitted", "withdrawn"] | None, str] = {
+    "open": "Open", "resubmitted": "Since resubmitted", "withdrawn": "Withdrawn",
+    None: "Any"}
 
 
 def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
@@ -144,8 +145,10 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
         counts = own_rejection_counts(connection, agency)
     open_count = counts["status"].get("open", 0)
     done_count = counts["status"].get("resubmitted", 0)
-    st.caption(f"{open_count:,} open, {done_count:,} since resubmitted")
-    if not open_count and not done_count:
+    withdrawn_count = counts["status"].get("withdrawn", 0)
+    st.caption(f"{open_count:,} open, {done_count:,} since resubmitted"
+               + (f", {withdrawn_count:,} withdrawn" if withdrawn_count else ""))
+    if not open_count and not done_count and not withdrawn_count:
         st.success("Nothing of yours has been rejected.")
         return
     reason_col, type_col, month_col, status_col = st.columns(4)
@@ -183,6 +186,7 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
     _download(app, agency, chosen, total)
     if chosen.status == "open":
         _resubmit_all(app, agency, user, chosen, total)
+        _withdraw_all(app, agency, user, chosen, total)
     open_rows = [r for r in rows if r["status"] == "open"]
     if open_rows:
         _correct_one(app, agency, user, open_rows)
@@ -228,6 +232,24 @@ def _resubmit_all(app: Scorecard, agency: str, user: SignedIn, chosen: RejectedF
         f"Resubmitted {len(lines):,}: {outcome_summary(outcomes)}"
         + (f"; {skipped:,} could not be sent as they are (not readable JSON)" if skipped
            else ""))
+    st.rerun()
+
+
+def _withdraw_all(app: Scorecard, agency: str, user: SignedIn, chosen: RejectedFilter,
+                  total: int) -> None:
+    """Every filtered open rejection withdrawn (it will not be sent again), audited."""
+    sure = st.checkbox(f"These {total:,} will not be sent again (test rows, mistakes)",
+                       key="withdraw_confirm")
+    if not st.button(f"Withdraw all {total:,}", key="withdraw_all", disabled=not sure):
+        return
+    with home().readmodel(app) as connection:
+        _, every = own_rejections(connection, agency, chosen)
+    withdrawn = 0
+    ids = [UUID(row["id"]) for row in every]
+    for start in range(0, len(ids), BATCH):
+        withdrawn += app.withdraw_rejections(ids[start:start + BATCH], agency,
+                                             by=user.username, at=utc_now())
+    st.session_state["rejected_notice"] = f"Withdrew {withdrawn:,}."
     st.rerun()
 
 

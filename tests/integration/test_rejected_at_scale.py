@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from domain.application import Scorecard
+from projections.audit import audit_trail
 from projections.rejected import RejectedFilter, own_rejection_counts, own_rejections
 from scorecard.bootstrap import Home
 from tests.support import event, line, register, submit
@@ -108,3 +109,20 @@ def test_a_rejection_is_corrected_in_a_form_made_from_the_contract(home: Home) -
     assert any(s.value.startswith("accepted: h\\-") for s in at.success), pick.value
     assert "2 open" in captions(page())
 
+
+
+def test_many_are_withdrawn_at_once_and_audited(home: Home) -> None:
+    at = page()
+    at.selectbox(key="rejected_reason").set_value("invalid").run()
+    assert at.button(key="withdraw_all").disabled  # until the agency says so
+    at.checkbox(key="withdraw_confirm").check().run()
+    at.button(key="withdraw_all").click().run()
+    assert not at.exception
+    assert "Withdrew 3." in at.success[0].value
+    assert f"{CLOSURES:,} open, 0 since resubmitted, 3 withdrawn" in captions(at)
+    app: Scorecard = home.open()
+    with home.readmodel(app) as connection:
+        trail = audit_trail(connection, "racs")
+    withdrawn = [r for r in trail if r["action"] == "rejection withdrawn"]
+    assert sorted(r["subject"] for r in withdrawn) == ["h-0", "h-1", "h-2"]
+    assert {r["actor"] for r in withdrawn} == {"racs-staff"}
