@@ -302,8 +302,10 @@ def _resubmit(app: Scorecard, agency: str, user: SignedIn, chosen: dict[str, Any
     outcome = submit_guarded(app, deliveries(app, agency, [line], user, "resubmitted"))[0]
     if outcome.rejection is not None:
         st.error(f"Still rejected: {as_text(str(outcome.rejection))}")
-    else:
-        st.success(f"{outcome.status}: {as_text(outcome.event_id or '')}")
+    else:  # said after the rerun, whose counts and list no longer hold it
+        st.session_state["rejected_notice"] = (f"{outcome.status}: "
+                                               f"{as_text(outcome.event_id or '')}")
+        st.rerun()
 
 
 def _message(rejection: dict[str, Any]) -> dict[str, Any] | None:

@@ -109,3 +109,57 @@ def pick_month(page: Any, month: str) -> None:
     page.get_by_label("Month", exact=True).first.click()
     page.keyboard.type(month)  # 150 months: the list is filtered by typing
     page.get_by_role("option").filter(has_text=month).first.click()
+
+
+def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(demo_home: Path,
+                                                                   tmp_path: Path) -> None:
+    rows = "\r\n".join([
+        "event_id,type,occurred_at,case,source,client,age_band,gender,historic",
+        *(f"bad-{n},referral.received,0{n}/03/2016,RACS-80{n}0,police,child,11-15,woman,false"
+          for n in (1, 2, 3)),
+        "fine-1,referral.received,04/03/2016,RACS-8040,police,child,11-15,female,false"]) \
+        + "\r\n"
+    (tmp_path / "faxes.csv").write_text(rows, encoding="utf-8")
+    with served(SCORECARD, demo_home) as url, browser_page() as page:
+        page.set_viewport_size({"width": 1366, "height": 768})
+        sign_in(page, url, "racs", demo_password("racs"))
+        page.locator("input[type=file]").set_input_files(str(tmp_path / "faxes.csv"))
+        page.get_by_text("3 of 4 rows have a problem").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Submit this return").click()
+        page.get_by_text("Submitted: 1 accepted, 0 duplicate, 3 rejected").wait_for(
+            timeout=60_000)
+        page.get_by_role("tab", name="Rejected events").click()
+        page.get_by_label("Type", exact=True).first.click()
+        page.get_by_role("option").filter(has_text="referral.received").first.click()
+        page.get_by_text("Rows 1 to 3 of 3").wait_for(timeout=30_000)
+        # the form: gender is a choice from the contract's list, not JSON to edit
+        page.get_by_label("payload.gender: one of the list").first.click()
+        page.get_by_role("option", name="female").click()
+        screenshot(page, "agency-rejected-form")
+        page.get_by_role("button", name="Resubmit the corrected event").click()
+        page.get_by_text("accepted: bad-1").wait_for(timeout=30_000)
+        page.get_by_text("These 2 will not be sent again").first.click()
+        page.get_by_role("button", name="Withdraw all 2").click()
+        page.get_by_text("Withdrew 2.").wait_for(timeout=30_000)
+        page.get_by_text("2 withdrawn").first.wait_for(timeout=30_000)
+        screenshot(page, "agency-rejected-withdrawn")
+
+
+def test_an_administrator_disables_enables_resets_and_unlocks_a_user(demo_home: Path) -> None:
+    with served(SCORECARD, demo_home) as url, browser_page() as page:
+        page.set_viewport_size({"width": 1366, "height": 768})
+        sign_in(page, url, "admin", demo_password("admin"))
+        page.get_by_role("tab", name="Users and roles").click()
+        page.get_by_text("Manage a user").first.wait_for(timeout=30_000)
+        page.get_by_label("User", exact=True).first.click()
+        page.get_by_role("option", name="racs", exact=True).click()
+        page.get_by_role("button", name="Disable").click()
+        page.get_by_text("Disabled racs").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Enable").click()
+        page.get_by_text("Enabled racs").wait_for(timeout=30_000)
+        page.get_by_label("New password (8 characters or more)").fill("a-new-password-1")
+        page.get_by_role("button", name="Reset password").click()
+        page.get_by_text("Reset the password of racs").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Unlock sign-in").click()
+        page.get_by_text("Unlocked racs").wait_for(timeout=30_000)
+        screenshot(page, "admin-user-actions")
