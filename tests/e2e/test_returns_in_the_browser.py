@@ -152,6 +152,7 @@ def test_an_administrator_disables_enables_resets_and_unlocks_a_user(demo_home: 
         page.get_by_role("tab", name="Users and roles").click()
         page.get_by_text("Manage a user").first.wait_for(timeout=30_000)
         page.get_by_label("User", exact=True).first.click()
+        page.keyboard.type("racs")
         page.get_by_role("option", name="racs", exact=True).click()
         page.get_by_role("button", name="Disable").click()
         page.get_by_text("Disabled racs").wait_for(timeout=30_000)
