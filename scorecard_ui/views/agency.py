@@ -147,21 +147,33 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
     done_count = counts["status"].get("resubmitted", 0)
     withdrawn_count = counts["status"].get("withdrawn", 0)
     st.caption(f"{open_count:,} open, {done_count:,} since resubmitted"
-               + (f", {withdrawn_count:,} withdrawn" if withdrawn_count else ""))
+               + (f", {withdrawn_count:,} withdrawn" if withdrawn_count else "")
+               + (". Open by reason: " + ", ".join(f"{reason} {n:,}" for reason, n
+                                                   in counts["reason"].items())
+                  if counts["reason"] else ""))
     if not open_count and not done_count and not withdrawn_count:
         st.success("Nothing of yours has been rejected.")
         return
     reason_col, type_col, month_col, status_col = st.columns(4)
+    def choices(facet: str, values: list[str]) -> list[str | None]:
+        """The facet's values with open rejections, and the one chosen even when an
+        action has left it none (so the choice stays, showing 0)."""
+        chosen = st.session_state.get(f"rejected_{facet}")
+        return [None, *values, *([chosen] if chosen is not None and chosen not in values
+                                 else [])]
+
+    # The options' labels stay the same from run to run (Streamlit keeps a choice by its
+    # label): the counts behind each are said beside the filters instead.
     reason = reason_col.selectbox(
-        "Reason", [None, *counts["reason"]], key="rejected_reason",
-        format_func=lambda v: "Any reason" if v is None else f"{v} ({counts['reason'][v]:,})")
+        "Reason", choices("reason", list(counts["reason"])), key="rejected_reason",
+        format_func=lambda v: "Any reason" if v is None else v)
     event_type = type_col.selectbox(
-        "Type", [None, *counts["type"]], key="rejected_type",
-        format_func=lambda v: "Any type" if v is None else f"{v} ({counts['type'][v]:,})")
+        "Type", choices("type", list(counts["type"])), key="rejected_type",
+        format_func=lambda v: "Any type" if v is None else v)
     month = month_col.selectbox(
-        "Month received", [None, *sorted(counts["month"], reverse=True)], key="rejected_month",
-        format_func=lambda v: "Any month" if v is None
-        else f"{month_name(v)} ({counts['month'][v]:,})")
+        "Month received", choices("month", sorted(counts["month"], reverse=True)),
+        key="rejected_month", format_func=lambda v: "Any month" if v is None
+        else month_name(v))
     status = status_col.selectbox("Status", list(STATUS_NAMES), key="rejected_status",
                                   format_func=lambda v: STATUS_NAMES[v])
     chosen = RejectedFilter(reason=None if reason == "(none)" else reason,

@@ -130,18 +130,26 @@ def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(demo_home: Pa
             timeout=60_000)
         page.get_by_role("tab", name="Rejected events").click()
         page.get_by_label("Type", exact=True).first.click()
+        page.keyboard.type("referral")
         page.get_by_role("option").filter(has_text="referral.received").first.click()
         page.get_by_text("Rows 1 to 3 of 3").wait_for(timeout=30_000)
         # the form: gender is a choice from the contract's list, not JSON to edit
         page.get_by_label("payload.gender: one of the list").first.click()
-        page.get_by_role("option", name="female").click()
+        page.keyboard.type("female")
+        page.get_by_role("option", name="female", exact=True).click()
         screenshot(page, "agency-rejected-form")
         page.get_by_role("button", name="Resubmit the corrected event").click()
         page.get_by_text("accepted: bad-1").wait_for(timeout=30_000)
-        page.get_by_text("These 2 will not be sent again").first.click()
+        sure = page.get_by_text("These 2 will not be sent again").first
+        sure.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)  # the rerun after the correction settles
+        sure.click()
         page.get_by_role("button", name="Withdraw all 2").click()
         page.get_by_text("Withdrew 2.").wait_for(timeout=30_000)
         page.get_by_text("2 withdrawn").first.wait_for(timeout=30_000)
+        # the type chosen stays chosen, with none left open under it
+        page.get_by_text("No rejection of yours matches these choices.").wait_for(
+            timeout=30_000)
         screenshot(page, "agency-rejected-withdrawn")
 
 
