@@ -394,6 +394,22 @@ class Scorecard(Application[Any]):
             return outcomes
         raise AssertionError("unreachable")
 
+    def dry_run(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        """What ``submit`` would decide for these deliveries, recording nothing: an
+        upload's preview. The same decide path (permissions, duplicates, references, case
+        rules); the batch sees its own effects, as a submission does (an event id twice in
+        the file, a closure of a case the file refers). The aggregates the deciding changed
+        live only in this unit of work, which is dropped: no rejection is kept either."""
+        uow = _UnitOfWork(self)
+        uow.prefetch(_ids_touched(deliveries, uow))
+        outcomes: list[Outcome] = []
+        for delivery in deliveries:
+            try:
+                outcomes.append(self._decide(delivery, uow))
+            except Rejected as rejected:
+                outcomes.append(_rejected_outcome(delivery, rejected))
+        return outcomes
+
     def tracked_position(self, name: str) -> int | None:
         """The position a consumer stored with its events (``submit(tracking=...)``)."""
         recorder = self.recorder
@@ -449,6 +465,20 @@ class Scorecard(Application[Any]):
         if found is None or found.producer != agency or found.quarantined:
             raise CommandError(f"rejection {rejection_id} is not one that {agency} sent itself")
         return found
+
+    def withdraw_rejections(self, rejection_ids: Sequence[UUID], agency: str, by: str,
+                            at: datetime) -> int:
+        """Withdraw rejections that ``agency`` sent itself (``own_rejection``), in one
+        transaction; already withdrawn ones are left as they are. Returns how many."""
+        withdrawn = []
+        for rejection_id in rejection_ids:
+            found = self.own_rejection(rejection_id, agency)
+            if found.withdrawn_by is None:
+                found.withdraw(by=by, at=at, agency=agency, event_id=found.event_id)
+                withdrawn.append(found)
+        if withdrawn:
+            self.save(*withdrawn)
+        return len(withdrawn)
 
     def _sent_by_producer(self, delivery: Delivery, uow: _UnitOfWork) -> bool:
         """Whether a rejected delivery provably comes from its producer: a registered
@@ -566,7 +596,7 @@ class Scorecard(Application[Any]):
         if target is not None and target.case is not None:
             case = uow.get(Case, Case.create_id(target.agency, target.case))
             assert case is not None
-            if target.type == "referral.received":
+            if contract.case_role(target.type) == "opens":
                 case.withdraw_referral(target.event_id)
             else:
                 case.withdraw_closure(target.event_id)
@@ -575,7 +605,7 @@ class Scorecard(Application[Any]):
             return None
         at = event.occurrence.at
         case = uow.get(Case, Case.create_id(event.agency, event.case))
-        if event.type == "referral.received":
+        if contract.case_role(event.type) == "opens":
             if case is None:
                 case = Case(agency=event.agency, case=event.case)
                 uow.add(case)

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidEvent, UnknownType
@@ -49,77 +49,142 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def integer(lo: int, hi: int = MAX_INT) -> Check:
-    def check(value: Any, path: str) -> None:
-        if not _is_int(value) or not lo <= value <= hi:
-            raise _fail(path, f"must be an integer from {lo} to {hi}", value)
-
-    return check
+# Each field kind is a value, not a closure: what it accepts (its ``kind`` and bounds) can
+# be read by what derives from the contract — the read model's column types, the
+# upload's conversions of spreadsheet text, the correction form's inputs, the docs'
+# tables — and calling it checks a value, naming the field and the rule.
 
 
-def boolean(value: Any, path: str) -> None:
-    if not isinstance(value, bool):
-        raise _fail(path, "must be true or false", value)
+@dataclass(frozen=True)
+class Integer:
+    lo: int
+    hi: int = MAX_INT
+    kind: ClassVar[str] = "integer"
+
+    def __call__(self, value: Any, path: str) -> None:
+        if not _is_int(value) or not self.lo <= value <= self.hi:
+            raise _fail(path, f"must be an integer from {self.lo} to {self.hi}", value)
 
 
-def one_of(*choices: str) -> Check:
-    def check(value: Any, path: str) -> None:
-        if not isinstance(value, str) or value not in choices:
-            raise _fail(path, "must be one of " + ", ".join(choices), value)
+@dataclass(frozen=True)
+class Boolean:
+    kind: ClassVar[str] = "boolean"
 
-    return check
-
-
-def text(max_length: int, *, min_length: int = 0) -> Check:
-    def check(value: Any, path: str) -> None:
-        if not isinstance(value, str) or not min_length <= len(value) <= max_length:
-            raise _fail(
-                path, f"must be a string of {min_length} to {max_length} characters", value
-            )
-
-    return check
+    def __call__(self, value: Any, path: str) -> None:
+        if not isinstance(value, bool):
+            raise _fail(path, "must be true or false", value)
 
 
-def matching(regex: re.Pattern[str], rule: str) -> Check:
-    def check(value: Any, path: str) -> None:
-        if not isinstance(value, str) or not regex.match(value):
-            raise _fail(path, rule, value)
+@dataclass(frozen=True)
+class OneOf:
+    choices: tuple[str, ...]
+    kind: ClassVar[str] = "choice"
 
-    return check
+    def __call__(self, value: Any, path: str) -> None:
+        if not isinstance(value, str) or value not in self.choices:
+            raise _fail(path, "must be one of " + ", ".join(self.choices), value)
 
 
-def code(value: Any, path: str) -> None:
+@dataclass(frozen=True)
+class Text:
+    max_length: int
+    min_length: int = 0
+    kind: ClassVar[str] = "text"
+
+    def __call__(self, value: Any, path: str) -> None:
+        if not isinstance(value, str) or not self.min_length <= len(value) <= self.max_length:
+            raise _fail(path, f"must be a string of {self.min_length} to {self.max_length} "
+                        "characters", value)
+
+
+@dataclass(frozen=True)
+class Matching:
+    regex: re.Pattern[str]
+    rule: str
+    kind: ClassVar[str] = "text"
+
+    def __call__(self, value: Any, path: str) -> None:
+        if not isinstance(value, str) or not self.regex.match(value):
+            raise _fail(path, self.rule, value)
+
+
+@dataclass(frozen=True)
+class Code:
     """A free code such as a course or programme: 1–100 printable characters."""
-    if (
-        not isinstance(value, str)
-        or not 1 <= len(value) <= 100
-        or value != value.strip()
-        or not value.isprintable()
-    ):
-        raise _fail(path, "must be a code of 1 to 100 printable characters", value)
+
+    kind: ClassVar[str] = "text"
+
+    def __call__(self, value: Any, path: str) -> None:
+        if (not isinstance(value, str) or not 1 <= len(value) <= 100
+                or value != value.strip() or not value.isprintable()):
+            raise _fail(path, "must be a code of 1 to 100 printable characters", value)
 
 
-def year_groups(value: Any, path: str) -> None:
-    rule = "must be a non-empty list of distinct year groups R, Y1 … Y13"
-    if not isinstance(value, list) or not value:
-        raise _fail(path, rule, value)
-    for index, item in enumerate(value):
-        if not isinstance(item, str) or item not in YEAR_GROUPS:
-            raise _fail(f"{path}[{index}]", "must be one of R, Y1 … Y13", item)
-    if len(set(value)) != len(value):
-        raise _fail(path, rule, value)
+@dataclass(frozen=True)
+class YearGroups:
+    kind: ClassVar[str] = "choices"
+    choices: tuple[str, ...] = YEAR_GROUPS
+
+    def __call__(self, value: Any, path: str) -> None:
+        rule = "must be a non-empty list of distinct year groups R, Y1 … Y13"
+        if not isinstance(value, list) or not value:
+            raise _fail(path, rule, value)
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or item not in self.choices:
+                raise _fail(f"{path}[{index}]", "must be one of R, Y1 … Y13", item)
+        if len(set(value)) != len(value):
+            raise _fail(path, rule, value)
 
 
 EVALUATION_FIELDS = ("returned", "improved_risk_understanding", "improved_action_understanding")
 
 
-def evaluation(value: Any, path: str) -> None:
-    if not isinstance(value, dict):
-        raise _fail(path, "must be an object with " + ", ".join(EVALUATION_FIELDS), value)
-    _check_fields(value, {name: (integer(0), True) for name in EVALUATION_FIELDS}, path)
+@dataclass(frozen=True)
+class Record:
+    """An object of named fields (the training evaluation)."""
+
+    fields: Mapping[str, tuple[Any, bool]]
+    kind: ClassVar[str] = "record"
+
+    def __call__(self, value: Any, path: str) -> None:
+        if not isinstance(value, dict):
+            raise _fail(path, "must be an object with " + ", ".join(self.fields), value)
+        _check_fields(value, self.fields, path)
 
 
-Field = tuple[Check, bool]  # (check, required)
+@dataclass(frozen=True)
+class Payload:
+    """The envelope's payload: checked against its type's fields once the type is known."""
+
+    kind: ClassVar[str] = "payload"
+
+    def __call__(self, value: Any, path: str) -> None:
+        return None
+
+
+def integer(lo: int, hi: int = MAX_INT) -> Integer:
+    return Integer(lo, hi)
+
+
+def one_of(*choices: str) -> OneOf:
+    return OneOf(tuple(choices))
+
+
+def text(max_length: int, *, min_length: int = 0) -> Text:
+    return Text(max_length, min_length)
+
+
+def matching(regex: re.Pattern[str], rule: str) -> Matching:
+    return Matching(regex, rule)
+
+
+boolean = Boolean()
+code = Code()
+year_groups = YearGroups()
+evaluation = Record({name: (integer(0), True) for name in EVALUATION_FIELDS})
+
+Kind = Integer | Boolean | OneOf | Text | Matching | Code | YearGroups | Record | Payload
+Field = tuple[Kind, bool]  # (kind, required)
 
 EVENT_ID_RULE = "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -"
 
@@ -184,6 +249,58 @@ PAYLOADS: dict[str, dict[str, Field]] = {
 
 EVENT_TYPES: tuple[str, ...] = tuple(PAYLOADS)
 
+# Each type's part in a case's life: a referral opens (or re-opens) one, a closure closes
+# it; every other type has none, whatever its fields (a new type with a ``case`` field is
+# not a closure unless it says so here). Every type is listed, so that adding one means
+# deciding its role (tests/unit/test_registry.py). The domain's case rules and the
+# projections' case filters follow it.
+CaseRole = Literal["opens", "closes", "none"]
+CASE_ROLES: dict[str, CaseRole] = {
+    "training.delivered": "none",
+    "school.session_delivered": "none",
+    "helpline.contact": "none",
+    "referral.received": "opens",
+    "case.closed": "closes",
+    "action.status_reported": "none",
+    "youth_session.delivered": "none",
+    "event.retracted": "none",
+}
+
+
+def case_role(event_type: str) -> CaseRole:
+    return CASE_ROLES.get(event_type, "none")
+
+
+def types_with_role(role: CaseRole) -> tuple[str, ...]:
+    """The types that open (or close) a case, for the projections' type filters."""
+    return tuple(t for t in EVENT_TYPES if case_role(t) == role)
+
+
+# Text longer than this is free text (a note): kept in the payload, not a column to count on.
+FREE_TEXT_LENGTH = 500
+# The payload's ``case`` is a column of its own (``case_ref``) in the read model.
+CASE_FIELD = "case"
+
+
+def payload_field_kinds(payloads: Mapping[str, Mapping[str, Field]] | None = None
+                        ) -> dict[str, str]:
+    """Each payload field measures filter and count on, with its kind ("integer",
+    "boolean" or "text"), in the order the types list them: the read model's typed
+    columns. Lists, objects, free text and the case reference are not among them. A name
+    used by two types must have one kind in both (else ``ValueError``)."""
+    kinds: dict[str, str] = {}
+    for fields in (payloads or PAYLOADS).values():
+        for name, (check, _) in fields.items():
+            if name == CASE_FIELD or isinstance(check, YearGroups | Record | Payload):
+                continue
+            if isinstance(check, Text) and check.max_length > FREE_TEXT_LENGTH:
+                continue
+            kind = check.kind if isinstance(check, Integer | Boolean) else "text"
+            if kinds.setdefault(name, kind) != kind:
+                raise ValueError(f"payload field {name} is {kinds[name]} in one type and "
+                                 f"{kind} in another")
+    return kinds
+
 ENVELOPE: dict[str, Field] = {
     "event_id": (matching(EVENT_ID, EVENT_ID_RULE), True),
     "agency": (matching(AGENCY_CODE, "must be an agency code of 2 to 40 characters a-z 0-9 -"),
@@ -191,7 +308,7 @@ ENVELOPE: dict[str, Field] = {
     "type": (text(100), True),
     "schema_version": (integer(SCHEMA_VERSION, SCHEMA_VERSION), True),
     "occurred_at": (text(40), True),
-    "payload": (lambda v, p: None, True),
+    "payload": (Payload(), True),
     "supersedes": (matching(EVENT_ID, EVENT_ID_RULE), False),
 }
 
@@ -223,8 +340,9 @@ class AgencyEvent:
 
     @property
     def case(self) -> str | None:
+        """The case this event opens or closes; ``None`` for a type with no case role."""
         value = self.payload.get("case")
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) and case_role(self.type) != "none" else None
 
 
 def canonical_bytes(envelope: Mapping[str, Any]) -> bytes:

@@ -19,6 +19,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain import signing
+from domain.contract import case_role
 from domain.errors import (
     BadReference,
     CaseAlreadyOpen,
@@ -223,8 +224,9 @@ class Submission(Aggregate):
 
     @property
     def case(self) -> str | None:
+        """The case this event opens or closes (``None`` for a type with no case role)."""
         value = self.payload.get("case")
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) and case_role(self.type) != "none" else None
 
     def check_replaceable(self, *, by_type: str, by_case: str | None, at: dt.datetime) -> None:
         """May an event of ``by_type`` known at ``at`` supersede this one?"""
@@ -455,7 +457,14 @@ class Rejection(Aggregate):
         self.reason = reason
         self.event_id = event_id
         self.authenticated = authenticated
+        self.withdrawn_by: str | None = None
 
     @property
     def quarantined(self) -> bool:
         return not sent_by_producer(self.authenticated, self.reason)
+
+    @event("Withdrawn")
+    def withdraw(self, by: str, at: dt.datetime, agency: str, event_id: str | None) -> None:
+        """The agency will not send this again (a test row, a duplicate it sent by
+        mistake): it leaves the open rejections, and the audit says who and when."""
+        self.withdrawn_by = by

@@ -12,8 +12,9 @@ from datetime import date
 
 import duckdb
 
+from domain.contract import case_role
 from projections.measures import Measure
-from projections.standing import STANDING_SQL, Standing, referrals_condition
+from projections.standing import CLOSED_BY_SQL, STANDING_SQL, Standing, referrals_condition
 
 DIMENSIONS = {"age_band": "Age band", "gender": "Gender", "client": "Client",
               "source": "Referred by"}
@@ -23,7 +24,7 @@ WITH {STANDING_SQL},
 upto_day AS (SELECT * FROM standing WHERE occurred_on <= $end)
 SELECT r.{{dimension}}, count(DISTINCT r.agency || '/' || r.case_ref) FROM upto_day r
 WHERE {{referrals}} AND NOT EXISTS (
-    SELECT 1 FROM upto_day c WHERE c.type = 'case.closed' AND c.agency = r.agency
+    SELECT 1 FROM upto_day c WHERE {CLOSED_BY_SQL} AND c.agency = r.agency
     AND c.case_ref = r.case_ref AND c.episode = r.episode)
 GROUP BY 1 ORDER BY 1
 """
@@ -34,7 +35,7 @@ def can_break_down(measure: Measure) -> bool:
     if measure.kind == "open_cases":
         return True
     return (measure.kind == "flow" and measure.numerator is not None
-            and measure.numerator.event_type == "referral.received"
+            and case_role(measure.numerator.event_type) == "opens"
             and measure.numerator.aggregate == "count" and measure.denominator is None
             and measure.population is None)
 

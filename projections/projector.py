@@ -42,7 +42,7 @@ REJECTION_SCHEMA = pa.schema([
     ("event_id", pa.string()), ("type", pa.string()), ("reason", pa.string()),
     ("field", pa.string()), ("message", pa.string()), ("raw", pa.string()),
     ("raw_encoding", pa.string()), ("received_at", _TS), ("backfill", pa.bool_()),
-    ("source", pa.string()), ("quarantined", pa.bool_()),
+    ("source", pa.string()), ("quarantined", pa.bool_()), ("withdrawn_at", _TS),
 ])
 END_SCHEMA = pa.schema([
     ("submission_id", pa.string()), ("ended_at", _TS), ("ended_position", pa.int64()),
@@ -66,6 +66,7 @@ class _Batch:
     audit: list[tuple[Any, ...]] = field(default_factory=list)
     users: list[tuple[Any, ...]] = field(default_factory=list)
     disabled_users: list[tuple[str, bool]] = field(default_factory=list)
+    withdrawals: list[tuple[Any, str]] = field(default_factory=list)
     usernames: dict[Any, str] = field(default_factory=dict)  # user id -> name, for the audit
 
     def audited(self, position: int, event: Any, at: Any, actor: str, action: str,
@@ -128,6 +129,8 @@ class Projector:
             })
         elif kind == "Rejection.Recorded":
             batch.rejections.append(_rejection_row(position, event))
+        elif kind == "Rejection.Withdrawn":
+            batch.withdrawals.append((to_naive_utc(event.at), str(event.originator_id)))
         elif kind == "Agency.Registered":
             agency_codes[event.originator_id] = event.code
             batch.agencies.append((
@@ -196,6 +199,10 @@ class Projector:
                 connection.register("new_rejections", rejected)
                 connection.execute("INSERT INTO rejections SELECT * FROM new_rejections")
                 connection.unregister("new_rejections")
+            if batch.withdrawals:
+                connection.executemany(
+                    "UPDATE rejections SET withdrawn_at = ? WHERE rejection_id = ?",
+                    batch.withdrawals)
             for table, rows in (("measure_rules", batch.rules), ("approvals", batch.approvals),
                                 ("acceptances", batch.acceptances), ("audit", batch.audit),
                                 ("users", batch.users)):
@@ -256,6 +263,9 @@ def _audit(batch: _Batch, position: int, event: Any, kind: str,
                       "quarantined" if quarantined else "rejected",
                       event.producer, event.event_id, reason=event.reason, field=event.field,
                       source=event.source)
+    elif kind == "Rejection.Withdrawn":
+        batch.audited(position, event, at, event.by, "rejection withdrawn", event.agency,
+                      event.event_id, rejection=str(event.originator_id))
     elif kind == "Agency.Registered":
         batch.audited(position, event, at, event.by, "agency registered", event.code,
                       signing.key_id(event.key), name=event.name, types=event.types)
@@ -324,6 +334,7 @@ def _rejection_row(position: int, event: Any) -> dict[str, Any]:
         "backfill": event.backfill,
         "source": event.source,
         "quarantined": _quarantined(event),
+        "withdrawn_at": None,
     }
 
 

@@ -15,23 +15,19 @@ from pathlib import Path
 
 import duckdb
 
+from domain import contract
+
 # Bump when a table changes: a read model of another version is dropped and refolded
 # from the event store (it holds nothing the event store does not).
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Payload fields copied into typed columns of ``facts``, so that measures filter and
 # count on them without parsing JSON (a JSON lookup per row cost a measure ~20 ms per
-# 100k facts). Free text and lists stay only in the payload JSON, which is kept whole.
+# 100k facts). Derived from the contract's registry (``payload_field_kinds``): free text,
+# lists and objects stay only in the payload JSON, which is kept whole.
+SQL_TYPES = {"integer": "INTEGER", "boolean": "BOOLEAN", "text": "VARCHAR"}
 PAYLOAD_COLUMNS: dict[str, str] = {
-    "course": "VARCHAR", "audience": "VARCHAR", "attendees": "INTEGER", "sector": "VARCHAR",
-    "school": "VARCHAR", "programme": "VARCHAR", "pupils": "INTEGER", "format": "VARCHAR",
-    "channel": "VARCHAR", "cse_related": "BOOLEAN", "in_area": "BOOLEAN",
-    "outcome": "VARCHAR", "response_minutes": "INTEGER", "source": "VARCHAR",
-    "client": "VARCHAR", "age_band": "VARCHAR", "gender": "VARCHAR", "historic": "BOOLEAN",
-    "cse_confirmed": "BOOLEAN", "service": "VARCHAR", "reason": "VARCHAR",
-    "action": "VARCHAR", "status": "VARCHAR", "setting": "VARCHAR",
-    "participants": "INTEGER", "target": "VARCHAR",
-}
+    name: SQL_TYPES[kind] for name, kind in contract.payload_field_kinds().items()}
 
 PAYLOAD_SQL = "".join(f"    {name} {kind},\n" for name, kind in PAYLOAD_COLUMNS.items())
 
@@ -78,7 +74,8 @@ CREATE TABLE IF NOT EXISTS rejections (
     received_at TIMESTAMP NOT NULL,
     backfill BOOLEAN NOT NULL,
     source VARCHAR NOT NULL,
-    quarantined BOOLEAN NOT NULL
+    quarantined BOOLEAN NOT NULL,
+    withdrawn_at TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS agencies (
     code VARCHAR PRIMARY KEY,

@@ -77,6 +77,67 @@ def returns_calendar(connection: duckdb.DuckDBPyConnection, plan: Plan, month: s
     return rows
 
 
+BY_TYPE_SQL = """
+SELECT type, count(*), count(*) FILTER (WHERE recorded_at > $due)
+FROM facts
+WHERE agency = $agency AND occurred_on BETWEEN $start AND $end AND recorded_at <= $known
+  AND type <> 'event.retracted' AND supersedes IS NULL  -- as ARRIVALS_SQL
+GROUP BY type
+"""
+SENT_TYPES_SQL = """
+SELECT DISTINCT type FROM facts
+WHERE agency = $agency AND recorded_at <= $known AND type <> 'event.retracted'
+"""
+
+
+def months_owed(plan: Plan, agency: str, today: date) -> list[str]:
+    """Every month ``agency`` owes a return for, from the first the plan lists (or the
+    plan's start) to the month of ``today``: the plan period and since, newest first."""
+    first = (plan.returns.owed_from.get(agency) if plan.returns else None) \
+        or f"{plan.starts:%Y-%m}"
+    months, month = [], f"{today:%Y-%m}"
+    while month >= first:
+        months.append(month)
+        start = month_span(month)[0]
+        month = f"{(start - timedelta(days=1)):%Y-%m}"
+    return months
+
+
+def returns_by_type(connection: duckdb.DuckDBPyConnection, plan: Plan, agency: str,
+                    month: str, known_at: datetime) -> list[dict[str, Any]]:
+    """One row per event type ``agency`` is expected to send for ``month``: its permitted
+    types, or, where it may send any, the types it has ever sent. Each with the events
+    received, how many arrived after the deadline, and a status in words: "received",
+    "received late" (every event after the deadline), "missing" (none, after the
+    deadline), "not yet due" (none, before it). A type received but not expected is
+    listed too, as not expected."""
+    if plan.returns is None or month < plan.returns.owed_from.get(agency, "9999-99"):
+        return []
+    start, end = month_span(month)
+    due = deadline(plan, month)
+    known = to_naive_utc(known_at)
+    received = {t: (n, late) for t, n, late in connection.execute(
+        BY_TYPE_SQL, {"agency": agency, "start": start, "end": end, "known": known,
+                      "due": to_naive_utc(due)}).fetchall()}
+    permitted = connection.execute("SELECT types FROM agencies WHERE code = $agency",
+                                   {"agency": agency}).fetchone()
+    if permitted is not None and permitted[0]:
+        expected = [t for t in str(permitted[0]).split(",") if t != "event.retracted"]
+    else:
+        expected = sorted(t for (t,) in connection.execute(
+            SENT_TYPES_SQL, {"agency": agency, "known": known}).fetchall())
+    rows = []
+    for event_type in [*expected, *sorted(set(received) - set(expected))]:
+        events, late = received.get(event_type, (0, 0))
+        if events:
+            status = "received late" if late == events else "received"
+        else:
+            status = "missing" if known_at > due else "not yet due"
+        rows.append({"type": event_type, "expected": event_type in expected,
+                     "events": events, "late": late, "status": status})
+    return rows
+
+
 QUALITY_SQL = """
 WITH accepted AS (
     SELECT agency, strftime(occurred_on, '%Y-%m') AS month, count(*) AS events,

@@ -14,10 +14,22 @@ from typing import Any
 
 import duckdb
 
+from domain.contract import CaseRole, types_with_role
 from domain.timekeeping import to_naive_utc
 from projections.measures import Count, Measure
 
 NO_PIN = 2**62
+
+
+def case_type_sql(*roles: CaseRole, column: str = "type") -> str:
+    """SQL naming the facts whose type has one of these case roles in the contract's
+    registry (``opens``, ``closes``): the one place the projections learn them."""
+    types = [t for role in roles for t in types_with_role(role)]
+    quoted = ", ".join("'" + t.replace("'", "''") + "'" for t in types)
+    return f"{column} IN ({quoted})"
+
+
+CLOSED_BY_SQL = case_type_sql("closes", column="c.type")
 
 STANDING_SQL = """
 standing AS (
@@ -31,7 +43,7 @@ WITH {STANDING_SQL},
 upto_day AS (SELECT * FROM standing WHERE occurred_on <= $end)
 SELECT agency, count(DISTINCT agency || '/' || case_ref) FROM upto_day r
 WHERE {{referrals}} AND NOT EXISTS (
-    SELECT 1 FROM upto_day c WHERE c.type = 'case.closed' AND c.agency = r.agency
+    SELECT 1 FROM upto_day c WHERE {CLOSED_BY_SQL} AND c.agency = r.agency
     AND c.case_ref = r.case_ref AND c.episode = r.episode)
 GROUP BY GROUPING SETS ((agency), ())
 """
@@ -140,7 +152,7 @@ def _share(part: float, whole: float) -> float | None:
 def fact_condition(measure: Measure) -> str:
     """SQL naming the facts a measure counts (for state measures, every fact it reads)."""
     if measure.kind == "open_cases":
-        return "type IN ('referral.received', 'case.closed')"
+        return case_type_sql("opens", "closes")
     if measure.numerator is not None:
         condition = measure.numerator.condition()
         if measure.denominator is not None:
@@ -390,7 +402,7 @@ def last_known(connection: duckdb.DuckDBPyConnection, measures: list[Measure], e
 
 def referrals_condition(measure: Measure) -> str:
     """The referrals an open-cases measure follows."""
-    return measure.numerator.condition() if measure.numerator else "type = 'referral.received'"
+    return measure.numerator.condition() if measure.numerator else case_type_sql("opens")
 
 
 OPEN_CASES_AT_ENDS_SQL = f"""
@@ -398,7 +410,7 @@ WITH {STANDING_SQL},
 referred AS (SELECT agency, case_ref, episode, occurred_on AS referred_on, {{follows}}
              FROM standing WHERE occurred_on <= $last AND ({{any_referral}})),
 closed AS (SELECT agency, case_ref, episode, min(occurred_on) AS closed_on FROM standing
-           WHERE occurred_on <= $last AND type = 'case.closed' GROUP BY ALL),
+           WHERE occurred_on <= $last AND {case_type_sql("closes")} GROUP BY ALL),
 cases AS (SELECT agency, case_ref, {{open_at_ends}}
           FROM referred LEFT JOIN closed USING (agency, case_ref, episode)
           GROUP BY agency, case_ref)

@@ -24,7 +24,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_each_role_signs_in_and_sees_its_pages(demo_home: Path) -> None:
     landing = {"board": "Rotherham Child Sexual Exploitation Delivery Plan",
                "scrutiny": "Scrutiny: replay a meeting", "admin": "Administration",
-               "racs": "Returns for racs"}
+               "racs": "Returns for Rotherham Abuse Counselling Service (RACS)"}
     with served(SCORECARD, demo_home) as url, browser_page() as page:
         for username, heading in landing.items():
             sign_in(page, url, username, demo_password(username))

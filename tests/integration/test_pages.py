@@ -131,7 +131,7 @@ def test_a_measure_over_time_with_its_definition(home: Home) -> None:
 
 def test_an_agency_sees_only_its_own_rejections(home: Home) -> None:
     at = page("agency", "agency", "nspcc-helpline")
-    assert at.title[0].value == "Returns for nspcc-helpline"
+    assert at.title[0].value == "Returns for NSPCC-HELPLINE"  # the name it registered under
     rejected = at.dataframe[0].value
     assert list(rejected["event_id"]) == ["bad"] and rejected["reason"][0] == "invalid"
     at.text_area[0].set_value((at.text_area[0].value or "").replace('"fax"', '"phone"'))

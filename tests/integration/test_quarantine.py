@@ -158,7 +158,8 @@ def test_the_agency_page_uploads_lines_with_lone_surrogates_without_a_traceback(
 
 
 @pytest.mark.parametrize(("name", "content"), [
-    ("return.csv", b"event_id,type\n\xff\xfe,helpline.contact\n"),
+    # neither UTF-8 nor Windows-1252 (issue 16: a Windows-1252 CSV is read)
+    ("return.csv", b"event_id,type\n\x81\x8d,helpline.contact\n"),
     ("return.csv", b""),
     ("return.xlsx", b"PK\x03\x04 not really a workbook"),
 ])

@@ -111,9 +111,11 @@ def test_csv_and_json_lines_over_the_row_cap_are_refused(name: str, line: str) -
         list(read_upload(name, content, "racs"))
 
 
-def test_a_csv_that_is_not_utf_8_is_refused_with_the_rule_not_a_traceback() -> None:
-    content = (HEADER + ROW.format(n=1)).encode("utf-8") + b"\xff\xfe,bad\n"
-    with pytest.raises(UploadRefused, match=r"not UTF-8 text \(byte \d+ is not\)"):
+def test_a_csv_in_no_encoding_excel_saves_is_refused_with_the_rule_not_a_traceback() -> None:
+    """0x81 is neither UTF-8 (alone) nor a Windows-1252 character."""
+    content = (HEADER + ROW.format(n=1)).encode("utf-8") + b"\x81,bad\n"
+    with pytest.raises(UploadRefused, match=r"not text in UTF-8, UTF-16 or Windows-1252 "
+                                            r"\(byte [\d,]+ is none of them\)"):
         list(read_upload("return.csv", content, "racs"))
 
 
