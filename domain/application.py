@@ -45,7 +45,7 @@ from domain.model import (
     Submission,
     check_action_lead,
 )
-from domain.plan import Plan
+from domain.plan import Plan, with_rules
 from domain.rules import MeasureRules
 from domain.text import visible
 from domain.users import User, check_new_user, hash_password, password_matches
@@ -192,6 +192,8 @@ class Scorecard(Application[Any]):
         if measure_id not in {m["id"] for m in self.plan.measures}:
             raise CommandError(f"measure {measure_id} is not listed in the plan's measures")
         MeasureRules.from_document(rules)
+        # The plan as it would stand, checked whole like a plan file: nothing half-changed.
+        Plan.from_document(with_rules(self.plan.document, measure_id, rules))
         if not reason.strip():
             raise CommandError("a rule change needs a reason")
         adopted = self._find(AdoptedPlan, AdoptedPlan.create_id(self.plan.code))

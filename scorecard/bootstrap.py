@@ -29,6 +29,7 @@ from domain.application import Scorecard
 from domain.errors import CommandError
 from domain.plan import load_plan_document
 from projections import readmodel
+from projections.measures import check_plan_measure
 from projections.projector import Projector
 
 DEFAULT_HOME = ".scorecard"
@@ -74,7 +75,12 @@ class Home:
         return env | cipher_env(self.path)
 
     def open(self, plan_file: Path | None = None) -> Scorecard:
-        """The application over this home, adopting a plan when the home is new."""
+        """The application over this home, adopting a plan when the home is new.
+
+        A plan file is checked whole before the home is touched: a bad plan names every
+        problem and leaves nothing behind."""
+        document = (load_plan_document(plan_file, check_plan_measure)
+                    if plan_file is not None else None)
         self.path.mkdir(parents=True, exist_ok=True)
         app = Scorecard(env=self.event_store_env())
         try:
@@ -84,8 +90,8 @@ class Home:
                 "cannot read the event store: it is encrypted and SCORECARD_CIPHER_KEY or "
                 f"SCORECARD_CIPHER_KEY_FILE is missing or wrong ({type(error).__name__})"
             ) from None
-        if plan_file is not None or not has_plan:
-            app.adopt_plan(load_plan_document(plan_file))
+        if document is not None or not has_plan:
+            app.adopt_plan(document or load_plan_document(None, check_plan_measure))
         return app
 
     @contextmanager
