@@ -39,11 +39,13 @@ from domain.model import (
     AdoptedPlan,
     Agency,
     Case,
+    ExceptionReview,
     MonthAcceptance,
     Rejection,
     ReturnApproval,
     Submission,
     check_action_lead,
+    check_exception_note,
 )
 from domain.plan import Plan, with_rules
 from domain.rules import MeasureRules
@@ -51,6 +53,7 @@ from domain.text import visible
 from domain.users import User, check_new_user, hash_password, password_matches
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
+REVIEW_DECISIONS = ("accepted", "more_requested")
 PLAN_ADOPTED_TOPIC = f"{AdoptedPlan.__module__}:AdoptedPlan.Adopted"
 MAX_KEPT_RAW_BYTES = contract.MAX_MESSAGE_BYTES
 MAX_KEPT_NAME_CHARACTERS = 200  # a rejection's producer, event id, type and source
@@ -255,6 +258,28 @@ class Scorecard(Application[Any]):
         acceptance.accept(month=month, by=by, at=at, position=position)
         self.save(acceptance)
         return position
+
+    def review_exception(self, measure_id: str, month: str, agency: str, note_event_id: str,
+                         decision: str, comment: str, by: str, at: datetime) -> None:
+        """The board accepts an exception note, or asks its agency for more (saying what).
+        The note must be one accepted from that agency about that measure and month."""
+        if decision not in REVIEW_DECISIONS:
+            raise CommandError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}")
+        _check_month(month)
+        note = self._find(Submission, Submission.create_id(agency, note_event_id))
+        if note is None or note.type != "exception.noted" \
+                or note.payload.get("measure") != measure_id \
+                or note.payload.get("month") != month:
+            raise CommandError(f"{agency} has no exception note {note_event_id} for "
+                               f"{measure_id} in {month}")
+        if decision == "more_requested" and not comment.strip():
+            raise CommandError("asking for more needs a comment saying what is missing")
+        review = self._find(ExceptionReview, ExceptionReview.create_id(measure_id, month)) \
+            or ExceptionReview(measure_id=measure_id, month=month)
+        review.review(measure_id=measure_id, month=month, agency=agency,
+                      note_event_id=note_event_id, decision=decision,
+                      comment=visible(comment, 2000), by=by, at=at)
+        self.save(review)
 
     # Agencies ------------------------------------------------------------------
 
@@ -476,6 +501,8 @@ class Scorecard(Application[Any]):
         episode = self._apply_case_rules(event, replaced, target, uow)
         if event.type == "action.status_reported":
             check_action_lead(self.plan, event.payload["action"], event.agency)
+        if event.type == "exception.noted":
+            check_exception_note(self.plan, event.payload["measure"], event.agency)
         # Every rule has passed: record.
         if replaced is not None:
             replaced.supersede(by_event_id=event.event_id, at=at)

@@ -19,6 +19,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain import signing
+from domain.contract import COMMENTARY_TYPES
 from domain.errors import (
     BadReference,
     CaseAlreadyOpen,
@@ -103,6 +104,38 @@ def check_action_lead(plan: Plan, action_code: str, agency: str) -> None:
                             field="payload.action")
 
 
+def check_exception_note(plan: Plan, measure_id: str, agency: str) -> None:
+    """An exception note must be about a measure the plan lists (only those have targets
+    to miss), from the measure's lead agency when the plan names one."""
+    spec = next((m for m in plan.measures if m.get("id") == measure_id), None)
+    if spec is None:
+        raise BadReference(f"measure {measure_id} is not a measure of the plan {plan.code}",
+                           field="payload.measure")
+    lead = spec.get("lead")
+    if lead is not None and lead != agency:
+        raise BadReference(f"measure {measure_id} is led by {lead}, not {agency}: its lead "
+                           "agency writes its exception notes", field="payload.measure")
+
+
+class ExceptionReview(Aggregate):
+    """The board's review of the exception notes for one measure and month: each decision
+    names the note it judged, so a revised note is judged afresh."""
+
+    @staticmethod
+    def create_id(measure_id: str, month: str) -> UUID:
+        return uuid5(NAMESPACE, f"exception-review/{measure_id}/{month}")
+
+    @event("Started")
+    def __init__(self, measure_id: str, month: str) -> None:
+        self.measure_id = measure_id
+        self.month = month
+
+    @event("Reviewed")
+    def review(self, measure_id: str, month: str, agency: str, note_event_id: str,
+               decision: str, comment: str, by: str, at: dt.datetime) -> None:
+        """``accepted`` or ``more_requested`` (with what the board asks for)."""
+
+
 class Agency(Aggregate):
     """A partner agency: who it is, which keys sign for it, what it may send."""
 
@@ -164,6 +197,10 @@ class Agency(Aggregate):
             raise UnknownAgency(f"agency {self.code} is suspended", field="agency")
 
     def check_permitted(self, event_type: str) -> None:
+        """Only the types it was registered for; commentary (an exception note) carries no
+        figure, so any agency may send it, where the plan lets it (``check_exception_note``)."""
+        if event_type in COMMENTARY_TYPES:
+            return
         if self.types is not None and event_type not in self.types:
             raise NotPermitted(
                 f"agency {self.code} is not permitted to send {event_type} "

@@ -389,7 +389,7 @@ class _PlanReader:
             for where, m in self._items(self.document, "meetings", (), required=False))
             if m is not None)
         populations = self._populations()
-        measures = self._measures(priorities, populations)
+        measures = self._measures(priorities, populations, agency_codes)
         rules = self._rules(measures)
         returns = self._attempt(lambda: self._returns(agency_codes))
         min_denominator = self._attempt(self._min_denominator)
@@ -441,9 +441,10 @@ class _PlanReader:
                     seen.add(action.code)
 
     def _measures(self, priorities: tuple[Priority, ...],
-                  populations: Mapping[str, Population]) -> tuple[Mapping[str, Any], ...]:
-        """Each measure: an id (once), an objective of this plan, a population of this
-        plan, and a count the contract's registry can compile."""
+                  populations: Mapping[str, Population], agency_codes: set[str]
+                  ) -> tuple[Mapping[str, Any], ...]:
+        """Each measure: an id (once), an objective, a population and a lead agency of
+        this plan, and a count the contract's registry can compile."""
         objectives = {o.code for p in priorities for o in p.objectives}
         measures: list[Mapping[str, Any]] = []
         seen: set[str] = set()
@@ -467,6 +468,10 @@ class _PlanReader:
             if named is not None and named not in populations and named not in declared:
                 self._note((*where, "population"),
                            f"population {named!r} is not in populations")
+            lead = spec.get("lead")
+            if lead is not None and lead not in agency_codes:
+                self._note((*where, "lead"), f"{lead!r} is not in agencies (a measure's lead "
+                                             "agency writes its exception notes)")
             if self.check_measure is not None:
                 try:
                     self.check_measure(spec)

@@ -63,6 +63,7 @@ class _Batch:
     rules: list[tuple[Any, ...]] = field(default_factory=list)
     approvals: list[tuple[Any, ...]] = field(default_factory=list)
     acceptances: list[tuple[Any, ...]] = field(default_factory=list)
+    reviews: list[tuple[Any, ...]] = field(default_factory=list)
     audit: list[tuple[Any, ...]] = field(default_factory=list)
     users: list[tuple[Any, ...]] = field(default_factory=list)
     disabled_users: list[str] = field(default_factory=list)
@@ -155,6 +156,10 @@ class Projector:
         elif kind == "MonthAcceptance.Accepted":
             batch.acceptances.append((position, event.month, to_naive_utc(event.at), event.by,
                                       event.position))
+        elif kind == "ExceptionReview.Reviewed":
+            batch.reviews.append((position, event.measure_id, event.month, event.agency,
+                                  event.note_event_id, event.decision, event.comment,
+                                  to_naive_utc(event.at), event.by))
 
     def _agency_code(self, originator_id: Any, known: dict[Any, str]) -> str:
         if originator_id not in known:
@@ -193,7 +198,8 @@ class Projector:
                 connection.execute("INSERT INTO rejections SELECT * FROM new_rejections")
                 connection.unregister("new_rejections")
             for table, rows in (("measure_rules", batch.rules), ("approvals", batch.approvals),
-                                ("acceptances", batch.acceptances), ("audit", batch.audit),
+                                ("acceptances", batch.acceptances),
+                                ("exception_reviews", batch.reviews), ("audit", batch.audit),
                                 ("users", batch.users)):
                 _insert_rows(connection, table, rows)
             for username in batch.disabled_users:
@@ -265,6 +271,11 @@ def _audit(batch: _Batch, position: int, event: Any, kind: str,
     elif kind == "MonthAcceptance.Accepted":
         batch.audited(position, event, at, event.by, "month accepted", None, event.month,
                       pinned_position=event.position)
+    elif kind == "ExceptionReview.Reviewed":
+        action = {"accepted": "exception note accepted",
+                  "more_requested": "more asked of an exception note"}[event.decision]
+        batch.audited(position, event, at, event.by, action, event.agency,
+                      event.note_event_id, comment=event.comment)
     elif kind in ("User.Added", "User.Disabled", "User.PasswordChanged"):
         action = {"User.Added": "user added", "User.Disabled": "user disabled",
                   "User.PasswordChanged": "password changed"}[kind]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from domain.plan import Plan, Population
 from domain.rules import MeasureRules
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 from projections import symbols
+from projections.exceptions import ExceptionBook, ExceptionFlag, note_month, reasons_for_note
 from projections.measures import (
     DEFAULT_NO_TARGET,
     STANDARD_MEASURES,
@@ -143,6 +144,7 @@ class MeasureValue:
     completeness: Completeness | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     per: int | None = None  # a rate per population: per how many people
+    exception: ExceptionFlag | None = None  # a note owed (red / off course) or written
 
     def to_json(self) -> dict[str, Any]:
         rules = self.rules
@@ -178,6 +180,7 @@ class MeasureValue:
             "markers": self.markers,
             "completeness": self.completeness.to_json() if self.completeness else None,
             "metadata": self.metadata,
+            "exception": self.exception.to_json() if self.exception else None,
         }
 
 
@@ -674,6 +677,14 @@ class ReportBuilder:
                                        from_naive_utc(known) if known else None))
         return result
 
+    def with_exceptions(self, values: list[MeasureValue]) -> list[MeasureValue]:
+        """Each measure with its exception flag for the as-at month, as known."""
+        book = ExceptionBook(self.connection, self.known_at)
+        month = note_month(self.as_at)
+        return [replace(m, exception=book.flag(
+            m.id, month, reasons_for_note(m.rag, m.forecast.outlook if m.forecast else None)))
+            for m in values]
+
     def build(self) -> Report:
         plan = self.plan
         measures = scorecard_measures(plan)
@@ -683,7 +694,7 @@ class ReportBuilder:
             plan={"code": plan.code, "title": plan.title, "partnership": plan.partnership,
                   "starts": plan.starts.isoformat(), "ends": plan.ends.isoformat(),
                   "timezone": plan.timezone},
-            measures=[self.measure(m) for m in measures],
+            measures=self.with_exceptions([self.measure(m) for m in measures]),
             actions=self.actions(),
             rules_as_of=self.rules,
         )
@@ -728,6 +739,15 @@ def render_text(report: Report) -> str:
         lines.append(f"{m.id:<30} {_shown(m.value, m.unit):>9} {''.join(m.markers):<7} "
                      f"{_target_text(m):>14} {m.rag or '-':<6} {outlook:<11} "
                      f"{m.trend_detail.shown:<24} {split}")
+    flagged = [m for m in report.measures if m.exception is not None]
+    if flagged:
+        lines += ["", "Exception notes (a measure red or off course at the month's end):"]
+    for m in flagged:
+        assert m.exception is not None
+        note = m.exception.note
+        lines.append(f"  {m.id} {m.exception.month}: {m.exception.status.replace('_', ' ')}"
+                     + (f" - {note.agency}: {note.recovery} by {note.recover_by} "
+                        f"(owner: {note.owner})" if note else ""))
     lines += ["", f"{'action':<8} {'status':<12} {'lead':<22} {'due':<10}  title"]
     for a in report.actions:
         lines.append(f"{a.code:<8} {a.status:<12} {a.lead:<22} {a.due}  {a.title[:60]}")

@@ -18,9 +18,10 @@ from typing import TypeVar
 from domain.application import Scorecard
 from domain.contract import EVENT_TYPES, MONTH, SECTORS
 from domain.errors import CommandError
+from domain.exception_notes import note_message
 from domain.timekeeping import iso_utc, parse_day, parse_moment, utc_now
 from domain.users import ROLES
-from ingest.file_push import produce_file, push_file
+from ingest.file_push import produce_file, push_file, push_message
 from ingest.kafka_messages import TOPIC
 from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
 from projections import readmodel
@@ -274,6 +275,62 @@ def cmd_accept(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exception_note(args: argparse.Namespace) -> int:
+    """An agency's exception note for a measure's month, signed with its key."""
+    app = Home.from_environment().open()
+    now = utc_now()
+    known_at = _known_at(args, app) if args.known_at else None
+    if known_at is not None and known_at > now:
+        raise CommandError(f"--known-at {args.known_at} is later than now")
+    written = (known_at or now).astimezone(app.plan.zone).date()
+    recover_by = _parse(parse_day, args.recover_by, "--recover-by").isoformat()
+    message = note_message(agency=args.agency, measure=args.measure, month=args.month,
+                           what_happened=args.what_happened, why=args.why,
+                           recovery=args.recovery, recover_by=recover_by, owner=args.owner,
+                           written_on=written, supersedes=args.supersedes)
+    outcome = push_message(app, message, agency=args.agency, key=_read_key(args.key_file),
+                           now=now, source="scorecard exception note", operator=actor(),
+                           known_at=known_at)
+    if outcome.rejection is not None:
+        raise CommandError(f"the note was rejected: {outcome.rejection}")
+    print(f"exception note {outcome.event_id} for {args.measure} in {args.month}: "
+          f"{outcome.status}")
+    return 0
+
+
+def cmd_exception_review(args: argparse.Namespace) -> int:
+    """The board accepts a note or asks its agency for more."""
+    app = Home.from_environment().open()
+    decision = "accepted" if args.accept else "more_requested"
+    app.review_exception(args.measure, args.month, args.agency, args.note, decision,
+                         args.comment or "", by=actor(), at=_known_at(args, app))
+    print(f"exception note {args.note} for {args.measure} in {args.month}: "
+          f"{decision.replace('_', ' ')}")
+    return 0
+
+
+def cmd_exception_list(args: argparse.Namespace) -> int:
+    """Every measure's exception flag for the as-at month, as known."""
+    home = Home.from_environment()
+    app = home.open()
+    as_at, from_day = _window(args)
+    with home.readmodel(app) as connection:
+        report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
+                              from_day=from_day)
+    flags = {m.id: m.exception.to_json() for m in report.measures if m.exception}
+    if args.json:
+        print(json.dumps(flags, indent=2, ensure_ascii=False))
+    else:
+        for measure_id, flag in flags.items():
+            note = flag["note"]
+            why = ", ".join(flag["reasons"]) or "no longer owed"
+            print(f"{measure_id} {flag['month']} ({why}): {flag['status'].replace('_', ' ')}"
+                  + (f" - {note['agency']} {note['event_id']}" if note else ""))
+        if not flags:
+            print("no exception notes owed or written")
+    return 0
+
+
 def cmd_rules_set(args: argparse.Namespace) -> int:
     app = Home.from_environment().open()
     targets = []
@@ -485,6 +542,41 @@ def build_parser() -> argparse.ArgumentParser:
     accept.add_argument("--month", required=True)
     accept.add_argument("--known-at", help="administrator's backfill of the acceptance time")
     accept.set_defaults(run=cmd_accept)
+
+    exception = commands.add_parser(
+        "exception", help="exception notes for red or off-course measures, and their review")
+    exception_commands = exception.add_subparsers(dest="exception_command", required=True)
+    note = exception_commands.add_parser("note", help="an agency's note for a measure's month")
+    note.add_argument("--agency", required=True)
+    note.add_argument("--key-file", type=Path, required=True)
+    note.add_argument("--measure", required=True)
+    note.add_argument("--month", required=True, help="YYYY-MM: the month the measure was red")
+    note.add_argument("--what-happened", required=True)
+    note.add_argument("--why", required=True)
+    note.add_argument("--recovery", required=True, help="what is being done")
+    note.add_argument("--recover-by", required=True, help="the date recovery is due")
+    note.add_argument("--owner", required=True, help="who owns the recovery (a role)")
+    note.add_argument("--supersedes", help="the event id of the note this one revises")
+    note.add_argument("--known-at", help="administrator's backfill of when it was known")
+    note.set_defaults(run=cmd_exception_note)
+    review = exception_commands.add_parser("review", help="the board accepts a note or asks "
+                                           "for more")
+    review.add_argument("--measure", required=True)
+    review.add_argument("--month", required=True)
+    review.add_argument("--agency", required=True)
+    review.add_argument("--note", required=True, help="the note's event id")
+    decided = review.add_mutually_exclusive_group(required=True)
+    decided.add_argument("--accept", action="store_true")
+    decided.add_argument("--ask-more", action="store_true")
+    review.add_argument("--comment", help="what more is asked for (needed with --ask-more)")
+    review.add_argument("--known-at", help="administrator's backfill of the decision time")
+    review.set_defaults(run=cmd_exception_review)
+    listing = exception_commands.add_parser("list", help="each measure's exception flag")
+    listing.add_argument("--as-at", required=True)
+    listing.add_argument("--known-at")
+    listing.add_argument("--from", dest="from_day")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=cmd_exception_list)
 
     rules = commands.add_parser("rules", help="targets and RAG rules of the plan's measures")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
