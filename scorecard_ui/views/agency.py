@@ -21,8 +21,9 @@ from ingest.file_push import file_line_delivery
 from projections.rejected import list_rejected
 from projections.report import load_plan
 from projections.returns import returns_calendar
+from scorecard_ui.exceptions_view import note_form
 from scorecard_ui.returns_upload import as_line, check, read_upload, template_csv
-from scorecard_ui.session import SignedIn, application, current_user, home
+from scorecard_ui.session import SignedIn, application, current_user, home, load_report
 
 BATCH = 500
 
@@ -166,6 +167,16 @@ def calendar(app: Scorecard, agency: str) -> None:
                  hide_index=True, width="stretch")
 
 
+def exception_notes(app: Scorecard, agency: str, user: SignedIn) -> None:
+    """Notes owed for the latest month: the scorecard as at today, live."""
+    today = utc_now().astimezone(app.plan.zone).date()
+    report = load_report(today, today, app.plan.starts, app.plan.zone, live=True)
+    st.caption(f"A measure you lead that is red or off course at the end of "
+               f"{today:%B %Y} needs a note: what happened, why, what is being done, by "
+               "when, and who owns it. The board reads it beside the figure.")
+    note_form(app, agency, report, user)
+
+
 def render() -> None:
     user = current_user()
     assert user is not None
@@ -183,11 +194,13 @@ def render() -> None:
     st.title(f"Returns for {agency}")
     st.caption("Upload your agency's events, check them before they count, and correct "
                "anything rejected.")
-    tab_upload, tab_rejected, tab_calendar = st.tabs(
-        ["Upload a return", "Rejected events", "Returns calendar"])
+    tab_upload, tab_rejected, tab_calendar, tab_notes = st.tabs(
+        ["Upload a return", "Rejected events", "Returns calendar", "Exception notes"])
     with tab_upload:
         upload(app, agency, user)
     with tab_rejected:
         rejected(app, agency, user)
     with tab_calendar:
         calendar(app, agency)
+    with tab_notes:
+        exception_notes(app, agency, user)

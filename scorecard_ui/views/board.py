@@ -14,6 +14,7 @@ from domain.plan import Plan
 from domain.timekeeping import iso_utc, utc_now
 from projections import symbols
 from projections.report import MeasureValue, Report, report_csv, report_json
+from scorecard_ui.exceptions_view import flag_text, show_exceptions
 from scorecard_ui.session import application, current_user, load_report
 from scorecard_ui.suppression import shown, shown_split
 
@@ -104,6 +105,7 @@ def measure_rows(report: Report, plan: Plan, suppress: bool) -> pd.DataFrame:
             "Of (95% CI)": rate_cell(m, suppress),
             "Target": target_cell(m),
             "RAG": RAG_LABELS.get(m.rag or "", ""),
+            "Exception": flag_text(m.exception),
             "Forecast": forecast_cell(m),
             "Trend": m.trend_detail.shown,
             "Returns": m.completeness.shown() if m.completeness else "",
@@ -187,6 +189,7 @@ def show(zone: ZoneInfo, plan: Plan, as_at: date, from_day: date, known_day: dat
         right.download_button("Download the scorecard (JSON)", report_json(report),
                               file_name=f"{name}.json", mime="application/json",
                               key="board_json")
+    show_exceptions(application(), report, current_user(), live)
     st.subheader("Delivery-plan actions")
     actions = action_rows(report)
     st.dataframe(actions, hide_index=True, width="stretch", height=rows_height(len(actions)))

@@ -14,6 +14,7 @@ from domain.timekeeping import end_of_day, utc_now
 from projections import symbols
 from projections.report import Report
 from projections.restatements import restatements
+from scorecard_ui.exceptions_view import notes_html
 from scorecard_ui.session import application, current_user, home, report_cache
 from scorecard_ui.suppression import shown_split
 
@@ -44,7 +45,8 @@ def cause_text(causes: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFrame) -> str:
+def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFrame,
+              notes: str = "") -> str:
     """A self-contained HTML page for a committee paper (print it from the browser)."""
     def as_html(frame: pd.DataFrame) -> str:
         return str(frame.to_html(index=False, escape=True, border=1))
@@ -55,7 +57,7 @@ def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFr
             f"<h1>{html.escape(title)}</h1><p>Scorecard as at {meeting:%d %B %Y}: as known "
             f"at that meeting, and as known on {utc_now():%d %B %Y}. Counts of 1–4 are shown "
             "as &lt;5.</p>" + as_html(table) + "<h2>What changed, and why</h2>"
-            + as_html(changes) + "<h2>Symbols</h2><ul>"
+            + as_html(changes) + notes + "<h2>Symbols</h2><ul>"
             + "".join(f"<li>{html.escape(code)} {html.escape(words)}</li>"
                       for code, words in symbols.LEGEND.items())
             + "</ul></body></html>")
@@ -105,5 +107,5 @@ def render() -> None:
     left.download_button("Download both scorecards (CSV)", table.to_csv(index=False) + legend,
                          file_name=f"scorecard-{meeting}.csv", mime="text/csv")
     right.download_button("Download a printable report (HTML)",
-                          printable(plan.title, meeting, table, changes),
+                          printable(plan.title, meeting, table, changes, notes_html(then)),
                           file_name=f"scorecard-{meeting}.html", mime="text/html")
