@@ -525,6 +525,8 @@ class Scorecard(Application[Any]):
                 source=delivery.source,
                 key_id=key_id,
                 operator=delivery.operator,
+                signature=delivery.signature or "",
+                signed=base64.b64encode(delivery.signed_bytes).decode("ascii"),
             )
         )
 

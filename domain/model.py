@@ -249,7 +249,12 @@ class Submission(Aggregate):
         source: str,
         key_id: str = "",
         operator: str = "",
+        signature: str = "",
+        signed: str = "",
     ) -> None:
+        """``signature`` and ``signed`` (base64 of the bytes it covers) are kept so the
+        signature can be checked again on demand; events accepted before they were kept
+        carry neither."""
         self.agency = agency
         self.event_id = event_id
         self.type = type

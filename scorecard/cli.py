@@ -26,6 +26,7 @@ from ingest.kafka_messages import TOPIC
 from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
 from projections import readmodel
 from projections.audit import audit_json, audit_trail, render_audit
+from projections.evidence import check_signature, evidence
 from projections.projector import Projector
 from projections.rejected import View, list_rejected, rejected_json, render_rejected
 from projections.report import build_report, load_plan, render_text, report_csv, report_json
@@ -331,6 +332,34 @@ def cmd_exception_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evidence(args: argparse.Namespace) -> int:
+    """The events behind a measure's figure; with --verify, each signature checked again."""
+    home = Home.from_environment()
+    app = home.open()
+    as_at, from_day = _window(args)
+    with home.readmodel(app) as connection:
+        found = evidence(connection, args.measure, as_at=as_at,
+                         known_at=_known_at(args, app), from_day=from_day)
+    shown = found.to_json(with_cases=args.with_cases)
+    if args.verify:
+        for row, event in zip(shown["events"], found.events, strict=True):
+            row["signature"] = check_signature(app, event.submission_id).to_json()
+    if args.json:
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
+        return 0
+    since = f"from {shown['window']['from']} " if shown["window"]["from"] else ""
+    print(f"{found.measure.title} ({found.measure.id}): {len(found.events)} events {since}"
+          f"to {found.window[1]}, as known at {shown['known_at']}")
+    print(f"counted: {shown['counted']}")
+    for row in shown["events"]:
+        check = f"  signature {row['signature']['status']}" if args.verify else ""
+        case = f"  case {row['case']}" if args.with_cases and row.get("case") else ""
+        print(f"{row['event_id']:<28} {row['agency']:<22} {row['type']:<26} "
+              f"occurred {row['occurred_at']:<25} known {row['known_at']}  "
+              f"{row['arrival']}{case}{check}")
+    return 0
+
+
 def cmd_rules_set(args: argparse.Namespace) -> int:
     app = Home.from_environment().open()
     targets = []
@@ -577,6 +606,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--from", dest="from_day")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=cmd_exception_list)
+
+    drill = commands.add_parser("evidence", help="the events behind a measure's figure")
+    drill.add_argument("--measure", required=True)
+    drill.add_argument("--as-at", required=True)
+    drill.add_argument("--known-at")
+    drill.add_argument("--from", dest="from_day")
+    drill.add_argument("--verify", action="store_true",
+                       help="check each signature again against the key valid on arrival")
+    drill.add_argument("--with-cases", action="store_true",
+                       help="show case references (the board's own view only)")
+    drill.add_argument("--json", action="store_true")
+    drill.set_defaults(run=cmd_evidence)
 
     rules = commands.add_parser("rules", help="targets and RAG rules of the plan's measures")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
