@@ -1,7 +1,8 @@
 """Exception notes: a red measure's explanation and recovery plan, and the board's review.
 
 When a measure is red, or off course by its forecast, at a month's end, its lead agency
-owes an exception note for that month: what happened, why, what is being done, by when,
+owes an exception note for that month (a report part-way through a month shows the notes
+for the month before: ``note_month``): what happened, why, what is being done, by when,
 and who owns it. A note is an agency event (``exception.noted``: signed, audited, kept
 in the log), so a report as known at K shows the notes as known at K: a later note, a
 revision (which supersedes the earlier note) or a retraction is not seen before it
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -94,9 +95,13 @@ class ExceptionFlag:
 
 
 def note_month(as_at: date) -> str:
-    """The month a report's notes are for: the month of its as-at day (a board reads the
-    position at a month's end; a report part-way through a month is that month's so far)."""
-    return f"{as_at:%Y-%m}"
+    """The month whose end a report's notes are for: the as-at month when as_at is its
+    last day, else the month before (a meeting on 16 October reads September's notes).
+    Whether a note is owed is judged on the report's own figure as at as_at."""
+    following = as_at + timedelta(days=1)
+    if following.month != as_at.month:
+        return f"{as_at:%Y-%m}"
+    return f"{as_at.replace(day=1) - timedelta(days=1):%Y-%m}"
 
 
 def reasons_for_note(rag: str | None, outlook: str | None) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from ingest.file_push import push_message
 from projections.exceptions import ExceptionFlag
 from projections.report import MeasureValue, Report
 from scorecard_ui.session import SignedIn
+from scorecard_ui.views import evidence
 
 FLAG_TEXT = {
     "missing": "⚠ red, no note",
@@ -77,6 +78,11 @@ def show_exceptions(app: Scorecard, report: Report, user: SignedIn | None,
         assert flag is not None
         with st.container(border=True):
             st.markdown(_note_markdown(m))
+            if user is not None and user.role in evidence.ROLES:
+                st.page_link(evidence.page(), label="The events behind this figure",
+                             query_params={"measure": m.id,
+                                           "as_at": report.as_at.isoformat(),
+                                           "known": f"{report.known_at:%Y-%m-%d}"})
             can_review = (live and user is not None and user.role == "board"
                           and flag.note is not None and flag.review is None)
             if can_review:

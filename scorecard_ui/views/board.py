@@ -102,10 +102,10 @@ def measure_rows(report: Report, plan: Plan, suppress: bool) -> pd.DataFrame:
             "Objective": f"{m.objective} {objective}".strip() if m.objective else "",
             "Measure": m.title,
             "Value": " ".join([total, *m.markers]),
+            "Exception": flag_text(m.exception),  # red without a note is its own flag
             "Of (95% CI)": rate_cell(m, suppress),
             "Target": target_cell(m),
             "RAG": RAG_LABELS.get(m.rag or "", ""),
-            "Exception": flag_text(m.exception),
             "Forecast": forecast_cell(m),
             "Trend": m.trend_detail.shown,
             "Returns": m.completeness.shown() if m.completeness else "",

@@ -155,3 +155,11 @@ def test_a_note_is_not_a_return_for_the_month_it_is_written_in(
                                 at("2019-11-30T00:00:00"))
     trust = next(r for r in rows if r["agency"] == "harbour-youth-trust")
     assert trust["status"] == "missing" and trust["events"] == 0
+
+
+@pytest.mark.parametrize(("as_at", "month"), [
+    (date(2019, 9, 30), "2019-09"), (date(2019, 10, 16), "2019-09"),
+    (date(2020, 1, 1), "2019-12"), (date(2020, 2, 29), "2020-02")])
+def test_the_notes_shown_are_for_the_last_month_end(as_at: date, month: str) -> None:
+    from projections.exceptions import note_month
+    assert note_month(as_at) == month
