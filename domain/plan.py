@@ -486,9 +486,9 @@ class _PlanReader:
             if spec not in measures or not ("target" in spec or "rag" in spec):
                 continue
             where: PlanPath = ("measures", i)
-            if bool(spec.get("target")) != bool(spec.get("rag")):
-                self._note((*where, "target" if not spec.get("target") else "rag"),
-                           "a target and its RAG rules go together: give both or neither")
+            if spec.get("rag") and not spec.get("target"):
+                self._note((*where, "target"), "RAG rules judge against a target: give the "
+                                               "target too")
             try:
                 found[spec["id"]] = MeasureRules.from_document(spec, f"measures[{i}]")
             except RulesError as error:

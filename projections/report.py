@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -306,6 +306,7 @@ class ReportBuilder:
         self._statuses: list[StatusRow] | None = None
         self._approved: set[tuple[str, str]] | None = None
         self._arrived: set[str] | None = None
+        self._exceptions: ExceptionBook | None = None
 
     def _monthly_span(self, measures: list[Measure]) -> list[Span]:
         """The complete months the trends and forecasts of ``measures`` read."""
@@ -528,12 +529,13 @@ class ReportBuilder:
             whole = period_span(measure, self.as_at, self.plan)
             assert whole is not None
             forecast = self.forecast(measure, rules, target, whole, scale)
+        rag = rules.rules.judge_against(total, target_to_date, measure.polarity) \
+            if rules else None
         return MeasureValue(
             id=measure.id, title=measure.title, value=_number(total),
             by_agency={code: _number(v) for code, v in by_agency.items()},
             target=target,
-            rag=rules.rules.judge_against(total, target_to_date, measure.polarity)
-            if rules else None,
+            rag=rag,
             definition=measure.definition(), objective=measure.objective,
             polarity=measure.polarity, period=measure.period, window=window, rules=rules,
             rules_as_of=self.rules,
@@ -557,7 +559,16 @@ class ReportBuilder:
                 rules.by if rules else None, sorted(contributing),
                 measure.about.min_denominator or self.plan.min_denominator, last_return,
                 self.next_return(), population),
+            exception=self.exceptions().flag(measure.id, note_month(self.as_at),
+                                             reasons_for_note(rag, forecast.outlook
+                                                              if forecast else None)),
         )
+
+    def exceptions(self) -> ExceptionBook:
+        """The exception notes and reviews as known, read once for the report."""
+        if self._exceptions is None:
+            self._exceptions = ExceptionBook(self.connection, self.known_at)
+        return self._exceptions
 
     def forecast(self, measure: Measure, rules: RulesInForce, target: float,
                  span: Span, scale: float = 1.0) -> Forecast | None:
@@ -677,14 +688,6 @@ class ReportBuilder:
                                        from_naive_utc(known) if known else None))
         return result
 
-    def with_exceptions(self, values: list[MeasureValue]) -> list[MeasureValue]:
-        """Each measure with its exception flag for the as-at month, as known."""
-        book = ExceptionBook(self.connection, self.known_at)
-        month = note_month(self.as_at)
-        return [replace(m, exception=book.flag(
-            m.id, month, reasons_for_note(m.rag, m.forecast.outlook if m.forecast else None)))
-            for m in values]
-
     def build(self) -> Report:
         plan = self.plan
         measures = scorecard_measures(plan)
@@ -694,7 +697,7 @@ class ReportBuilder:
             plan={"code": plan.code, "title": plan.title, "partnership": plan.partnership,
                   "starts": plan.starts.isoformat(), "ends": plan.ends.isoformat(),
                   "timezone": plan.timezone},
-            measures=self.with_exceptions([self.measure(m) for m in measures]),
+            measures=[self.measure(m) for m in measures],
             actions=self.actions(),
             rules_as_of=self.rules,
         )

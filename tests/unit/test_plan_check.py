@@ -40,7 +40,7 @@ measures:
     title: Talks given
     objective: "9.9"
     numerator: {count: talk.given}
-    target: [{from: 2016-04-01, value: 10}]
+    rag: [{rag: green, share: 1.0}]
   - id: rate
     title: A rate
     numerator: {count: referral.received, where: {colour: blue}}
@@ -77,7 +77,7 @@ EXPECTED = [
     (19, "priorities[0].objectives[0].actions[0].due", "must be a date YYYY-MM-DD"),
     (19, "priorities[0].objectives[0].actions[0].lead", "'gamma' is not in agencies"),
     (20, "priorities[0].objectives[0].actions[1].code", "must be a code under objective 1.1"),
-    (22, "measures[0].rag", "a target and its RAG rules go together"),
+    (22, "measures[0].target", "RAG rules judge against a target"),
     (24, "measures[0].objective", "'9.9' is not an objective"),
     (25, "measures[0].numerator", "'talk.given' is not an event type of the contract"),
     (29, "measures[1].numerator", "'colour' is not a field of any event type"),
@@ -142,9 +142,9 @@ def test_yaml_that_cannot_be_read_is_named_by_line(tmp_path: Path) -> None:
 def test_a_rule_change_is_checked_against_the_whole_plan() -> None:
     document = load_plan_document()
     changed = with_rules(document, "actions_complete",
-                         {"target": [{"from": "2016-04-01", "value": 20}]})
-    with pytest.raises(PlanError, match=r"measures\[\d+\]\.rag: a target and its RAG rules go "
-                                        "together"):
+                         {"rag": [{"rag": "green", "share": 1.0}, {"rag": "red"}]})
+    with pytest.raises(PlanError, match=r"measures\[\d+\]\.target: RAG rules judge against "
+                                        "a target"):
         Plan.from_document(changed)
     with pytest.raises(RulesError, match="must be the last"):
         MeasureRules.from_document({"target": [{"from": "2016-04-01", "value": 1}],
