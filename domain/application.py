@@ -50,7 +50,15 @@ from domain.model import (
 from domain.plan import Plan, with_rules
 from domain.rules import MeasureRules
 from domain.text import visible
-from domain.users import User, check_new_user, hash_password, password_matches
+from domain.users import (
+    MIN_PASSWORD_LENGTH,
+    User,
+    check_new_user,
+    hash_password,
+    needs_rehash,
+    password_matches,
+    spend_a_check,
+)
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 REVIEW_DECISIONS = ("accepted", "more_requested")
@@ -220,17 +228,54 @@ class Scorecard(Application[Any]):
         return self._find(User, User.create_id(username))
 
     def sign_in(self, username: str, password: str) -> User | None:
-        """The user, if the password is theirs and they are not disabled."""
-        user = self.user(username)
-        if user is None or user.disabled or not password_matches(password, user.password_hash):
+        """The user, if the password is theirs and they are not disabled.
+
+        Every attempt costs one full password hash, whether or not the username exists,
+        so the time taken does not tell a real username from an unknown one. A hash made
+        at an older, cheaper cost is replaced by one at today's cost (audited as a
+        password change by the user).
+        """
+        try:
+            user = self.user(username) if username else None
+        except ValueError:  # not a name a user could have
+            user = None
+        if user is None:
+            spend_a_check(password)
             return None
+        if not password_matches(password, user.password_hash) or user.disabled:
+            return None
+        if needs_rehash(user.password_hash):
+            user.change_password(hash_password(password), by=username)
+            self.save(user)
         return user
 
-    def disable_user(self, username: str, by: str, at: datetime) -> None:
+    def _existing_user(self, username: str) -> User:
         user = self.user(username)
         if user is None:
             raise CommandError(f"no user {username}")
+        return user
+
+    def disable_user(self, username: str, by: str, at: datetime) -> None:
+        user = self._existing_user(username)
         user.disable(by=by, at=at)
+        self.save(user)
+
+    def enable_user(self, username: str, by: str, at: datetime) -> None:
+        user = self._existing_user(username)
+        user.enable(by=by, at=at)
+        self.save(user)
+
+    def reset_password(self, username: str, password: str, by: str) -> None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise CommandError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        user = self._existing_user(username)
+        user.change_password(hash_password(password), by=by)
+        self.save(user)
+
+    def record_sign_in_unlock(self, username: str, by: str, at: datetime) -> None:
+        """The audit's record that an administrator cleared a user's failed sign-ins."""
+        user = self._existing_user(username)
+        user.unlock_sign_in(by=by, at=at)
         self.save(user)
 
     # Sign-off ------------------------------------------------------------------

@@ -4,14 +4,23 @@ Roles: ``agency`` (staff of one agency: its own returns only), ``board`` (the wh
 scorecard, unsuppressed), ``scrutiny`` (councillors: replay, with small numbers
 suppressed) and ``administrator`` (agencies, keys, users). Passwords are hashed with
 scrypt and a per-user salt; only the hash is stored, in the user's events.
+
+The scrypt cost follows current guidance (OWASP: N=2^17, r=8, p=1). A hash records its
+own cost (``scrypt$ln=17,r=8,p=1$salt$digest``), so older, cheaper hashes still verify
+and are replaced at the user's next sign-in (``needs_rehash``). One hash takes 128 MiB
+of memory, so at most ``CONCURRENT_HASHES`` run at once in a process: a crowd of
+sign-ins queues instead of exhausting the server.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
+import threading
+from dataclasses import dataclass
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -21,21 +30,85 @@ from domain.model import NAMESPACE
 
 ROLES = ("agency", "board", "scrutiny", "administrator")
 MIN_PASSWORD_LENGTH = 8
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+CONCURRENT_HASHES = 2
+_HASHING = threading.BoundedSemaphore(CONCURRENT_HASHES)
 
 
-def hash_password(password: str, salt: str | None = None) -> str:
+@dataclass(frozen=True)
+class ScryptCost:
+    """scrypt's parameters: N = 2**log_n, block size r, parallelism p."""
+
+    log_n: int
+    r: int
+    p: int
+
+    def text(self) -> str:
+        return f"ln={self.log_n},r={self.r},p={self.p}"
+
+    @classmethod
+    def parse(cls, text: str) -> ScryptCost:
+        fields = dict(part.split("=", 1) for part in text.split(","))
+        return cls(int(fields["ln"]), int(fields["r"]), int(fields["p"]))
+
+
+SCRYPT_COST = ScryptCost(log_n=17, r=8, p=1)
+LEGACY_COST = ScryptCost(log_n=14, r=8, p=1)  # hashes written as scrypt$salt$digest
+DKLEN = 32
+
+
+def _digest(password: str, salt: str, cost: ScryptCost) -> bytes:
+    memory = 128 * cost.r * (2**cost.log_n) * cost.p + 2**20  # scrypt's need, plus slack
+    with _HASHING:
+        return hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt),
+                              n=2**cost.log_n, r=cost.r, p=cost.p, maxmem=2 * memory,
+                              dklen=DKLEN)
+
+
+def hash_password(password: str, salt: str | None = None,
+                  cost: ScryptCost = SCRYPT_COST) -> str:
     salt = salt or secrets.token_hex(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), **_SCRYPT)
-    return f"scrypt${salt}${digest.hex()}"
+    return f"scrypt${cost.text()}${salt}${_digest(password, salt, cost).hex()}"
+
+
+def _parts(stored: str) -> tuple[ScryptCost, str, str] | None:
+    parts = stored.split("$")
+    try:
+        if len(parts) == 3 and parts[0] == "scrypt":
+            return LEGACY_COST, parts[1], parts[2]
+        if len(parts) == 4 and parts[0] == "scrypt":
+            return ScryptCost.parse(parts[1]), parts[2], parts[3]
+    except (KeyError, ValueError):
+        return None
+    return None
 
 
 def password_matches(password: str, stored: str) -> bool:
-    try:
-        scheme, salt, _ = stored.split("$")
-    except ValueError:
+    parts = _parts(stored)
+    if parts is None:
         return False
-    return scheme == "scrypt" and hmac.compare_digest(hash_password(password, salt), stored)
+    cost, salt, digest = parts
+    try:
+        return hmac.compare_digest(_digest(password, salt, cost).hex(), digest)
+    except ValueError:  # a salt that is not hex, or a cost scrypt refuses
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether the hash was made at a lower cost than today's (or cannot be read)."""
+    parts = _parts(stored)
+    return parts is None or parts[0] != SCRYPT_COST
+
+
+@functools.cache
+def _nobody_hash() -> str:
+    return hash_password(secrets.token_hex(16))
+
+
+def spend_a_check(password: str) -> None:
+    """As long as ``password_matches`` against a real user's hash, with no answer: checked
+    for unknown and disabled usernames, so that a wrong username costs as long as a wrong
+    password and the time of a sign-in says nothing about who exists."""
+    password_matches(password, _nobody_hash())
 
 
 class User(Aggregate):
@@ -61,6 +134,15 @@ class User(Aggregate):
     @event("Disabled")
     def disable(self, by: str, at: dt.datetime) -> None:
         self.disabled = True
+
+    @event("Enabled")
+    def enable(self, by: str, at: dt.datetime) -> None:
+        self.disabled = False
+
+    @event("SignInUnlocked")
+    def unlock_sign_in(self, by: str, at: dt.datetime) -> None:
+        """An administrator cleared the user's failed sign-ins (recorded for the audit;
+        the failures themselves are counted outside the event store)."""
 
 
 def check_new_user(username: str, role: str, agency: str | None, password: str) -> None:

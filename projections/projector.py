@@ -66,7 +66,8 @@ class _Batch:
     reviews: list[tuple[Any, ...]] = field(default_factory=list)
     audit: list[tuple[Any, ...]] = field(default_factory=list)
     users: list[tuple[Any, ...]] = field(default_factory=list)
-    disabled_users: list[str] = field(default_factory=list)
+    disabled_users: list[tuple[str, bool]] = field(default_factory=list)
+    usernames: dict[Any, str] = field(default_factory=dict)  # user id -> name, for the audit
 
     def audited(self, position: int, event: Any, at: Any, actor: str, action: str,
                 agency: str | None, subject: str | None, **details: Any) -> None:
@@ -112,6 +113,9 @@ class Projector:
         kind = type(event).__qualname__
         if kind.startswith("Agency.") and kind != "Agency.Registered":
             self._agency_code(event.originator_id, agency_codes)  # for the audit line
+        if kind.startswith("User.") and kind != "User.Added":
+            found: Any = self.app.repository.get(event.originator_id)
+            batch.usernames[event.originator_id] = found.username  # for the audit line
         _audit(batch, position, event, kind, agency_codes)
         if kind == "Submission.Accepted":
             batch.facts.append(_fact_row(position, event))
@@ -144,9 +148,9 @@ class Projector:
         elif kind == "User.Added":
             batch.users.append((event.username, event.role, event.agency, False,
                                 to_naive_utc(event.timestamp), event.by))
-        elif kind == "User.Disabled":
-            user: Any = self.app.repository.get(event.originator_id)
-            batch.disabled_users.append(user.username)
+        elif kind in ("User.Disabled", "User.Enabled"):
+            batch.disabled_users.append((batch.usernames[event.originator_id],
+                                         kind == "User.Disabled"))
         elif kind == "AdoptedPlan.RulesChanged":
             batch.rules.append((position, event.measure_id, json.dumps(event.rules),
                                 to_naive_utc(event.at), event.by, event.reason))
@@ -202,9 +206,9 @@ class Projector:
                                 ("exception_reviews", batch.reviews), ("audit", batch.audit),
                                 ("users", batch.users)):
                 _insert_rows(connection, table, rows)
-            for username in batch.disabled_users:
-                connection.execute("UPDATE users SET disabled = true WHERE username = ?",
-                                   [username])
+            for username, disabled in batch.disabled_users:
+                connection.execute("UPDATE users SET disabled = ? WHERE username = ?",
+                                   [disabled, username])
             connection.execute(
                 "INSERT OR REPLACE INTO tracking VALUES (?, ?)", [TRACKING_NAME, position]
             )
@@ -235,6 +239,11 @@ def _submission_action(event: Any) -> str:
     if event.supersedes:
         return "corrected"
     return "backfilled" if event.backfill else "submitted"
+
+
+USER_ACTIONS = {"User.Added": "user added", "User.Disabled": "user disabled",
+                "User.Enabled": "user enabled", "User.PasswordChanged": "password changed",
+                "User.SignInUnlocked": "sign-in unlocked"}
 
 
 def _audit(batch: _Batch, position: int, event: Any, kind: str,
@@ -276,12 +285,12 @@ def _audit(batch: _Batch, position: int, event: Any, kind: str,
                   "more_requested": "more asked of an exception note"}[event.decision]
         batch.audited(position, event, at, event.by, action, event.agency,
                       event.note_event_id, comment=event.comment)
-    elif kind in ("User.Added", "User.Disabled", "User.PasswordChanged"):
-        action = {"User.Added": "user added", "User.Disabled": "user disabled",
-                  "User.PasswordChanged": "password changed"}[kind]
+    elif kind in USER_ACTIONS:
+        action = USER_ACTIONS[kind]
         details = {"role": event.role} if kind == "User.Added" else {}
         batch.audited(position, event, at, event.by, action, getattr(event, "agency", None),
-                      getattr(event, "username", None), **details)
+                      getattr(event, "username", None) or batch.usernames.get(
+                          event.originator_id), **details)
     elif kind == "AdoptedPlan.RulesChanged":
         batch.audited(position, event, at, event.by, "rules changed", None, event.measure_id,
                       reason=event.reason, rules=event.rules)

@@ -204,6 +204,9 @@ class Report:
     measures: list[MeasureValue] = field(default_factory=list)
     actions: list[ActionStatus] = field(default_factory=list)
     rules_as_of: str = "then"
+    # Events in the window an administrator backfilled (recorded later than the knowledge
+    # time they carry), by agency: what this report shows for a past day changed after it.
+    backfilled: dict[str, int] = field(default_factory=dict)
 
     def measure(self, measure_id: str) -> MeasureValue:
         return next(m for m in self.measures if m.id == measure_id)
@@ -217,6 +220,7 @@ class Report:
             "plan": self.plan,
             "legend": symbols.LEGEND,
             "measures": [m.to_json() for m in self.measures],
+            "backfilled": self.backfilled,
             "actions": [
                 {"code": a.code, "title": a.title, "lead": a.lead, "due": a.due.isoformat(),
                  "status": a.status, "reported_at": a.reported_at,
@@ -700,7 +704,16 @@ class ReportBuilder:
             measures=[self.measure(m) for m in measures],
             actions=self.actions(),
             rules_as_of=self.rules,
+            backfilled=self.backfilled(),
         )
+
+    def backfilled(self) -> dict[str, int]:
+        """Backfilled events known at the report's time, in its window, by agency."""
+        rows = self.connection.execute(
+            "SELECT agency, count(*) FROM facts WHERE backfill AND recorded_at <= ? "
+            "AND occurred_on BETWEEN ? AND ? GROUP BY agency ORDER BY agency",
+            [to_naive_utc(self.known_at), self.from_day, self.as_at]).fetchall()
+        return {str(code): int(count) for code, count in rows}
 
 
 def build_report(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at: datetime,
@@ -742,6 +755,9 @@ def render_text(report: Report) -> str:
         lines.append(f"{m.id:<30} {_shown(m.value, m.unit):>9} {''.join(m.markers):<7} "
                      f"{_target_text(m):>14} {m.rag or '-':<6} {outlook:<11} "
                      f"{m.trend_detail.shown:<24} {split}")
+    if report.backfilled:
+        lines += ["", "Backfilled by an administrator (recorded after the time shown): "
+                  + ", ".join(f"{code} {n}" for code, n in report.backfilled.items())]
     flagged = [m for m in report.measures if m.exception is not None]
     if flagged:
         lines += ["", "Exception notes (a measure red or off course at the month's end):"]

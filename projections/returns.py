@@ -81,7 +81,8 @@ def returns_calendar(connection: duckdb.DuckDBPyConnection, plan: Plan, month: s
 QUALITY_SQL = """
 WITH accepted AS (
     SELECT agency, strftime(occurred_on, '%Y-%m') AS month, count(*) AS events,
-           count(*) FILTER (WHERE ended_at IS NOT NULL AND ended_at <= $known) AS revised
+           count(*) FILTER (WHERE ended_at IS NOT NULL AND ended_at <= $known) AS revised,
+           count(*) FILTER (WHERE backfill) AS backfilled
     FROM facts WHERE recorded_at <= $known GROUP BY ALL
 ), received AS (
     SELECT agency, strftime(recorded_at, '%Y-%m') AS month, count(*) AS accepted
@@ -93,7 +94,7 @@ WITH accepted AS (
 SELECT coalesce(a.agency, r.agency, j.agency) AS agency,
        coalesce(a.month, r.month, j.month) AS month,
        coalesce(a.events, 0), coalesce(a.revised, 0),
-       coalesce(r.accepted, 0), coalesce(j.rejected, 0)
+       coalesce(r.accepted, 0), coalesce(j.rejected, 0), coalesce(a.backfilled, 0)
 FROM accepted a
 FULL JOIN received r ON r.agency = a.agency AND r.month = a.month
 FULL JOIN rejected j ON j.agency = coalesce(a.agency, r.agency)
@@ -106,10 +107,12 @@ ORDER BY 1, 2
 def data_quality(connection: duckdb.DuckDBPyConnection, plan: Plan, known_at: datetime,
                  agency: str | None = None) -> list[dict[str, Any]]:
     """Per agency and month: how late its return was, how much of the month's data was
-    later revised (superseded or retracted), and how much of what it sent was rejected
-    (quarantined messages are not counted: nothing shows the agency sent them)."""
+    later revised (superseded or retracted), how much of what it sent was rejected
+    (quarantined messages are not counted: nothing shows the agency sent them), and how
+    many of its events an administrator backfilled (recorded with an earlier knowledge
+    time than their arrival: the scorecard of a past day changed after it)."""
     rows = []
-    for code, month, events, revised, accepted, rejected in connection.execute(
+    for code, month, events, revised, accepted, rejected, backfilled in connection.execute(
             QUALITY_SQL, {"known": to_naive_utc(known_at), "agency": agency}).fetchall():
         lateness = None
         owed = plan.returns.owed_from if plan.returns else {}
@@ -122,6 +125,7 @@ def data_quality(connection: duckdb.DuckDBPyConnection, plan: Plan, known_at: da
             "revision_rate": round(revised / events, 4) if events else None,
             "rejection_rate": round(rejected / sent, 4) if sent else None,
             "days_late": lateness,
+            "backfilled": backfilled,
         })
     return rows
 
@@ -139,13 +143,13 @@ def render_calendar(rows: list[dict[str, Any]]) -> str:
 
 def render_quality(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'agency':<22} {'month':<8} {'events':>6} {'revised':>8} {'rejected':>9} "
-             f"{'days late':>9}"]
+             f"{'days late':>9} {'backfilled':>10}"]
     for r in rows:
         revised = "-" if r["revision_rate"] is None else f"{r['revision_rate']:.1%}"
         rejected = "-" if r["rejection_rate"] is None else f"{r['rejection_rate']:.1%}"
         late = "-" if r["days_late"] is None else str(r["days_late"])
         lines.append(f"{r['agency']:<22} {r['month']:<8} {r['events']:>6} {revised:>8} "
-                     f"{rejected:>9} {late:>9}")
+                     f"{rejected:>9} {late:>9} {r['backfilled']:>10}")
     return "\n".join(lines)
 
 

@@ -12,8 +12,9 @@ under the home either way.
 
 from __future__ import annotations
 
-import getpass
+import contextlib
 import os
+import pwd
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from domain.plan import load_plan_document
 from projections import readmodel
 from projections.measures import check_plan_measure
 from projections.projector import Projector
+from scorecard.access import private_file
 
 DEFAULT_HOME = ".scorecard"
 
@@ -61,6 +63,11 @@ class Home:
     def readmodel_path(self) -> Path:
         return self.path / "readmodel.duckdb"
 
+    @property
+    def access_path(self) -> Path:
+        """Failed sign-ins and sign-in sessions (``scorecard.access``)."""
+        return self.path / "access.sqlite"
+
     def event_store_env(self) -> dict[str, str]:
         """The ``eventsourcing`` persistence settings: SQLite in the home unless a URL says,
         with encryption at rest when a cipher key is configured."""
@@ -74,6 +81,21 @@ class Home:
             }
         return env | cipher_env(self.path)
 
+    def make_private(self) -> None:
+        """The home readable by its owner only (0700), its stores 0600: the event store
+        holds agency keys and password hashes (encrypted only with a cipher key), the
+        read model the pseudonymous facts in clear."""
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # a home owned by another account (a mounted volume) keeps its mode; the files
+        # below are still the owner's alone
+        with contextlib.suppress(PermissionError):
+            os.chmod(self.path, 0o700)
+        if not self.event_store_url:
+            private_file(self.event_store_path)  # SQLite gives its -wal and -shm files
+        for path in (self.readmodel_path, Path(str(self.readmodel_path) + ".wal")):
+            if path.exists():
+                os.chmod(path, 0o600)
+
     def open(self, plan_file: Path | None = None) -> Scorecard:
         """The application over this home, adopting a plan when the home is new.
 
@@ -81,7 +103,7 @@ class Home:
         problem and leaves nothing behind."""
         document = (load_plan_document(plan_file, check_plan_measure)
                     if plan_file is not None else None)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.make_private()
         app = Scorecard(env=self.event_store_env())
         try:
             has_plan = app.has_plan()
@@ -99,6 +121,7 @@ class Home:
         """A read-model connection, first brought up to date with the event store."""
         app = app or self.open()
         with readmodel.connect(self.readmodel_path) as connection:
+            self.make_private()  # a new read model file, created by DuckDB's umask
             Projector(app).catch_up(connection)
             yield connection
 
@@ -108,6 +131,7 @@ class Home:
         for suffix in ("", ".wal"):
             Path(str(self.readmodel_path) + suffix).unlink(missing_ok=True)
         with readmodel.connect(self.readmodel_path) as connection:
+            self.make_private()
             return Projector(app).catch_up(connection)
 
 
@@ -189,8 +213,15 @@ def postgres_env(url: str) -> dict[str, str]:
 
 
 def actor() -> str:
-    """Who is acting, for the audit trail: ``SCORECARD_ACTOR`` or the OS user."""
-    return os.environ.get("SCORECARD_ACTOR") or getpass.getuser()
+    """Who is acting at the command line, for the audit trail: the operating-system
+    account the process runs as (its effective uid, which the OS authenticated), never
+    an environment variable a caller could set. A backfill needs more: an administrator's
+    password (``scorecard push --known-at ... --admin NAME``)."""
+    uid = os.geteuid()
+    try:
+        return f"os:{pwd.getpwuid(uid).pw_name}"
+    except KeyError:  # a container run with --user UID that has no account entry
+        return f"os:uid {uid}"
 
 
 def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:

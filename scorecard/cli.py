@@ -38,8 +38,11 @@ from projections.returns import (
     render_quality,
     returns_calendar,
 )
+from scorecard.access import AccessStore
 from scorecard.bootstrap import Home, actor, new_cipher_key
 from scorecard.workers import run_workers
+from scorecard_ui.session_tokens import SessionTokens
+from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in, unlock_sign_in
 
 T = TypeVar("T")
 
@@ -127,8 +130,32 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
-    Home.from_environment().open().disable_user(args.username, by=actor(), at=utc_now())
-    print(f"disabled {args.username}")
+    home = Home.from_environment()
+    home.open().disable_user(args.username, by=actor(), at=utc_now())
+    SessionTokens(AccessStore(home.access_path)).end_all(args.username)
+    print(f"disabled {args.username}; their sessions are ended")
+    return 0
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    Home.from_environment().open().enable_user(args.username, by=actor(), at=utc_now())
+    print(f"enabled {args.username}")
+    return 0
+
+
+def cmd_user_reset_password(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    home.open().reset_password(args.username, _password(args), by=actor())
+    SessionTokens(AccessStore(home.access_path)).end_all(args.username)
+    print(f"reset the password of {args.username}; their sessions are ended")
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    home = Home.from_environment()
+    forgotten = unlock_sign_in(home.open(), SignInThrottle(AccessStore(home.access_path)),
+                               args.username, by=actor(), at=utc_now())
+    print(f"unlocked {args.username} ({forgotten} failed sign-ins forgotten)")
     return 0
 
 
@@ -151,14 +178,16 @@ def cmd_push(args: argparse.Namespace) -> int:
     app = home.open()
     now = utc_now()
     known_at = None
+    operator = actor()
     if args.known_at:
         known_at = _parse(lambda t: parse_moment(t, app.plan.zone), args.known_at, "--known-at")
         if known_at > now:
             raise CommandError(f"--known-at {args.known_at} is later than now")
+        operator = _backfill_administrator(args, home, app)
     if not Path(args.file).is_file():
         raise CommandError(f"no such file: {args.file}")
     summary = push_file(app, Path(args.file), agency=args.agency, key=_read_key(args.key_file),
-                        now=now, known_at=known_at, operator=actor())
+                        now=now, known_at=known_at, operator=operator)
     if args.json:
         print(json.dumps({
             "accepted": summary.accepted, "duplicate": summary.duplicate,
@@ -174,6 +203,39 @@ def cmd_push(args: argparse.Namespace) -> int:
             print(f"{outcome.source}: {outcome.rejection}")
         print(summary.line())
     return 0
+
+
+def _backfill_administrator(args: argparse.Namespace, home: Home, app: Scorecard) -> str:
+    """The administrator who authorises a backfill (``--known-at`` on a command that
+    records something): ``--admin NAME`` with that user's password from
+    ``SCORECARD_ADMIN_PASSWORD`` or a prompt, checked like a sign-in on the page (same
+    throttle, source "command line"). A backfill changes what the board knew on a past
+    day, so an agency's key file is not enough; the name recorded in the audit is the
+    one whose password was checked, not a variable anyone can set."""
+    if not args.admin:
+        raise CommandError("--known-at is an administrator's backfill: give --admin NAME "
+                           "and the password in SCORECARD_ADMIN_PASSWORD or at the prompt")
+    password = os.environ.get("SCORECARD_ADMIN_PASSWORD", "")
+    if not password and sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass(f"password of administrator {args.admin}: ")
+    if not password:
+        raise CommandError("give the administrator's password in SCORECARD_ADMIN_PASSWORD")
+    user = attempt_sign_in(app, SignInThrottle(AccessStore(home.access_path)), args.admin,
+                           password, "command line", utc_now())
+    if isinstance(user, Locked):
+        raise CommandError(f"too many failed sign-ins for {args.admin}: try again after "
+                           f"{user.until:%H:%M} UTC")
+    if user is None or user.role != "administrator":
+        raise CommandError(f"--admin {args.admin}: not an administrator, or wrong password")
+    return str(user.username)
+
+
+def _recorded_by(args: argparse.Namespace, home: Home, app: Scorecard) -> str:
+    """Who a recording command is by: an authenticated administrator for a backfill,
+    else the operating-system account running the command."""
+    return _backfill_administrator(args, home, app) if args.known_at else actor()
 
 
 def _known_at(args: argparse.Namespace, app: Scorecard, option: str = "known_at") -> datetime:
@@ -262,27 +324,33 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    app = Home.from_environment().open()
-    app.approve_return(args.agency, args.month, _read_key(args.key_file), by=actor(),
-                       at=_known_at(args, app))
+    home = Home.from_environment()
+    app = home.open()
+    at = _known_at(args, app)
+    app.approve_return(args.agency, args.month, _read_key(args.key_file),
+                       by=_recorded_by(args, home, app), at=at)
     print(f"{args.agency} approved its return for {args.month}")
     return 0
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    app = Home.from_environment().open()
-    position = app.accept_month(args.month, by=actor(), at=_known_at(args, app))
+    home = Home.from_environment()
+    app = home.open()
+    at = _known_at(args, app)
+    position = app.accept_month(args.month, by=_recorded_by(args, home, app), at=at)
     print(f"the board accepted {args.month}; figures pinned at log position {position}")
     return 0
 
 
 def cmd_exception_note(args: argparse.Namespace) -> int:
     """An agency's exception note for a measure's month, signed with its key."""
-    app = Home.from_environment().open()
+    home = Home.from_environment()
+    app = home.open()
     now = utc_now()
     known_at = _known_at(args, app) if args.known_at else None
     if known_at is not None and known_at > now:
         raise CommandError(f"--known-at {args.known_at} is later than now")
+    operator = _recorded_by(args, home, app)
     written = (known_at or now).astimezone(app.plan.zone).date()
     recover_by = _parse(parse_day, args.recover_by, "--recover-by").isoformat()
     message = note_message(agency=args.agency, measure=args.measure, month=args.month,
@@ -290,7 +358,7 @@ def cmd_exception_note(args: argparse.Namespace) -> int:
                            recovery=args.recovery, recover_by=recover_by, owner=args.owner,
                            written_on=written, supersedes=args.supersedes)
     outcome = push_message(app, message, agency=args.agency, key=_read_key(args.key_file),
-                           now=now, source="scorecard exception note", operator=actor(),
+                           now=now, source="scorecard exception note", operator=operator,
                            known_at=known_at)
     if outcome.rejection is not None:
         raise CommandError(f"the note was rejected: {outcome.rejection}")
@@ -301,10 +369,12 @@ def cmd_exception_note(args: argparse.Namespace) -> int:
 
 def cmd_exception_review(args: argparse.Namespace) -> int:
     """The board accepts a note or asks its agency for more."""
-    app = Home.from_environment().open()
+    home = Home.from_environment()
+    app = home.open()
     decision = "accepted" if args.accept else "more_requested"
     app.review_exception(args.measure, args.month, args.agency, args.note, decision,
-                         args.comment or "", by=actor(), at=_known_at(args, app))
+                         args.comment or "", by=_recorded_by(args, home, app),
+                         at=_known_at(args, app))
     print(f"exception note {args.note} for {args.measure} in {args.month}: "
           f"{decision.replace('_', ' ')}")
     return 0
@@ -361,7 +431,9 @@ def cmd_evidence(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_set(args: argparse.Namespace) -> int:
-    app = Home.from_environment().open()
+    home = Home.from_environment()
+    app = home.open()
+    by = _recorded_by(args, home, app)
     targets = []
     for step in args.target or []:
         start, _, value = step.partition("=")
@@ -376,7 +448,7 @@ def cmd_rules_set(args: argparse.Namespace) -> int:
         weights = dict(part.partition("=")[::2] for part in args.profile.split(","))
         document["profile"] = {month.strip(): _parse(float, weight, "--profile")
                                for month, weight in weights.items()}
-    app.change_rules(args.measure, document, args.reason, by=actor(), at=_known_at(args, app))
+    app.change_rules(args.measure, document, args.reason, by=by, at=_known_at(args, app))
     print(f"rules for {args.measure} changed")
     return 0
 
@@ -396,6 +468,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     app = home.open()
     while True:
         with readmodel.connect(home.readmodel_path) as connection:
+            home.make_private()
             folded = Projector(app).catch_up(connection)
         if folded:
             print(f"folded {folded} events", flush=True)
@@ -446,15 +519,26 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def _serve(home: Home, host: str, port: int) -> int:
     import subprocess
 
-    app_path = Path(__file__).resolve().parent.parent / "scorecard_ui" / "app.py"
+    server_path = Path(__file__).resolve().parent.parent / "scorecard_ui" / "server.py"
     env = dict(os.environ, SCORECARD_HOME=str(home.path))
     print(f"serving the scorecard on http://{host}:{port}/")
     return subprocess.call(
-        [sys.executable, "-m", "streamlit", "run", str(app_path),
+        [sys.executable, "-m", "streamlit", "run", str(server_path),
          "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
+         *(f"--{name}={value}" for name, value in STREAMLIT_SETTINGS.items())],
         env=env,
     )
+
+
+# The page's Streamlit settings (also in scorecard_ui/.streamlit/config.toml, for a
+# deployment that runs Streamlit itself): no tracebacks or developer toolbar for users,
+# uploads capped (docs/security.md).
+STREAMLIT_SETTINGS = {
+    "client.showErrorDetails": "none",
+    "client.toolbarMode": "viewer",
+    "server.maxUploadSize": "10",
+    "browser.gatherUsageStats": "false",
+}
 
 
 def _parse(parser: Callable[[str], T], text: str, option: str) -> T:
@@ -462,6 +546,10 @@ def _parse(parser: Callable[[str], T], text: str, option: str) -> T:
         return parser(text)
     except ValueError as error:
         raise CommandError(f"{option}: {error}") from None
+
+
+ADMIN_HELP = ("the administrator authorising a --known-at backfill (password: "
+              "SCORECARD_ADMIN_PASSWORD or a prompt)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -512,6 +600,19 @@ def build_parser() -> argparse.ArgumentParser:
     user_disable = user_commands.add_parser("disable", help="stop a user signing in")
     user_disable.add_argument("username")
     user_disable.set_defaults(run=cmd_user_disable)
+    user_enable = user_commands.add_parser("enable", help="let a disabled user sign in again")
+    user_enable.add_argument("username")
+    user_enable.set_defaults(run=cmd_user_enable)
+    user_reset = user_commands.add_parser(
+        "reset-password", help="set a new password (SCORECARD_PASSWORD, --password-file or "
+        "a prompt) and end the user's sessions")
+    user_reset.add_argument("username")
+    user_reset.add_argument("--password-file", type=Path)
+    user_reset.set_defaults(run=cmd_user_reset_password)
+    user_unlock = user_commands.add_parser(
+        "unlock", help="forget a user's failed sign-ins (from every address)")
+    user_unlock.add_argument("username")
+    user_unlock.set_defaults(run=cmd_user_unlock)
 
     push = commands.add_parser("push", help="submit a JSON Lines file of agency events")
     push.add_argument("file", type=Path)
@@ -519,6 +620,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--key-file", required=True, type=Path)
     push.add_argument("--known-at", help="administrator's backfill: the knowledge time to record")
     push.add_argument("--json", action="store_true")
+    push.add_argument("--admin", help=ADMIN_HELP)
     push.set_defaults(run=cmd_push)
 
     ingest = commands.add_parser(
@@ -565,11 +667,13 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--month", required=True)
     approve.add_argument("--key-file", required=True, type=Path)
     approve.add_argument("--known-at", help="administrator's backfill of the approval time")
+    approve.add_argument("--admin", help=ADMIN_HELP)
     approve.set_defaults(run=cmd_approve)
 
     accept = commands.add_parser("accept", help="the board accepts a month's scorecard")
     accept.add_argument("--month", required=True)
     accept.add_argument("--known-at", help="administrator's backfill of the acceptance time")
+    accept.add_argument("--admin", help=ADMIN_HELP)
     accept.set_defaults(run=cmd_accept)
 
     exception = commands.add_parser(
@@ -587,6 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
     note.add_argument("--owner", required=True, help="who owns the recovery (a role)")
     note.add_argument("--supersedes", help="the event id of the note this one revises")
     note.add_argument("--known-at", help="administrator's backfill of when it was known")
+    note.add_argument("--admin", help=ADMIN_HELP)
     note.set_defaults(run=cmd_exception_note)
     review = exception_commands.add_parser("review", help="the board accepts a note or asks "
                                            "for more")
@@ -599,6 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
     decided.add_argument("--ask-more", action="store_true")
     review.add_argument("--comment", help="what more is asked for (needed with --ask-more)")
     review.add_argument("--known-at", help="administrator's backfill of the decision time")
+    review.add_argument("--admin", help=ADMIN_HELP)
     review.set_defaults(run=cmd_exception_review)
     listing = exception_commands.add_parser("list", help="each measure's exception flag")
     listing.add_argument("--as-at", required=True)
@@ -632,6 +738,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "pro rata by day through the period)")
     rules_set.add_argument("--reason", required=True)
     rules_set.add_argument("--known-at", help="administrator's backfill of the change time")
+    rules_set.add_argument("--admin", help=ADMIN_HELP)
     rules_set.set_defaults(run=cmd_rules_set)
 
     rejected = commands.add_parser("rejected", help="rejected events with their reasons")

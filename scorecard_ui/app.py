@@ -1,17 +1,34 @@
 """The scorecard in the browser: sign in, then the pages your role may use.
 
-Run with ``scorecard ui`` (or ``make demo``) for the home named by ``SCORECARD_HOME``.
-Local users sign in with a password (``scorecard user add``); a production deployment
-may put OpenID Connect in front instead (docs/deployment.md).
+Run with ``scorecard ui`` (or ``make demo``) for the home named by ``SCORECARD_HOME``;
+``scorecard_ui/server.py`` serves this script with the routes that set and clear the
+sign-in cookie. Local users sign in with a password (``scorecard user add``); a
+production deployment may put OpenID Connect in front instead (docs/deployment.md).
+
+Every rerun starts from the sign-in session, never from what the Streamlit session
+remembers (``session.authenticate``), and a failure anywhere on a page is shown as a
+reference id, its traceback going to the server's log only (``errors.py``).
 """
 
 from __future__ import annotations
 
+import json
+import os
+from urllib.parse import urlsplit
+
 import streamlit as st
 
 from domain.timekeeping import utc_now
-from scorecard_ui.session import application, current_user, home, sign_in_as
-from scorecard_ui.throttle import SignInThrottle
+from scorecard_ui.errors import page_boundary
+from scorecard_ui.session import (
+    access_store,
+    application,
+    authenticate,
+    end_session,
+    home,
+    start_session,
+)
+from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in
 from scorecard_ui.views import admin, agency, board, evidence, measure, scrutiny
 
 PAGES = {
@@ -32,6 +49,32 @@ ROLE_PAGES = {
 }
 
 
+def source_address() -> str:
+    """Where the sign-in comes from, for the throttle: the connection's peer, or with
+    ``SCORECARD_TRUST_FORWARDED_FOR=1`` (behind a reverse proxy that sets it) the last
+    address in ``X-Forwarded-For``, the one the proxy itself added."""
+    if os.environ.get("SCORECARD_TRUST_FORWARDED_FOR") == "1":
+        forwarded = st.context.headers.get("X-Forwarded-For", "")
+        if forwarded.strip():
+            return forwarded.split(",")[-1].strip()
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "local"
+
+
+def requested_page() -> str:
+    """The page path the browser asked for, if it is one of ours (kept across sign-in)."""
+    path = urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    return path if path in {page.url_path for page in PAGES.values()} else ""
+
+
+def go_to(url: str) -> None:
+    """Send the browser to ``url`` (a relative path of this server)."""
+    st.html(f"<script>window.location.replace({json.dumps(url)})</script>",
+            unsafe_allow_javascript=True)
+    st.link_button("Continue", url)
+    st.stop()
+
+
 def sign_in() -> None:
     st.title("Partnership scorecard")
     st.caption("Sign in to see the delivery plan's scorecard, replay a meeting, or "
@@ -47,29 +90,24 @@ def sign_in() -> None:
         password = st.text_input("Password", type="password", key="password")
         if st.form_submit_button("Sign in"):
             now = utc_now()
-            locked = sign_in_throttle().locked_until(username, now)
-            user = None if locked else application().sign_in(username, password)
-            if locked:
-                st.error(f"Too many failed sign-ins for this username: try again after "
-                         f"{locked:%H:%M} UTC, or ask an administrator.")
+            user = attempt_sign_in(application(), SignInThrottle(access_store()), username,
+                                   password, source_address(), now)
+            if isinstance(user, Locked):
+                st.error(f"Too many failed sign-ins for this username from here: try again "
+                         f"after {user.until:%H:%M} UTC, or ask an administrator.")
             elif user is None:
-                sign_in_throttle().failed(username, now)
                 st.error("Unknown user or wrong password.")
             else:
-                sign_in_throttle().succeeded(username)
-                sign_in_as(user.username, user.role, user.agency)
+                url = start_session(user.username, now)
+                if url is not None:
+                    page = requested_page()
+                    go_to(url + (f"&next={page}" if page else ""))
                 st.rerun()
-
-
-@st.cache_resource
-def sign_in_throttle() -> SignInThrottle:
-    """One per server process, shared by every browser session."""
-    return SignInThrottle()
 
 
 def main() -> None:
     st.set_page_config(page_title="Partnership scorecard", layout="wide")
-    user = current_user()
+    user = authenticate(application(), utc_now())
     if user is None:
         sign_in()
         return
@@ -77,9 +115,12 @@ def main() -> None:
         where = f" for {user.agency}" if user.agency else ""
         st.caption(f"Signed in as **{user.username}** ({user.role}{where})")
         if st.button("Sign out", key="sign_out"):
-            st.session_state.clear()
+            end_session()
+            if st.context.headers:
+                go_to("auth/sign-out")
             st.rerun()
     st.navigation([PAGES[name] for name in ROLE_PAGES[user.role]]).run()
 
 
-main()
+with page_boundary():
+    main()

@@ -1,8 +1,18 @@
-"""Who is signed in, and what their role may see."""
+"""Who is signed in, and what their role may see.
+
+A rerun is signed in only through a live sign-in session (``session_tokens.py``): the
+token comes from the browser's HttpOnly cookie, never from anything the Streamlit
+session kept, so presenting someone's Streamlit session id gets the sign-in page. Each
+rerun looks the user up again, so a disabled user, or one whose role changed, is signed
+out or narrowed at their next click. Under Streamlit's AppTest, which has no HTTP
+connection and so no cookies, the token the sign-in kept in the session stands in for
+the cookie.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -11,9 +21,13 @@ from domain.application import Scorecard
 from domain.timekeeping import end_of_day, utc_now
 from projections.report import Report
 from projections.report_cache import ReportCache
+from scorecard.access import AccessStore
 from scorecard.bootstrap import Home
+from scorecard_ui.session_tokens import SessionTokens, timeouts_from_environment
 
 UNSUPPRESSED_ROLES = ("board", "administrator")
+COOKIE = "scorecard_session"
+HARNESS_TOKEN = "session_token"  # where the token is kept when there is no HTTP connection
 
 
 @dataclass(frozen=True)
@@ -33,8 +47,74 @@ def current_user() -> SignedIn | None:
     return SignedIn(**found) if isinstance(found, dict) else None
 
 
-def sign_in_as(username: str, role: str, agency: str | None) -> None:
-    st.session_state["user"] = {"username": username, "role": role, "agency": agency}
+def session_tokens() -> SessionTokens:
+    idle, absolute = timeouts_from_environment()
+    return SessionTokens(access_store(), idle, absolute)
+
+
+def access_store() -> AccessStore:
+    return AccessStore(home().access_path)
+
+
+def has_http_connection() -> bool:
+    """Whether this rerun comes over a browser's connection (which always sends headers),
+    rather than from a test harness with none."""
+    return bool(st.context.headers)
+
+
+def presented_token() -> str | None:
+    if has_http_connection():
+        return st.context.cookies.get(COOKIE) or None
+    found = st.session_state.get(HARNESS_TOKEN)
+    return found if isinstance(found, str) else None
+
+
+def authenticate(app: Scorecard, now: datetime) -> SignedIn | None:
+    """The user of this rerun's live session, looked up afresh (exists, enabled, role),
+    or None; what views read through ``current_user`` is set here and only here."""
+    token = presented_token()
+    tokens = session_tokens()
+    username = tokens.resume(token, now) if token else None
+    user = app.user(username) if username else None
+    if user is None or user.disabled:
+        if token and username:
+            tokens.end(token)
+        st.session_state.pop("user", None)
+        st.session_state.pop(HARNESS_TOKEN, None)
+        return None
+    signed = SignedIn(user.username, user.role, user.agency)
+    st.session_state["user"] = asdict(signed)
+    return signed
+
+
+def still_signed_in(app: Scorecard, now: datetime) -> bool:
+    """For a fragment's own reruns (the live board refreshes every second without the
+    app's script): whether the sign-in is still live and its user enabled, without
+    counting the refresh as use. True when there is no token to check: the fragment
+    only runs after a full rerun that authenticated."""
+    token = presented_token()
+    if token is None:
+        return True
+    username = session_tokens().peek(token, now)
+    user = app.user(username) if username else None
+    return user is not None and not user.disabled
+
+
+def start_session(username: str, now: datetime) -> str | None:
+    """After a right password: the harness gets its token at once; a browser gets a
+    one-time grant to exchange for the cookie at ``/auth/session`` (the URL returned)."""
+    tokens = session_tokens()
+    if not has_http_connection():
+        st.session_state[HARNESS_TOKEN] = tokens.issue(username, now)
+        return None
+    return f"auth/session?grant={tokens.grant(username, now)}"
+
+
+def end_session() -> None:
+    token = presented_token()
+    if token:
+        session_tokens().end(token)
+    st.session_state.clear()
 
 
 def home() -> Home:

@@ -1,6 +1,7 @@
 """Administration: register agencies and issue, rotate and revoke their keys; suspend
-and resume them; add and disable users; see the quarantine of unauthenticated messages.
-Every change is recorded in the audit trail."""
+and resume them; add, disable and enable users, reset their passwords and unlock their
+sign-in; see the quarantine of unauthenticated messages. Every change is recorded in the
+audit trail."""
 
 from __future__ import annotations
 
@@ -14,12 +15,51 @@ from domain.errors import CommandError
 from domain.timekeeping import iso_utc, utc_now
 from domain.users import ROLES
 from projections.rejected import list_rejected
-from scorecard_ui.session import application, current_user, home
+from scorecard_ui.session import access_store, application, current_user, home, session_tokens
+from scorecard_ui.spreadsheet import neutralised_frame
+from scorecard_ui.text import as_text
+from scorecard_ui.throttle import SignInThrottle, unlock_sign_in
 
 
 def _actor() -> str:
     user = current_user()
     return user.username if user else "administrator"
+
+
+class IssuedKey:
+    """A new agency key, handed over once: the download button's data is this object, so
+    Streamlit asks for the key only when the administrator clicks (nothing waits under
+    ``/media/`` before), and a second ask gets nothing. Once taken, the page stops
+    offering it."""
+
+    def __init__(self, code: str, key: str) -> None:
+        self.code = code
+        self._key: str | None = key
+
+    @property
+    def taken(self) -> bool:
+        return self._key is None
+
+    def __call__(self) -> str:
+        key, self._key = self._key, None
+        if key is None:
+            raise RuntimeError(f"the key for {self.code} has already been downloaded")
+        return key
+
+
+def _issued_key() -> None:
+    issued = st.session_state.get("issued_key")
+    if not isinstance(issued, IssuedKey):
+        return
+    if issued.taken:
+        st.session_state.pop("issued_key")
+        st.info(f"The key for {issued.code} was downloaded; it cannot be shown again "
+                "(rotate the key if it was lost).")
+        return
+    st.success(f"Key for {issued.code}: download it and give it to the agency now; it can "
+               "be downloaded once.")
+    st.download_button("Download the key file", issued, file_name=f"{issued.code}.key",
+                       mime="application/octet-stream", key="download_key", on_click="ignore")
 
 
 def _agencies(codes: list[str]) -> None:
@@ -36,15 +76,11 @@ def _agencies(codes: list[str]) -> None:
             try:
                 key = app.register_agency(code, name, sector, types or None, by=by)
             except CommandError as error:
-                st.error(str(error))
+                st.error(as_text(str(error)))
             else:
-                st.session_state["issued_key"] = (code, key)
+                st.session_state["issued_key"] = IssuedKey(code, key)
                 st.rerun()  # the lists below now include it
-    if "issued_key" in st.session_state:
-        code, key = st.session_state["issued_key"]
-        st.success(f"Key for {code}: give it to the agency now; it is not shown again.")
-        st.download_button("Download the key file", key, file_name=f"{code}.key",
-                           key="download_key")
+    _issued_key()
     if not codes:
         return
     st.markdown("**Keys and suspension**")
@@ -59,7 +95,7 @@ def _agencies(codes: list[str]) -> None:
     left, middle, right = st.columns(3)
     if left.button("Rotate key", key="rotate"):
         key = app.rotate_key(chosen, timedelta(hours=grace), by=by, at=utc_now())
-        st.session_state["issued_key"] = (chosen, key)
+        st.session_state["issued_key"] = IssuedKey(chosen, key)
         st.rerun()
     revoke = middle.selectbox("Revoke key", list(agency.key_ids()), key="revoke_pick")
     if middle.button("Revoke", key="revoke"):
@@ -89,12 +125,54 @@ def _users(codes: list[str]) -> None:
             try:
                 app.add_user(username, role, agency or None, password, by=by)
             except CommandError as error:
-                st.error(str(error))
+                st.error(as_text(str(error)))
             else:
                 st.session_state["added_user"] = f"Added {role} user {username}"
                 st.rerun()
     if "added_user" in st.session_state:
         st.success(st.session_state.pop("added_user"))
+    if not users.empty:
+        _manage_user(list(users["username"]), by)
+
+
+def _manage_user(usernames: list[str], by: str) -> None:
+    """Disable or enable a user, reset their password, clear their failed sign-ins;
+    each is an event in the audit trail with the administrator's name."""
+    app = application()
+    st.markdown("**Manage a user**")
+    chosen = st.selectbox("User", usernames, key="manage_user")
+    user = app.user(chosen)
+    if user is None:
+        return
+    left, middle, right = st.columns(3)
+    if left.button("Enable" if user.disabled else "Disable", key="toggle_user"):
+        if user.disabled:
+            app.enable_user(chosen, by=by, at=utc_now())
+        else:
+            app.disable_user(chosen, by=by, at=utc_now())
+            session_tokens().end_all(chosen)
+        st.session_state["managed_user"] = f"{'Enabled' if user.disabled else 'Disabled'} {chosen}"
+        st.rerun()
+    password = middle.text_input("New password (8 characters or more)", type="password",
+                                 key="reset_password")
+    if middle.button("Reset password", key="reset_password_button"):
+        try:
+            app.reset_password(chosen, password, by=by)
+        except CommandError as error:
+            st.error(as_text(str(error)))
+        else:
+            session_tokens().end_all(chosen)
+            st.session_state["managed_user"] = f"Reset the password of {chosen}"
+            st.rerun()
+    if right.button("Unlock sign-in", key="unlock_user",
+                    help="Forget this user's failed sign-ins from every address"):
+        forgotten = unlock_sign_in(app, SignInThrottle(access_store()), chosen, by=by,
+                                   at=utc_now())
+        st.session_state["managed_user"] = (f"Unlocked {chosen} ({forgotten} failed sign-ins "
+                                            "forgotten)")
+        st.rerun()
+    if "managed_user" in st.session_state:
+        st.success(st.session_state.pop("managed_user"))
 
 
 def _quarantine() -> None:
@@ -107,9 +185,9 @@ def _quarantine() -> None:
     if not rows:
         st.success("Nothing in quarantine.")
         return
-    st.dataframe(pd.DataFrame([{k: r[k] for k in ("received_at", "agency", "event_id", "reason",
-                                                  "field", "message", "source")}
-                               for r in rows]), hide_index=True, width="stretch")
+    st.dataframe(neutralised_frame(pd.DataFrame([
+        {k: r[k] for k in ("received_at", "agency", "event_id", "reason", "field", "message",
+                           "source")} for r in rows])), hide_index=True, width="stretch")
 
 
 def render() -> None:

@@ -22,8 +22,17 @@ from projections.rejected import list_rejected
 from projections.report import load_plan
 from projections.returns import returns_calendar
 from scorecard_ui.exceptions_view import note_form
-from scorecard_ui.returns_upload import as_line, check, read_upload, template_csv
+from scorecard_ui.returns_upload import (
+    MAX_ROWS,
+    UploadRefused,
+    as_line,
+    check,
+    read_upload,
+    template_csv,
+)
 from scorecard_ui.session import SignedIn, application, current_user, home, load_report
+from scorecard_ui.spreadsheet import neutralised_frame
+from scorecard_ui.text import as_text
 
 BATCH = 500
 
@@ -56,21 +65,29 @@ def outcome_summary(outcomes: list[Outcome]) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
+def upload_key(generation: int) -> str:
+    """The uploader's widget key: a new one after each submission."""
+    return "return_upload" if generation == 0 else f"return_upload:{generation}"
+
+
 def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
     st.download_button("Download the CSV template", template_csv(),
                        file_name="return-template.csv", mime="text/csv",
                        help="One column per field; a row per event.")
-    uploaded = st.file_uploader("A return: JSON Lines, CSV or Excel",
+    generation = st.session_state.setdefault("upload_generation", 0)
+    uploaded = st.file_uploader(f"A return: JSON Lines, CSV or Excel (at most {MAX_ROWS:,} "
+                                "rows and 10 MB)",
                                 type=["jsonl", "json", "ndjson", "csv", "xlsx"],
-                                key="return_upload")
+                                key=upload_key(generation))
     if uploaded is None:
         return
     try:
         rows = list(read_upload(uploaded.name, uploaded.getvalue(), agency))
-    except (ValueError, LookupError, OSError, zipfile.BadZipFile) as error:
-        # Not UTF-8, empty, not a spreadsheet: the file's fault, said plainly, not a trace.
-        st.error(f"{visible(uploaded.name, 100)} cannot be read as JSON Lines, CSV or Excel: "
-                 f"{visible(str(error), 300)}")
+    except (UploadRefused, ValueError, LookupError, OSError, zipfile.BadZipFile) as error:
+        # Too many rows, not UTF-8, empty, not a spreadsheet: the file's fault, said
+        # plainly (UploadRefused names the limit), not a trace.
+        st.error(f"{as_text(visible(uploaded.name, 100))} cannot be read as JSON Lines, CSV "
+                 f"or Excel: {as_text(visible(str(error), 300))}")
         return
     checking = st.progress(0.0, text="Checking")
     preview, lines = [], []
@@ -85,7 +102,7 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
             lines.append(raw if raw is not None else as_line(message or {}))
         checking.progress((index + 1) / max(1, len(rows)), text="Checking")
     problems = [row for row in preview if row["Problem"] != "ok"]
-    st.dataframe(pd.DataFrame(preview), hide_index=True, width="stretch")
+    st.dataframe(neutralised_frame(pd.DataFrame(preview)), hide_index=True, width="stretch")
     if problems:
         st.warning(f"{len(problems)} of {len(preview)} rows have a problem, named above. "
                    "Submitted as they are, they will be rejected and kept for you to correct.")
@@ -94,6 +111,9 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
     if st.button("Submit this return", key="submit_return", type="primary"):
         outcomes = submit(app, deliveries(app, agency, lines, user, uploaded.name))
         st.success(f"Submitted: {outcome_summary(outcomes)}")
+        # the next run has a new uploader: Streamlit lets go of this file instead of
+        # keeping it in memory for as long as the browser session lasts
+        st.session_state["upload_generation"] = generation + 1
 
 
 def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
@@ -104,9 +124,9 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
     if not rows:
         st.success("Nothing of yours has been rejected.")
         return
-    st.dataframe(pd.DataFrame([{k: r[k] for k in ("received_at", "event_id", "type", "reason",
-                                                  "field", "message", "status")}
-                               for r in rows]), hide_index=True, width="stretch")
+    st.dataframe(neutralised_frame(pd.DataFrame([
+        {k: r[k] for k in ("received_at", "event_id", "type", "reason", "field", "message",
+                           "status")} for r in rows])), hide_index=True, width="stretch")
     if not open_rows:
         return
     labels = {f"{r['event_id'] or '(no id)'}: [{r['reason']}] {r['message']}": r
@@ -118,14 +138,14 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
         try:  # only what the agency's own authenticated push sent (never a planted one)
             app.own_rejection(UUID(chosen["id"]), agency)
         except CommandError as error:
-            st.error(str(error))
+            st.error(as_text(str(error)))
             return
         outcome = submit_guarded(app, deliveries(app, agency, [text.encode("utf-8")], user,
                                                  "resubmitted"))[0]
         if outcome.rejection is not None:
-            st.error(f"Still rejected: {outcome.rejection}")
+            st.error(f"Still rejected: {as_text(str(outcome.rejection))}")
         else:
-            st.success(f"{outcome.status}: {outcome.event_id}")
+            st.success(f"{outcome.status}: {as_text(outcome.event_id or '')}")
 
 
 def _shown(message: dict[str, Any] | None, name: str) -> str:

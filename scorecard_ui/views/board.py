@@ -14,8 +14,9 @@ from domain.plan import Plan
 from domain.timekeeping import iso_utc, utc_now
 from projections import symbols
 from projections.report import MeasureValue, Report, report_csv, report_json
+from scorecard_ui.errors import guarded
 from scorecard_ui.exceptions_view import flag_text, show_exceptions
-from scorecard_ui.session import application, current_user, load_report
+from scorecard_ui.session import application, current_user, load_report, still_signed_in
 from scorecard_ui.suppression import shown, shown_split
 
 LIVE_REFRESH = 1.0  # seconds
@@ -155,6 +156,9 @@ def rows_height(rows: int) -> int:
 
 def show(zone: ZoneInfo, plan: Plan, as_at: date, from_day: date, known_day: date,
          live: bool, suppress: bool) -> None:
+    if not still_signed_in(application(), utc_now()):
+        st.session_state.pop("user", None)
+        st.rerun(scope="app")  # the whole page again: it shows the sign-in
     report = load_report(as_at, known_day, from_day, zone, live=live)
     st.subheader(f"Events from {from_day:%d %b %Y} to {as_at:%d %b %Y}")
     if not live:
@@ -163,6 +167,11 @@ def show(zone: ZoneInfo, plan: Plan, as_at: date, from_day: date, known_day: dat
     st.caption(f"As known at {iso_utc(report.known_at)} · rules in force then · "
                "targets profiled to the as-at day · trend over complete months only")
     st.caption("Symbols: " + symbols.legend_text())
+    if report.backfilled:
+        st.warning("Includes events an administrator backfilled (recorded after the time "
+                   "shown, with an earlier knowledge time): " + ", ".join(
+                       f"{code} {n}" for code, n in report.backfilled.items())
+                   + ". `scorecard audit` says who and when.", icon="🕓")
     measures = measure_rows(report, plan, suppress)
     st.dataframe(measures, hide_index=True, width="stretch", height=rows_height(len(measures)),
                  column_config={
@@ -210,5 +219,5 @@ def render() -> None:
                                      key="suppress", help="For any view shared beyond the board.")
     live = known_day >= today
     # Live view: re-read every second while agencies push; a replay is fixed.
-    fragment = st.fragment(run_every=LIVE_REFRESH if live else None)(show)
+    fragment = st.fragment(run_every=LIVE_REFRESH if live else None)(guarded(show))
     fragment(plan.zone, plan, as_at, from_day, known_day, live, suppress)

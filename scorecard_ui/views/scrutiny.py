@@ -16,6 +16,7 @@ from projections.report import Report
 from projections.restatements import restatements
 from scorecard_ui.exceptions_view import notes_html
 from scorecard_ui.session import application, current_user, home, report_cache
+from scorecard_ui.spreadsheet import safe_csv
 from scorecard_ui.suppression import shown_split
 
 CAUSE_WORDS = {"late return": "returns that arrived after the meeting",
@@ -104,7 +105,7 @@ def render() -> None:
     left, right = st.columns(2)
     legend = "\nsymbol,meaning\n" + "".join(f'{code},"{words}"\n'
                                             for code, words in symbols.LEGEND.items())
-    left.download_button("Download both scorecards (CSV)", table.to_csv(index=False) + legend,
+    left.download_button("Download both scorecards (CSV)", safe_csv(table) + legend.encode(),
                          file_name=f"scorecard-{meeting}.csv", mime="text/csv")
     right.download_button("Download a printable report (HTML)",
                           printable(plan.title, meeting, table, changes, notes_html(then)),

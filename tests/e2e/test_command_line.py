@@ -22,6 +22,7 @@ from domain.errors import REASON_CODES
 from projections.measures import MEASURE_IDS
 from tests.support import event, signed, write_jsonl
 
+ADMIN_PASSWORD = "an-administrator-password"
 SCORECARD = shutil.which("scorecard") or str(Path(__file__).parents[2] / ".venv/bin/scorecard")
 
 
@@ -32,10 +33,18 @@ class Cli:
         self.env.pop("SCORECARD_EVENT_STORE", None)
         if event_store:
             self.env["SCORECARD_EVENT_STORE"] = event_store
+        self.env["SCORECARD_ADMIN_PASSWORD"] = ADMIN_PASSWORD
 
-    def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([SCORECARD, *args], env=self.env, capture_output=True, text=True,
-                              timeout=120)
+    def add_administrator(self) -> tuple[str, str]:
+        """An administrator to authorise backfills; the ``--admin`` option naming them."""
+        self("user", "add", "root", "--role", "administrator", env={
+            "SCORECARD_PASSWORD": ADMIN_PASSWORD})
+        return "--admin", "root"
+
+    def __call__(self, *args: str, ok: bool = True,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([SCORECARD, *args], env=self.env | (env or {}),
+                              capture_output=True, text=True, timeout=120)
         if ok:
             assert done.returncode == 0, done.stderr
         return done
@@ -104,7 +113,7 @@ def test_report_json_has_the_contract_shape_and_replays_knowledge(
     first = [event("helpline.contact", f"h-{i}", "2015-10-0" + str(i), agency=n)
              for i in range(1, 6)]
     late = [event("helpline.contact", "h-9", "2015-10-30", agency=n, cse_related=False)]
-    args = ("--agency", n, "--key-file", str(tmp_path / "n.key"))
+    args = ("--agency", n, "--key-file", str(tmp_path / "n.key"), *cli.add_administrator())
     cli("push", str(write_jsonl(tmp_path / "a.jsonl", first)), *args,
         "--known-at", "2015-11-02T09:00:00+00:00")
     cli("push", str(write_jsonl(tmp_path / "b.jsonl", late)), *args,
@@ -158,8 +167,9 @@ def test_governance_commands(cli: Cli, tmp_path: Path) -> None:
         str(key_file))
     lines = [event("referral.received", f"r-{n}", "2015-10-05", case=f"C-{n:03d}")
              for n in range(3)]
+    admin = cli.add_administrator()
     cli("push", str(write_jsonl(tmp_path / "oct.jsonl", lines)), "--agency", "racs",
-        "--key-file", str(key_file), "--known-at", "2015-11-20T10:00:00Z")
+        "--key-file", str(key_file), "--known-at", "2015-11-20T10:00:00Z", *admin)
     returns = cli.json("returns", "--month", "2015-10")
     assert {r["agency"]: r["status"] for r in returns}["racs"] == "late"
     assert "late" in cli("returns", "--month", "2015-10").stdout
@@ -176,7 +186,8 @@ def test_governance_commands(cli: Cli, tmp_path: Path) -> None:
     assert refused.returncode == 1 and "does not belong" in refused.stderr
 
     cli("rules", "set", "actions_complete", "--target", "2015-04-01=1", "--rag", "green=1",
-        "--rag", "red", "--reason", "Test target", "--known-at", "2015-12-01T00:00:00Z")
+        "--rag", "red", "--reason", "Test target", "--known-at", "2015-12-01T00:00:00Z",
+        *admin)
     then = cli.json("report", *as_at, "--known-at", "2015-11-30")
     now = cli.json("report", *as_at, "--known-at", "2015-11-30", "--rules", "now")
     assert [m["target"] for m in then["measures"] if m["id"] == "actions_complete"] == [5]
@@ -201,6 +212,54 @@ def test_governance_commands(cli: Cli, tmp_path: Path) -> None:
     assert quality[0]["agency"] == "racs" and quality[0]["days_late"] == 10
     bad_month = cli("returns", "--month", "2015-13", ok=False)
     assert bad_month.returncode == 1 and "YYYY-MM" in bad_month.stderr
+
+
+def test_a_backfill_needs_an_administrator_s_password_and_is_audited_under_that_name(
+        cli: Cli, tmp_path: Path) -> None:
+    """Issue 12 item 6: ``push --known-at`` worked with the agency's key file alone, and
+    the audit named whoever ``SCORECARD_ACTOR`` said."""
+    key_file = tmp_path / "racs.key"
+    cli("agency", "add", "racs", "--name", "RACS", "--sector", "voluntary", "--key-file",
+        str(key_file))
+    cli("user", "add", "cllr", "--role", "scrutiny", env={"SCORECARD_PASSWORD": ADMIN_PASSWORD})
+    lines = write_jsonl(tmp_path / "oct.jsonl", [event("referral.received", "r-1",
+                                                       "2015-10-05")])
+    push = ("push", str(lines), "--agency", "racs", "--key-file", str(key_file),
+            "--known-at", "2015-11-20T10:00:00Z")
+    spoofed = {"SCORECARD_ACTOR": "someone-else"}
+    key_only = cli(*push, ok=False, env=spoofed)
+    assert key_only.returncode == 1 and "--admin" in key_only.stderr
+    not_admin = cli(*push, "--admin", "cllr", ok=False)
+    assert not_admin.returncode == 1 and "not an administrator" in not_admin.stderr
+    admin = cli.add_administrator()
+    wrong = cli(*push, *admin, ok=False, env={"SCORECARD_ADMIN_PASSWORD": "not-it-at-all"})
+    assert wrong.returncode == 1 and "wrong password" in wrong.stderr
+    cli(*push, *admin, env=spoofed)
+    backfill = next(r for r in cli.json("audit") if r["action"] == "backfilled")
+    assert backfill["actor"] == "root" and backfill["at"] == "2015-11-20T10:00:00Z"
+    assert all(r["actor"] != "someone-else" for r in cli.json("audit"))
+    # the figures it changed say so: the quality table and the report of that past day
+    assert cli.json("quality", "--agency", "racs")[0]["backfilled"] == 1
+    assert cli.json("report", "--as-at", "2015-10-31", "--known-at",
+                    "2015-11-21")["backfilled"] == {"racs": 1}
+    assert "Backfilled by an administrator" in cli(
+        "report", "--as-at", "2015-10-31", "--known-at", "2015-11-21").stdout
+
+
+def test_an_administrator_unlocks_enables_and_resets_a_user(cli: Cli, tmp_path: Path) -> None:
+    cli("user", "add", "cllr", "--role", "scrutiny", env={"SCORECARD_PASSWORD": ADMIN_PASSWORD})
+    cli("user", "disable", "cllr")
+    cli("user", "enable", "cllr")
+    cli("user", "reset-password", "cllr", env={"SCORECARD_PASSWORD": "a-new-password"})
+    cli("user", "unlock", "cllr")
+    actions = [(r["action"], r["subject"]) for r in cli.json("audit")
+               if r["subject"] == "cllr"]
+    assert actions == [("user added", "cllr"), ("user disabled", "cllr"),
+                       ("user enabled", "cllr"), ("password changed", "cllr"),
+                       ("sign-in unlocked", "cllr")]
+    assert all(r["actor"].startswith("os:") for r in cli.json("audit"))
+    unknown = cli("user", "unlock", "nobody", ok=False)
+    assert unknown.returncode == 1 and "no user nobody" in unknown.stderr
 
 
 def test_push_decides_hostile_lines_and_quarantine_is_listed_apart(tmp_path: Path) -> None:

@@ -25,7 +25,8 @@ MEASURE_TITLE = "Workers trained on online grooming this financial year"
 @pytest.fixture(scope="module")
 def harbourside_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("harbourside")
-    env = dict(os.environ, SCORECARD_HOME=str(root / "home"), SCORECARD_PASSWORD=PASSWORD)
+    env = dict(os.environ, SCORECARD_HOME=str(root / "home"), SCORECARD_PASSWORD=PASSWORD,
+               SCORECARD_ADMIN_PASSWORD=PASSWORD)
     env.pop("SCORECARD_EVENT_STORE", None)
     env.pop("SCORECARD_KAFKA_BOOTSTRAP", None)
 
@@ -33,11 +34,12 @@ def harbourside_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         subprocess.run([SCORECARD, *args], env=env, check=True, capture_output=True)
 
     run("init", "--plan", str(EXAMPLE / "plan.yaml"))
+    run("user", "add", "root", "--role", "administrator")  # authorises the backfills
     for code, sector in AGENCIES.items():
         key = root / f"{code}.key"
         run("agency", "add", code, "--name", code, "--sector", sector, "--key-file", str(key))
         run("push", str(EXAMPLE / "events" / f"{code}.jsonl"), "--agency", code,
-            "--key-file", str(key), "--known-at", "2019-10-01T09:00:00Z")
+            "--key-file", str(key), "--known-at", "2019-10-01T09:00:00Z", "--admin", "root")
     for username, role, agency in USERS:
         run("user", "add", username, "--role", role, *(["--agency", agency] if agency else []))
     run("exception", "note", "--agency", "harbourside-council", "--key-file",
@@ -45,7 +47,7 @@ def harbourside_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--month", "2019-09", "--what-happened", "Fewer workers trained over the summer",
         "--why", "Teams were closed in August", "--recovery", "Two extra courses in October",
         "--recover-by", "2019-12-31", "--owner", "Head of Workforce Development",
-        "--known-at", "2019-10-05T10:00:00Z")
+        "--known-at", "2019-10-05T10:00:00Z", "--admin", "root")
     return root / "home"
 
 

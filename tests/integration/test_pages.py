@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ingest.file_push import push_file
@@ -67,7 +67,6 @@ def test_five_wrong_passwords_lock_the_username_even_against_the_right_one(
     at.button[0].click().run()
     assert "Too many failed sign-ins" in at.error[0].value
     assert "user" not in at.session_state
-    st.cache_resource.clear()  # the throttle is per server process: leave none behind
 
 
 def test_sign_in_with_a_password_and_see_your_role_s_pages(home: Home) -> None:
@@ -187,3 +186,99 @@ def test_breakdowns_of_people_for_the_board_only(home: Home) -> None:
     cllr.selectbox(key="measure_choice").set_value("Referrals received by support services").run()
     assert any("only through the disclosure control" in c.value for c in cllr.caption)
     assert "**Age band**" not in {m.value for m in cllr.markdown}
+
+
+def signed_in(username: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input(key="username").set_value(username)
+    at.text_input(key="password").set_value(f"{username}-password")
+    at.button[0].click().run()
+    assert at.session_state["user"]["username"] == username
+    return at
+
+
+def test_a_disabled_user_is_signed_out_at_their_next_click(home: Home) -> None:
+    """Issue 12 item 4: a disabled user stayed signed in."""
+    at = signed_in("cllr")
+    home.open().disable_user("cllr", by="test", at=NOW)
+    at.run()
+    assert at.title[0].value == "Partnership scorecard" and "user" not in at.session_state
+    assert at.text_input(key="username") is not None
+
+
+def test_a_session_ends_after_its_idle_timeout(home: Home, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    monkeypatch.setenv("SCORECARD_SESSION_IDLE_MINUTES", "0.02")  # 1.2 seconds
+    at = signed_in("chair")
+    time.sleep(1.5)
+    at.run()
+    assert "user" not in at.session_state and at.title[0].value == "Partnership scorecard"
+
+
+def test_a_session_state_without_a_live_sign_in_gets_the_sign_in_page(home: Home) -> None:
+    """What a taken-over Streamlit session has (its state, not the sign-in's token) is
+    not a sign-in: before, ``session_state["user"]`` alone opened the administrator's
+    pages."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user"] = {"username": "root", "role": "administrator", "agency": None}
+    at.run()
+    assert at.title[0].value == "Partnership scorecard" and "user" not in at.session_state
+
+
+def test_a_page_failure_shows_a_reference_not_a_traceback(home: Home) -> None:
+    """Issue 12 item 9: tracebacks with server paths reached users."""
+    at = signed_in("chair")
+    home.readmodel_path.write_bytes(b"not a database " * 1000)
+    at.run()
+    assert not at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "reference" in shown and str(home.path) not in shown and "Traceback" not in shown
+
+
+def test_agency_text_in_a_message_is_not_markdown(home: Home) -> None:
+    """Issue 12 item 7: an image in a rejected value was fetched by the viewer's browser."""
+    at = page("agency", "agency", "nspcc-helpline")
+    image = "![x](https://tracker.example/p.png)"
+    at.text_area[0].set_value((at.text_area[0].value or "").replace('"fax"', f'"{image}"'))
+    at.button(key="resubmit").click().run()
+    shown = at.error[0].value
+    assert "Still rejected" in shown and image not in shown
+    assert "\\!\\[x\\]\\(https\\:" in shown  # every punctuation mark escaped
+
+
+def test_a_new_agency_key_is_handed_over_once(home: Home) -> None:
+    """Issue 12 item 8: the key stayed downloadable, shown again on every rerun."""
+    at = page("admin", "administrator")
+    at.text_input(key="new_agency_code").set_value("grow")
+    at.text_input(key="new_agency_name").set_value("GROW")
+    at.button[0].click().run()
+    assert len(at.get("download_button")) == 1
+    issued = at.session_state["issued_key"]
+    key = home.open().agency("grow").current_key()  # type: ignore[union-attr]
+    assert issued() == key  # the browser's click asks for it: once
+    with pytest.raises(RuntimeError, match="already been downloaded"):
+        issued()
+    at.run()
+    assert not at.get("download_button")
+    assert any("cannot be shown again" in i.value for i in at.info)
+    at.run()
+    assert not at.get("download_button") and "issued_key" not in at.session_state
+
+
+def test_an_administrator_unlocks_disables_and_resets_users_on_the_page(home: Home) -> None:
+    at = page("admin", "administrator")
+    at.selectbox(key="manage_user").set_value("cllr")
+    next(b for b in at.button if b.label == "Disable").click().run()
+    assert home.open().user("cllr").disabled  # type: ignore[union-attr]
+    at.selectbox(key="manage_user").set_value("cllr")
+    next(b for b in at.button if b.label == "Enable").click().run()
+    assert not home.open().user("cllr").disabled  # type: ignore[union-attr]
+    at.text_input(key="reset_password").set_value("a-new-password")
+    next(b for b in at.button if b.label == "Reset password").click().run()
+    assert home.open().sign_in("cllr", "a-new-password") is not None
+    next(b for b in at.button if b.label == "Unlock sign-in").click().run()
+    with home.readmodel() as connection:
+        actions = [a for a, in connection.execute(
+            "SELECT action FROM audit WHERE subject = 'cllr' ORDER BY position").fetchall()]
+    assert actions[1:] == ["user disabled", "user enabled", "password changed",
+                           "sign-in unlocked"]

@@ -21,6 +21,7 @@ from projections.rejected import list_rejected, rejected_json, render_rejected
 from projections.report import load_plan
 from projections.returns import data_quality
 from scorecard.bootstrap import Home
+from scorecard_ui.text import as_text
 from tests.integration.test_pages import page
 from tests.support import event, reasons, register
 
@@ -166,4 +167,5 @@ def test_an_unreadable_upload_is_named_not_a_traceback(home: Home, name: str,
     at = page("agency", "agency", "racs")
     at.file_uploader(key="return_upload").set_value((name, content, "text/csv")).run()
     assert not at.exception
-    assert at.error[0].value.startswith(f"{name} cannot be read as JSON Lines, CSV or Excel: ")
+    assert at.error[0].value.startswith(  # the name as text, not Markdown
+        f"{as_text(name)} cannot be read as JSON Lines, CSV or Excel: ")

@@ -1,0 +1,83 @@
+"""The access store: failed sign-ins and sign-in sessions, in ``access.sqlite`` under the
+home (created 0600, like everything in the home).
+
+They are kept apart from the event store because they are not the record: they change
+on every page view, expire within hours, and no figure depends on them. They are kept
+on disk, not in a process's memory, so that every page process on the host and every
+restart sees the same failures and sessions. Each change runs in one ``BEGIN
+IMMEDIATE`` transaction, so a check and the count it depends on cannot be interleaved
+by another process or thread.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    username TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sign_in_failures_by_name ON sign_in_failures (username, at);
+CREATE INDEX IF NOT EXISTS sign_in_failures_by_time ON sign_in_failures (at);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_seen_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_name ON sessions (username);
+CREATE TABLE IF NOT EXISTS session_grants (
+    grant_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+
+
+_READY: set[Path] = set()  # stores this process has created or checked (pages rerun often)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` (empty) readable by its owner only, or narrow an existing one."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
+class AccessStore:
+    """``access.sqlite``: one short connection per transaction (threads and processes
+    share the file, never a connection)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if path.absolute() in _READY and path.exists():
+            return
+        private_file(path)
+        connection = sqlite3.connect(self.path, timeout=30)
+        try:
+            connection.executescript(SCHEMA)
+        finally:
+            connection.close()
+        _READY.add(path.absolute())
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: it takes the write lock before reading,
+        so what it reads cannot change before it commits."""
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        finally:
+            connection.close()

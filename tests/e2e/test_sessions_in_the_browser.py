@@ -1,0 +1,115 @@
+"""Sign-in sessions in headless Chromium against the served page: the HttpOnly cookie,
+a reload that keeps the sign-in, grants that work once, and uploads and media refused
+to browsers that are not signed in."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scorecard.bootstrap import Home
+from tests.e2e.browser import browser_page, served, sign_in
+from tests.e2e.test_command_line import SCORECARD
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = Home(tmp_path_factory.mktemp("sessions") / "home")
+    app = home.open()
+    app.add_user("root", "administrator", None, "root-password", by="test")
+    app.add_user("cllr", "scrutiny", None, "cllr-password", by="test")
+    return home.path
+
+
+REFUSED = (403, "sign in first")  # the scorecard's guard, not Streamlit's own checks
+
+
+def status(url: str, method: str = "GET", cookie: str = "") -> tuple[int, str]:
+    request = urllib.request.Request(url, method=method, data=b"x" if method == "PUT" else None,
+                                     headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace")
+
+
+def session_cookie(page: Any) -> dict[str, Any]:
+    found: dict[str, Any] = next(c for c in page.context.cookies()
+                                 if c["name"] == "scorecard_session")
+    return found
+
+
+def test_a_reload_keeps_the_sign_in_and_only_the_cookie_carries_it(home: Path) -> None:
+    """Issue 15 item 6 and issue 12 item 4."""
+    with served(SCORECARD, home) as url, browser_page() as page:
+        grants: list[str] = []
+        page.on("request", lambda r: grants.append(r.url) if "/auth/session" in r.url
+                else None)
+        sign_in(page, url, "root", "root-password")
+        cookie = session_cookie(page)
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert "scorecard_session" not in page.evaluate("document.cookie")  # no script sees it
+        page.reload()
+        page.get_by_text("Signed in as root").wait_for(timeout=30_000)
+
+        other = page.context.browser.new_page()  # another browser: no cookie
+        other.goto(grants[0])  # the sign-in's grant, replayed: it worked once already
+        other.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        assert other.get_by_text("Signed in as").count() == 0
+        assert not [c for c in other.context.cookies() if c["name"] == "scorecard_session"]
+
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        assert not [c for c in page.context.cookies() if c["name"] == "scorecard_session"]
+        page.reload()
+        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        assert page.get_by_text("Signed in as").count() == 0
+
+
+def test_uploads_and_media_need_a_signed_in_user_who_may_see_them(home: Path) -> None:
+    """Issue 12 items 5 and 8: a signed-out browser could upload 4 x 50 MB, and a new
+    agency key stayed at /media/... for anyone."""
+    with served(SCORECARD, home) as url, browser_page() as page:
+        upload = f"{url}/_stcore/upload_file/some-session/some-file"
+        assert status(upload, "PUT") == REFUSED
+        assert status(f"{url}/media/0123456789abcdef.key") == REFUSED
+        sign_in(page, url, "cllr", "cllr-password")
+        cllr = f"scorecard_session={session_cookie(page)['value']}"
+        assert status(upload, "PUT", cllr) == REFUSED  # scrutiny users upload nothing
+        assert status(f"{url}/media/0123456789abcdef.key", cookie=cllr)[0] == 404  # passed on
+        page.context.clear_cookies()
+        sign_in(page, url, "root", "root-password")
+        root = f"scorecard_session={session_cookie(page)['value']}"
+        assert status(upload, "PUT", root) != REFUSED  # passed on: Streamlit's checks decide
+        assert status(upload, "PUT", "scorecard_session=forged") == REFUSED
+
+
+def test_a_link_to_a_page_the_role_may_not_use_gives_the_sign_in_then_the_role_s_pages(
+        home: Path) -> None:
+    """Issue 15 item 6: a shared link to the Administration page, opened by a councillor."""
+    with served(SCORECARD, home) as url, browser_page() as page:
+        page.goto(f"{url}/admin")
+        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        assert page.get_by_role("heading", name="Administration").count() == 0
+        page.get_by_role("textbox", name="Username").fill("cllr")
+        page.get_by_role("textbox", name="Password").fill("cllr-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in as cllr").wait_for(timeout=30_000)
+        page.get_by_role("heading", name="Scrutiny: replay a meeting").wait_for(timeout=30_000)
+        assert page.get_by_role("heading", name="Administration").count() == 0
+        assert page.get_by_role("link", name="Administration").count() == 0
+
+
+def test_a_link_to_a_page_the_role_may_use_opens_it_after_the_sign_in(home: Path) -> None:
+    with served(SCORECARD, home) as url, browser_page() as page:
+        page.goto(f"{url}/measure")
+        page.get_by_role("textbox", name="Username").fill("cllr")
+        page.get_by_role("textbox", name="Password").fill("cllr-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in as cllr").wait_for(timeout=30_000)
+        page.wait_for_url("**/measure", timeout=30_000)

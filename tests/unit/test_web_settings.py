@@ -1,0 +1,61 @@
+"""The page's Streamlit settings and the home's file permissions."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scorecard.bootstrap import Home
+from scorecard.cli import STREAMLIT_SETTINGS
+
+CONFIG = Path(__file__).parents[2] / "scorecard_ui" / ".streamlit" / "config.toml"
+
+
+def test_users_get_no_tracebacks_no_developer_toolbar_and_bounded_uploads() -> None:
+    """Issue 12 items 5 and 9, issue 15 item 6: the settings a user's page runs with."""
+    config = tomllib.loads(CONFIG.read_text("utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["client"]["toolbarMode"] == "viewer"
+    assert config["server"]["maxUploadSize"] <= 10
+    for name, value in (("client.showErrorDetails", "none"), ("client.toolbarMode", "viewer"),
+                        ("server.maxUploadSize", "10")):
+        assert STREAMLIT_SETTINGS[name] == value  # what `scorecard ui` passes
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_home_is_private_and_its_stores_owner_only(tmp_path: Path,
+                                                        usual_umask: None) -> None:
+    """Issue 12 item 10: events.sqlite and readmodel.duckdb were created 0644."""
+    home = Home(tmp_path / "home")
+    app = home.open()
+    app.add_user("chair", "board", None, "chair-password", by="test")
+    with home.readmodel(app):
+        pass
+    assert mode(home.path) == 0o700
+    for path in home.path.iterdir():
+        assert mode(path) == 0o600, path.name
+    assert {p.name for p in home.path.iterdir()} >= {"events.sqlite", "readmodel.duckdb"}
+
+
+def test_an_existing_open_home_is_narrowed(tmp_path: Path, usual_umask: None) -> None:
+    home = Home(tmp_path / "home")
+    home.path.mkdir(mode=0o755)
+    home.open()
+    assert mode(home.path) == 0o700 and mode(home.event_store_path) == 0o600
