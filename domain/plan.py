@@ -8,6 +8,7 @@ event store as a document, so every home records exactly which plan it counts ag
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -468,6 +469,8 @@ class _PlanReader:
             if named is not None and named not in populations and named not in declared:
                 self._note((*where, "population"),
                            f"population {named!r} is not in populations")
+            if "plausible" in spec:
+                self._plausible(spec["plausible"], (*where, "plausible"))
             lead = spec.get("lead")
             if lead is not None and lead not in agency_codes:
                 self._note((*where, "lead"), f"{lead!r} is not in agencies (a measure's lead "
@@ -479,6 +482,16 @@ class _PlanReader:
                     field = getattr(error, "field", None)
                     self._note((*where, field) if field else where, str(error))
         return tuple(measures)
+
+    def _plausible(self, bounds: Any, where: PlanPath) -> None:
+        """``plausible: {min: N, max: N}``: hard bounds on an agency's figure for a month,
+        either or both, numbers with min at most max (projections/outliers.py)."""
+        rule = "must be a mapping of min and/or max, numbers with min at most max"
+        if not isinstance(bounds, Mapping) or not bounds or set(bounds) - {"min", "max"} \
+                or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                           for v in bounds.values()) \
+                or bounds.get("min", -math.inf) > bounds.get("max", math.inf):
+            self._note(where, rule)
 
     def _rules(self, measures: tuple[Mapping[str, Any], ...]) -> dict[str, MeasureRules]:
         found: dict[str, MeasureRules] = {}

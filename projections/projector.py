@@ -118,7 +118,7 @@ class Projector:
             batch.usernames[event.originator_id] = found.username  # for the audit line
         _audit(batch, position, event, kind, agency_codes)
         if kind == "Submission.Accepted":
-            batch.facts.append(_fact_row(position, event))
+            batch.facts.append(fact_row(position, event))
         elif kind in ("Submission.Superseded", "Submission.Retracted"):
             batch.ends.append({
                 "submission_id": str(event.originator_id),
@@ -183,7 +183,7 @@ class Projector:
                     "UPDATE agencies SET suspended = ? WHERE code = ?", [suspended, code]
                 )
             if batch.facts:
-                new_facts = _table(batch.facts, FACT_SCHEMA)
+                new_facts = arrow_table(batch.facts, FACT_SCHEMA)
                 connection.register("new_facts", new_facts)
                 connection.execute("INSERT INTO facts SELECT * FROM new_facts")
                 connection.unregister("new_facts")
@@ -296,7 +296,7 @@ def _audit(batch: _Batch, position: int, event: Any, kind: str,
                       reason=event.reason, rules=event.rules)
 
 
-def _fact_row(position: int, event: Any) -> tuple[Any, ...]:
+def fact_row(position: int, event: Any) -> tuple[Any, ...]:
     """One row of ``facts``, in FACT_SCHEMA's order."""
     payload: dict[str, Any] = event.payload
     return (
@@ -311,7 +311,7 @@ def _fact_row(position: int, event: Any) -> tuple[Any, ...]:
     )
 
 
-def _table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+def arrow_table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
     """Rows (tuples in the schema's order) as an Arrow table, built column by column."""
     columns = zip(*rows, strict=True)
     return pa.Table.from_arrays(
