@@ -40,6 +40,7 @@ from domain.model import (
     Agency,
     Case,
     ExceptionReview,
+    FigureCheck,
     MonthAcceptance,
     Rejection,
     ReturnApproval,
@@ -325,6 +326,27 @@ class Scorecard(Application[Any]):
                       note_event_id=note_event_id, decision=decision,
                       comment=visible(comment, 2000), by=by, at=at)
         self.save(review)
+
+    def confirm_figure(self, agency: str, measure_id: str, month: str, value: float,
+                       rule: str, detail: str, by: str, at: datetime) -> None:
+        """Keep an agency's confirmation of a figure questioned at entry."""
+        self._registered(agency)
+        _check_month(month)
+        check = self._find(FigureCheck, FigureCheck.create_id(agency, measure_id, month)) \
+            or FigureCheck(agency=agency, measure_id=measure_id, month=month)
+        check.confirm(agency=agency, measure_id=measure_id, month=month, value=value,
+                      rule=rule, detail=visible(detail, 500), by=by, at=at)
+        self.save(check)
+
+    def mark_figure_for_follow_up(self, agency: str, measure_id: str, month: str, note: str,
+                                  by: str, at: datetime) -> None:
+        """The board's reviewer marks a confirmed outlier for follow-up."""
+        check = self._find(FigureCheck, FigureCheck.create_id(agency, measure_id, month))
+        if check is None:
+            raise CommandError(f"no confirmed outlier of {agency} for {measure_id} in {month}")
+        check.mark_follow_up(agency=agency, measure_id=measure_id, month=month,
+                             note=visible(note, 500), by=by, at=at)
+        self.save(check)
 
     # Agencies ------------------------------------------------------------------
 

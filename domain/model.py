@@ -136,6 +136,32 @@ class ExceptionReview(Aggregate):
         """``accepted`` or ``more_requested`` (with what the board asks for)."""
 
 
+class FigureCheck(Aggregate):
+    """An agency's figure for a measure and month that was questioned at entry (an outlier
+    against its own history, or outside the plan's bounds) and confirmed by the agency;
+    the board's reviewer may mark it for follow-up. Kept so the flag stays in the history."""
+
+    @staticmethod
+    def create_id(agency: str, measure_id: str, month: str) -> UUID:
+        return uuid5(NAMESPACE, f"figure-check/{agency}/{measure_id}/{month}")
+
+    @event("Started")
+    def __init__(self, agency: str, measure_id: str, month: str) -> None:
+        self.agency = agency
+        self.measure_id = measure_id
+        self.month = month
+
+    @event("Confirmed")
+    def confirm(self, agency: str, measure_id: str, month: str, value: float, rule: str,
+                detail: str, by: str, at: dt.datetime) -> None:
+        """The agency says the questioned figure is right; it counts as submitted."""
+
+    @event("FollowUpMarked")
+    def mark_follow_up(self, agency: str, measure_id: str, month: str, note: str, by: str,
+                       at: dt.datetime) -> None:
+        """The board's reviewer wants the figure followed up with the agency."""
+
+
 class Agency(Aggregate):
     """A partner agency: who it is, which keys sign for it, what it may send."""
 

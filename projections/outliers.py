@@ -36,6 +36,7 @@ import duckdb
 from domain import contract
 from domain.errors import Rejected
 from domain.plan import Plan
+from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 from projections.measures import Measure
 from projections.periods import month_end
 from projections.projector import FACT_SCHEMA, arrow_table, fact_row
@@ -216,3 +217,32 @@ def _judge(agency: str, measure: Measure, month: str, value: float,
         flags.append(OutlierFlag(agency, measure.id, measure.title, month, value, "robust z",
                                  statistics.median(history), z, len(history)))
     return flags
+
+
+CHECKS_SQL = """
+SELECT agency, measure_id, month,
+       arg_max(value, position) FILTER (WHERE kind = 'confirmed'),
+       arg_max(rule, position) FILTER (WHERE kind = 'confirmed'),
+       arg_max(detail, position) FILTER (WHERE kind = 'confirmed'),
+       max(recorded_at) FILTER (WHERE kind = 'confirmed'),
+       arg_max(recorded_by, position) FILTER (WHERE kind = 'confirmed'),
+       arg_max(detail, position) FILTER (WHERE kind = 'follow_up'),
+       max(recorded_at) FILTER (WHERE kind = 'follow_up'),
+       arg_max(recorded_by, position) FILTER (WHERE kind = 'follow_up')
+FROM figure_checks WHERE recorded_at <= $known AND ($agency IS NULL OR agency = $agency)
+GROUP BY ALL ORDER BY month DESC, agency, measure_id
+"""
+
+
+def confirmed_figures(connection: duckdb.DuckDBPyConnection, known_at: datetime,
+                      agency: str | None = None) -> list[dict[str, Any]]:
+    """The figures agencies confirmed after they were questioned, as known, each with the
+    reviewer's follow-up mark if any: the board reviewer's list."""
+    rows = connection.execute(CHECKS_SQL, {"known": to_naive_utc(known_at),
+                                           "agency": agency}).fetchall()
+    return [{"agency": a, "measure": m, "month": month, "value": value, "rule": rule,
+             "explain": detail, "confirmed_at": iso_utc(from_naive_utc(at)) if at else None,
+             "confirmed_by": by, "follow_up": follow is not None, "follow_up_note": follow,
+             "follow_up_at": iso_utc(from_naive_utc(f_at)) if f_at else None,
+             "follow_up_by": f_by}
+            for a, m, month, value, rule, detail, at, by, follow, f_at, f_by in rows]

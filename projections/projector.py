@@ -64,6 +64,7 @@ class _Batch:
     approvals: list[tuple[Any, ...]] = field(default_factory=list)
     acceptances: list[tuple[Any, ...]] = field(default_factory=list)
     reviews: list[tuple[Any, ...]] = field(default_factory=list)
+    figure_checks: list[tuple[Any, ...]] = field(default_factory=list)
     audit: list[tuple[Any, ...]] = field(default_factory=list)
     users: list[tuple[Any, ...]] = field(default_factory=list)
     disabled_users: list[tuple[str, bool]] = field(default_factory=list)
@@ -160,6 +161,14 @@ class Projector:
         elif kind == "MonthAcceptance.Accepted":
             batch.acceptances.append((position, event.month, to_naive_utc(event.at), event.by,
                                       event.position))
+        elif kind == "FigureCheck.Confirmed":
+            batch.figure_checks.append((position, event.agency, event.measure_id, event.month,
+                                        "confirmed", event.value, event.rule, event.detail,
+                                        to_naive_utc(event.at), event.by))
+        elif kind == "FigureCheck.FollowUpMarked":
+            batch.figure_checks.append((position, event.agency, event.measure_id, event.month,
+                                        "follow_up", None, None, event.note,
+                                        to_naive_utc(event.at), event.by))
         elif kind == "ExceptionReview.Reviewed":
             batch.reviews.append((position, event.measure_id, event.month, event.agency,
                                   event.note_event_id, event.decision, event.comment,
@@ -203,7 +212,8 @@ class Projector:
                 connection.unregister("new_rejections")
             for table, rows in (("measure_rules", batch.rules), ("approvals", batch.approvals),
                                 ("acceptances", batch.acceptances),
-                                ("exception_reviews", batch.reviews), ("audit", batch.audit),
+                                ("exception_reviews", batch.reviews),
+                                ("figure_checks", batch.figure_checks), ("audit", batch.audit),
                                 ("users", batch.users)):
                 _insert_rows(connection, table, rows)
             for username, disabled in batch.disabled_users:
@@ -280,6 +290,11 @@ def _audit(batch: _Batch, position: int, event: Any, kind: str,
     elif kind == "MonthAcceptance.Accepted":
         batch.audited(position, event, at, event.by, "month accepted", None, event.month,
                       pinned_position=event.position)
+    elif kind in ("FigureCheck.Confirmed", "FigureCheck.FollowUpMarked"):
+        action = ("outlier confirmed" if kind == "FigureCheck.Confirmed"
+                  else "figure marked for follow-up")
+        batch.audited(position, event, at, event.by, action, event.agency,
+                      f"{event.measure_id} {event.month}")
     elif kind == "ExceptionReview.Reviewed":
         action = {"accepted": "exception note accepted",
                   "more_requested": "more asked of an exception note"}[event.decision]

@@ -130,6 +130,18 @@ CREATE TABLE IF NOT EXISTS exception_reviews (
     reviewed_at TIMESTAMP NOT NULL,
     reviewed_by VARCHAR NOT NULL
 );
+CREATE TABLE IF NOT EXISTS figure_checks (
+    position BIGINT NOT NULL,
+    agency VARCHAR NOT NULL,
+    measure_id VARCHAR NOT NULL,
+    month VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,  -- confirmed | follow_up
+    value DOUBLE,
+    rule VARCHAR,
+    detail VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    recorded_by VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     position BIGINT NOT NULL,
     known_at TIMESTAMP NOT NULL,

@@ -22,6 +22,7 @@ from projections.rejected import list_rejected
 from projections.report import load_plan
 from projections.returns import returns_calendar
 from scorecard_ui.exceptions_view import note_form
+from scorecard_ui.outliers_view import keep_confirmations, question_return
 from scorecard_ui.returns_upload import (
     MAX_ROWS,
     UploadRefused,
@@ -108,8 +109,13 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
                    "Submitted as they are, they will be rejected and kept for you to correct.")
     else:
         st.success(f"All {len(preview)} rows pass the contract's checks.")
-    if st.button("Submit this return", key="submit_return", type="primary"):
+    flags, may_submit = question_return(
+        app, agency, [message for _, _, message, _ in rows if message is not None],
+        key=f"confirm_outliers_{generation}")
+    if st.button("Submit this return", key="submit_return", type="primary",
+                 disabled=not may_submit):
         outcomes = submit(app, deliveries(app, agency, lines, user, uploaded.name))
+        keep_confirmations(app, flags, user)
         st.success(f"Submitted: {outcome_summary(outcomes)}")
         # the next run has a new uploader: Streamlit lets go of this file instead of
         # keeping it in memory for as long as the browser session lasts

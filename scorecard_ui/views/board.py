@@ -16,6 +16,7 @@ from projections import symbols
 from projections.report import MeasureValue, Report, report_csv, report_json
 from scorecard_ui.errors import guarded
 from scorecard_ui.exceptions_view import flag_text, show_exceptions
+from scorecard_ui.outliers_view import reviewer_section
 from scorecard_ui.session import application, current_user, load_report, still_signed_in
 from scorecard_ui.suppression import shown, shown_split
 
@@ -199,6 +200,7 @@ def show(zone: ZoneInfo, plan: Plan, as_at: date, from_day: date, known_day: dat
                               file_name=f"{name}.json", mime="application/json",
                               key="board_json")
     show_exceptions(application(), report, current_user(), live)
+    reviewer_section(application(), current_user(), live)
     st.subheader("Delivery-plan actions")
     actions = action_rows(report)
     st.dataframe(actions, hide_index=True, width="stretch", height=rows_height(len(actions)))

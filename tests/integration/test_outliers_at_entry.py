@@ -3,17 +3,19 @@ twelve months of history and the plan's hard bounds."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from domain.errors import CommandError
 from domain.plan import PlanError, load_plan_document
 from ingest.file_push import push_file
+from projections.audit import audit_trail
 from projections.measures import check_plan_measure
-from projections.outliers import flag_return
-from projections.report import load_plan
+from projections.outliers import confirmed_figures, flag_return
+from projections.report import build_report, load_plan
 from scorecard.bootstrap import Home
 from tests.support import event, plan_file, write_jsonl
 
@@ -85,3 +87,38 @@ def test_the_plan_checks_its_bounds(tmp_path: Path) -> None:
                                         "min and/or max"):
         load_plan_document(plan_file(tmp_path / "p.yaml", measures=measures),
                            check_plan_measure)
+
+
+def test_a_confirmed_outlier_is_kept_for_the_reviewer_who_marks_it_for_follow_up(
+        racs_home: tuple[Home, Any], tmp_path: Path) -> None:
+    home, app = racs_home
+    big = referrals("2015-10", 110, "big")
+    found = [f for f in flag_return_now(home, app, big) if f.measure == "referrals_received"]
+    push_file(app, write_jsonl(tmp_path / "big.jsonl", big), agency="racs",
+              key=app.agency("racs").current_key(), now=NOW)
+    for flag in found:
+        app.confirm_figure(flag.agency, flag.measure, flag.month, flag.value, flag.rule,
+                           flag.explain(), by="racs-staff", at=NOW)
+    with pytest.raises(CommandError, match="no confirmed outlier"):
+        app.mark_figure_for_follow_up("racs", "cases_closed", "2015-10", "why?", by="board",
+                                      at=NOW)
+    app.mark_figure_for_follow_up("racs", "referrals_received", "2015-10",
+                                  "Ask for the referral sources", by="board",
+                                  at=datetime(2026, 1, 2, tzinfo=UTC))
+    with home.readmodel(app) as connection:
+        before = confirmed_figures(connection, datetime(2026, 1, 1, 12, tzinfo=UTC))
+        after = confirmed_figures(connection, datetime(2026, 1, 3, tzinfo=UTC))
+        trail = [line["action"] for line in audit_trail(connection, agency="racs")]
+        report = build_report(connection, as_at=date(2015, 10, 31), from_day=date(2015, 10, 1),
+                              known_at=datetime(2026, 1, 3, tzinfo=UTC))
+    assert [(r["measure"], r["month"], r["value"], r["follow_up"]) for r in before] == [
+        ("referrals_received", "2015-10", 110.0, False)]
+    assert after[0]["rule"] == "robust z"  # the latest confirmation of the month
+    assert after[0]["follow_up"] and after[0]["follow_up_note"] == "Ask for the referral sources"
+    assert "outlier confirmed" in trail and "figure marked for follow-up" in trail
+    assert report.measure("referrals_received").by_agency["racs"] == 110  # nothing dropped
+
+
+def flag_return_now(home: Home, app: Any, messages: list[dict[str, Any]]) -> list[Any]:
+    with home.readmodel(app) as connection:
+        return flag_return(connection, load_plan(connection), "racs", messages, NOW)
