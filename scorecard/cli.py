@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from domain.application import Scorecard
-from domain.contract import EVENT_TYPES, MONTH, SECTORS
-from domain.errors import CommandError
+from domain.contract import EVENT_TYPES, MONTH, SECTORS, decode_message
+from domain.errors import CommandError, Rejected
 from domain.exception_notes import note_message
 from domain.timekeeping import iso_utc, parse_day, parse_moment, utc_now
 from domain.users import ROLES
@@ -27,6 +27,7 @@ from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
 from projections import readmodel
 from projections.audit import audit_json, audit_trail, render_audit
 from projections.evidence import check_signature, evidence
+from projections.outliers import confirmed_figures, flag_return
 from projections.projector import Projector
 from projections.rejected import View, list_rejected, rejected_json, render_rejected
 from projections.report import build_report, load_plan, render_text, report_csv, report_json
@@ -430,6 +431,59 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outliers_check(args: argparse.Namespace) -> int:
+    """The figures a return would make that the outlier rule questions (nothing is sent)."""
+    home = Home.from_environment()
+    app = home.open()
+    if not Path(args.file).is_file():
+        raise CommandError(f"no such file: {args.file}")
+    messages = []
+    for number, line in enumerate(Path(args.file).read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            messages.append(decode_message(line))
+        except Rejected as error:
+            print(f"line {number}: not judged: {error}", file=sys.stderr)
+    with home.readmodel(app) as connection:
+        flags = flag_return(connection, load_plan(connection), args.agency, messages,
+                            utc_now())
+    if args.json:
+        print(json.dumps([f.to_json() for f in flags], indent=2, ensure_ascii=False))
+    else:
+        for flag in flags:
+            print(flag.explain())
+        print(f"{len(flags)} figure(s) questioned" if flags else "no figure questioned")
+    return 0
+
+
+def cmd_outliers_list(args: argparse.Namespace) -> int:
+    """Figures confirmed after being questioned at entry, and their follow-up marks."""
+    home = Home.from_environment()
+    app = home.open()
+    with home.readmodel(app) as connection:
+        rows = confirmed_figures(connection, _known_at(args, app), args.agency)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for r in rows:
+            follow = f"  follow up: {r['follow_up_note']}" if r["follow_up"] else ""
+            print(f"{r['agency']} {r['measure']} {r['month']}: {r['explain']} "
+                  f"(confirmed by {r['confirmed_by']}){follow}")
+        if not rows:
+            print("no confirmed outliers")
+    return 0
+
+
+def cmd_outliers_follow_up(args: argparse.Namespace) -> int:
+    """The board's reviewer marks a confirmed figure for follow-up."""
+    app = Home.from_environment().open()
+    app.mark_figure_for_follow_up(args.agency, args.measure, args.month, args.note,
+                                  by=actor(), at=utc_now())
+    print(f"{args.agency} {args.measure} {args.month} marked for follow-up")
+    return 0
+
+
 def cmd_rules_set(args: argparse.Namespace) -> int:
     home = Home.from_environment()
     app = home.open()
@@ -724,6 +778,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="show case references (the board's own view only)")
     drill.add_argument("--json", action="store_true")
     drill.set_defaults(run=cmd_evidence)
+
+    outliers = commands.add_parser("outliers", help="figures questioned at entry")
+    outlier_commands = outliers.add_subparsers(dest="outliers_command", required=True)
+    check = outlier_commands.add_parser("check", help="which figures a return file would "
+                                        "make that the outlier rule questions")
+    check.add_argument("file")
+    check.add_argument("--agency", required=True)
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(run=cmd_outliers_check)
+    listed = outlier_commands.add_parser("list", help="figures confirmed after questioning")
+    listed.add_argument("--agency")
+    listed.add_argument("--known-at")
+    listed.add_argument("--json", action="store_true")
+    listed.set_defaults(run=cmd_outliers_list)
+    follow = outlier_commands.add_parser("follow-up", help="mark a confirmed figure for "
+                                         "follow-up")
+    for name in ("--agency", "--measure", "--month", "--note"):
+        follow.add_argument(name, required=True)
+    follow.set_defaults(run=cmd_outliers_follow_up)
 
     rules = commands.add_parser("rules", help="targets and RAG rules of the plan's measures")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)

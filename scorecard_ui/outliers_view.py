@@ -32,8 +32,10 @@ def question_return(app: Scorecard, agency: str, messages: Sequence[Mapping[str,
         flags = flag_return(connection, load_plan(connection), agency, messages, utc_now())
     if not flags:
         return flags, True
-    st.warning(f"{len(flags)} figure{'s' if len(flags) != 1 else ''} this return makes "
-               "differ from your agency's own history or the plan's bounds. Check them: "
+    many = len(flags) != 1
+    st.warning(f"{len(flags)} figure{'s' if many else ''} this return makes "
+               f"differ{'' if many else 's'} from your agency's own history or the plan's "
+               "bounds. Check them: "
                "correct the file, or confirm they are right. Confirmed figures count and "
                "are marked for the board's reviewer.")
     st.dataframe(pd.DataFrame([{"Measure": f.title, "Month": f.month, "Figure": f.value,
@@ -66,8 +68,8 @@ def reviewer_section(app: Scorecard, user: SignedIn | None, live: bool) -> None:
                "plan's bounds, and the agency confirmed it. Nothing was dropped.")
     st.dataframe(pd.DataFrame([{
         "Agency": r["agency"], "Measure": r["measure"], "Month": r["month"],
-        "Figure": r["value"], "Why": r["explain"], "Confirmed by": r["confirmed_by"],
-        "Follow-up": r["follow_up_note"] or ""} for r in rows]),
+        "Figure": r["value"], "Follow-up": r["follow_up_note"] or "",
+        "Confirmed by": r["confirmed_by"], "Why": r["explain"]} for r in rows]),
         hide_index=True, width="stretch")
     open_rows = [r for r in rows if not r["follow_up"]]
     if not (live and user.role == "board" and open_rows):

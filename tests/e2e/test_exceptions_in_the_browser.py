@@ -5,6 +5,7 @@ board accepts it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -95,6 +96,7 @@ def test_the_agency_writes_a_note_and_the_board_accepts_it(harbourside_home: Pat
         form.get_by_role("button", name="Send the note").click()
         page.get_by_text("sent: the board sees it now").wait_for(timeout=30_000)
         page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
 
         sign_in(page, url, "chair", PASSWORD)
         page.get_by_label("Replay a meeting", exact=True).first.click()
@@ -107,3 +109,40 @@ def test_the_agency_writes_a_note_and_the_board_accepts_it(harbourside_home: Pat
         page.get_by_text("accepted by chair").first.wait_for(timeout=30_000)
         assert "note accepted" in grid_row(page, MEASURE_TITLE).inner_text()
         screenshot(page, "exceptions-accepted")
+
+
+def test_an_outlying_return_is_questioned_confirmed_and_marked_for_follow_up(
+        harbourside_home: Path, tmp_path: Path) -> None:
+    upload = tmp_path / "october.jsonl"
+    upload.write_text(json.dumps({
+        "event_id": "hbc-tr-900", "agency": "harbourside-council", "type": "training.delivered",
+        "schema_version": 1, "occurred_at": "2019-10-08",
+        "payload": {"course": "online-grooming", "audience": "workforce", "attendees": 900}})
+        + "\n", encoding="utf-8")
+    with served(SCORECARD, harbourside_home) as url, browser_page() as page:
+        page.set_viewport_size({"width": 1366, "height": 768})
+        sign_in(page, url, "trainer", PASSWORD)
+        page.locator("input[type=file]").set_input_files(str(upload))
+        page.get_by_text("differs from your agency's own history").wait_for(timeout=30_000)
+        assert "above the plan's maximum (300)" in grid_row(page, "2019-10").inner_text()
+        submit = page.get_by_role("button", name="Submit this return")
+        assert submit.is_disabled()
+        screenshot(page, "outliers-upload-questioned")
+        page.get_by_text("These figures are right").click()
+        submit.click()
+        page.get_by_text("Submitted: 1 accepted").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+
+        sign_in(page, url, "chair", PASSWORD)
+        page.get_by_label("Replay a meeting", exact=True).first.click()
+        page.get_by_role("option").filter(has_text="Today").first.click()
+        page.get_by_role("heading", name="Figures questioned at entry").wait_for(timeout=30_000)
+        row = grid_row(page, "workers_trained_this_year")
+        row.wait_for(state="attached", timeout=30_000)
+        form = page.locator("[data-testid=stForm]").filter(has_text="What to follow up").first
+        form.get_by_label("What to follow up").fill("Ask which courses ran")
+        form.get_by_role("button", name="Mark for follow-up").click()
+        page.locator("[role=gridcell]", has_text="Ask which courses ran").first.wait_for(
+            state="attached", timeout=30_000)
+        screenshot(page, "outliers-follow-up")

@@ -34,6 +34,31 @@ def test_the_harbourside_plan_loads_runs_its_events_and_reports(tmp_path: Path) 
     assert {a["code"]: a["status"] for a in report["actions"]} == {
         "1.1.1": "on_track", "1.2.1": "at_risk", "2.1.1": "complete"}
 
+    # The red measure owes a note; the lead agency writes it; the figure's evidence.
+    assert cli.json("exception", "list", "--as-at", "2019-09-30")[
+        "workers_trained_this_year"]["status"] == "missing"
+    cli("exception", "note", "--agency", "harbourside-council", "--key-file",
+        str(tmp_path / "harbourside-council.key"), "--measure", "workers_trained_this_year",
+        "--month", "2019-09", "--what-happened", "Summer", "--why", "Closures",
+        "--recovery", "Extra courses", "--recover-by", "2019-12-31", "--owner", "Head")
+    flag = {m["id"]: m for m in cli.json("report", "--as-at", "2019-09-30")["measures"]}[
+        "workers_trained_this_year"]["exception"]
+    assert flag["status"] == "submitted" and flag["note"]["owner"] == "Head"
+    evidence = cli.json("evidence", "--measure", "workers_trained_this_year", "--as-at",
+                        "2019-09-30", "--verify")
+    assert [e["event_id"] for e in evidence["events"]] == ["hbc-tr-001", "hbc-tr-002",
+                                                          "hbc-tr-003"]
+    assert {e["signature"]["status"] for e in evidence["events"]} == {"verifies"}
+
+    # A month far beyond the plan's bound is questioned before it is sent.
+    big = tmp_path / "big.jsonl"
+    big.write_text('{"event_id":"x1","agency":"harbourside-council","type":'
+                   '"training.delivered","schema_version":1,"occurred_at":"2019-10-08",'
+                   '"payload":{"course":"c","audience":"workforce","attendees":900}}\n')
+    questioned = cli.json("outliers", "check", str(big), "--agency", "harbourside-council")
+    assert [(q["measure"], q["rule"]) for q in questioned] == [
+        ("workers_trained_this_year", "above the plan's maximum")]
+
 
 def test_a_broken_plan_is_refused_by_init_with_every_problem(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
