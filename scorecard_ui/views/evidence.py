@@ -67,7 +67,9 @@ def render() -> None:
         "Occurred": f"{e.occurred_on:%d %b %Y}", "Known": f"{e.known_at:%d %b %Y %H:%M}",
         "Arrival": e.arrival, **({"Case": e.case or ""} if with_cases else {}),
     } for e in found.events]
-    checked = st.session_state.get("evidence_checks", {})
+    shown_ids = {e.submission_id for e in found.events}
+    checked = {i: c for i, c in st.session_state.get("evidence_checks", {}).items()
+               if i in shown_ids}  # checks of another figure's events are not this one's
     if st.button("Check the signatures again", key="evidence_verify"):
         checked = {e.submission_id: check_signature(app, e.submission_id)
                    for e in found.events[:MAX_CHECKED]}
