@@ -39,13 +39,16 @@ from domain.model import (
     AdoptedPlan,
     Agency,
     Case,
+    ExceptionReview,
+    FigureCheck,
     MonthAcceptance,
     Rejection,
     ReturnApproval,
     Submission,
     check_action_lead,
+    check_exception_note,
 )
-from domain.plan import Plan
+from domain.plan import Plan, with_rules
 from domain.rules import MeasureRules
 from domain.text import visible
 from domain.users import (
@@ -59,6 +62,7 @@ from domain.users import (
 )
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
+REVIEW_DECISIONS = ("accepted", "more_requested")
 PLAN_ADOPTED_TOPIC = f"{AdoptedPlan.__module__}:AdoptedPlan.Adopted"
 MAX_KEPT_RAW_BYTES = contract.MAX_MESSAGE_BYTES
 MAX_KEPT_NAME_CHARACTERS = 200  # a rejection's producer, event id, type and source
@@ -200,6 +204,8 @@ class Scorecard(Application[Any]):
         if measure_id not in {m["id"] for m in self.plan.measures}:
             raise CommandError(f"measure {measure_id} is not listed in the plan's measures")
         MeasureRules.from_document(rules)
+        # The plan as it would stand, checked whole like a plan file: nothing half-changed.
+        Plan.from_document(with_rules(self.plan.document, measure_id, rules))
         if not reason.strip():
             raise CommandError("a rule change needs a reason")
         adopted = self._find(AdoptedPlan, AdoptedPlan.create_id(self.plan.code))
@@ -298,6 +304,49 @@ class Scorecard(Application[Any]):
         acceptance.accept(month=month, by=by, at=at, position=position)
         self.save(acceptance)
         return position
+
+    def review_exception(self, measure_id: str, month: str, agency: str, note_event_id: str,
+                         decision: str, comment: str, by: str, at: datetime) -> None:
+        """The board accepts an exception note, or asks its agency for more (saying what).
+        The note must be one accepted from that agency about that measure and month."""
+        if decision not in REVIEW_DECISIONS:
+            raise CommandError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}")
+        _check_month(month)
+        note = self._find(Submission, Submission.create_id(agency, note_event_id))
+        if note is None or note.type != "exception.noted" \
+                or note.payload.get("measure") != measure_id \
+                or note.payload.get("month") != month:
+            raise CommandError(f"{agency} has no exception note {note_event_id} for "
+                               f"{measure_id} in {month}")
+        if decision == "more_requested" and not comment.strip():
+            raise CommandError("asking for more needs a comment saying what is missing")
+        review = self._find(ExceptionReview, ExceptionReview.create_id(measure_id, month)) \
+            or ExceptionReview(measure_id=measure_id, month=month)
+        review.review(measure_id=measure_id, month=month, agency=agency,
+                      note_event_id=note_event_id, decision=decision,
+                      comment=visible(comment, 2000), by=by, at=at)
+        self.save(review)
+
+    def confirm_figure(self, agency: str, measure_id: str, month: str, value: float,
+                       rule: str, detail: str, by: str, at: datetime) -> None:
+        """Keep an agency's confirmation of a figure questioned at entry."""
+        self._registered(agency)
+        _check_month(month)
+        check = self._find(FigureCheck, FigureCheck.create_id(agency, measure_id, month)) \
+            or FigureCheck(agency=agency, measure_id=measure_id, month=month)
+        check.confirm(agency=agency, measure_id=measure_id, month=month, value=value,
+                      rule=rule, detail=visible(detail, 500), by=by, at=at)
+        self.save(check)
+
+    def mark_figure_for_follow_up(self, agency: str, measure_id: str, month: str, note: str,
+                                  by: str, at: datetime) -> None:
+        """The board's reviewer marks a confirmed outlier for follow-up."""
+        check = self._find(FigureCheck, FigureCheck.create_id(agency, measure_id, month))
+        if check is None:
+            raise CommandError(f"no confirmed outlier of {agency} for {measure_id} in {month}")
+        check.mark_follow_up(agency=agency, measure_id=measure_id, month=month,
+                             note=visible(note, 500), by=by, at=at)
+        self.save(check)
 
     # Agencies ------------------------------------------------------------------
 
@@ -549,6 +598,8 @@ class Scorecard(Application[Any]):
         episode = self._apply_case_rules(event, replaced, target, uow)
         if event.type == "action.status_reported":
             check_action_lead(self.plan, event.payload["action"], event.agency)
+        if event.type == "exception.noted":
+            check_exception_note(self.plan, event.payload["measure"], event.agency)
         # Every rule has passed: record.
         if replaced is not None:
             replaced.supersede(by_event_id=event.event_id, at=at)
@@ -571,6 +622,8 @@ class Scorecard(Application[Any]):
                 source=delivery.source,
                 key_id=key_id,
                 operator=delivery.operator,
+                signature=delivery.signature or "",
+                signed=base64.b64encode(delivery.signed_bytes).decode("ascii"),
             )
         )
 

@@ -32,6 +32,8 @@ CASE_REF = re.compile(r"^[A-Za-z0-9-]{3,40}$")
 SCHOOL_URN = re.compile(r"^[0-9]{6}$")
 ACTION_CODE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+MEASURE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+DAY = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 YEAR_GROUPS = ("R", *(f"Y{n}" for n in range(1, 14)))
 SECTORS = ("council", "police", "health", "education", "voluntary", "other")
 
@@ -241,6 +243,19 @@ PAYLOADS: dict[str, dict[str, Field]] = {
         "setting": (one_of("youth_centre", "outreach", "online", "other"), True),
         "participants": (integer(0, 2000), True),
     },
+    # Project extension: an exception note, the lead agency's account of a measure that is
+    # red (or off course by the forecast) at a month's end: what happened, why, what is
+    # being done, by when, and who owns the recovery. A revised note supersedes the last.
+    "exception.noted": {
+        "measure": (matching(MEASURE_ID, "must be a measure id of the plan, such as "
+                             "workforce_trained_this_year"), True),
+        "month": (matching(MONTH, "must be a month YYYY-MM"), True),
+        "what_happened": (text(2000, min_length=1), True),
+        "why": (text(2000, min_length=1), True),
+        "recovery": (text(2000, min_length=1), True),
+        "recover_by": (matching(DAY, "must be a date YYYY-MM-DD"), True),
+        "owner": (text(200, min_length=1), True),
+    },
     "event.retracted": {
         "target": (matching(EVENT_ID, EVENT_ID_RULE), True),
         "reason": (text(500), True),
@@ -248,6 +263,8 @@ PAYLOADS: dict[str, dict[str, Field]] = {
 }
 
 EVENT_TYPES: tuple[str, ...] = tuple(PAYLOADS)
+# Types that comment on figures rather than report them: not a return for a month.
+COMMENTARY_TYPES: tuple[str, ...] = ("exception.noted",)
 
 # Each type's part in a case's life: a referral opens (or re-opens) one, a closure closes
 # it; every other type has none, whatever its fields (a new type with a ``case`` field is
@@ -263,6 +280,7 @@ CASE_ROLES: dict[str, CaseRole] = {
     "case.closed": "closes",
     "action.status_reported": "none",
     "youth_session.delivered": "none",
+    "exception.noted": "none",
     "event.retracted": "none",
 }
 

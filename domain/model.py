@@ -19,7 +19,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain import signing
-from domain.contract import case_role
+from domain.contract import COMMENTARY_TYPES, case_role
 from domain.errors import (
     BadReference,
     CaseAlreadyOpen,
@@ -104,6 +104,64 @@ def check_action_lead(plan: Plan, action_code: str, agency: str) -> None:
                             field="payload.action")
 
 
+def check_exception_note(plan: Plan, measure_id: str, agency: str) -> None:
+    """An exception note must be about a measure the plan lists (only those have targets
+    to miss), from the measure's lead agency when the plan names one."""
+    spec = next((m for m in plan.measures if m.get("id") == measure_id), None)
+    if spec is None:
+        raise BadReference(f"measure {measure_id} is not a measure of the plan {plan.code}",
+                           field="payload.measure")
+    lead = spec.get("lead")
+    if lead is not None and lead != agency:
+        raise BadReference(f"measure {measure_id} is led by {lead}, not {agency}: its lead "
+                           "agency writes its exception notes", field="payload.measure")
+
+
+class ExceptionReview(Aggregate):
+    """The board's review of the exception notes for one measure and month: each decision
+    names the note it judged, so a revised note is judged afresh."""
+
+    @staticmethod
+    def create_id(measure_id: str, month: str) -> UUID:
+        return uuid5(NAMESPACE, f"exception-review/{measure_id}/{month}")
+
+    @event("Started")
+    def __init__(self, measure_id: str, month: str) -> None:
+        self.measure_id = measure_id
+        self.month = month
+
+    @event("Reviewed")
+    def review(self, measure_id: str, month: str, agency: str, note_event_id: str,
+               decision: str, comment: str, by: str, at: dt.datetime) -> None:
+        """``accepted`` or ``more_requested`` (with what the board asks for)."""
+
+
+class FigureCheck(Aggregate):
+    """An agency's figure for a measure and month that was questioned at entry (an outlier
+    against its own history, or outside the plan's bounds) and confirmed by the agency;
+    the board's reviewer may mark it for follow-up. Kept so the flag stays in the history."""
+
+    @staticmethod
+    def create_id(agency: str, measure_id: str, month: str) -> UUID:
+        return uuid5(NAMESPACE, f"figure-check/{agency}/{measure_id}/{month}")
+
+    @event("Started")
+    def __init__(self, agency: str, measure_id: str, month: str) -> None:
+        self.agency = agency
+        self.measure_id = measure_id
+        self.month = month
+
+    @event("Confirmed")
+    def confirm(self, agency: str, measure_id: str, month: str, value: float, rule: str,
+                detail: str, by: str, at: dt.datetime) -> None:
+        """The agency says the questioned figure is right; it counts as submitted."""
+
+    @event("FollowUpMarked")
+    def mark_follow_up(self, agency: str, measure_id: str, month: str, note: str, by: str,
+                       at: dt.datetime) -> None:
+        """The board's reviewer wants the figure followed up with the agency."""
+
+
 class Agency(Aggregate):
     """A partner agency: who it is, which keys sign for it, what it may send."""
 
@@ -165,6 +223,10 @@ class Agency(Aggregate):
             raise UnknownAgency(f"agency {self.code} is suspended", field="agency")
 
     def check_permitted(self, event_type: str) -> None:
+        """Only the types it was registered for; commentary (an exception note) carries no
+        figure, so any agency may send it, where the plan lets it (``check_exception_note``)."""
+        if event_type in COMMENTARY_TYPES:
+            return
         if self.types is not None and event_type not in self.types:
             raise NotPermitted(
                 f"agency {self.code} is not permitted to send {event_type} "
@@ -213,7 +275,12 @@ class Submission(Aggregate):
         source: str,
         key_id: str = "",
         operator: str = "",
+        signature: str = "",
+        signed: str = "",
     ) -> None:
+        """``signature`` and ``signed`` (base64 of the bytes it covers) are kept so the
+        signature can be checked again on demand; events accepted before they were kept
+        carry neither."""
         self.agency = agency
         self.event_id = event_id
         self.type = type

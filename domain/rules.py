@@ -27,7 +27,13 @@ MONTH_KEYS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oc
 
 
 class RulesError(CommandError):
-    """Targets or RAG rules that cannot be applied."""
+    """Targets or RAG rules that cannot be applied: ``field`` (target, rag, profile) and
+    ``rule`` say what is wrong, for a plan check to place it in the file."""
+
+    def __init__(self, where: str, field: str, rule: str) -> None:
+        super().__init__(f"{where}.{field}{'' if rule.startswith('must') else ':'} {rule}")
+        self.field = field
+        self.rule = rule
 
 
 @dataclass(frozen=True)
@@ -129,19 +135,22 @@ class MeasureRules:
                 start = dt.date.fromisoformat(str(step["from"]))
                 value = float(step["value"])
             except (KeyError, TypeError, ValueError):
-                raise RulesError(f"{where}.target: each step needs from (a date) and "
+                raise RulesError(where, "target", "each step needs from (a date) and "
                                  "value (a number)") from None
             targets.append((start, value))
         targets.sort()
-        rag = []
+        rag: list[RagRule] = []
         for rule in _list(document.get("rag"), f"{where}.rag"):
             colour = rule.get("rag") if isinstance(rule, Mapping) else None
             if colour not in RAG_COLOURS:
-                raise RulesError(f"{where}.rag: each rule needs rag: green, amber or red")
+                raise RulesError(where, "rag", "each rule needs rag: green, amber or red")
             share = rule.get("share")
             if share is not None and (isinstance(share, bool)
                                       or not isinstance(share, int | float) or share < 0):
-                raise RulesError(f"{where}.rag: share must be a non-negative number")
+                raise RulesError(where, "rag", "share must be a non-negative number")
+            if rag and rag[-1].share is None:
+                raise RulesError(where, "rag", "a rule without a share holds always, so it "
+                                 "must be the last")
             rag.append(RagRule(str(colour), float(share) if share is not None else None))
         return cls(tuple(targets), tuple(rag), _profile(document.get("profile"), where))
 
@@ -150,18 +159,18 @@ def _profile(value: Any, where: str) -> tuple[float, ...] | None:
     """``profile: {jan: 1, ..., dec: 1}``: a non-negative weight for each calendar month."""
     if value is None:
         return None
-    rule = (f"{where}.profile: give all twelve months (jan ... dec), each a non-negative "
-            "number, not all zero")
+    error = RulesError(where, "profile", "give all twelve months (jan ... dec), each a "
+                       "non-negative number, not all zero")
     if not isinstance(value, Mapping) or set(value) != set(MONTH_KEYS):
-        raise RulesError(rule)
+        raise error
     weights = []
     for key in MONTH_KEYS:
         weight = value[key]
         if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
-            raise RulesError(rule)
+            raise error
         weights.append(float(weight))
     if not any(weights):
-        raise RulesError(rule)
+        raise error
     return tuple(weights)
 
 
@@ -169,5 +178,6 @@ def _list(value: Any, where: str) -> Sequence[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise RulesError(f"{where} must be a list")
+        field = where.rsplit(".", 1)
+        raise RulesError(field[0], field[-1], "must be a list")
     return value

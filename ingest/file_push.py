@@ -9,12 +9,13 @@ sends the lines to ``agency-events`` instead, for the ingest workers to decide.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from domain import contract, signing
 from domain.application import Delivery, Outcome, Scorecard
@@ -126,6 +127,21 @@ def push_file(
     if batch:
         summary.add(submit_guarded(app, batch))
     return summary
+
+
+def push_message(app: Scorecard, message: dict[str, Any], *, agency: str, key: str,
+                 now: datetime, source: str, operator: str = "",
+                 known_at: datetime | None = None) -> Outcome:
+    """Submit one message built by the scorecard itself (an exception note written on
+    the page or the command line) exactly as a pushed file line is submitted; a
+    ``known_at`` backfills it, as ``push --known-at`` does."""
+    registered = app.agency(agency)
+    delivery = file_line_delivery(
+        json.dumps(message, ensure_ascii=False).encode("utf-8"), producer=agency, key=key,
+        producer_verified=registered is not None and registered.holds_key(key, now),
+        received_at=known_at or now, backfill=known_at is not None, source=source,
+        arrived_at=now, operator=operator)
+    return submit_guarded(app, [delivery])[0]
 
 
 def produce_file(bootstrap: str, path: Path, *, agency: str, key: str) -> int:

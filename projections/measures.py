@@ -27,7 +27,12 @@ DEFAULT_NO_TARGET = "the plan gives no target and no reason for having none"
 
 
 class MeasureError(ValueError):
-    """A measure definition that cannot be compiled."""
+    """A measure definition that cannot be compiled; ``field`` names the key of the
+    measure at fault when it is known, so a plan check can place it in the file."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -49,18 +54,18 @@ class MeasureNotes:
             if value is None:
                 return None
             if not isinstance(value, str) or not value.strip():
-                raise MeasureError(f"measure {measure_id}: {key} must be non-empty text")
+                raise MeasureError(f"measure {measure_id}: {key} must be non-empty text", key)
             return value.strip()
 
         illustrative = spec.get("target_illustrative", False)
         if not isinstance(illustrative, bool):
             raise MeasureError(f"measure {measure_id}: target_illustrative must be true or "
-                               "false")
+                               "false", "target_illustrative")
         minimum = spec.get("min_denominator")
         if minimum is not None and (isinstance(minimum, bool) or not isinstance(minimum, int)
                                     or minimum < 1):
             raise MeasureError(f"measure {measure_id}: min_denominator must be a whole "
-                               "number of at least 1")
+                               "number of at least 1", "min_denominator")
         return cls(text("no_target_reason"), illustrative, text("target_set_by"), minimum,
                    text("caveats"))
 
@@ -139,7 +144,8 @@ class Count:
 
     def __post_init__(self) -> None:
         if self.event_type not in EVENT_TYPES:
-            raise MeasureError(f"{self.event_type!r} is not an event type")
+            raise MeasureError(f"{self.event_type!r} is not an event type of the contract "
+                               f"(one of {', '.join(EVENT_TYPES)})")
         if self.aggregate not in ("count", "sum", "distinct"):
             raise MeasureError("aggregate must be count, sum or distinct")
         if (self.aggregate == "count") != (self.field is None):
@@ -293,7 +299,8 @@ def plan_measure(spec: Mapping[str, Any], standard: Mapping[str, Measure]) -> Me
     measure_id = str(spec.get("id", ""))
     polarity = str(spec.get("polarity", "higher"))
     if polarity not in ("higher", "lower"):
-        raise MeasureError(f"measure {measure_id}: polarity must be higher or lower")
+        raise MeasureError(f"measure {measure_id}: polarity must be higher or lower",
+                           "polarity")
     objective = spec.get("objective")
     about = MeasureNotes.parse(spec, measure_id)
     if measure_id in standard:
@@ -302,11 +309,15 @@ def plan_measure(spec: Mapping[str, Any], standard: Mapping[str, Measure]) -> Me
                        base.period, str(objective) if objective else None, polarity, True,
                        about)
     if "open_cases" in spec and spec.get("title"):
-        where = (spec["open_cases"] or {}).get("where") or {}
+        chosen = spec["open_cases"] or {}
+        where = chosen.get("where") or {} if isinstance(chosen, Mapping) else None
+        if not isinstance(where, Mapping):
+            raise MeasureError(f"measure {measure_id}: open_cases must be a mapping with "
+                               "where: a mapping of field to value", "open_cases")
         try:
             referrals = Count("referral.received", where=dict(where))
         except MeasureError as error:
-            raise MeasureError(f"measure {measure_id}: {error}") from None
+            raise MeasureError(f"measure {measure_id}: {error}", "open_cases") from None
         return Measure(measure_id, str(spec["title"]), referrals, kind="open_cases",
                        objective=str(objective) if objective else None, polarity=polarity,
                        about=about)
@@ -315,19 +326,33 @@ def plan_measure(spec: Mapping[str, Any], standard: Mapping[str, Measure]) -> Me
     period = str(spec.get("period", "cumulative"))
     if period not in PERIODS[1:]:
         raise MeasureError(f"measure {measure_id}: period must be one of "
-                           + ", ".join(PERIODS[1:]))
-    try:
-        numerator = Count.parse(spec["numerator"])
-        denominator = Count.parse(spec["denominator"]) if "denominator" in spec else None
-    except MeasureError as error:
-        raise MeasureError(f"measure {measure_id}: {error}") from None
+                           + ", ".join(PERIODS[1:]), "period")
+    counts: dict[str, Count] = {}
+    for part in ("numerator", "denominator"):
+        if part not in spec:
+            continue
+        if not isinstance(spec[part], Mapping):
+            raise MeasureError(f"measure {measure_id}: {part} must be a mapping such as "
+                               "{count: TYPE}", part)
+        try:
+            counts[part] = Count.parse(spec[part])
+        except MeasureError as error:
+            raise MeasureError(f"measure {measure_id}: {error}", part) from None
+    numerator, denominator = counts["numerator"], counts.get("denominator")
     population, per = spec.get("population"), spec.get("per")
     per_population = population is not None or per is not None
     if per_population and (denominator is not None or not isinstance(population, str)
                            or isinstance(per, bool) or not isinstance(per, int) or per < 1):
         raise MeasureError(f"measure {measure_id}: a rate per population needs population "
                            "(an id of the plan's populations) and per (a whole number such "
-                           "as 10000), and no denominator")
+                           "as 10000), and no denominator", "population")
     return Measure(measure_id, str(spec["title"]), numerator, denominator, "flow", period,
                    str(objective) if objective else None, polarity, False, about,
                    population, per)
+
+
+def check_plan_measure(spec: Mapping[str, Any]) -> None:
+    """The plan's check of one measure (``domain.plan.MeasureCheck``): it must compile
+    against the contract's registry of event types and fields, here and now, rather
+    than when a report is first built."""
+    plan_measure(spec, {m.id: m for m in STANDARD_MEASURES})

@@ -63,6 +63,8 @@ class _Batch:
     rules: list[tuple[Any, ...]] = field(default_factory=list)
     approvals: list[tuple[Any, ...]] = field(default_factory=list)
     acceptances: list[tuple[Any, ...]] = field(default_factory=list)
+    reviews: list[tuple[Any, ...]] = field(default_factory=list)
+    figure_checks: list[tuple[Any, ...]] = field(default_factory=list)
     audit: list[tuple[Any, ...]] = field(default_factory=list)
     users: list[tuple[Any, ...]] = field(default_factory=list)
     disabled_users: list[tuple[str, bool]] = field(default_factory=list)
@@ -118,7 +120,7 @@ class Projector:
             batch.usernames[event.originator_id] = found.username  # for the audit line
         _audit(batch, position, event, kind, agency_codes)
         if kind == "Submission.Accepted":
-            batch.facts.append(_fact_row(position, event))
+            batch.facts.append(fact_row(position, event))
         elif kind in ("Submission.Superseded", "Submission.Retracted"):
             batch.ends.append({
                 "submission_id": str(event.originator_id),
@@ -162,6 +164,18 @@ class Projector:
         elif kind == "MonthAcceptance.Accepted":
             batch.acceptances.append((position, event.month, to_naive_utc(event.at), event.by,
                                       event.position))
+        elif kind == "FigureCheck.Confirmed":
+            batch.figure_checks.append((position, event.agency, event.measure_id, event.month,
+                                        "confirmed", event.value, event.rule, event.detail,
+                                        to_naive_utc(event.at), event.by))
+        elif kind == "FigureCheck.FollowUpMarked":
+            batch.figure_checks.append((position, event.agency, event.measure_id, event.month,
+                                        "follow_up", None, None, event.note,
+                                        to_naive_utc(event.at), event.by))
+        elif kind == "ExceptionReview.Reviewed":
+            batch.reviews.append((position, event.measure_id, event.month, event.agency,
+                                  event.note_event_id, event.decision, event.comment,
+                                  to_naive_utc(event.at), event.by))
 
     def _agency_code(self, originator_id: Any, known: dict[Any, str]) -> str:
         if originator_id not in known:
@@ -181,7 +195,7 @@ class Projector:
                     "UPDATE agencies SET suspended = ? WHERE code = ?", [suspended, code]
                 )
             if batch.facts:
-                new_facts = _table(batch.facts, FACT_SCHEMA)
+                new_facts = arrow_table(batch.facts, FACT_SCHEMA)
                 connection.register("new_facts", new_facts)
                 connection.execute("INSERT INTO facts SELECT * FROM new_facts")
                 connection.unregister("new_facts")
@@ -204,7 +218,9 @@ class Projector:
                     "UPDATE rejections SET withdrawn_at = ? WHERE rejection_id = ?",
                     batch.withdrawals)
             for table, rows in (("measure_rules", batch.rules), ("approvals", batch.approvals),
-                                ("acceptances", batch.acceptances), ("audit", batch.audit),
+                                ("acceptances", batch.acceptances),
+                                ("exception_reviews", batch.reviews),
+                                ("figure_checks", batch.figure_checks), ("audit", batch.audit),
                                 ("users", batch.users)):
                 _insert_rows(connection, table, rows)
             for username, disabled in batch.disabled_users:
@@ -284,6 +300,16 @@ def _audit(batch: _Batch, position: int, event: Any, kind: str,
     elif kind == "MonthAcceptance.Accepted":
         batch.audited(position, event, at, event.by, "month accepted", None, event.month,
                       pinned_position=event.position)
+    elif kind in ("FigureCheck.Confirmed", "FigureCheck.FollowUpMarked"):
+        action = ("outlier confirmed" if kind == "FigureCheck.Confirmed"
+                  else "figure marked for follow-up")
+        batch.audited(position, event, at, event.by, action, event.agency,
+                      f"{event.measure_id} {event.month}")
+    elif kind == "ExceptionReview.Reviewed":
+        action = {"accepted": "exception note accepted",
+                  "more_requested": "more asked of an exception note"}[event.decision]
+        batch.audited(position, event, at, event.by, action, event.agency,
+                      event.note_event_id, comment=event.comment)
     elif kind in USER_ACTIONS:
         action = USER_ACTIONS[kind]
         details = {"role": event.role} if kind == "User.Added" else {}
@@ -295,7 +321,7 @@ def _audit(batch: _Batch, position: int, event: Any, kind: str,
                       reason=event.reason, rules=event.rules)
 
 
-def _fact_row(position: int, event: Any) -> tuple[Any, ...]:
+def fact_row(position: int, event: Any) -> tuple[Any, ...]:
     """One row of ``facts``, in FACT_SCHEMA's order."""
     payload: dict[str, Any] = event.payload
     return (
@@ -310,7 +336,7 @@ def _fact_row(position: int, event: Any) -> tuple[Any, ...]:
     )
 
 
-def _table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+def arrow_table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
     """Rows (tuples in the schema's order) as an Arrow table, built column by column."""
     columns = zip(*rows, strict=True)
     return pa.Table.from_arrays(

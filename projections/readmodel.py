@@ -116,6 +116,29 @@ CREATE TABLE IF NOT EXISTS acceptances (
     accepted_by VARCHAR NOT NULL,
     pinned_position BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS exception_reviews (
+    position BIGINT NOT NULL,
+    measure_id VARCHAR NOT NULL,
+    month VARCHAR NOT NULL,
+    agency VARCHAR NOT NULL,
+    note_event_id VARCHAR NOT NULL,
+    decision VARCHAR NOT NULL,
+    comment VARCHAR NOT NULL,
+    reviewed_at TIMESTAMP NOT NULL,
+    reviewed_by VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS figure_checks (
+    position BIGINT NOT NULL,
+    agency VARCHAR NOT NULL,
+    measure_id VARCHAR NOT NULL,
+    month VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,  -- confirmed | follow_up
+    value DOUBLE,
+    rule VARCHAR,
+    detail VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    recorded_by VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     position BIGINT NOT NULL,
     known_at TIMESTAMP NOT NULL,

@@ -24,6 +24,7 @@ from domain.plan import Plan, Population
 from domain.rules import MeasureRules
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 from projections import symbols
+from projections.exceptions import ExceptionBook, ExceptionFlag, note_month, reasons_for_note
 from projections.measures import (
     DEFAULT_NO_TARGET,
     STANDARD_MEASURES,
@@ -143,6 +144,7 @@ class MeasureValue:
     completeness: Completeness | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     per: int | None = None  # a rate per population: per how many people
+    exception: ExceptionFlag | None = None  # a note owed (red / off course) or written
 
     def to_json(self) -> dict[str, Any]:
         rules = self.rules
@@ -178,6 +180,7 @@ class MeasureValue:
             "markers": self.markers,
             "completeness": self.completeness.to_json() if self.completeness else None,
             "metadata": self.metadata,
+            "exception": self.exception.to_json() if self.exception else None,
         }
 
 
@@ -307,6 +310,7 @@ class ReportBuilder:
         self._statuses: list[StatusRow] | None = None
         self._approved: set[tuple[str, str]] | None = None
         self._arrived: set[str] | None = None
+        self._exceptions: ExceptionBook | None = None
 
     def _monthly_span(self, measures: list[Measure]) -> list[Span]:
         """The complete months the trends and forecasts of ``measures`` read."""
@@ -529,12 +533,13 @@ class ReportBuilder:
             whole = period_span(measure, self.as_at, self.plan)
             assert whole is not None
             forecast = self.forecast(measure, rules, target, whole, scale)
+        rag = rules.rules.judge_against(total, target_to_date, measure.polarity) \
+            if rules else None
         return MeasureValue(
             id=measure.id, title=measure.title, value=_number(total),
             by_agency={code: _number(v) for code, v in by_agency.items()},
             target=target,
-            rag=rules.rules.judge_against(total, target_to_date, measure.polarity)
-            if rules else None,
+            rag=rag,
             definition=measure.definition(), objective=measure.objective,
             polarity=measure.polarity, period=measure.period, window=window, rules=rules,
             rules_as_of=self.rules,
@@ -558,7 +563,16 @@ class ReportBuilder:
                 rules.by if rules else None, sorted(contributing),
                 measure.about.min_denominator or self.plan.min_denominator, last_return,
                 self.next_return(), population),
+            exception=self.exceptions().flag(measure.id, note_month(self.as_at),
+                                             reasons_for_note(rag, forecast.outlook
+                                                              if forecast else None)),
         )
+
+    def exceptions(self) -> ExceptionBook:
+        """The exception notes and reviews as known, read once for the report."""
+        if self._exceptions is None:
+            self._exceptions = ExceptionBook(self.connection, self.known_at)
+        return self._exceptions
 
     def forecast(self, measure: Measure, rules: RulesInForce, target: float,
                  span: Span, scale: float = 1.0) -> Forecast | None:
@@ -744,6 +758,15 @@ def render_text(report: Report) -> str:
     if report.backfilled:
         lines += ["", "Backfilled by an administrator (recorded after the time shown): "
                   + ", ".join(f"{code} {n}" for code, n in report.backfilled.items())]
+    flagged = [m for m in report.measures if m.exception is not None]
+    if flagged:
+        lines += ["", "Exception notes (a measure red or off course at the month's end):"]
+    for m in flagged:
+        assert m.exception is not None
+        note = m.exception.note
+        lines.append(f"  {m.id} {m.exception.month}: {m.exception.status.replace('_', ' ')}"
+                     + (f" - {note.agency}: {note.recovery} by {note.recover_by} "
+                        f"(owner: {note.owner})" if note else ""))
     lines += ["", f"{'action':<8} {'status':<12} {'lead':<22} {'due':<10}  title"]
     for a in report.actions:
         lines.append(f"{a.code:<8} {a.status:<12} {a.lead:<22} {a.due}  {a.title[:60]}")

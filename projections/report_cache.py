@@ -5,8 +5,9 @@ report costs a few hundred milliseconds of DuckDB work, and almost every poll fi
 nothing new. A report as known at K is the one built earlier as known at K0 when the
 read model has folded nothing since (the same tracking position) and nothing in it
 became known between K0 and K (no fact recorded or ended, no rule changed, no return
-approved and no month accepted in that span). Both are checked on every request, so a
-cached report is never stale, however its knowledge time was chosen.
+approved, no month accepted and no exception note reviewed in that span). Both are
+checked on every request, so a cached report is never stale, however its knowledge time
+was chosen.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ SELECT EXISTS (SELECT 1 FROM facts WHERE (recorded_at > $low AND recorded_at <= 
     OR EXISTS (SELECT 1 FROM measure_rules WHERE recorded_at > $low AND recorded_at <= $high)
     OR EXISTS (SELECT 1 FROM approvals WHERE approved_at > $low AND approved_at <= $high)
     OR EXISTS (SELECT 1 FROM acceptances WHERE accepted_at > $low AND accepted_at <= $high)
+    OR EXISTS (SELECT 1 FROM exception_reviews WHERE reviewed_at > $low AND reviewed_at <= $high)
 """
 
 _Key = tuple[date, date | None, str, int]  # as_at, from, rules, tracking position

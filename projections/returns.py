@@ -21,7 +21,8 @@ from domain.timekeeping import end_of_day, from_naive_utc, iso_utc, to_naive_utc
 ARRIVALS_SQL = """
 SELECT agency, min(recorded_at), count(*) FROM facts
 WHERE occurred_on BETWEEN $start AND $end AND recorded_at <= $known
-  AND type <> 'event.retracted' AND supersedes IS NULL  -- corrections are not the return
+  AND type NOT IN ('event.retracted', 'exception.noted')  -- a note comments on a return
+  AND supersedes IS NULL  -- corrections are not the return
 GROUP BY agency
 """
 APPROVALS_SQL = """

@@ -30,6 +30,7 @@ from domain.application import Scorecard
 from domain.errors import CommandError
 from domain.plan import load_plan_document
 from projections import readmodel
+from projections.measures import check_plan_measure
 from projections.projector import Projector
 from scorecard.access import private_file
 
@@ -96,7 +97,12 @@ class Home:
                 os.chmod(path, 0o600)
 
     def open(self, plan_file: Path | None = None) -> Scorecard:
-        """The application over this home, adopting a plan when the home is new."""
+        """The application over this home, adopting a plan when the home is new.
+
+        A plan file is checked whole before the home is touched: a bad plan names every
+        problem and leaves nothing behind."""
+        document = (load_plan_document(plan_file, check_plan_measure)
+                    if plan_file is not None else None)
         self.make_private()
         app = Scorecard(env=self.event_store_env())
         try:
@@ -106,8 +112,8 @@ class Home:
                 "cannot read the event store: it is encrypted and SCORECARD_CIPHER_KEY or "
                 f"SCORECARD_CIPHER_KEY_FILE is missing or wrong ({type(error).__name__})"
             ) from None
-        if plan_file is not None or not has_plan:
-            app.adopt_plan(load_plan_document(plan_file))
+        if document is not None or not has_plan:
+            app.adopt_plan(document or load_plan_document(None, check_plan_measure))
         return app
 
     @contextmanager

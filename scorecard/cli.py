@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from domain.application import Scorecard
-from domain.contract import EVENT_TYPES, MONTH, SECTORS
-from domain.errors import CommandError
+from domain.contract import EVENT_TYPES, MONTH, SECTORS, decode_message
+from domain.errors import CommandError, Rejected
+from domain.exception_notes import note_message
 from domain.timekeeping import iso_utc, parse_day, parse_moment, utc_now
 from domain.users import ROLES
-from ingest.file_push import produce_file, push_file
+from ingest.file_push import produce_file, push_file, push_message
 from ingest.kafka_messages import TOPIC
 from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
 from projections import readmodel
@@ -31,6 +32,8 @@ from projections.disclosure import (
     disclosed_restatements,
     render_disclosed_text,
 )
+from projections.evidence import check_signature, evidence
+from projections.outliers import confirmed_figures, flag_return
 from projections.projector import Projector
 from projections.rejected import View, list_rejected, rejected_json, render_rejected
 from projections.report import build_report, load_plan, render_text, report_csv, report_json
@@ -357,6 +360,147 @@ def cmd_accept(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exception_note(args: argparse.Namespace) -> int:
+    """An agency's exception note for a measure's month, signed with its key."""
+    home = Home.from_environment()
+    app = home.open()
+    now = utc_now()
+    known_at = _known_at(args, app) if args.known_at else None
+    if known_at is not None and known_at > now:
+        raise CommandError(f"--known-at {args.known_at} is later than now")
+    operator = _recorded_by(args, home, app)
+    written = (known_at or now).astimezone(app.plan.zone).date()
+    recover_by = _parse(parse_day, args.recover_by, "--recover-by").isoformat()
+    message = note_message(agency=args.agency, measure=args.measure, month=args.month,
+                           what_happened=args.what_happened, why=args.why,
+                           recovery=args.recovery, recover_by=recover_by, owner=args.owner,
+                           written_on=written, supersedes=args.supersedes)
+    outcome = push_message(app, message, agency=args.agency, key=_read_key(args.key_file),
+                           now=now, source="scorecard exception note", operator=operator,
+                           known_at=known_at)
+    if outcome.rejection is not None:
+        raise CommandError(f"the note was rejected: {outcome.rejection}")
+    print(f"exception note {outcome.event_id} for {args.measure} in {args.month}: "
+          f"{outcome.status}")
+    return 0
+
+
+def cmd_exception_review(args: argparse.Namespace) -> int:
+    """The board accepts a note or asks its agency for more."""
+    home = Home.from_environment()
+    app = home.open()
+    decision = "accepted" if args.accept else "more_requested"
+    app.review_exception(args.measure, args.month, args.agency, args.note, decision,
+                         args.comment or "", by=_recorded_by(args, home, app),
+                         at=_known_at(args, app))
+    print(f"exception note {args.note} for {args.measure} in {args.month}: "
+          f"{decision.replace('_', ' ')}")
+    return 0
+
+
+def cmd_exception_list(args: argparse.Namespace) -> int:
+    """Every measure's exception flag for the as-at month, as known."""
+    home = Home.from_environment()
+    app = home.open()
+    as_at, from_day = _window(args)
+    with home.readmodel(app) as connection:
+        report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
+                              from_day=from_day)
+    flags = {m.id: m.exception.to_json() for m in report.measures if m.exception}
+    if args.json:
+        print(json.dumps(flags, indent=2, ensure_ascii=False))
+    else:
+        for measure_id, flag in flags.items():
+            note = flag["note"]
+            why = ", ".join(flag["reasons"]) or "no longer owed"
+            print(f"{measure_id} {flag['month']} ({why}): {flag['status'].replace('_', ' ')}"
+                  + (f" - {note['agency']} {note['event_id']}" if note else ""))
+        if not flags:
+            print("no exception notes owed or written")
+    return 0
+
+
+def cmd_evidence(args: argparse.Namespace) -> int:
+    """The events behind a measure's figure; with --verify, each signature checked again."""
+    home = Home.from_environment()
+    app = home.open()
+    as_at, from_day = _window(args)
+    with home.readmodel(app) as connection:
+        found = evidence(connection, args.measure, as_at=as_at,
+                         known_at=_known_at(args, app), from_day=from_day)
+    shown = found.to_json(with_cases=args.with_cases)
+    if args.verify:
+        for row, event in zip(shown["events"], found.events, strict=True):
+            row["signature"] = check_signature(app, event.submission_id).to_json()
+    if args.json:
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
+        return 0
+    since = f"from {shown['window']['from']} " if shown["window"]["from"] else ""
+    print(f"{found.measure.title} ({found.measure.id}): {len(found.events)} events {since}"
+          f"to {found.window[1]}, as known at {shown['known_at']}")
+    print(f"counted: {shown['counted']}")
+    for row in shown["events"]:
+        check = f"  signature {row['signature']['status']}" if args.verify else ""
+        case = f"  case {row['case']}" if args.with_cases and row.get("case") else ""
+        print(f"{row['event_id']:<28} {row['agency']:<22} {row['type']:<26} "
+              f"occurred {row['occurred_at']:<25} known {row['known_at']}  "
+              f"{row['arrival']}{case}{check}")
+    return 0
+
+
+def cmd_outliers_check(args: argparse.Namespace) -> int:
+    """The figures a return would make that the outlier rule questions (nothing is sent)."""
+    home = Home.from_environment()
+    app = home.open()
+    if not Path(args.file).is_file():
+        raise CommandError(f"no such file: {args.file}")
+    messages = []
+    for number, line in enumerate(Path(args.file).read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            messages.append(decode_message(line))
+        except Rejected as error:
+            print(f"line {number}: not judged: {error}", file=sys.stderr)
+    with home.readmodel(app) as connection:
+        flags = flag_return(connection, load_plan(connection), args.agency, messages,
+                            utc_now())
+    if args.json:
+        print(json.dumps([f.to_json() for f in flags], indent=2, ensure_ascii=False))
+    else:
+        for flag in flags:
+            print(flag.explain())
+        print(f"{len(flags)} figure(s) questioned" if flags else "no figure questioned")
+    return 0
+
+
+def cmd_outliers_list(args: argparse.Namespace) -> int:
+    """Figures confirmed after being questioned at entry, and their follow-up marks."""
+    home = Home.from_environment()
+    app = home.open()
+    with home.readmodel(app) as connection:
+        rows = confirmed_figures(connection, _known_at(args, app), args.agency)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for r in rows:
+            follow = f"  follow up: {r['follow_up_note']}" if r["follow_up"] else ""
+            print(f"{r['agency']} {r['measure']} {r['month']}: {r['explain']} "
+                  f"(confirmed by {r['confirmed_by']}){follow}")
+        if not rows:
+            print("no confirmed outliers")
+    return 0
+
+
+def cmd_outliers_follow_up(args: argparse.Namespace) -> int:
+    """The board's reviewer marks a confirmed figure for follow-up."""
+    app = Home.from_environment().open()
+    app.mark_figure_for_follow_up(args.agency, args.measure, args.month, args.note,
+                                  by=actor(), at=utc_now())
+    print(f"{args.agency} {args.measure} {args.month} marked for follow-up")
+    return 0
+
+
 def cmd_rules_set(args: argparse.Namespace) -> int:
     home = Home.from_environment()
     app = home.open()
@@ -608,6 +752,74 @@ def build_parser() -> argparse.ArgumentParser:
     accept.add_argument("--known-at", help="administrator's backfill of the acceptance time")
     accept.add_argument("--admin", help=ADMIN_HELP)
     accept.set_defaults(run=cmd_accept)
+
+    exception = commands.add_parser(
+        "exception", help="exception notes for red or off-course measures, and their review")
+    exception_commands = exception.add_subparsers(dest="exception_command", required=True)
+    note = exception_commands.add_parser("note", help="an agency's note for a measure's month")
+    note.add_argument("--agency", required=True)
+    note.add_argument("--key-file", type=Path, required=True)
+    note.add_argument("--measure", required=True)
+    note.add_argument("--month", required=True, help="YYYY-MM: the month the measure was red")
+    note.add_argument("--what-happened", required=True)
+    note.add_argument("--why", required=True)
+    note.add_argument("--recovery", required=True, help="what is being done")
+    note.add_argument("--recover-by", required=True, help="the date recovery is due")
+    note.add_argument("--owner", required=True, help="who owns the recovery (a role)")
+    note.add_argument("--supersedes", help="the event id of the note this one revises")
+    note.add_argument("--known-at", help="administrator's backfill of when it was known")
+    note.add_argument("--admin", help=ADMIN_HELP)
+    note.set_defaults(run=cmd_exception_note)
+    review = exception_commands.add_parser("review", help="the board accepts a note or asks "
+                                           "for more")
+    review.add_argument("--measure", required=True)
+    review.add_argument("--month", required=True)
+    review.add_argument("--agency", required=True)
+    review.add_argument("--note", required=True, help="the note's event id")
+    decided = review.add_mutually_exclusive_group(required=True)
+    decided.add_argument("--accept", action="store_true")
+    decided.add_argument("--ask-more", action="store_true")
+    review.add_argument("--comment", help="what more is asked for (needed with --ask-more)")
+    review.add_argument("--known-at", help="administrator's backfill of the decision time")
+    review.add_argument("--admin", help=ADMIN_HELP)
+    review.set_defaults(run=cmd_exception_review)
+    listing = exception_commands.add_parser("list", help="each measure's exception flag")
+    listing.add_argument("--as-at", required=True)
+    listing.add_argument("--known-at")
+    listing.add_argument("--from", dest="from_day")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=cmd_exception_list)
+
+    drill = commands.add_parser("evidence", help="the events behind a measure's figure")
+    drill.add_argument("--measure", required=True)
+    drill.add_argument("--as-at", required=True)
+    drill.add_argument("--known-at")
+    drill.add_argument("--from", dest="from_day")
+    drill.add_argument("--verify", action="store_true",
+                       help="check each signature again against the key valid on arrival")
+    drill.add_argument("--with-cases", action="store_true",
+                       help="show case references (the board's own view only)")
+    drill.add_argument("--json", action="store_true")
+    drill.set_defaults(run=cmd_evidence)
+
+    outliers = commands.add_parser("outliers", help="figures questioned at entry")
+    outlier_commands = outliers.add_subparsers(dest="outliers_command", required=True)
+    check = outlier_commands.add_parser("check", help="which figures a return file would "
+                                        "make that the outlier rule questions")
+    check.add_argument("file")
+    check.add_argument("--agency", required=True)
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(run=cmd_outliers_check)
+    listed = outlier_commands.add_parser("list", help="figures confirmed after questioning")
+    listed.add_argument("--agency")
+    listed.add_argument("--known-at")
+    listed.add_argument("--json", action="store_true")
+    listed.set_defaults(run=cmd_outliers_list)
+    follow = outlier_commands.add_parser("follow-up", help="mark a confirmed figure for "
+                                         "follow-up")
+    for name in ("--agency", "--measure", "--month", "--note"):
+        follow.add_argument(name, required=True)
+    follow.set_defaults(run=cmd_outliers_follow_up)
 
     rules = commands.add_parser("rules", help="targets and RAG rules of the plan's measures")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)

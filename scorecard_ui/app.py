@@ -29,7 +29,7 @@ from scorecard_ui.session import (
     start_session,
 )
 from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in
-from scorecard_ui.views import admin, agency, board, measure, scrutiny
+from scorecard_ui.views import admin, agency, board, evidence, measure, scrutiny
 
 PAGES = {
     "board": st.Page(board.render, title="Board scorecard", url_path="board", icon="📊"),
@@ -39,12 +39,13 @@ PAGES = {
                         icon="🔎"),
     "agency": st.Page(agency.render, title="Agency returns", url_path="returns", icon="📥"),
     "admin": st.Page(admin.render, title="Administration", url_path="admin", icon="🔑"),
+    "evidence": evidence.page(),
 }
 ROLE_PAGES = {
-    "board": ["board", "measure", "scrutiny"],
+    "board": ["board", "measure", "scrutiny", "evidence"],
     "scrutiny": ["scrutiny", "board", "measure"],
     "agency": ["agency"],
-    "administrator": ["admin", "board", "agency", "scrutiny", "measure"],
+    "administrator": ["admin", "board", "agency", "scrutiny", "measure", "evidence"],
 }
 
 

@@ -39,6 +39,10 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
     "action.status_reported": {"action": "4.1.1", "status": "on_track", "note": "Commissioned."},
     "youth_session.delivered": {"programme": "cse-awareness", "setting": "youth_centre",
                                 "participants": 12},
+    "exception.noted": {"measure": "actions_complete", "month": "2015-10",
+                        "what_happened": "Fewer actions complete than planned",
+                        "why": "Commissioning slipped", "recovery": "Contracts signed",
+                        "recover_by": "2015-12-31", "owner": "Head of Commissioning"},
     "event.retracted": {"target": "e-1", "reason": "entered twice"},
 }
 

@@ -24,6 +24,8 @@ from ingest.file_push import file_line_delivery
 from projections.rejected import RejectedFilter, own_rejection_counts, own_rejections
 from projections.report import load_plan
 from projections.returns import months_owed, returns_by_type, returns_calendar
+from scorecard_ui.exceptions_view import note_form
+from scorecard_ui.outliers_view import keep_confirmations, question_return
 from scorecard_ui.returns_upload import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
@@ -32,7 +34,7 @@ from scorecard_ui.returns_upload import (
     read_upload,
     template_csv,
 )
-from scorecard_ui.session import SignedIn, application, current_user, home
+from scorecard_ui.session import SignedIn, application, counted_report, current_user, home
 from scorecard_ui.spreadsheet import neutralised_frame, safe_csv
 from scorecard_ui.text import as_text
 
@@ -120,8 +122,13 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
     else:
         st.success("The row would be accepted." if len(preview) == 1
                    else f"All {len(preview)} rows would be accepted.")
-    if st.button("Submit this return", key="submit_return", type="primary"):
+    flags, may_submit = question_return(
+        app, agency, [message for _, _, message, _ in rows if message is not None],
+        key=f"confirm_outliers_{generation}")
+    if st.button("Submit this return", key="submit_return", type="primary",
+                 disabled=not may_submit):
         outcomes = submit(app, deliveries(app, agency, lines, user, uploaded.name))
+        keep_confirmations(app, flags, user)
         st.success(f"Submitted: {outcome_summary(outcomes)}")
         # the next run has a new uploader: Streamlit lets go of this file instead of
         # keeping it in memory for as long as the browser session lasts
@@ -520,6 +527,17 @@ def _instant(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
+def exception_notes(app: Scorecard, agency: str, user: SignedIn) -> None:
+    """Notes owed for the latest month: the scorecard as at today, live."""
+    today = utc_now().astimezone(app.plan.zone).date()
+    # The lead agency sees which of its own measures owe a note (their RAG as counted).
+    report = counted_report(today, utc_now(), app.plan.starts)
+    st.caption(f"A measure you lead that is red or off course at the end of "
+               f"{today:%B %Y} needs a note: what happened, why, what is being done, by "
+               "when, and who owns it. The board reads it beside the figure.")
+    note_form(app, agency, report, user)
+
+
 def render() -> None:
     user = current_user()
     assert user is not None
@@ -539,11 +557,13 @@ def render() -> None:
     st.title(f"Returns for {name}")
     st.caption("Upload your agency's events, check them before they count, and correct "
                "anything rejected.")
-    tab_upload, tab_rejected, tab_calendar = st.tabs(
-        ["Upload a return", "Rejected events", "Returns calendar"])
+    tab_upload, tab_rejected, tab_calendar, tab_notes = st.tabs(
+        ["Upload a return", "Rejected events", "Returns calendar", "Exception notes"])
     with tab_upload:
         upload(app, agency, user)
     with tab_rejected:
         rejected(app, agency, user)
     with tab_calendar:
         calendar(app, agency, name, user)
+    with tab_notes:
+        exception_notes(app, agency, user)

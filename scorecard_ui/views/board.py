@@ -21,7 +21,9 @@ from domain.timekeeping import utc_now
 from projections import symbols
 from projections.report import report_csv
 from scorecard_ui.errors import guarded
+from scorecard_ui.exceptions_view import FLAG_TEXT, show_exceptions
 from scorecard_ui.figures import shown, sparkline
+from scorecard_ui.outliers_view import reviewer_section
 from scorecard_ui.session import (
     application,
     counted_report,
@@ -161,6 +163,8 @@ def measure_rows(document: dict[str, Any], plan: Plan) -> pd.DataFrame:
             "Objective": f"{m['objective']} {objective}".strip() if m["objective"] else "",
             "Measure": m["title"],
             "Value": " ".join([shown(m["value"], unit), *_markers(m)]),
+            # Red without a note is its own flag (the board's view only: it tells RAG).
+            "Exception": FLAG_TEXT.get((m.get("exception") or {}).get("status", ""), ""),
             "Of (95% CI)": rate_cell(m),
             "Target": target_cell(m),
             "RAG": RAG_LABELS.get(m["rag"] or "", m["rag"] or ""),
@@ -259,6 +263,10 @@ def show(zone: ZoneInfo, plan: Plan, as_at: date, from_day: date, known_day: dat
                               json.dumps(report, indent=2, ensure_ascii=False),
                               file_name=f"{name}.json", mime="application/json",
                               key="board_json")
+    if not suppress:  # notes and outliers name agencies' figures: the board's view only
+        counted = counted_report(as_at, datetime.fromisoformat(report["known_at"]), from_day)
+        show_exceptions(application(), counted, current_user(), live)
+        reviewer_section(application(), current_user(), live)
     st.subheader("Delivery-plan actions")
     actions = action_rows(report)
     st.dataframe(actions, hide_index=True, width="stretch", height=rows_height(len(actions)))

@@ -15,6 +15,7 @@ from domain.timekeeping import end_of_day, utc_now
 from projections import symbols
 from projections.disclosure import disclosed_report, disclosed_restatements
 from projections.restatements import restatements
+from scorecard_ui.exceptions_view import notes_html
 from scorecard_ui.figures import shown
 from scorecard_ui.session import application, audience, current_user, home, report_cache
 from scorecard_ui.spreadsheet import safe_csv
@@ -59,7 +60,8 @@ def cause_text(causes: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFrame) -> str:
+def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFrame,
+              notes: str = "") -> str:
     """A self-contained HTML page for a committee paper (print it from the browser)."""
     def as_html(frame: pd.DataFrame) -> str:
         return str(frame.to_html(index=False, escape=True, border=1))
@@ -71,7 +73,7 @@ def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFr
             f"at that meeting, and as known on {utc_now():%d %B %Y}. [c]: suppressed, a count "
             "of 1–4 people or a figure that would reveal one.</p>" + as_html(table)
             + "<h2>What changed, and why</h2>"
-            + as_html(changes) + "<h2>Symbols</h2><ul>"
+            + as_html(changes) + notes + "<h2>Symbols</h2><ul>"
             + "".join(f"<li>{html.escape(code)} {html.escape(words)}</li>"
                       for code, words in symbols.LEGEND.items())
             + "</ul></body></html>")
@@ -103,6 +105,9 @@ def render() -> None:
             connection, as_at=meeting, known_at=then_at, from_day=from_day), shown_to)
         now = disclosed_report(connection, cache.report(
             connection, as_at=meeting, known_at=now_at, from_day=from_day), shown_to)
+        # Exception notes are the board's: they name measures' RAG and agencies' figures.
+        notes = notes_html(cache.report(connection, as_at=meeting, known_at=then_at,
+                                        from_day=from_day)) if shown_to == "board" else ""
         diff = disclosed_restatements(connection, restatements(
             connection, as_at=meeting, known_at=then_at, against=now_at, from_day=from_day),
             shown_to)
@@ -125,5 +130,5 @@ def render() -> None:
     left.download_button("Download both scorecards (CSV)", safe_csv(table) + legend.encode(),
                          file_name=f"scorecard-{meeting}.csv", mime="text/csv")
     right.download_button("Download a printable report (HTML)",
-                          printable(plan.title, meeting, table, changes),
+                          printable(plan.title, meeting, table, changes, notes),
                           file_name=f"scorecard-{meeting}.html", mime="text/html")

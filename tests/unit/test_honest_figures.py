@@ -150,7 +150,7 @@ def test_populations_are_sourced_dated_by_year_and_named_by_measures() -> None:
     assert population.for_year(2010) == (2014, 56000)  # none before: the earliest
     broken = {**document, "populations": [{**document["populations"][0], "figures": {
         2015: "many"}}]}
-    with pytest.raises(PlanError, match=r"populations\[0\].figures must map years"):
+    with pytest.raises(PlanError, match=r"populations\[0\].figures: must map years"):
         Plan.from_document(broken)
     unknown = {**document, "measures": [{"id": "x", "title": "X", "population": "adults",
                                          "per": 1000, "numerator": {"count": "case.closed"}}]}

@@ -1,0 +1,87 @@
+"""The evidence behind a figure (board and administrators only): the events a measure's
+figure counts as at a day, as known at a time, and each signature checked again.
+
+Reached from the board's scorecard (the Evidence link of a measure's exception note, or
+the URL ``/evidence?measure=ID&as_at=YYYY-MM-DD&known=YYYY-MM-DD``). Case references
+are shown to the board only, never to an administrator or beyond.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from domain.timekeeping import end_of_day, utc_now
+from projections.evidence import EARLIEST, check_signature, evidence
+from projections.report import scorecard_measures
+from scorecard_ui.session import application, current_user, home
+
+MAX_CHECKED = 2000  # signatures checked again in one click
+ROLES = ("board", "administrator")  # who may see the events behind a figure
+
+
+def page() -> st.Page:
+    """The page, for the navigation and for links to it (a page is known by its path)."""
+    return st.Page(render, title="Evidence behind a figure", url_path="evidence", icon="🧾")
+
+
+def _day(name: str, default: date) -> date:
+    try:
+        return date.fromisoformat(st.query_params.get(name, ""))
+    except ValueError:
+        return default
+
+
+def render() -> None:
+    user = current_user()
+    app = application()
+    plan = app.plan
+    today = utc_now().astimezone(plan.zone).date()
+    st.title("Evidence behind a figure")
+    st.caption("The signed events a measure's figure counts, as they were known at a time: "
+               "who sent each, when it happened and when it became known, and whether it "
+               "was a backfill or a correction.")
+    measures = {m.id: m for m in scorecard_measures(plan)}
+    wanted = st.query_params.get("measure", "")
+    ids = list(measures)
+    measure_id = st.selectbox("Measure", ids, index=ids.index(wanted) if wanted in ids else 0,
+                              format_func=lambda i: f"{measures[i].title} ({i})",
+                              key="evidence_measure")
+    left, right = st.columns(2)
+    as_at = left.date_input("Figure as at", value=_day("as_at", today), key="evidence_as_at",
+                            format="DD/MM/YYYY")
+    known_day = right.date_input("As known at the end of", value=_day("known", today),
+                                 key="evidence_known", format="DD/MM/YYYY")
+    known_at = utc_now() if known_day >= today else end_of_day(known_day, plan.zone)
+    with home().readmodel(app) as connection:
+        found = evidence(connection, measure_id, as_at=as_at, known_at=known_at)
+    with_cases = user is not None and user.role == "board"
+    since = (f"from {found.window[0]:%d %b %Y} " if found.window[0] != EARLIEST
+             else "")
+    st.subheader(f"{len(found.events)} events {since}to {found.window[1]:%d %b %Y}")
+    st.caption(f"Counted: {found.measure.counted()}. Known at {known_at:%d %b %Y %H:%M} UTC.")
+    rows = [{
+        "Event": e.event_id, "Agency": e.agency, "Type": e.type,
+        "Occurred": f"{e.occurred_on:%d %b %Y}", "Known": f"{e.known_at:%d %b %Y %H:%M}",
+        "Arrival": e.arrival, **({"Case": e.case or ""} if with_cases else {}),
+    } for e in found.events]
+    shown_ids = {e.submission_id for e in found.events}
+    checked = {i: c for i, c in st.session_state.get("evidence_checks", {}).items()
+               if i in shown_ids}  # checks of another figure's events are not this one's
+    if st.button("Check the signatures again", key="evidence_verify"):
+        checked = {e.submission_id: check_signature(app, e.submission_id)
+                   for e in found.events[:MAX_CHECKED]}
+        st.session_state["evidence_checks"] = checked
+    if checked:
+        for row, e in zip(rows, found.events, strict=False):
+            check = checked.get(e.submission_id)
+            row["Signature"] = ("" if check is None else check.detail if check.status
+                                == "verifies" else f"{check.status.upper()}: {check.detail}")
+        failed = sum(c.status == "fails" for c in checked.values())
+        (st.error if failed else st.success)(
+            f"{len(checked) - failed} of {len(checked)} signatures verify against the key "
+            "valid when each event arrived." + (f" {failed} fail." if failed else ""))
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 height=38 + 35 * min(max(len(rows), 1), 20))
