@@ -311,10 +311,10 @@ def test_the_plan_sets_the_threshold_and_which_measures_count_people() -> None:
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"disclosure": {"threshold": 2}}, "disclosure.threshold must be a whole number 3-100"),
-    ({"disclosure": 5}, "disclosure.threshold must be a whole number 3-100"),
+    ({"disclosure": {"threshold": 2}}, "disclosure.threshold: must be a whole number 3-100"),
+    ({"disclosure": 5}, "disclosure.threshold: must be a whole number 3-100"),
     ({"measures": [{"id": "helpline_contacts", "disclosure": "children"}]},
-     "measures[helpline_contacts].disclosure must be people"),
+     "measures[0].disclosure: must be people"),
 ])
 def test_a_bad_disclosure_setting_names_the_field_and_the_rule(
     changes: dict[str, Any], message: str,

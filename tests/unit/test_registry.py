@@ -70,7 +70,7 @@ def guide_tables(text: str) -> dict[str, dict[str, tuple[str, str]]]:
         tables.setdefault(where, {})[field] = (word, "no")
     for new_type, rule in re.findall(r"^\| new type \| `([a-z._]+)` \| ([^|]+) \|", text, re.M):
         tables[new_type] = {m: ("", "") for m in re.findall(
-            r"`([a-z_]+)` (?:code|integer|boolean|one of)", rule)}
+            r"`([a-z_]+)` (?:code|integer|boolean|one of|text)", rule)}
     return tables
 
 
