@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 import duckdb
 from cryptography.exceptions import InvalidTag
 from eventsourcing.cryptography import AESCipher
+from eventsourcing.persistence import InternalError as PersistenceInternalError
 
 from domain.application import Scorecard
 from domain.errors import CommandError
@@ -104,7 +106,7 @@ class Home:
         document = (load_plan_document(plan_file, check_plan_measure)
                     if plan_file is not None else None)
         self.make_private()
-        app = Scorecard(env=self.event_store_env())
+        app = self._application()
         try:
             has_plan = app.has_plan()
         except (ValueError, UnicodeDecodeError, InvalidTag) as error:
@@ -115,6 +117,20 @@ class Home:
         if document is not None or not has_plan:
             app.adopt_plan(document or load_plan_document(None, check_plan_measure))
         return app
+
+    def _application(self, attempts: int = 5) -> Scorecard:
+        """The application, its tables created if missing. PostgreSQL may refuse two
+        processes creating the same tables at the same instant ("tuple concurrently
+        updated", seen when ingest workers start together): the loser tries again, and
+        then finds the tables there."""
+        for attempt in range(attempts):
+            try:
+                return Scorecard(env=self.event_store_env())
+            except PersistenceInternalError as error:
+                if "concurrently updated" not in str(error) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     @contextmanager
     def readmodel(self, app: Scorecard | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
