@@ -14,6 +14,8 @@ from typing import Any
 import openpyxl
 import pytest
 
+from projections.rejected import RejectedFilter, own_rejections
+from scorecard.bootstrap import Home
 from scorecard.demo.build import demo_password
 from tests.e2e.browser import browser_page, grid_row, screenshot, served, sign_in
 from tests.e2e.test_command_line import SCORECARD
@@ -151,6 +153,12 @@ def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(demo_home: Pa
         page.get_by_text("No rejection of yours matches these choices.").wait_for(
             timeout=30_000)
         screenshot(page, "agency-rejected-withdrawn")
+    # What the page did is in the store: the corrected one resubmitted, the others withdrawn.
+    with Home(demo_home).readmodel() as connection:
+        _, kept = own_rejections(connection, "racs", RejectedFilter(type="referral.received",
+                                                                    status=None))
+    statuses = {r["event_id"]: r["status"] for r in kept if r["event_id"].startswith("bad-")}
+    assert statuses == {"bad-1": "resubmitted", "bad-2": "withdrawn", "bad-3": "withdrawn"}
 
 
 def test_an_administrator_disables_enables_resets_and_unlocks_a_user(demo_home: Path) -> None:
@@ -172,3 +180,6 @@ def test_an_administrator_disables_enables_resets_and_unlocks_a_user(demo_home: 
         page.get_by_role("button", name="Unlock sign-in").click()
         page.get_by_text("Unlocked racs").wait_for(timeout=30_000)
         screenshot(page, "admin-user-actions")
+    app = Home(demo_home).open()  # enabled again, with the new password and not the old
+    assert app.sign_in("racs", "a-new-password-1") is not None
+    assert app.sign_in("racs", demo_password("racs")) is None
