@@ -100,13 +100,11 @@ class SessionTokens:
             if row is None:
                 return None
             username, created, seen = row
-            stamp = now.timestamp()
-            if (stamp - seen >= self.idle.total_seconds()
-                    or stamp - created >= self.absolute.total_seconds()):
+            if not self._live(created, seen, now):
                 connection.execute("DELETE FROM sessions WHERE token_hash = ?", [hashed])
                 return None
             connection.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
-                               [max(stamp, seen), hashed])
+                               [max(now.timestamp(), seen), hashed])
         return str(username)
 
     def peek(self, token: str, now: datetime) -> str | None:
@@ -118,11 +116,13 @@ class SessionTokens:
         if row is None:
             return None
         username, created, seen = row
+        return str(username) if self._live(created, seen, now) else None
+
+    def _live(self, created: float, seen: float, now: datetime) -> bool:
+        """Neither idle for ``idle`` nor older than ``absolute`` (timestamps, seconds)."""
         stamp = now.timestamp()
-        if (stamp - seen >= self.idle.total_seconds()
-                or stamp - created >= self.absolute.total_seconds()):
-            return None
-        return str(username)
+        return (stamp - seen < self.idle.total_seconds()
+                and stamp - created < self.absolute.total_seconds())
 
     def end(self, token: str) -> None:
         with self.store.transaction() as connection:
