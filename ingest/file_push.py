@@ -10,7 +10,7 @@ sends the lines to ``agency-events`` instead, for the ingest workers to decide.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -169,9 +169,10 @@ def push_message(app: Scorecard, message: dict[str, Any], *, agency: str, key: s
     return submit_guarded(app, [delivery])[0]
 
 
-def produce_file(bootstrap: str, path: Path, *, agency: str, key: str) -> int:
+def produce_file(bootstrap: str, path: Path, *, agency: str, key: str,
+                 security: Iterable[tuple[str, str]] = ()) -> int:
     """Produce every non-blank line of ``path`` to Kafka as ``agency``; return how many."""
-    producer = AgencyProducer(bootstrap, agency, key)
+    producer = AgencyProducer(bootstrap, agency, key, config=dict(security))
     produced = 0
     with Path(path).open("rb") as stream:
         for _number, raw in _lines(stream):

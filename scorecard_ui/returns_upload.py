@@ -89,15 +89,6 @@ def template_csv() -> bytes:
     return text.encode("utf-8")
 
 
-@dataclass(frozen=True)
-class Row:
-    """One uploaded row: its envelope (or why it could not be read) and its problem."""
-
-    number: int
-    message: dict[str, Any] | None
-    problem: Rejected | None
-
-
 def _typed(kind: contract.Kind | None, text: str) -> Any:
     """A cell's text as the value the contract's kind takes, where the text is
     unambiguous ("12" for an integer, "true"/"false" for a boolean, "Y8;Y9" for a list);
