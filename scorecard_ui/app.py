@@ -13,7 +13,6 @@ reference id, its traceback going to the server's log only (``errors.py``).
 from __future__ import annotations
 
 import json
-import os
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -26,6 +25,7 @@ from scorecard_ui.session import (
     authenticate,
     end_session,
     home,
+    settings,
     start_session,
 )
 from scorecard_ui.style import apply_style
@@ -57,7 +57,7 @@ def source_address() -> str:
     """Where the sign-in comes from, for the throttle: the connection's peer, or with
     ``SCORECARD_TRUST_FORWARDED_FOR=1`` (behind a reverse proxy that sets it) the last
     address in ``X-Forwarded-For``, the one the proxy itself added."""
-    if os.environ.get("SCORECARD_TRUST_FORWARDED_FOR") == "1":
+    if settings().trust_forwarded_for:
         forwarded = st.context.headers.get("X-Forwarded-For", "")
         if forwarded.strip():
             return forwarded.split(",")[-1].strip()
