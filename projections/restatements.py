@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from domain.contract import ACTION_STATUS_TYPE, types_sql
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 from projections.report import ReportBuilder, period_window, scorecard_measures
 from projections.standing import fact_condition
@@ -92,7 +93,8 @@ def restatements(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at
     actions = []
     for old_action, new_action in zip(before.actions, after.actions, strict=True):
         if old_action.status != new_action.status:
-            condition = f"type = 'action.status_reported' AND action = '{old_action.code}'"
+            condition = (f"{types_sql([ACTION_STATUS_TYPE])} "
+                         f"AND action = '{old_action.code}'")
             actions.append({
                 "action": old_action.code, "title": old_action.title,
                 "then": old_action.status, "now": new_action.status,

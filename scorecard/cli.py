@@ -629,7 +629,7 @@ def _serve(home: Home, host: str, port: int) -> int:
 STREAMLIT_SETTINGS = {
     "client.showErrorDetails": "none",
     "client.toolbarMode": "viewer",
-    "server.maxUploadSize": "10",
+    "server.maxUploadSize": "64",  # MAX_UPLOAD_BYTES of scorecard_ui/returns_upload.py
     "browser.gatherUsageStats": "false",
 }
 
