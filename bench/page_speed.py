@@ -46,6 +46,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync"]
 TARGET_RATIO = 3.0  # p95 date change against the bare page's p95 rerun
 TIMEOUT_MS = 60_000  # a sample that takes longer is counted as failed, not timed
+FAILED = float("nan")  # a sample that timed out
 BOARD = ("board", "board-bench-password")
 
 BARE_PAGE = '''
@@ -85,7 +86,7 @@ def figure(name: str, value: float, unit: str, target: str, met: bool | None,
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
     """p50 and p95 (nearest rank) in ms, of the samples that did not time out."""
-    ordered = sorted(s for s in samples if s == s)
+    ordered = sorted(s for s in samples if s == s) or [FAILED]
     rank = max(0, min(len(ordered) - 1, round(0.95 * len(ordered) + 0.5) - 1))
     return statistics.median(ordered) * 1000, ordered[rank] * 1000
 
@@ -161,7 +162,6 @@ def choose_and_wait(page: Page, label: str, option: str, shown: str) -> float:
     return rerun(page, partial(pick, page, label, option), shown)
 
 
-FAILED = float("nan")  # a sample that timed out
 
 
 def sample(measure: Callable[[], float]) -> float:
@@ -234,7 +234,8 @@ def board_figures(browser: Any, url: str, user: tuple[str, str], meetings: list[
         shown = 0  # the page opens on the first meeting
         while len(changes) < runs + 1:
             shown = (shown + 1) % len(meetings)
-            text = f"{meetings[shown]:%d %b %Y}"
+            day = meetings[shown]
+            text = f"{day.day} {day:%b %Y}"  # as the page writes it; also in "04 Nov 2015"
             changes.append(sample(partial(choose_and_wait, page, "Replay a meeting", text,
                                           text)))
             if changes[-1] != changes[-1]:
@@ -254,7 +255,7 @@ def show(label: str, found: dict[str, list[float]], bare: dict[str, list[float]]
                   f"(over {TIMEOUT_MS / 1000:.0f} s) and are left out", flush=True)
         figure(f"page {kind} p50, {label}", p50, "ms", "", None,
                f"{p50 / percentiles(bare['rerun'])[0]:.1f}x bare rerun p50")
-        if kind == "date change":
+        if kind != "sign-in":
             ratio = p95 / bare_p95
             figure(f"page {kind} p95, {label}", p95, "ms",
                    f"<= {TARGET_RATIO:g}x bare rerun p95", ratio <= TARGET_RATIO,
