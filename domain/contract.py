@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -36,8 +36,6 @@ MEASURE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 DAY = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 YEAR_GROUPS = ("R", *(f"Y{n}" for n in range(1, 14)))
 SECTORS = ("council", "police", "health", "education", "voluntary", "other")
-
-Check = Callable[[Any, str], None]
 
 
 def _fail(path: str, rule: str, value: Any) -> InvalidEvent:

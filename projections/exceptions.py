@@ -25,7 +25,6 @@ import duckdb
 
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 
-STATUSES = ("missing", "submitted", "accepted", "more_requested")
 NOTE_FIELDS = ("what_happened", "why", "recovery", "recover_by", "owner")
 
 NOTES_SQL = """
@@ -83,7 +82,7 @@ class ExceptionFlag:
     month: str
     required: bool
     reasons: tuple[str, ...]  # "red", "off course"
-    status: str  # one of STATUSES
+    status: str  # missing, submitted, accepted or more_requested
     note: ExceptionNote | None = None
     review: Review | None = None
 

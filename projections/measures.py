@@ -22,7 +22,6 @@ COLUMNS = {"agency", *PAYLOAD_COLUMNS}
 PAYLOAD_FIELDS = {name for fields in PAYLOADS.values() for name in fields}
 PERIODS = ("window", "cumulative", "monthly", "quarterly", "financial_year")
 PROFILED_PERIODS = ("cumulative", "monthly", "quarterly", "financial_year")
-KINDS = ("flow", "open_cases", "actions_complete")
 DEFAULT_NO_TARGET = "the plan gives no target and no reason for having none"
 
 

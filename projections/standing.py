@@ -318,14 +318,6 @@ def as_values(parts: MonthParts) -> list[float | None]:
     return [count if base is None else _share(count, base) for count, base in parts]
 
 
-def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                months: list[tuple[date, date]], standing: Standing
-                ) -> dict[str, list[float | None]]:
-    """``monthly_values`` of many flow measures in one query."""
-    return {measure_id: as_values(parts) for measure_id, parts in
-            flow_month_parts(connection, measures, months, standing).items()}
-
-
 def monthly_parts(connection: duckdb.DuckDBPyConnection, measure: Measure,
                   months: list[tuple[date, date]], standing: Standing) -> MonthParts:
     """A flow measure's numerator (and a rate's denominator) in each of ``months``."""

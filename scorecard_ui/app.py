@@ -13,7 +13,6 @@ reference id, its traceback going to the server's log only (``errors.py``).
 from __future__ import annotations
 
 import json
-import os
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -26,8 +25,10 @@ from scorecard_ui.session import (
     authenticate,
     end_session,
     home,
+    settings,
     start_session,
 )
+from scorecard_ui.style import apply_style
 from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in
 from scorecard_ui.views import admin, agency, board, evidence, measure, scrutiny
 
@@ -39,7 +40,7 @@ PAGES = {
     "measure": st.Page(measure.render, title="A measure over time", url_path="measure",
                        icon=":material/show_chart:"),
     "scrutiny": st.Page(scrutiny.render, title="Scrutiny replay", url_path="scrutiny",
-                        icon=":material/manage_search:"),
+                        icon=":material/history:"),
     "agency": st.Page(agency.render, title="Agency returns", url_path="returns",
                       icon=":material/upload_file:"),
     "admin": st.Page(admin.render, title="Administration", url_path="admin",
@@ -58,7 +59,7 @@ def source_address() -> str:
     """Where the sign-in comes from, for the throttle: the connection's peer, or with
     ``SCORECARD_TRUST_FORWARDED_FOR=1`` (behind a reverse proxy that sets it) the last
     address in ``X-Forwarded-For``, the one the proxy itself added."""
-    if os.environ.get("SCORECARD_TRUST_FORWARDED_FOR") == "1":
+    if settings().trust_forwarded_for:
         forwarded = st.context.headers.get("X-Forwarded-For", "")
         if forwarded.strip():
             return forwarded.split(",")[-1].strip()
@@ -110,23 +111,9 @@ def sign_in() -> None:
                 st.rerun()
 
 
-# Streamlit's own chrome brought to WCAG 2.2 AA (axe-core, tests/e2e/test_accessibility.py):
-# captions are drawn in a faded grey below 4.5:1 on white and on the sidebar (3.8:1) (now the
-# body text, a little lighter: still 7:1 in the light theme and the dark one), and
-# a date's day, month and year are 18 by 20 pixel targets, under the 24 by 24 of criterion
-# 2.5.8. Moves into scorecard_ui/style.py once that lands.
-ACCESSIBILITY_CSS = """
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
-[data-testid="stCaptionContainer"] strong { color: inherit !important; }
-[data-testid="stCaptionContainer"] { opacity: 0.82; }
-[data-testid="stDateInputField"] [role="spinbutton"] { display: inline-block;
-  min-width: 24px; min-height: 24px; line-height: 24px; text-align: center; }
-"""
-
-
 def main() -> None:
     st.set_page_config(page_title="Partnership scorecard", layout="wide")
-    st.html(f"<style>{ACCESSIBILITY_CSS}</style>")
+    apply_style()
     user = authenticate(application(), utc_now())
     if user is None:
         sign_in()
