@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.base import ScorecardBase, check_month
+from domain.contract import EXCEPTION_NOTE_TYPE
 from domain.errors import CommandError
 from domain.model import ExceptionReview, FigureCheck, MonthAcceptance, ReturnApproval, Submission
 from domain.text import visible
@@ -49,7 +50,7 @@ class Governance(ScorecardBase):
             raise CommandError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}")
         check_month(month)
         note = self._find(Submission, Submission.create_id(agency, note_event_id))
-        if note is None or note.type != "exception.noted" \
+        if note is None or note.type != EXCEPTION_NOTE_TYPE \
                 or note.payload.get("measure") != measure_id \
                 or note.payload.get("month") != month:
             raise CommandError(f"{agency} has no exception note {note_event_id} for "

@@ -326,15 +326,16 @@ class Intake(ScorecardBase):
         if replaced is not None:
             replaced.check_replaceable(by_type=event.type, by_case=event.case, at=at)
         target = None
-        if event.type == "event.retracted":
+        role = contract.record_role(event.type)
+        if role == "retracts":
             target = self._referenced(uow, event.agency, event.payload["target"],
                                       "payload.target")
             assert target is not None
             target.check_retractable(at)
         episode = self._apply_case_rules(event, replaced, target, uow)
-        if event.type == "action.status_reported":
+        if role == "action_status":
             check_action_lead(self.plan, event.payload["action"], event.agency)
-        if event.type == "exception.noted":
+        if role == "comments":
             check_exception_note(self.plan, event.payload["measure"], event.agency)
         # Every rule has passed: record.
         if replaced is not None:
