@@ -21,10 +21,9 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -52,7 +51,6 @@ from ingest.kafka_messages import (
 
 GROUP = "scorecard-ingest"
 BATCH_SIZE = 2000
-FAULT_AFTER_COMMIT = "SCORECARD_FAULT_AFTER_COMMIT"
 
 log = logging.getLogger("scorecard.ingest")
 
@@ -69,13 +67,10 @@ class WorkerSettings:
     batch_size: int = BATCH_SIZE
     poll_seconds: float = 0.5
     session_timeout_ms: int = 10_000
-    # Fault injection for tests: SIGKILL this process straight after its Nth committed batch.
+    # Fault injection for tests: SIGKILL this process straight after its Nth committed batch
+    # (SCORECARD_FAULT_AFTER_COMMIT).
     fault_after_commit: int | None = None
-
-    @classmethod
-    def from_environment(cls, bootstrap: str, **overrides: Any) -> WorkerSettings:
-        fault = os.environ.get(FAULT_AFTER_COMMIT)
-        return cls(bootstrap, fault_after_commit=int(fault) if fault else None, **overrides)
+    security: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # librdkafka options
 
 
 class IngestWorker:
@@ -90,7 +85,8 @@ class IngestWorker:
         self._producer: Producer | None = None
 
     def run(self, should_stop: Callable[[], bool]) -> None:
-        common = {**client_config(self.settings.bootstrap), "error_cb": _broker_error}
+        common = {**client_config(self.settings.bootstrap, self.settings.security),
+                  "error_cb": _broker_error}
         self._consumer = consumer = Consumer({
             **common,
             "group.id": self.settings.group,

@@ -7,7 +7,6 @@ A fact stands, as known at K, when ``recorded_at <= K`` and it had not ended by 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -197,17 +196,17 @@ def _is_lock_conflict(error: duckdb.Error) -> bool:
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set" in text)
 
 
-def _settings() -> dict[str, str | bool | int | float | list[str]]:
-    """DuckDB settings from the environment. ``SCORECARD_DUCKDB_MEMORY_LIMIT`` (e.g.
+def _config(memory_limit: str | None) -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB settings. ``memory_limit`` (``SCORECARD_DUCKDB_MEMORY_LIMIT``, e.g.
     ``512MB``) caps what DuckDB keeps in memory, its cache of what it has read included;
     unset, DuckDB's own default applies (80% of the machine's memory), which a page over
     a ten-million-event read model fills to about a gigabyte."""
-    limit = os.environ.get("SCORECARD_DUCKDB_MEMORY_LIMIT", "").strip()
-    return {"memory_limit": limit} if limit else {}
+    return {"memory_limit": memory_limit} if memory_limit else {}
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: Path, *, read_only: bool = False,
+            memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the read model, waiting while another process holds DuckDB's file lock.
 
     DuckDB lets one process open a file for writing at a time; connections are kept
@@ -218,7 +217,8 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         try:
             if read_only and not Path(path).exists():
                 read_only = False  # nothing to read yet: create it
-            connection = duckdb.connect(str(path), read_only=read_only, config=_settings())
+            connection = duckdb.connect(str(path), read_only=read_only,
+                                        config=_config(memory_limit))
             break
         except duckdb.IOException as error:
             if not _is_lock_conflict(error) or time.monotonic() > deadline:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from domain.contract import ACTION_STATUS_TYPE, types_sql
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 from projections.measures import Measure
 from projections.report import ReportBuilder, _number, period_window, scorecard_measures
@@ -281,7 +282,8 @@ def restatements(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at
     actions = []
     for old_action, new_action in zip(before.actions, after.actions, strict=True):
         if old_action.status != new_action.status:
-            condition = f"type = 'action.status_reported' AND action = '{old_action.code}'"
+            condition = (f"{types_sql([ACTION_STATUS_TYPE])} "
+                         f"AND action = '{old_action.code}'")
             causes = _causes(connection, condition, date.min, as_at, lo, hi)
             for cause in causes:
                 cause["agency_names"] = [names.get(c, c) for c in cause["agencies"]]

@@ -15,13 +15,18 @@ from typing import Any
 
 import duckdb
 
+from domain.contract import record_role, types_in_role, types_sql
 from domain.plan import Plan
 from domain.timekeeping import end_of_day, from_naive_utc, iso_utc, to_naive_utc
 
-ARRIVALS_SQL = """
+# A retraction is not a return, nor is a note, which comments on one.
+NOT_A_RETURN_SQL = types_sql([*types_in_role("retracts"), *types_in_role("comments")],
+                             negate=True)
+NOT_A_RETRACTION_SQL = types_sql(types_in_role("retracts"), negate=True)
+ARRIVALS_SQL = f"""
 SELECT agency, min(recorded_at), count(*) FROM facts
 WHERE occurred_on BETWEEN $start AND $end AND recorded_at <= $known
-  AND type NOT IN ('event.retracted', 'exception.noted')  -- a note comments on a return
+  AND {NOT_A_RETURN_SQL}
   AND supersedes IS NULL  -- corrections are not the return
 GROUP BY agency
 """
@@ -78,16 +83,16 @@ def returns_calendar(connection: duckdb.DuckDBPyConnection, plan: Plan, month: s
     return rows
 
 
-BY_TYPE_SQL = """
+BY_TYPE_SQL = f"""
 SELECT type, count(*), count(*) FILTER (WHERE recorded_at > $due)
 FROM facts
 WHERE agency = $agency AND occurred_on BETWEEN $start AND $end AND recorded_at <= $known
-  AND type <> 'event.retracted' AND supersedes IS NULL  -- as ARRIVALS_SQL
+  AND {NOT_A_RETRACTION_SQL} AND supersedes IS NULL  -- as ARRIVALS_SQL
 GROUP BY type
 """
-SENT_TYPES_SQL = """
+SENT_TYPES_SQL = f"""
 SELECT DISTINCT type FROM facts
-WHERE agency = $agency AND recorded_at <= $known AND type <> 'event.retracted'
+WHERE agency = $agency AND recorded_at <= $known AND {NOT_A_RETRACTION_SQL}
 """
 
 
@@ -123,7 +128,7 @@ def returns_by_type(connection: duckdb.DuckDBPyConnection, plan: Plan, agency: s
     permitted = connection.execute("SELECT types FROM agencies WHERE code = $agency",
                                    {"agency": agency}).fetchone()
     if permitted is not None and permitted[0]:
-        expected = [t for t in str(permitted[0]).split(",") if t != "event.retracted"]
+        expected = [t for t in str(permitted[0]).split(",") if record_role(t) != "retracts"]
     else:
         expected = sorted(t for (t,) in connection.execute(
             SENT_TYPES_SQL, {"agency": agency, "known": known}).fetchall())

@@ -7,7 +7,8 @@ record) and ``readmodel.duckdb`` (the projection, rebuildable from the record).
 Where a partnership outgrows one machine, ``SCORECARD_EVENT_STORE`` names a PostgreSQL
 event store (``postgresql://user[:password]@host[:port]/database``) and
 ``SCORECARD_KAFKA_BOOTSTRAP`` the Kafka brokers agencies push to; the read model stays
-under the home either way.
+under the home either way. Every setting comes from ``scorecard.settings``, read once
+by the process's entry point and handed to ``Home``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import duckdb
@@ -35,27 +35,30 @@ from projections import readmodel
 from projections.measures import check_plan_measure
 from projections.projector import Projector
 from scorecard.access import private_file
-
-DEFAULT_HOME = ".scorecard"
+from scorecard.recorders import POSTGRES_FACTORY_TOPIC, SQLITE_FACTORY_TOPIC
+from scorecard.settings import Settings
 
 
 @dataclass(frozen=True)
 class Home:
-    """One partnership's scorecard state on disk."""
+    """One partnership's scorecard state on disk, and the settings it was opened with."""
 
     path: Path
 
     # Kept out of repr: a PostgreSQL URL may carry its password.
     event_store_url: str | None = field(default=None, repr=False)
     kafka_bootstrap: str | None = None
+    settings: Settings = field(default_factory=Settings, repr=False, compare=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Home:
+        return cls(settings.home, event_store_url=settings.event_store_url,
+                   kafka_bootstrap=settings.kafka_bootstrap, settings=settings)
 
     @classmethod
     def from_environment(cls) -> Home:
-        return cls(
-            Path(os.environ.get("SCORECARD_HOME") or DEFAULT_HOME).absolute(),
-            event_store_url=os.environ.get("SCORECARD_EVENT_STORE") or None,
-            kafka_bootstrap=os.environ.get("SCORECARD_KAFKA_BOOTSTRAP") or None,
-        )
+        """For entry points only: reads the environment (``Settings.from_environment``)."""
+        return cls.from_settings(Settings.from_environment())
 
     @property
     def event_store_path(self) -> Path:
@@ -77,11 +80,11 @@ class Home:
             env = postgres_env(self.event_store_url)
         else:
             env = {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": SQLITE_FACTORY_TOPIC,
                 "SQLITE_DBNAME": str(self.event_store_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
-        return env | cipher_env(self.path)
+        return env | cipher_env(self.path, self.settings)
 
     def make_private(self) -> None:
         """The home readable by its owner only (0700), its stores 0600: the event store
@@ -136,7 +139,8 @@ class Home:
     def readmodel(self, app: Scorecard | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-model connection, first brought up to date with the event store."""
         app = app or self.open()
-        with readmodel.connect(self.readmodel_path) as connection:
+        with readmodel.connect(self.readmodel_path,
+                               memory_limit=self.settings.duckdb_memory_limit) as connection:
             self.make_private()  # a new read model file, created by DuckDB's umask
             Projector(app).catch_up(connection)
             yield connection
@@ -154,17 +158,17 @@ class Home:
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 
 
-def cipher_env(home: Path) -> dict[str, str]:
+def cipher_env(home: Path, settings: Settings) -> dict[str, str]:
     """Encryption at rest of the event store (AES-GCM), when a key is configured.
 
     The key comes from ``SCORECARD_CIPHER_KEY`` or the file named by
     ``SCORECARD_CIPHER_KEY_FILE``, which must lie outside the home: a key kept beside
-    the data it protects protects nothing.
+    the data it protects protects nothing. The file is read each time the store is
+    opened, so a process holds the key only while it has the store open.
     """
-    key = os.environ.get("SCORECARD_CIPHER_KEY", "").strip()
-    key_file = os.environ.get("SCORECARD_CIPHER_KEY_FILE", "").strip()
-    if key_file:
-        path = Path(key_file).absolute()
+    key = settings.cipher_key or ""
+    if settings.cipher_key_file is not None:
+        path = settings.cipher_key_file
         if path.is_relative_to(home.absolute()):
             raise CommandError("SCORECARD_CIPHER_KEY_FILE must be outside SCORECARD_HOME")
         try:
@@ -205,7 +209,8 @@ def redacted_url(url: str) -> str:
 
 
 def postgres_env(url: str) -> dict[str, str]:
-    """``eventsourcing.postgres`` settings from a ``postgresql://`` URL."""
+    """``eventsourcing.postgres`` settings from a ``postgresql://`` URL, with the
+    scorecard's PostgreSQL recorder (``scorecard/recorders.py``)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -219,7 +224,7 @@ def postgres_env(url: str) -> dict[str, str]:
     if not database:
         raise CommandError("SCORECARD_EVENT_STORE names no database (postgresql://host/DB)")
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": POSTGRES_FACTORY_TOPIC,
         "POSTGRES_DBNAME": database,
         "POSTGRES_HOST": parts.hostname or "localhost",
         "POSTGRES_PORT": str(port or 5432),
@@ -239,7 +244,3 @@ def actor() -> str:
     except KeyError:  # a container run with --user UID that has no account entry
         return f"os:uid {uid}"
 
-
-def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
-    row = connection.execute(sql, params or []).fetchone()
-    return row[0] if row else None

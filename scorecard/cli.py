@@ -48,6 +48,7 @@ from projections.returns import (
 from scorecard.access import AccessStore
 from scorecard.bootstrap import Home, actor, new_cipher_key
 from scorecard.packs import stated_hash, write_pack
+from scorecard.settings import Settings, markdown_table
 from scorecard.workers import run_workers
 from scorecard_ui.session_tokens import SessionTokens
 from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in, unlock_sign_in
@@ -74,7 +75,7 @@ def _read_key(path: Path) -> str:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open(args.plan)
     print(f"home {home.path} counts against plan {app.plan.code} ({app.plan.title})")
     return 0
@@ -82,7 +83,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_agency_add(args: argparse.Namespace) -> int:
     types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
-    app = Home.from_environment().open()
+    app = Home.from_settings(args.settings).open()
     key = app.register_agency(args.code, args.name, args.sector, types, by=actor())
     _write_key(args.key_file, key)
     print(f"registered {args.code}; its key is in {args.key_file}")
@@ -90,7 +91,7 @@ def cmd_agency_add(args: argparse.Namespace) -> int:
 
 
 def cmd_agency_rotate_key(args: argparse.Namespace) -> int:
-    app = Home.from_environment().open()
+    app = Home.from_settings(args.settings).open()
     if args.grace_hours < 0:
         raise CommandError("--grace-hours cannot be negative")
     now = utc_now()
@@ -102,13 +103,14 @@ def cmd_agency_rotate_key(args: argparse.Namespace) -> int:
 
 
 def cmd_agency_revoke_key(args: argparse.Namespace) -> int:
-    Home.from_environment().open().revoke_key(args.code, args.key_id, by=actor(), at=utc_now())
+    app = Home.from_settings(args.settings).open()
+    app.revoke_key(args.code, args.key_id, by=actor(), at=utc_now())
     print(f"revoked key {args.key_id} of {args.code}")
     return 0
 
 
 def cmd_agency_keys(args: argparse.Namespace) -> int:
-    app = Home.from_environment().open()
+    app = Home.from_settings(args.settings).open()
     agency = app.agency(args.code)
     if agency is None:
         raise CommandError(f"agency {args.code} is not registered")
@@ -121,8 +123,8 @@ def _password(args: argparse.Namespace) -> str:
     """From --password-file, else SCORECARD_PASSWORD, else a prompt at a terminal."""
     if args.password_file:
         return _read_key(args.password_file)
-    if os.environ.get("SCORECARD_PASSWORD"):
-        return os.environ["SCORECARD_PASSWORD"]
+    if args.settings.password:
+        return str(args.settings.password)
     if sys.stdin.isatty():
         import getpass
 
@@ -131,14 +133,14 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    app = Home.from_environment().open()
+    app = Home.from_settings(args.settings).open()
     app.add_user(args.username, args.role, args.agency, _password(args), by=actor())
     print(f"added {args.role} user {args.username}")
     return 0
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     home.open().disable_user(args.username, by=actor(), at=utc_now())
     SessionTokens(AccessStore(home.access_path)).end_all(args.username)
     print(f"disabled {args.username}; their sessions are ended")
@@ -146,13 +148,13 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
 
 
 def cmd_user_enable(args: argparse.Namespace) -> int:
-    Home.from_environment().open().enable_user(args.username, by=actor(), at=utc_now())
+    Home.from_settings(args.settings).open().enable_user(args.username, by=actor(), at=utc_now())
     print(f"enabled {args.username}")
     return 0
 
 
 def cmd_user_reset_password(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     home.open().reset_password(args.username, _password(args), by=actor())
     SessionTokens(AccessStore(home.access_path)).end_all(args.username)
     print(f"reset the password of {args.username}; their sessions are ended")
@@ -160,7 +162,7 @@ def cmd_user_reset_password(args: argparse.Namespace) -> int:
 
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     forgotten = unlock_sign_in(home.open(), SignInThrottle(AccessStore(home.access_path)),
                                args.username, by=actor(), at=utc_now())
     print(f"unlocked {args.username} ({forgotten} failed sign-ins forgotten)")
@@ -168,21 +170,21 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
 
 
 def cmd_agency_suspend(args: argparse.Namespace) -> int:
-    Home.from_environment().open().set_suspended(args.code, True, by=actor())
+    Home.from_settings(args.settings).open().set_suspended(args.code, True, by=actor())
     print(f"suspended {args.code}")
     return 0
 
 
 def cmd_agency_resume(args: argparse.Namespace) -> int:
-    Home.from_environment().open().set_suspended(args.code, False, by=actor())
+    Home.from_settings(args.settings).open().set_suspended(args.code, False, by=actor())
     print(f"resumed {args.code}")
     return 0
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     if home.kafka_bootstrap and not args.known_at:
-        return _push_to_kafka(home.kafka_bootstrap, args)
+        return _push_to_kafka(home.kafka_bootstrap, args.settings.kafka_security, args)
     app = home.open()
     now = utc_now()
     known_at = None
@@ -223,7 +225,7 @@ def _backfill_administrator(args: argparse.Namespace, home: Home, app: Scorecard
     if not args.admin:
         raise CommandError("--known-at is an administrator's backfill: give --admin NAME "
                            "and the password in SCORECARD_ADMIN_PASSWORD or at the prompt")
-    password = os.environ.get("SCORECARD_ADMIN_PASSWORD", "")
+    password = args.settings.admin_password or ""
     if not password and sys.stdin.isatty():
         import getpass
 
@@ -256,12 +258,13 @@ def _known_at(args: argparse.Namespace, app: Scorecard, option: str = "known_at"
     return moment
 
 
-def _push_to_kafka(bootstrap: str, args: argparse.Namespace) -> int:
+def _push_to_kafka(bootstrap: str, security: tuple[tuple[str, str], ...],
+                   args: argparse.Namespace) -> int:
     """Produce each line to ``agency-events``; the ingest workers decide them."""
     if not Path(args.file).is_file():
         raise CommandError(f"no such file: {args.file}")
     produced = produce_file(bootstrap, Path(args.file), agency=args.agency,
-                            key=_read_key(args.key_file))
+                            key=_read_key(args.key_file), security=security)
     if args.json:
         print(json.dumps({"produced": produced, "topic": TOPIC}))
     else:
@@ -270,11 +273,13 @@ def _push_to_kafka(bootstrap: str, args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     if not home.kafka_bootstrap:
         raise CommandError("set SCORECARD_KAFKA_BOOTSTRAP to the Kafka brokers to ingest from")
     home.open()  # a new home adopts its plan once, before the workers start
-    settings = WorkerSettings.from_environment(home.kafka_bootstrap, batch_size=args.batch_size)
+    settings = WorkerSettings(home.kafka_bootstrap, batch_size=args.batch_size,
+                              fault_after_commit=args.settings.fault_after_commit,
+                              security=args.settings.kafka_security)
     return run_workers(home, settings, args.workers)
 
 
@@ -285,7 +290,7 @@ def _window(args: argparse.Namespace) -> tuple[date, date | None]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
     with home.readmodel(app) as connection:
@@ -308,7 +313,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
     with home.readmodel(app) as connection:
@@ -337,7 +342,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 
 def cmd_returns(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     if not MONTH.match(args.month):
         raise CommandError(f"--month {args.month!r} is not a month in the form YYYY-MM")
@@ -349,7 +354,7 @@ def cmd_returns(args: argparse.Namespace) -> int:
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     with home.readmodel(app) as connection:
         rows = data_quality(connection, load_plan(connection), _known_at(args, app),
@@ -359,7 +364,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     at = _known_at(args, app)
     app.approve_return(args.agency, args.month, _read_key(args.key_file),
@@ -369,7 +374,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     at = _known_at(args, app)
     position = app.accept_month(args.month, by=_recorded_by(args, home, app), at=at)
@@ -379,7 +384,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 def cmd_exception_note(args: argparse.Namespace) -> int:
     """An agency's exception note for a measure's month, signed with its key."""
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     now = utc_now()
     known_at = _known_at(args, app) if args.known_at else None
@@ -404,7 +409,7 @@ def cmd_exception_note(args: argparse.Namespace) -> int:
 
 def cmd_exception_review(args: argparse.Namespace) -> int:
     """The board accepts a note or asks its agency for more."""
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     decision = "accepted" if args.accept else "more_requested"
     app.review_exception(args.measure, args.month, args.agency, args.note, decision,
@@ -417,7 +422,7 @@ def cmd_exception_review(args: argparse.Namespace) -> int:
 
 def cmd_exception_list(args: argparse.Namespace) -> int:
     """Every measure's exception flag for the as-at month, as known."""
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
     with home.readmodel(app) as connection:
@@ -439,7 +444,7 @@ def cmd_exception_list(args: argparse.Namespace) -> int:
 
 def cmd_evidence(args: argparse.Namespace) -> int:
     """The events behind a measure's figure; with --verify, each signature checked again."""
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
     with home.readmodel(app) as connection:
@@ -467,7 +472,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
 
 def cmd_outliers_check(args: argparse.Namespace) -> int:
     """The figures a return would make that the outlier rule questions (nothing is sent)."""
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     if not Path(args.file).is_file():
         raise CommandError(f"no such file: {args.file}")
@@ -493,7 +498,7 @@ def cmd_outliers_check(args: argparse.Namespace) -> int:
 
 def cmd_outliers_list(args: argparse.Namespace) -> int:
     """Figures confirmed after being questioned at entry, and their follow-up marks."""
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     with home.readmodel(app) as connection:
         rows = confirmed_figures(connection, _known_at(args, app), args.agency)
@@ -511,7 +516,7 @@ def cmd_outliers_list(args: argparse.Namespace) -> int:
 
 def cmd_outliers_follow_up(args: argparse.Namespace) -> int:
     """The board's reviewer marks a confirmed figure for follow-up."""
-    app = Home.from_environment().open()
+    app = Home.from_settings(args.settings).open()
     app.mark_figure_for_follow_up(args.agency, args.measure, args.month, args.note,
                                   by=actor(), at=utc_now())
     print(f"{args.agency} {args.measure} {args.month} marked for follow-up")
@@ -519,7 +524,7 @@ def cmd_outliers_follow_up(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_set(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     by = _recorded_by(args, home, app)
     targets = []
@@ -542,7 +547,7 @@ def cmd_rules_set(args: argparse.Namespace) -> int:
 
 
 def cmd_rejected(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     # An agency's list is its own rejections only; quarantine is asked for by name.
     view: View = "quarantine" if args.quarantine else "own" if args.agency else "all"
     with home.readmodel() as connection:
@@ -552,7 +557,7 @@ def cmd_rejected(args: argparse.Namespace) -> int:
 
 
 def cmd_project(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     while True:
         with readmodel.connect(home.readmodel_path) as connection:
@@ -566,12 +571,24 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     since = _known_at(args, app, "since") if args.since else None
     with home.readmodel(app) as connection:
         rows = audit_trail(connection, args.agency, since)
     print(audit_json(rows) if args.json else render_audit(rows))
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """The effective configuration, secrets masked; or the table of every setting."""
+    if args.table:
+        print(markdown_table(), end="")
+        return 0
+    shown = args.settings.effective()
+    width = max(len(name) for name, _ in shown)
+    for name, value in shown:
+        print(f"{name:<{width}}  {value}")
     return 0
 
 
@@ -581,7 +598,7 @@ def cmd_cipher_key(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    folded = Home.from_environment().rebuild()
+    folded = Home.from_settings(args.settings).rebuild()
     print(f"rebuilt the read model from {folded} stored events")
     return 0
 
@@ -590,7 +607,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from scorecard.demo import build_demo_home
     from scorecard.demo.build import DEMO_USERS, demo_password
 
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     build_demo_home(home, replace=True)
     print(f"demo home built at {home.path}")
     print("sign in as: " + ", ".join(f"{name} / {demo_password(name)} ({role})"
@@ -601,14 +618,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    return _serve(Home.from_environment(), args.host, args.port)
+    return _serve(Home.from_settings(args.settings), args.host, args.port)
 
 
 def _serve(home: Home, host: str, port: int) -> int:
     import subprocess
 
     server_path = Path(__file__).resolve().parent.parent / "scorecard_ui" / "server.py"
-    env = dict(os.environ, SCORECARD_HOME=str(home.path))
+    env = dict(os.environ) | home.settings.environment()
     print(f"serving the scorecard on http://{host}:{port}/")
     return subprocess.call(
         [sys.executable, "-m", "streamlit", "run", str(server_path),
@@ -624,7 +641,7 @@ def _serve(home: Home, host: str, port: int) -> int:
 STREAMLIT_SETTINGS = {
     "client.showErrorDetails": "none",
     "client.toolbarMode": "viewer",
-    "server.maxUploadSize": "10",
+    "server.maxUploadSize": "64",  # MAX_UPLOAD_BYTES of scorecard_ui/returns_upload.py
     "browser.gatherUsageStats": "false",
 }
 
@@ -886,6 +903,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true")
     audit.set_defaults(run=cmd_audit)
 
+    settings = commands.add_parser(
+        "settings", help="print the effective settings (secrets masked), or --table")
+    settings.add_argument("--table", action="store_true",
+                          help="every setting as the markdown table of docs/operations.md")
+    settings.set_defaults(run=cmd_settings)
+
     cipher = commands.add_parser("cipher-key", help="print a new key for SCORECARD_CIPHER_KEY")
     cipher.set_defaults(run=cmd_cipher_key)
 
@@ -906,6 +929,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        args.settings = Settings.from_environment()  # the one read of the environment
         code: int = args.run(args)
     except CommandError as error:
         print(f"scorecard: {error}", file=sys.stderr)

@@ -13,7 +13,6 @@ reference id, its traceback going to the server's log only (``errors.py``).
 from __future__ import annotations
 
 import json
-import os
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -26,19 +25,24 @@ from scorecard_ui.session import (
     authenticate,
     end_session,
     home,
+    settings,
     start_session,
 )
+from scorecard_ui.style import apply_style
 from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in
 from scorecard_ui.views import admin, agency, board, evidence, measure, scrutiny
 
 PAGES = {
-    "board": st.Page(board.render, title="Board scorecard", url_path="board", icon="📊"),
+    "board": st.Page(board.render, title="Board scorecard", url_path="board",
+                     icon=":material/table_chart:"),
     "measure": st.Page(measure.render, title="A measure over time", url_path="measure",
-                       icon="📈"),
+                       icon=":material/show_chart:"),
     "scrutiny": st.Page(scrutiny.render, title="Scrutiny replay", url_path="scrutiny",
-                        icon="🔎"),
-    "agency": st.Page(agency.render, title="Agency returns", url_path="returns", icon="📥"),
-    "admin": st.Page(admin.render, title="Administration", url_path="admin", icon="🔑"),
+                        icon=":material/history:"),
+    "agency": st.Page(agency.render, title="Agency returns", url_path="returns",
+                      icon=":material/upload_file:"),
+    "admin": st.Page(admin.render, title="Administration", url_path="admin",
+                     icon=":material/admin_panel_settings:"),
     "evidence": evidence.page(),
 }
 ROLE_PAGES = {
@@ -53,7 +57,7 @@ def source_address() -> str:
     """Where the sign-in comes from, for the throttle: the connection's peer, or with
     ``SCORECARD_TRUST_FORWARDED_FOR=1`` (behind a reverse proxy that sets it) the last
     address in ``X-Forwarded-For``, the one the proxy itself added."""
-    if os.environ.get("SCORECARD_TRUST_FORWARDED_FOR") == "1":
+    if settings().trust_forwarded_for:
         forwarded = st.context.headers.get("X-Forwarded-For", "")
         if forwarded.strip():
             return forwarded.split(",")[-1].strip()
@@ -107,6 +111,7 @@ def sign_in() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Partnership scorecard", layout="wide")
+    apply_style()
     user = authenticate(application(), utc_now())
     if user is None:
         sign_in()

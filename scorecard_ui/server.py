@@ -29,8 +29,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.timekeeping import utc_now
-from scorecard.bootstrap import Home
-from scorecard_ui.session import COOKIE, session_tokens
+from scorecard.settings import Settings
+from scorecard_ui.session import COOKIE, home, install, session_tokens
 
 PAGE_PATH = re.compile(r"[a-z][a-z-]{0,39}")  # one of the app's url_paths; never another site
 UPLOAD_ROLES = ("agency", "administrator")
@@ -80,7 +80,7 @@ def signed_in_role(cookie_header: str) -> str | None:
     username = session_tokens().resume(morsel.value, utc_now())
     if username is None:
         return None
-    user = Home.from_environment().open().user(username)
+    user = home().open().user(username)
     return None if user is None or user.disabled else str(user.role)
 
 
@@ -118,6 +118,7 @@ def _script_error(error: Exception) -> bool:
     return True
 
 
+install(Settings.from_environment())  # the page process's start-up: settings read once
 app = st.App(
     Path(__file__).with_name("app.py"),
     routes=[Route("/auth/session", session_route), Route("/auth/sign-out", sign_out_route)],

@@ -24,7 +24,8 @@ from projections.report import Report
 from projections.report_cache import ReportCache
 from scorecard.access import AccessStore
 from scorecard.bootstrap import Home
-from scorecard_ui.session_tokens import SessionTokens, timeouts_from_environment
+from scorecard.settings import Settings
+from scorecard_ui.session_tokens import SessionTokens
 
 UNSUPPRESSED_ROLES = ("board", "administrator")
 COOKIE = "scorecard_session"
@@ -49,8 +50,8 @@ def current_user() -> SignedIn | None:
 
 
 def session_tokens() -> SessionTokens:
-    idle, absolute = timeouts_from_environment()
-    return SessionTokens(access_store(), idle, absolute)
+    configured = settings()
+    return SessionTokens(access_store(), configured.session_idle, configured.session_max)
 
 
 def access_store() -> AccessStore:
@@ -118,8 +119,23 @@ def end_session() -> None:
     st.session_state.clear()
 
 
+_INSTALLED: list[Settings] = []
+
+
+def install(configured: Settings) -> None:
+    """The page process's entry point (``server.py``) reads the settings once, at start-up,
+    and installs them here, the page's composition root."""
+    _INSTALLED[:] = [configured]
+
+
+def settings() -> Settings:
+    """The settings the server installed; a harness with no server start-up (Streamlit's
+    AppTest runs ``app.py`` alone) reads the environment on each call instead."""
+    return _INSTALLED[0] if _INSTALLED else Settings.from_environment()
+
+
 def home() -> Home:
-    return Home.from_environment()
+    return Home.from_settings(settings())
 
 
 def application() -> Scorecard:

@@ -7,44 +7,21 @@ and the token is still live, so presenting a Streamlit session id alone gets not
 A token is 256 random bits looked up by its hash: it cannot be forged or guessed, so a
 signature over it would add nothing. It expires after ``idle`` without use and
 ``absolute`` after sign-in, whichever comes first (``SCORECARD_SESSION_IDLE_MINUTES``,
-default 30; ``SCORECARD_SESSION_MAX_HOURS``, default 12).
+default 30; ``SCORECARD_SESSION_MAX_HOURS``, default 12; read by ``scorecard.settings``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.errors import CommandError
 from scorecard.access import AccessStore
 
 GRANT_LIFETIME = timedelta(seconds=60)
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)
-
-
-def _setting(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise CommandError(f"{name} must be a number, not {text!r}") from None
-    if value <= 0:
-        raise CommandError(f"{name} must be more than 0, not {text}")
-    return value
-
-
-def timeouts_from_environment() -> tuple[timedelta, timedelta]:
-    """(idle, absolute) from ``SCORECARD_SESSION_IDLE_MINUTES`` and
-    ``SCORECARD_SESSION_MAX_HOURS``."""
-    idle = _setting("SCORECARD_SESSION_IDLE_MINUTES", IDLE / timedelta(minutes=1))
-    absolute = _setting("SCORECARD_SESSION_MAX_HOURS", ABSOLUTE / timedelta(hours=1))
-    return timedelta(minutes=idle), timedelta(hours=absolute)
 
 
 def _hashed(token: str) -> str:

@@ -18,6 +18,7 @@ from projections.projector import Projector
 from projections.rejected import list_rejected
 from projections.report import Report, build_report
 from scorecard.bootstrap import Home
+from scorecard.settings import Settings
 from tests.support import event, register, write_jsonl
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -215,13 +216,11 @@ def test_a_read_model_of_an_older_schema_is_rebuilt(
     assert values(report(home, app, NOW))["helpline_contacts"] == 1
 
 
-def test_the_read_model_s_memory_cap_comes_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_read_model_s_memory_cap_comes_from_the_settings(tmp_path: Path) -> None:
     path = tmp_path / "readmodel.duckdb"
     with readmodel.connect(path) as connection:
         default = connection.execute("SELECT current_setting('memory_limit')").fetchone()
-    monkeypatch.setenv("SCORECARD_DUCKDB_MEMORY_LIMIT", "300MB")
-    with readmodel.connect(path) as connection:
+    settings = Settings.from_environment({"SCORECARD_DUCKDB_MEMORY_LIMIT": "300MB"})
+    with readmodel.connect(path, memory_limit=settings.duckdb_memory_limit) as connection:
         capped = connection.execute("SELECT current_setting('memory_limit')").fetchone()
     assert capped == ("286.1 MiB",) != default  # DuckDB shows 300 MB in MiB

@@ -12,6 +12,7 @@ from domain.errors import CommandError
 from ingest.file_push import push_file
 from projections.report import build_report
 from scorecard.bootstrap import Home, new_cipher_key
+from scorecard.settings import Settings
 from tests.support import event, register, write_jsonl
 
 
@@ -21,14 +22,11 @@ def stored_bytes(home: Home) -> bytes:
     return b"".join(topic.encode() + state for topic, state in rows)
 
 
-def test_stored_events_are_unreadable_without_the_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_stored_events_are_unreadable_without_the_key(tmp_path: Path) -> None:
     key_file = tmp_path / "secrets" / "cipher.key"
     key_file.parent.mkdir()
     key_file.write_text(new_cipher_key())
-    monkeypatch.setenv("SCORECARD_CIPHER_KEY_FILE", str(key_file))
-    home = Home(tmp_path / "home")
+    home = Home(tmp_path / "home", settings=Settings(cipher_key_file=key_file))
     app = home.open()
     key = register(app, "racs")
     push_file(app, write_jsonl(tmp_path / "a.jsonl", [
@@ -43,22 +41,17 @@ def test_stored_events_are_unreadable_without_the_key(
         r = build_report(connection, as_at=date(2015, 10, 31), known_at=datetime.now(UTC))
     assert r.measure("referrals_received").value == 1
 
-    monkeypatch.delenv("SCORECARD_CIPHER_KEY_FILE")
     with pytest.raises(CommandError, match="encrypted"):
         Home(tmp_path / "home").open()
-    monkeypatch.setenv("SCORECARD_CIPHER_KEY", new_cipher_key())
     with pytest.raises(CommandError, match="encrypted"):
-        Home(tmp_path / "home").open()
+        Home(tmp_path / "home", settings=Settings(cipher_key=new_cipher_key())).open()
 
 
-def test_the_key_file_may_not_live_in_the_home(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = Home(tmp_path / "home")
+def test_the_key_file_may_not_live_in_the_home(tmp_path: Path) -> None:
+    inside = tmp_path / "home" / "cipher.key"
+    home = Home(tmp_path / "home", settings=Settings(cipher_key_file=inside))
     home.path.mkdir()
-    inside = home.path / "cipher.key"
     inside.write_text(new_cipher_key())
-    monkeypatch.setenv("SCORECARD_CIPHER_KEY_FILE", str(inside))
     with pytest.raises(CommandError, match="outside SCORECARD_HOME"):
         home.open()
 

@@ -11,7 +11,8 @@ import pytest
 
 from domain.errors import CommandError
 from scorecard.access import AccessStore
-from scorecard_ui.session_tokens import SessionTokens, timeouts_from_environment
+from scorecard.settings import Settings
+from scorecard_ui.session_tokens import SessionTokens
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -65,14 +66,18 @@ def test_a_grant_gives_one_session_once_within_a_minute(tokens: SessionTokens) -
     assert tokens.redeem("made-up", T0) is None
 
 
-def test_the_timeouts_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert timeouts_from_environment() == (timedelta(minutes=30), timedelta(hours=12))
-    monkeypatch.setenv("SCORECARD_SESSION_IDLE_MINUTES", "5")
-    monkeypatch.setenv("SCORECARD_SESSION_MAX_HOURS", "1.5")
-    assert timeouts_from_environment() == (timedelta(minutes=5), timedelta(minutes=90))
-    monkeypatch.setenv("SCORECARD_SESSION_IDLE_MINUTES", "soon")
+def timeouts(environ: dict[str, str]) -> tuple[timedelta, timedelta]:
+    settings = Settings.from_environment(environ)
+    return settings.session_idle, settings.session_max
+
+
+def test_the_timeouts_are_settings() -> None:
+    assert timeouts({}) == (timedelta(minutes=30), timedelta(hours=12))
+    assert timeouts({"SCORECARD_SESSION_IDLE_MINUTES": "5",
+                     "SCORECARD_SESSION_MAX_HOURS": "1.5"}) == (timedelta(minutes=5),
+                                                                 timedelta(minutes=90))
     with pytest.raises(CommandError, match="SCORECARD_SESSION_IDLE_MINUTES must be a number"):
-        timeouts_from_environment()
+        timeouts({"SCORECARD_SESSION_IDLE_MINUTES": "soon"})
 
 
 def test_a_live_page_s_refresh_does_not_keep_an_idle_session_alive(

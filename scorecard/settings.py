@@ -1,0 +1,182 @@
+"""Every setting of the scorecard, in one list, read once at start-up and passed in.
+
+A process reads its environment here and nowhere else (``Settings.from_environment``);
+everything below the composition root receives a ``Settings`` or the values it needs.
+``SETTINGS`` is the list a newcomer adds a setting to: its name, its default, what it
+means and whether it is a secret. ``scorecard settings`` prints the effective values
+(secrets masked) and ``scorecard settings --table`` the table in docs/operations.md,
+which a unit test keeps equal to this list.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from domain.errors import CommandError
+
+DEFAULT_HOME = ".scorecard"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: ``default`` is what applies when it is unset (in words
+    when there is no single value), ``meaning`` what setting it does."""
+
+    name: str
+    default: str
+    meaning: str
+    secret: bool = False
+
+
+# Kafka client security, one to one onto librdkafka's configuration.
+KAFKA_CLIENT = {
+    "SCORECARD_KAFKA_SECURITY_PROTOCOL": "security.protocol",
+    "SCORECARD_KAFKA_SASL_MECHANISM": "sasl.mechanism",
+    "SCORECARD_KAFKA_SASL_USERNAME": "sasl.username",
+    "SCORECARD_KAFKA_SASL_PASSWORD": "sasl.password",
+    "SCORECARD_KAFKA_SSL_CA_LOCATION": "ssl.ca.location",
+}
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SCORECARD_HOME", f"`{DEFAULT_HOME}`",
+            "folder (0700) of the SQLite event store (when used), the DuckDB read model "
+            "and `access.sqlite` (failed sign-ins and page sessions), each 0600"),
+    Setting("SCORECARD_EVENT_STORE", "SQLite: `$SCORECARD_HOME/events.sqlite`",
+            "`postgresql://user[:password]@host[:port]/database`: `eventsourcing`'s "
+            "PostgreSQL persistence (tables `scorecard_events`, `scorecard_tracking`, "
+            "created on first use); shown with its password masked", secret=True),
+    Setting("SCORECARD_CIPHER_KEY", "no encryption",
+            "base64 AES key (`scorecard cipher-key`): the event store encrypted at rest",
+            secret=True),
+    Setting("SCORECARD_CIPHER_KEY_FILE", "none",
+            "a file (outside the home) holding the cipher key, instead of the variable"),
+    Setting("SCORECARD_KAFKA_BOOTSTRAP", "no Kafka: `push` writes to the event store",
+            "brokers (`host:port,…`): `push` produces to Kafka; `ingest` consumes"),
+    Setting("SCORECARD_KAFKA_SECURITY_PROTOCOL", "librdkafka's (`plaintext`)",
+            "Kafka `security.protocol`, e.g. `SASL_SSL`"),
+    Setting("SCORECARD_KAFKA_SASL_MECHANISM", "none", "Kafka `sasl.mechanism`, e.g. "
+            "`SCRAM-SHA-512`"),
+    Setting("SCORECARD_KAFKA_SASL_USERNAME", "none", "Kafka `sasl.username`"),
+    Setting("SCORECARD_KAFKA_SASL_PASSWORD", "none", "Kafka `sasl.password`", secret=True),
+    Setting("SCORECARD_KAFKA_SSL_CA_LOCATION", "system CAs", "Kafka `ssl.ca.location`"),
+    Setting("SCORECARD_DUCKDB_MEMORY_LIMIT", "DuckDB's (80% of RAM)",
+            "e.g. `512MB`: caps what each read-model connection keeps in memory (its cache "
+            "of what it read included); a page over 10M events otherwise grows to about "
+            "1 GB"),
+    Setting("SCORECARD_SESSION_IDLE_MINUTES", "`30`",
+            "a page sign-in ends after this many minutes without a click"),
+    Setting("SCORECARD_SESSION_MAX_HOURS", "`12`",
+            "a page sign-in ends this many hours after it began, however busy"),
+    Setting("SCORECARD_TRUST_FORWARDED_FOR", "off",
+            "`1` behind a reverse proxy: the sign-in throttle takes the browser's address "
+            "from the last `X-Forwarded-For` entry"),
+    Setting("SCORECARD_PASSWORD", "prompt",
+            "the new password for `scorecard user add` and `user reset-password`",
+            secret=True),
+    Setting("SCORECARD_ADMIN_PASSWORD", "prompt",
+            "the password of the administrator named by `--admin` for a `--known-at` "
+            "backfill", secret=True),
+    Setting("SCORECARD_FAULT_AFTER_COMMIT", "none",
+            "tests only: an ingest worker SIGKILLs itself after its Nth committed batch "
+            "(see *Fault injection*)"),
+)
+NAMES = tuple(setting.name for setting in SETTINGS)
+SECRET = frozenset(setting.name for setting in SETTINGS if setting.secret)
+
+
+def _positive(name: str, text: str, default: float) -> float:
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise CommandError(f"{name} must be a number, not {text!r}") from None
+    if value <= 0:
+        raise CommandError(f"{name} must be more than 0, not {text}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration of one process. Built by ``from_environment`` at
+    start-up; tests build one directly. Secrets are kept out of ``repr``."""
+
+    home: Path = Path(DEFAULT_HOME)
+    event_store_url: str | None = field(default=None, repr=False)
+    cipher_key: str | None = field(default=None, repr=False)
+    cipher_key_file: Path | None = None
+    kafka_bootstrap: str | None = None
+    kafka_security: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    duckdb_memory_limit: str | None = None
+    session_idle: timedelta = timedelta(minutes=30)
+    session_max: timedelta = timedelta(hours=12)
+    trust_forwarded_for: bool = False
+    password: str | None = field(default=None, repr=False)
+    admin_password: str | None = field(default=None, repr=False)
+    fault_after_commit: int | None = None
+    given: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # as read, by name
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting of ``SETTINGS`` (and nothing else) from the environment."""
+        source = os.environ if environ is None else environ
+        given = {name: source.get(name, "").strip() for name in NAMES}
+        given = {name: value for name, value in given.items() if value}
+        fault = given.get("SCORECARD_FAULT_AFTER_COMMIT")
+        key_file = given.get("SCORECARD_CIPHER_KEY_FILE")
+        return cls(
+            home=Path(given.get("SCORECARD_HOME") or DEFAULT_HOME).absolute(),
+            event_store_url=given.get("SCORECARD_EVENT_STORE"),
+            cipher_key=given.get("SCORECARD_CIPHER_KEY"),
+            cipher_key_file=Path(key_file).absolute() if key_file else None,
+            kafka_bootstrap=given.get("SCORECARD_KAFKA_BOOTSTRAP"),
+            kafka_security=tuple((option, given[name]) for name, option in KAFKA_CLIENT.items()
+                                 if name in given),
+            duckdb_memory_limit=given.get("SCORECARD_DUCKDB_MEMORY_LIMIT"),
+            session_idle=timedelta(minutes=_positive(
+                "SCORECARD_SESSION_IDLE_MINUTES",
+                given.get("SCORECARD_SESSION_IDLE_MINUTES", ""), 30)),
+            session_max=timedelta(hours=_positive(
+                "SCORECARD_SESSION_MAX_HOURS", given.get("SCORECARD_SESSION_MAX_HOURS", ""), 12)),
+            trust_forwarded_for=given.get("SCORECARD_TRUST_FORWARDED_FOR") == "1",
+            password=given.get("SCORECARD_PASSWORD"),
+            admin_password=given.get("SCORECARD_ADMIN_PASSWORD"),
+            fault_after_commit=int(fault) if fault else None,
+            given=tuple(sorted(given.items())),
+        )
+
+    def effective(self) -> list[tuple[str, str]]:
+        """(name, value shown) for every setting: the value given with secrets masked
+        (a URL keeps all but its password), or the default in brackets."""
+        given = dict(self.given)
+        shown = []
+        for setting in SETTINGS:
+            value = given.get(setting.name)
+            if value is None:
+                shown.append((setting.name, f"(unset: {setting.default})"))
+            elif setting.name == "SCORECARD_EVENT_STORE":
+                from scorecard.bootstrap import redacted_url
+
+                shown.append((setting.name, redacted_url(value)))
+            elif setting.secret:
+                shown.append((setting.name, "*** (set)"))
+            else:
+                shown.append((setting.name, value))
+        return shown
+
+    def environment(self) -> dict[str, str]:
+        """The variables that give these settings to a child process."""
+        return dict(self.given) | {"SCORECARD_HOME": str(self.home)}
+
+
+def markdown_table() -> str:
+    """The settings table of docs/operations.md."""
+    lines = ["| variable | unset | meaning | secret |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        lines.append(f"| `{setting.name}` | {setting.default} | {setting.meaning} | "
+                     f"{'yes' if setting.secret else ''} |")
+    return "\n".join(lines) + "\n"
