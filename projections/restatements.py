@@ -25,7 +25,7 @@ import duckdb
 from domain.contract import ACTION_STATUS_TYPE, types_sql
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 from projections.measures import Measure
-from projections.report import ReportBuilder, _number, period_window, scorecard_measures
+from projections.report import ReportBuilder, period_window, plain_number, scorecard_measures
 from projections.standing import Standing, fact_condition, measure_split
 
 MAX_EVENTS_LISTED = 50
@@ -124,7 +124,7 @@ def effects(connection: duckdb.DuckDBPyConnection, measure: Measure, start: date
     found: dict[str, tuple[int | float | None, list[str]]] = {}
     for at, kind in enumerate(kinds):
         before, after = steps[at], steps[at + 1]
-        effect = None if before is None or after is None else _number(
+        effect = None if before is None or after is None else plain_number(
             round(float(after) - float(before), 6))
         found[kind] = (effect, agencies[kind])
     return found
@@ -154,7 +154,7 @@ def _intermediate(connection: duckdb.DuckDBPyConnection, measure: Measure, start
                 f'AS ended_at) FROM "{database[0]}".main.facts f '
                 "LEFT JOIN cause_steps s ON s.position = f.position")
             total = measure_split(cursor, measure, start, end, Standing(b))[0]
-            values.append(None if total is None else _number(round(total * scale, 6)))
+            values.append(None if total is None else plain_number(round(total * scale, 6)))
         return values
     finally:
         cursor.close()
@@ -210,7 +210,7 @@ def _rule_changes(connection: duckdb.DuckDBPyConnection, measure_id: str, lo: da
 
 def _difference(then: Any, now: Any) -> int | float | None:
     numbers = [v for v in (then, now) if isinstance(v, int | float) and not isinstance(v, bool)]
-    return _number(round(float(now) - float(then), 6)) if len(numbers) == 2 else None
+    return plain_number(round(float(now) - float(then), 6)) if len(numbers) == 2 else None
 
 
 def _rule_words(cause: dict[str, Any], old: Any, new: Any, zone: ZoneInfo) -> str:
@@ -297,7 +297,6 @@ def restatements(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at
             "known_at": iso_utc(known_at), "against": iso_utc(against),
             "measures": changes, "actions": actions}
 
-
 def _status_words(cause: dict[str, Any], a: datetime, b: datetime, zone: ZoneInfo) -> str:
     """An action's status change in words: "status reported late by GROW (known 3 Dec
     2015)"."""
@@ -309,24 +308,6 @@ def _status_words(cause: dict[str, Any], a: datetime, b: datetime, zone: ZoneInf
     if cause["cause"] == "correction":
         return f"status corrected by {who}{known}"
     return f"status report withdrawn by {who}{known}"
-
-
-def render_restatements(diff: dict[str, Any]) -> str:
-    lines = [f"Scorecard as at {diff['as_at']} (events from {diff['from']}): "
-             f"known at {diff['known_at']} against {diff['against']}"]
-    if not diff["measures"] and not diff["actions"]:
-        return lines[0] + "\nno differences"
-    for change in diff["measures"]:
-        then, now = change["then"], change["now"]
-        lines.append(f"\n{change['measure']}: {then['value']} ({then['rag'] or '-'}) -> "
-                     f"{now['value']} ({now['rag'] or '-'})")
-        lines += [_cause_line(cause) for cause in change["causes"]]
-        lines += _effect_lines(change)
-    for change in diff["actions"]:
-        lines.append(f"\naction {change['action']}: {change['then']} -> {change['now']}")
-        lines += [_cause_line(cause) for cause in change["causes"]]
-        lines += [f"    {cause['words']}" for cause in change["causes"] if "words" in cause]
-    return "\n".join(lines)
 
 
 def effect_sentences(change: Mapping[str, Any]) -> list[str]:
@@ -342,35 +323,3 @@ def effect_sentences(change: Mapping[str, Any]) -> list[str]:
         elif cause.get("effect") != 0:
             sentences.append(f"{signed(cause.get('effect'), unit)} from {cause['words']}")
     return sentences
-
-
-def _effect_lines(change: Mapping[str, Any]) -> list[str]:
-    """Added to the text form: the difference and each cause's effect (new lines only,
-    so the lines before them read as they always have)."""
-    if "difference" not in change:
-        return []
-    unit = str(change.get("unit") or "count")
-    difference = change["difference"]
-    lines = [f"  difference: {signed(difference, unit) if difference is not None else '-'}"]
-    return lines + [f"    {sentence}" for sentence in effect_sentences(change)]
-
-
-def _cause_line(cause: dict[str, Any]) -> str:
-    if cause["cause"] == "rule change":
-        change = cause["changes"][-1]
-        return f"  rule change by {change['by']} at {change['known_at']}: {change['reason']}"
-    if "agencies" not in cause and "events" not in cause:  # disclosure: a side is hidden
-        return f"  causes: {cause['count']} (one side of this change is suppressed)"
-    events = cause.get("events")
-    if events is None:  # as disclosed outside the board: the agencies, never the events
-        return f"  {cause['cause']}: {cause['count']} event(s) from " \
-            + ", ".join(cause.get("agencies", []))
-    agencies = sorted({e["agency"] for e in events})
-    return (f"  {cause['cause']}: {cause['count']} event(s) from {', '.join(agencies)}, e.g. "
-            + ", ".join(e["event_id"] for e in events[:3]))
-
-
-def diff_json(diff: dict[str, Any]) -> str:
-    return json.dumps(diff, indent=2, ensure_ascii=False)
-
-
