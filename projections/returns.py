@@ -9,7 +9,6 @@ deadline with nothing yet, and not yet due before it.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -109,6 +108,14 @@ def months_owed(plan: Plan, agency: str, today: date) -> list[str]:
     return months
 
 
+def latest_month_sent(connection: duckdb.DuckDBPyConnection, agency: str) -> str | None:
+    """The latest month (``YYYY-MM``) in which any event ``agency`` sent happened."""
+    row = connection.execute(
+        "SELECT max(strftime(occurred_on, '%Y-%m')) FROM facts WHERE agency = $agency",
+        {"agency": agency}).fetchone()
+    return str(row[0]) if row and row[0] is not None else None
+
+
 def returns_by_type(connection: duckdb.DuckDBPyConnection, plan: Plan, agency: str,
                     month: str, known_at: datetime) -> list[dict[str, Any]]:
     """One row per event type ``agency`` is expected to send for ``month``: its permitted
@@ -194,30 +201,3 @@ def data_quality(connection: duckdb.DuckDBPyConnection, plan: Plan, known_at: da
             "backfilled": backfilled,
         })
     return rows
-
-
-def render_calendar(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "no returns are owed for that month"
-    lines = [f"Returns for {rows[0]['month']} (due by {rows[0]['deadline']})",
-             f"{'agency':<18} {'status':<12} {'arrived':<22} {'events':>6}  approved"]
-    for r in rows:
-        lines.append(f"{r['agency']:<18} {r['status']:<12} {r['arrived'] or '-':<22} "
-                     f"{r['events']:>6}  {r['approved'] or '-'}")
-    return "\n".join(lines)
-
-
-def render_quality(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'agency':<22} {'month':<8} {'events':>6} {'revised':>8} {'rejected':>9} "
-             f"{'days late':>9} {'backfilled':>10}"]
-    for r in rows:
-        revised = "-" if r["revision_rate"] is None else f"{r['revision_rate']:.1%}"
-        rejected = "-" if r["rejection_rate"] is None else f"{r['rejection_rate']:.1%}"
-        late = "-" if r["days_late"] is None else str(r["days_late"])
-        lines.append(f"{r['agency']:<22} {r['month']:<8} {r['events']:>6} {revised:>8} "
-                     f"{rejected:>9} {late:>9} {r['backfilled']:>10}")
-    return "\n".join(lines)
-
-
-def as_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, indent=2, ensure_ascii=False)

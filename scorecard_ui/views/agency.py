@@ -21,9 +21,15 @@ from domain.text import has_lone_surrogate, visible
 from domain.timekeeping import utc_now
 from ingest.crash_guard import submit_guarded
 from ingest.file_push import BATCH_SIZE, file_line_delivery
+from projections.directory import agency_codes
 from projections.rejected import RejectedFilter, own_rejection_counts, own_rejections
 from projections.report import load_plan
-from projections.returns import months_owed, returns_by_type, returns_calendar
+from projections.returns import (
+    latest_month_sent,
+    months_owed,
+    returns_by_type,
+    returns_calendar,
+)
 from scorecard_ui.exceptions_view import note_form
 from scorecard_ui.outliers_view import keep_confirmations, question_return
 from scorecard_ui.return_submission import (
@@ -467,10 +473,8 @@ def calendar(app: Scorecard, agency: str, name: str, user: SignedIn) -> None:
         if plan.returns is None or not months:
             st.info(f"The plan does not list monthly returns for {name}.")
             return
-        sent = connection.execute(
-            "SELECT max(strftime(occurred_on, '%Y-%m')) FROM facts WHERE agency = $agency",
-            {"agency": agency}).fetchone()
-        latest = sent[0] if sent and sent[0] in months else months[min(1, len(months) - 1)]
+        sent = latest_month_sent(connection, agency)
+        latest = sent if sent in months else months[min(1, len(months) - 1)]
         month = st.selectbox("Month", months, index=months.index(latest),
                              format_func=month_name, key=f"calendar_month:{agency}",
                              help="Any month from the first the plan lists for the "
@@ -545,8 +549,7 @@ def render() -> None:
         agency = user.agency or ""
     else:
         with home().readmodel(app) as connection:
-            codes = [row[0] for row in connection.execute(
-                "SELECT code FROM agencies ORDER BY code").fetchall()]
+            codes = agency_codes(connection)
         if not codes:
             st.info("No agency is registered yet.")
             return

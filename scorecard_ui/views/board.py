@@ -19,7 +19,7 @@ import streamlit as st
 from domain.plan import Plan
 from domain.timekeeping import utc_now
 from projections import symbols
-from projections.report import report_csv
+from scorecard.rendering import report_csv
 from scorecard_ui.errors import guarded
 from scorecard_ui.exceptions_view import show_exceptions
 from scorecard_ui.formatting import uk_date, uk_time
