@@ -167,9 +167,9 @@ def cmd_user_reset_password(args: argparse.Namespace) -> int:
 
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
-    forgotten = unlock_sign_in(home.open(), SignInThrottle(AccessStore(home.access_path)),
-                               args.username, by=actor(), at=utc_now())
+    app = Home.from_settings(args.settings).open()
+    forgotten = unlock_sign_in(app, SignInThrottle(app), args.username, by=actor(),
+                               at=utc_now())
     print(f"unlocked {args.username} ({forgotten} failed sign-ins forgotten)")
     return 0
 
@@ -237,8 +237,8 @@ def _backfill_administrator(args: argparse.Namespace, home: Home, app: Scorecard
         password = getpass.getpass(f"password of administrator {args.admin}: ")
     if not password:
         raise CommandError("give the administrator's password in SCORECARD_ADMIN_PASSWORD")
-    user = attempt_sign_in(app, SignInThrottle(AccessStore(home.access_path)), args.admin,
-                           password, "command line", utc_now())
+    user = attempt_sign_in(app, SignInThrottle(app), args.admin, password, "command line",
+                           utc_now())
     if isinstance(user, Locked):
         raise CommandError(f"too many failed sign-ins for {args.admin}: try again after "
                            f"{user.until:%H:%M} UTC")
