@@ -20,7 +20,6 @@ import streamlit as st
 from domain.timekeeping import utc_now
 from scorecard_ui.errors import page_boundary
 from scorecard_ui.session import (
-    access_store,
     application,
     authenticate,
     end_session,
@@ -96,8 +95,9 @@ def sign_in() -> None:
         password = st.text_input("Password", type="password", key="password")
         if st.form_submit_button("Sign in"):
             now = utc_now()
-            user = attempt_sign_in(application(), SignInThrottle(access_store()), username,
-                                   password, source_address(), now)
+            app = application()
+            user = attempt_sign_in(app, SignInThrottle(app), username, password,
+                                   source_address(), now)
             if isinstance(user, Locked):
                 st.error(f"Too many failed sign-ins for this username from here: try again "
                          f"after {user.until:%H:%M} UTC, or ask an administrator.")
