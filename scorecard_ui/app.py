@@ -13,7 +13,7 @@ reference id, its traceback going to the server's log only (``errors.py``).
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import streamlit as st
 
@@ -107,7 +107,9 @@ def sign_in() -> None:
                 url = start_session(user.username, now)
                 if url is not None:
                     page = requested_page()
-                    go_to(url + (f"&next={page}" if page else ""))
+                    view = urlencode(st.query_params.to_dict())  # a sent link's view
+                    go_to(url + (f"&next={page}" if page else "")
+                          + (f"&view={quote(view)}" if view else ""))
                 st.rerun()
 
 

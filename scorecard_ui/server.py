@@ -33,14 +33,20 @@ from scorecard.settings import Settings
 from scorecard_ui.session import COOKIE, home, install, session_tokens
 
 PAGE_PATH = re.compile(r"[a-z][a-z-]{0,39}")  # one of the app's url_paths; never another site
+# A view's query string: short key=value pairs of letters, digits, dashes and underscores
+_PAIR = r"[a-z_]{1,20}=[A-Za-z0-9_.\-]{0,40}"
+VIEW_QUERY = re.compile(rf"{_PAIR}(&{_PAIR}){{0,9}}")
 UPLOAD_ROLES = ("agency", "administrator")
 UPLOAD_PATH = "/_stcore/upload_file/"
 MEDIA_ROUTE = re.compile(r"(?<!/static)/media/")  # /media/<id>, never /static/media/
 
 
-def _home_url(request: Request, page: str = "") -> str:
+def _home_url(request: Request, page: str = "", view: str = "") -> str:
+    """A page of this server, never another site; ``view`` (the view's query string a
+    sent link carried, kept across sign-in) only if it is plain ``key=value`` pairs."""
     root = request.scope.get("root_path", "") or ""
-    return f"{root}/{page if PAGE_PATH.fullmatch(page) else ''}"
+    query = f"?{view}" if view and VIEW_QUERY.fullmatch(view) else ""
+    return f"{root}/{page if PAGE_PATH.fullmatch(page) else ''}{query}"
 
 
 def session_route(request: Request) -> Response:
@@ -49,7 +55,8 @@ def session_route(request: Request) -> Response:
     token = tokens.redeem(request.query_params.get("grant", ""), utc_now())
     if token is None:
         return RedirectResponse(_home_url(request), status_code=303)
-    response = RedirectResponse(_home_url(request, request.query_params.get("next", "")),
+    response = RedirectResponse(_home_url(request, request.query_params.get("next", ""),
+                                          request.query_params.get("view", "")),
                                 status_code=303)
     response.set_cookie(COOKIE, token, max_age=int(tokens.absolute.total_seconds()),
                         path="/", httponly=True, samesite="strict",

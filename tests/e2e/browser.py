@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -108,9 +109,10 @@ def grid_row(page: Any, text: str) -> Any:
 
 
 def table_row(page: Any, row_text: str) -> Any:
-    """A row of the pages' HTML tables, by the text of its row header."""
+    """A row of the pages' HTML tables, by the whole text of its row header."""
+    exactly = re.compile(rf"^\s*{re.escape(row_text)}\s*$")
     return page.locator("table.sc-table tbody tr").filter(
-        has=page.locator("th[scope=row]", has_text=row_text)).first
+        has=page.locator("th[scope=row]", has_text=exactly)).first
 
 
 def table_cell(page: Any, row_text: str, column: str) -> str:
