@@ -44,7 +44,7 @@ KAFKA_CLIENT = {
 SETTINGS: tuple[Setting, ...] = (
     Setting("SCORECARD_HOME", f"`{DEFAULT_HOME}`",
             "folder (0700) of the SQLite event store (when used), the DuckDB read model "
-            "and `access.sqlite` (failed sign-ins and page sessions), each 0600"),
+            "and `access.sqlite` (page sessions), each 0600"),
     Setting("SCORECARD_EVENT_STORE", "SQLite: `$SCORECARD_HOME/events.sqlite`",
             "`postgresql://user[:password]@host[:port]/database`: `eventsourcing`'s "
             "PostgreSQL persistence (tables `scorecard_events`, `scorecard_tracking`, "

@@ -22,7 +22,6 @@ import streamlit as st
 from domain.timekeeping import utc_now
 from scorecard_ui.errors import page_boundary
 from scorecard_ui.session import (
-    access_store,
     application,
     authenticate,
     end_session,
@@ -37,6 +36,8 @@ from scorecard_ui.style import apply_style
 from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in
 from scorecard_ui.views import admin, agency, board, evidence, measure, scrutiny
 
+# Icons from Streamlit's own Material Symbols font: emoji need a colour emoji font that
+# many machines (Debian's Chromium among them) do not have, and were drawn as empty boxes.
 PAGES = {
     "board": st.Page(board.render, title="Board scorecard", url_path="board",
                      icon=":material/table_chart:"),
@@ -109,8 +110,9 @@ def sign_in() -> None:
         password = st.text_input("Password", type="password", key="password")
         if st.form_submit_button("Sign in"):
             now = utc_now()
-            user = attempt_sign_in(application(), SignInThrottle(access_store()), username,
-                                   password, source_address(), now)
+            app = application()
+            user = attempt_sign_in(app, SignInThrottle(app), username, password,
+                                   source_address(), now)
             if isinstance(user, Locked):
                 st.error(f"Too many failed sign-ins for this username from here: try again "
                          f"after {user.until:%H:%M} UTC, or ask an administrator.")
@@ -141,7 +143,21 @@ def main() -> None:
             if st.context.headers:
                 go_to("auth/sign-out")
             st.rerun()
-    st.navigation([PAGES[name] for name in ROLE_PAGES[user.role]]).run()
+    pages = [PAGES[name] for name in ROLE_PAGES[user.role]]
+    st.navigation([landing(pages[0]), *pages]).run()
+
+
+def landing(first: st.Page) -> st.Page:
+    """The page at the bare address: it sends the browser on to the role's first page.
+
+    Streamlit serves its default page at ``/`` and answers that page's own path
+    (``/board``, ``/admin``) with "Page not found", so a link to a role's first page,
+    sent or bookmarked, opened with that dialog over the page. With this hidden page as
+    the default, every page of the role keeps its own path, and the address bar always
+    names the page shown (a link copied from it opens the same page). The view's query
+    parameters go along."""
+    return st.Page(lambda: st.switch_page(first, query_params=st.query_params.to_dict()),
+                   title=first.title, url_path="start", default=True, visibility="hidden")
 
 
 with page_boundary():

@@ -36,7 +36,7 @@ from scorecard_ui.session import COOKIE, home, install, session_tokens, settings
 PAGE_PATH = re.compile(r"[a-z][a-z-]{0,39}")  # one of the app's url_paths; never another site
 UPLOAD_ROLES = ("agency", "administrator")
 UPLOAD_PATH = "/_stcore/upload_file/"
-MEDIA_PATH = "/media/"
+MEDIA_ROUTE = re.compile(r"(?<!/static)/media/")  # /media/<id>, never /static/media/
 
 
 def _home_url(request: Request, page: str = "") -> str:
@@ -96,12 +96,21 @@ def _single_sign_on_role(cookies: SimpleCookie) -> str | None:
         return None
 
 
+def is_media(path: str) -> bool:
+    """Whether the request is for Streamlit's media route (``/media/<id>``, under any
+    base path): files the pages made, such as downloads. Not the app's own static files
+    (``/static/media/``: its fonts), which the sign-in page needs before anyone has
+    signed in: refusing them left that page without its fonts, its icons drawn as words
+    ("visibility" over the password field)."""
+    return MEDIA_ROUTE.search(path) is not None
+
+
 def allowed(method: str, path: str, cookie_header: str) -> bool:
     """Uploads need an agency user or an administrator; media files (downloads, images
     of the pages) need someone signed in; everything else is Streamlit's to decide."""
     if UPLOAD_PATH in path and method in ("PUT", "POST"):
         return signed_in_role(cookie_header) in UPLOAD_ROLES
-    if MEDIA_PATH in path:
+    if is_media(path):
         return signed_in_role(cookie_header) is not None
     return True
 

@@ -24,7 +24,8 @@ ROLES = ("board", "administrator")  # who may see the events behind a figure
 
 def page() -> st.Page:
     """The page, for the navigation and for links to it (a page is known by its path)."""
-    return st.Page(render, title="Evidence behind a figure", url_path="evidence", icon="🧾")
+    return st.Page(render, title="Evidence behind a figure", url_path="evidence",
+                   icon=":material/fact_check:")
 
 
 def _day(name: str, default: date) -> date:
