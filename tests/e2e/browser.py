@@ -109,6 +109,23 @@ def grid_row(page: Any, text: str) -> Any:
     return page.locator("[role=row]", has_text=text).first
 
 
+def table_row(page: Any, row_text: str) -> Any:
+    """A row of the pages' HTML tables, by the text of its row header."""
+    return page.locator("table.sc-table tbody tr").filter(
+        has=page.locator("th[scope=row]", has_text=row_text)).first
+
+
+def table_cell(page: Any, row_text: str, column: str) -> str:
+    """The text of a cell of the pages' HTML tables (the scorecard is real table markup),
+    found as a screen reader would: by its row header and its column header."""
+    row = table_row(page, row_text)
+    row.wait_for(state="attached", timeout=30_000)
+    headers = [h.strip() for h in row.locator("xpath=ancestor::table[1]/thead//th")
+               .all_inner_texts()]
+    text: str = row.locator("th, td").nth(headers.index(column)).inner_text()
+    return " ".join(text.split())
+
+
 # axe-core, pinned by tests/e2e/axe/package-lock.json and installed by `make axe`
 AXE_SCRIPT = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.0, 2.1 and 2.2 at levels A and AA: what UK public-sector bodies must meet
