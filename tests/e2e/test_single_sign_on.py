@@ -24,13 +24,24 @@ import pytest
 
 from tests.e2e.browser import browser_page, free_port, screenshot, served
 from tests.e2e.test_command_line import SCORECARD
+from tests.e2e.test_sessions_in_the_browser import REFUSED, status
 
 OIDC = Path(__file__).parent / "oidc"
+UPLOAD = "/_stcore/upload_file/some-session/some-file"
 ACCOUNTS = {
     "chair": {"email": "chair@example.org", "name": "Board chair", "scorecard_role": "board"},
     "visitor": {"email": "visitor@example.org", "name": "A visitor",
                 "scorecard_role": "volunteer"},
+    "officer": {"email": "officer@racs.example.org", "name": "RACS officer",
+                "scorecard_role": "agency", "scorecard_agency": "racs"},
 }
+
+
+def identity_cookie(page: Any) -> str:
+    """Streamlit's signed identity cookie(s), as a Cookie header for a request made
+    outside the browser."""
+    return "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies()
+                     if c["name"].startswith("_streamlit_user"))
 
 
 @pytest.fixture
@@ -114,6 +125,19 @@ def test_a_board_member_signs_in_with_the_provider_and_a_claim_without_a_role_is
             assert page.get_by_role("link", name="Board scorecard").count() >= 1
             assert page.get_by_role("link", name="Administration").count() == 0
             screenshot(page, "single-sign-on-board")
+            # the server's guard reads the same claims: a board member may fetch media,
+            # not upload; a cookie not signed with the page's secret is nobody's
+            board = identity_cookie(page)
+            assert status(f"{url}/media/0123456789abcdef.key", cookie=board)[0] == 404
+            assert status(f"{url}{UPLOAD}", "PUT", board) == REFUSED
+            forged = board.replace(board.split("=", 1)[1][:8], "AAAAAAAA", 1)
+            assert status(f"{url}/media/0123456789abcdef.key", cookie=forged) == REFUSED
+
+        with browser_page() as page:
+            sign_in_at_provider(page, url, "officer")
+            page.get_by_text("Signed in as sso:officer@racs.example.org (agency for racs)"
+                             ).wait_for(timeout=30_000)
+            assert status(f"{url}{UPLOAD}", "PUT", identity_cookie(page)) != REFUSED
 
         with browser_page() as page:  # a new browser: no cookies of the board member's
             sign_in_at_provider(page, url, "visitor")
@@ -125,3 +149,6 @@ def test_a_board_member_signs_in_with_the_provider_and_a_claim_without_a_role_is
             assert page.get_by_role("heading", name="Rotherham Child Sexual Exploitation "
                                     "Delivery Plan").count() == 0
             screenshot(page, "single-sign-on-refused")
+            visitor = identity_cookie(page)
+            assert visitor  # signed in at the provider, and still refused here
+            assert status(f"{url}/media/0123456789abcdef.key", cookie=visitor) == REFUSED
