@@ -30,7 +30,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.timekeeping import utc_now
 from scorecard.settings import Settings
-from scorecard_ui.session import COOKIE, home, install, session_tokens
+from scorecard_ui import single_sign_on as sso
+from scorecard_ui.session import COOKIE, home, install, session_tokens, settings
 
 PAGE_PATH = re.compile(r"[a-z][a-z-]{0,39}")  # one of the app's url_paths; never another site
 # A view's query string: short key=value pairs of letters, digits, dashes and underscores
@@ -75,7 +76,8 @@ def sign_out_route(request: Request) -> Response:
 
 
 def signed_in_role(cookie_header: str) -> str | None:
-    """The role of the live session the cookie names, if its user is enabled."""
+    """The role of the live session the cookie names, if its user is enabled; without
+    one, the role single sign-on's claims map to (``single_sign_on.py``)."""
     cookies: SimpleCookie = SimpleCookie()
     try:
         cookies.load(cookie_header)
@@ -83,12 +85,22 @@ def signed_in_role(cookie_header: str) -> str | None:
         return None
     morsel = cookies.get(COOKIE)
     if morsel is None or not morsel.value:
-        return None
+        return _single_sign_on_role(cookies)
     username = session_tokens().resume(morsel.value, utc_now())
     if username is None:
         return None
     user = home().open().user(username)
     return None if user is None or user.disabled else str(user.role)
+
+
+def _single_sign_on_role(cookies: SimpleCookie) -> str | None:
+    claims = sso.cookie_claims(lambda name: cookies[name].value if name in cookies else None)
+    if claims is None:
+        return None
+    try:
+        return sso.identity(claims, settings()).role
+    except sso.Refused:
+        return None
 
 
 def is_media(path: str) -> bool:

@@ -34,11 +34,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(scorecard: str, home: Path) -> Iterator[str]:
-    """``scorecard ui`` for ``home`` on a free port, until the block ends."""
-    port = free_port()
+def served(scorecard: str, home: Path, *, port: int | None = None,
+           cwd: Path | None = None) -> Iterator[str]:
+    """``scorecard ui`` for ``home`` on ``port`` (a free one by default), until the block
+    ends; run in ``cwd`` when given (Streamlit reads ``.streamlit/secrets.toml`` there)."""
+    port = port or free_port()
     env = dict(os.environ, SCORECARD_HOME=str(home))
-    server = subprocess.Popen([scorecard, "ui", "--port", str(port)], env=env,
+    server = subprocess.Popen([scorecard, "ui", "--port", str(port)], env=env, cwd=cwd,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     url = f"http://127.0.0.1:{port}"
