@@ -1,10 +1,11 @@
-"""The access store: failed sign-ins and sign-in sessions, in ``access.sqlite`` under the
-home (created 0600, like everything in the home).
+"""The access store: sign-in sessions, in ``access.sqlite`` under the home (created
+0600, like everything in the home). Failed sign-ins are counted in the event store
+(``scorecard_ui/throttle.py``), so that the throttle holds on every host.
 
-They are kept apart from the event store because they are not the record: they change
-on every page view, expire within hours, and no figure depends on them. They are kept
-on disk, not in a process's memory, so that every page process on the host and every
-restart sees the same failures and sessions. Each change runs in one ``BEGIN
+Sessions are kept apart from the event store because they are not the record: they
+change on every page view, expire within hours, and no figure depends on them. They are
+kept on disk, not in a process's memory, so that every page process on the host and
+every restart sees the same sessions. Each change runs in one ``BEGIN
 IMMEDIATE`` transaction, so a check and the count it depends on cannot be interleaved
 by another process or thread.
 """
@@ -18,13 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS sign_in_failures (
-    username TEXT NOT NULL,
-    source TEXT NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sign_in_failures_by_name ON sign_in_failures (username, at);
-CREATE INDEX IF NOT EXISTS sign_in_failures_by_time ON sign_in_failures (at);
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     username TEXT NOT NULL,
