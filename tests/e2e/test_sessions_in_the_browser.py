@@ -122,10 +122,10 @@ def test_a_link_to_a_page_the_role_may_use_opens_it_after_the_sign_in(home: Path
         page.get_by_role("textbox", name="Password").fill("cllr-password")
         page.get_by_role("button", name="Sign in").click()
         page.get_by_text("Signed in as cllr").wait_for(timeout=30_000)
-        page.wait_for_url("**/measure", timeout=30_000)
+        page.wait_for_url("**/measure*", timeout=30_000)
         heading = page.get_by_role("heading", name="A measure over time")
         heading.wait_for(timeout=30_000)
-        assert page.url.endswith("/measure") and heading.is_visible()
+        assert "/measure" in page.url and heading.is_visible()
         assert page.get_by_role("button", name="Sign in").count() == 0
 
 
