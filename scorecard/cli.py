@@ -40,6 +40,7 @@ from projections.restatements import restatements
 from projections.returns import data_quality, returns_calendar
 from scorecard.access import AccessStore
 from scorecard.bootstrap import Home, actor, new_cipher_key
+from scorecard.packs import stated_hash, write_pack
 from scorecard.rendering import (
     as_json,
     render_audit,
@@ -345,6 +346,22 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if args.audience is not None:
             diff = disclosed_restatements(connection, diff, args.audience)
     print(as_json(diff) if args.json else render_restatements(diff))
+    return 0
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    """A meeting's reproducible pack (CSV and printable HTML) into --out."""
+    home = Home.from_environment()
+    app = home.open()
+    meeting = _parse(parse_day, args.meeting, "--meeting")
+    from_day = _parse(parse_day, args.from_day, "--from") if args.from_day else None
+    known = _parse(lambda t: parse_moment(t, app.plan.zone), args.known, "--known") if (
+        args.known) else None
+    with home.readmodel(app) as connection:
+        paths = write_pack(connection, Path(args.out), meeting=meeting, known_at=known,
+                           audience=args.audience, from_day=from_day)
+    for path in paths:
+        print(f"{path}  sha256 {stated_hash(path.read_bytes())}")
     return 0
 
 
@@ -771,6 +788,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print only what this role is shown (scrutiny: small counts of "
                              "people as [c], docs/disclosure.md); default: as counted")
     diff.set_defaults(run=cmd_diff)
+
+    pack = commands.add_parser("pack", help="a meeting's board pack (CSV and printable HTML) "
+                               "that regenerates byte for byte")
+    pack.add_argument("--meeting", required=True, help="the meeting's day (the pack's as-at)")
+    pack.add_argument("--known", help="as known at this time (default: the end of the "
+                                      "meeting's day, the pack as the meeting had it)")
+    pack.add_argument("--from", dest="from_day", help="count events from (default: plan start)")
+    pack.add_argument("--for", dest="audience", choices=AUDIENCES, default="board",
+                      help="board: as counted; scrutiny: small counts of people as [c]")
+    pack.add_argument("--out", required=True, help="folder for the two files")
+    pack.set_defaults(run=cmd_pack)
 
     returns = commands.add_parser("returns", help="the returns calendar for a month")
     returns.add_argument("--month", required=True)

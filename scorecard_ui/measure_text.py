@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from scorecard_ui.figures import shown
-from scorecard_ui.formatting import uk_date, uk_month
+from scorecard_ui.formatting import uk_month
 
 Measure = dict[str, Any]  # one measure of the (disclosed) report JSON
 
@@ -52,8 +52,12 @@ def forecast_text(m: Measure) -> str:
     if any(suppressed(f.get(k)) for k in ("value", "low", "high", "p_meet")):
         return SUPPRESSED
     unit = m.get("unit", "count")
-    return (f"{f['outlook'].capitalize()}: {shown(f['value'], unit)} expected "
-            f"({shown(f['low'], unit)} to {shown(f['high'], unit)}); "
+
+    def figure(value: float) -> str:  # a forecast count is whole: nobody trains 0.8 of one
+        return shown(value, unit) if unit != "count" else f"{value:,.0f}"
+
+    return (f"{f['outlook'].capitalize()}: {figure(f['value'])} expected "
+            f"({figure(f['low'])} to {figure(f['high'])}); "
             f"{f['p_meet']:.0%} chance of meeting the target")
 
 
@@ -90,13 +94,6 @@ def returns_text(m: Measure) -> str:
     if not c["expected"]:
         return f"None owed for {month}"
     return f"{c['received']} of {c['expected']} in for {month}"
-
-
-def last_return_text(m: Measure) -> str:
-    last = m.get("last_return")
-    if not last or suppressed(last):
-        return last or ""
-    return uk_date(last)
 
 
 METADATA_LABELS = {

@@ -62,7 +62,8 @@ table.sc-table a:focus { outline: 3px solid #ffdd00; background: #ffdd00; color:
 # captions are the body text a little lighter (Streamlit fades them to 3.8:1; this is 7:1
 # or better in the light theme and the dark one, which a fixed grey would not be), and
 # small controls (tooltip icons, a date's day, month and year, 18 by 20 pixels) are given
-# the 24 by 24 pixel target of criterion 2.5.8.
+# the 24 by 24 pixel target of criterion 2.5.8. The main menu's "Made with Streamlit" and
+# version line (3.9:1, and the version is nobody's business) is not shown.
 STREAMLIT_CSS = """
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
 [data-testid="stCaptionContainer"] strong { color: inherit !important; }
@@ -73,6 +74,7 @@ STREAMLIT_CSS = """
   min-width: 24px; min-height: 24px; display: inline-flex; align-items: center;
   justify-content: center; }
 [data-baseweb="input"] button, [data-baseweb="select"] svg { min-width: 24px; min-height: 24px; }
+div:has(> .stMenuVersionCopyButton) { display: none; }
 """
 
 
