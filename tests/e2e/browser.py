@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -33,11 +34,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(scorecard: str, home: Path) -> Iterator[str]:
-    """``scorecard ui`` for ``home`` on a free port, until the block ends."""
-    port = free_port()
+def served(scorecard: str, home: Path, *, port: int | None = None,
+           cwd: Path | None = None) -> Iterator[str]:
+    """``scorecard ui`` for ``home`` on ``port`` (a free one by default), until the block
+    ends; run in ``cwd`` when given (Streamlit reads ``.streamlit/secrets.toml`` there)."""
+    port = port or free_port()
     env = dict(os.environ, SCORECARD_HOME=str(home))
-    server = subprocess.Popen([scorecard, "ui", "--port", str(port)], env=env,
+    server = subprocess.Popen([scorecard, "ui", "--port", str(port)], env=env, cwd=cwd,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -105,6 +108,24 @@ def choose(page: Any, label: str, option_text: str) -> None:
 
 def grid_row(page: Any, text: str) -> Any:
     return page.locator("[role=row]", has_text=text).first
+
+
+def table_row(page: Any, row_text: str) -> Any:
+    """A row of the pages' HTML tables, by the whole text of its row header."""
+    exactly = re.compile(rf"^\s*{re.escape(row_text)}\s*$")
+    return page.locator("table.sc-table tbody tr").filter(
+        has=page.locator("th[scope=row]", has_text=exactly)).first
+
+
+def table_cell(page: Any, row_text: str, column: str) -> str:
+    """The text of a cell of the pages' HTML tables (the scorecard is real table markup),
+    found as a screen reader would: by its row header and its column header."""
+    row = table_row(page, row_text)
+    row.wait_for(state="attached", timeout=30_000)
+    headers = [h.strip() for h in row.locator("xpath=ancestor::table[1]/thead//th")
+               .all_inner_texts()]
+    text: str = row.locator("th, td").nth(headers.index(column)).inner_text()
+    return " ".join(text.split())
 
 
 # axe-core, pinned by tests/e2e/axe/package-lock.json and installed by `make axe`
