@@ -25,6 +25,7 @@ import duckdb
 
 from projections.pack import build_pack
 from projections.restatements import signed
+from scorecard_ui.spreadsheet import neutralised
 
 CSV_HASH_PREFIX = "content_sha256,"
 HTML_HASH_PREFIX = '<p id="content-hash">'
@@ -96,7 +97,7 @@ def pack_csv(pack: dict[str, Any]) -> str:
     measures (numbers as numbers; a suppressed cell as its GSS symbol), each cause with its
     effect, the actions, the symbols; then the hash line."""
     out = io.StringIO()
-    rows = csv.writer(out, lineterminator="\n")
+    rows = _InertWriter(csv.writer(out, lineterminator="\n"))
     rows.writerow(["field", "value"])
     rows.writerows([
         ["plan", pack["plan"]["title"]], ["plan_code", pack["plan"]["code"]],
@@ -116,7 +117,7 @@ def pack_csv(pack: dict[str, Any]) -> str:
                        _cell(then["value"]), " ".join(then["markers"]), _cell(now["value"]),
                        " ".join(now["markers"]), _cell(m["difference"]),
                        _cell(then["target"]), _cell(now["target"]), then["rag"] or "",
-                       now["rag"] or "", _causes_text(m)])
+                       now["rag"] or "", _causes_cell(m)])
     out.write("\n")
     rows.writerow(["measure", "cause", "effect", "events", "agencies", "in_words"])
     for m in pack["measures"]:
@@ -135,6 +136,21 @@ def pack_csv(pack: dict[str, Any]) -> str:
     return content + f"{CSV_HASH_PREFIX}{_digest(content)}\n"
 
 
+class _InertWriter:
+    """A CSV writer whose text cells cannot run as spreadsheet formulas (a title or an
+    agency's name starting with "=" gets a leading apostrophe); numbers are left alone."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def writerow(self, row: list[Any]) -> None:
+        self.writer.writerow([neutralised(cell) for cell in row])
+
+    def writerows(self, rows: Any) -> None:
+        for row in rows:
+            self.writerow(list(row))
+
+
 def _cell(value: Any) -> Any:
     """A number as a number (a whole one without ".0"), a symbol as it is, None empty."""
     if value is None:
@@ -145,9 +161,20 @@ def _cell(value: Any) -> Any:
 
 
 def _causes_text(m: dict[str, Any]) -> str:
+    """The causes in words, each with its effect ("+24 from returns by GROW ...")."""
     if m["causes_hidden"]:
         return "[c]: a side of this change is suppressed, so are its causes"
     return "; ".join(m["sentences"])
+
+
+def _causes_cell(m: dict[str, Any]) -> str:
+    """The causes for a CSV cell: words first, the effect after ("returns by GROW sent
+    after 16 Dec 2015: +24"), so the cell never starts like a formula."""
+    if m["causes_hidden"]:
+        return _causes_text(m)
+    parts = [f"{c['words']}: {signed(c['effect'], m['unit'])}" for c in m["causes"]
+             if c["effect"] != 0]
+    return "; ".join(parts + [s for s in m["sentences"] if s[:1] not in "+\u2212[\u00b1"])
 
 
 # HTML ----------------------------------------------------------------------------------------

@@ -119,9 +119,9 @@ def browse(url: str, username: str) -> list[bytes]:
         if username == "scrutiny":
             page.get_by_role("heading", name="Scrutiny: replay a meeting").wait_for(
                 timeout=30_000)
-            choose(page, "Meeting", "04 Nov 2015")
-            page.locator("[role=row], table.sc-table tr", has_text="Helpline contacts").first \
-                .wait_for(state="attached", timeout=30_000)
+            choose(page, "Meeting", "4 Nov 2015")
+            page.locator("table.sc-table tr", has_text="Helpline contacts").first.wait_for(
+                state="attached", timeout=30_000)
             page.wait_for_timeout(1500)
         page.get_by_role("link", name="Board scorecard").click()
         table_row(page, "Helpline contacts").wait_for(state="attached", timeout=60_000)
