@@ -667,6 +667,7 @@ STREAMLIT_SETTINGS = {
     "client.toolbarMode": "viewer",
     "server.maxUploadSize": "64",  # MAX_UPLOAD_BYTES of scorecard_ui/returns_upload.py
     "browser.gatherUsageStats": "false",
+    "theme.base": "light",  # one theme, the one tested to WCAG 2.2 AA (docs/accessibility.md)
 }
 
 
