@@ -91,7 +91,9 @@ def show(plan: Plan, view: ViewDates, suppress: bool) -> None:
                    f"after the scorecard day {uk_date(view.as_at)}. Move 'Count events "
                    "from' earlier.", icon=":material/warning:")
     st.html(summary_html(report) + legend_html())
-    table = overview_table(report, plan, link=measure_link(view), board=not suppress)
+    table = overview_table(
+        report, plan, link=measure_link(view), board=not suppress,
+        evidence=None if suppress else lambda m: page_link("evidence", view, measure=m["id"]))
     st.html(table.to_html())
     st.caption("Symbols: " + symbols.legend_text())
     if report.get("backfilled"):

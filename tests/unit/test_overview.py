@@ -49,8 +49,10 @@ def test_measures_sit_under_their_objective_and_unfiled_ones_last() -> None:
                                 "measures")
     assert [r["Measure"] for r in table["rows"]] == ["Filed", "Also filed", "Unfiled"]
     assert "Exception" not in table["headers"]  # the flag tells RAG: the board's column
-    assert "Exception" in html_tables(overview_table(document, plan, board=True)
-                                      .to_html())[0]["headers"]
+    board = overview_table(document, plan, board=True,
+                           evidence=lambda m: f"evidence?measure={m['id']}").to_html()
+    assert "Exception" in html_tables(board)[0]["headers"]
+    assert "href='evidence?measure=filed'" in board  # every figure to its signed events
 
 
 def test_agency_text_is_escaped_in_the_table() -> None:
