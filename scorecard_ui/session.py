@@ -82,7 +82,7 @@ def single_sign_on() -> SignedIn | sso.Refused | None:
     if not has_http_connection() or not sso.configured() or not st.user.is_logged_in:
         return None
     try:
-        found = sso.identity(st.user.to_dict(), settings())
+        found = sso.identity(st.user.to_dict(), settings(), utc_now())
     except sso.Refused as refused:
         return refused
     return SignedIn(found.username, found.role, found.agency)
