@@ -52,8 +52,18 @@ def test_from_the_overview_to_a_measure_and_back_by_link(
         assert page.get_by_text("Signed in as board").count() == 1
         assert table_cell(page, "Helpline contacts", "Value so far") == value
 
+        # Every figure leads to the signed events behind it, as known that day.
+        page.get_by_role("link", name="The events behind Helpline contacts",
+                         exact=True).click()
+        page.get_by_role("heading", name="Evidence behind a figure").wait_for(timeout=30_000)
+        assert "measure=helpline_contacts" in page.url and MEETING in page.url
+        page.go_back()
+        page.get_by_text("Scorecard as at 4 Nov 2015", exact=True).wait_for(timeout=30_000)
+        settled(page)
+
         # Drill down: the measure's own page, with the same dates.
-        table_row(page, "Helpline contacts").get_by_role("link").click()
+        table_row(page, "Helpline contacts").get_by_role("link", name="Helpline contacts",
+                                                         exact=True).click()
         page.get_by_role("heading", name="A measure over time").wait_for(timeout=30_000)
         settled(page)
         assert "measure=helpline_contacts" in page.url and MEETING in page.url
