@@ -70,8 +70,8 @@ def test_a_red_measure_from_overview_to_note_to_evidence(harbourside_home: Path)
         page.wait_for_timeout(1500)
         screenshot(page, "exceptions-board-overview")
         assert table_cell(page, MEASURE_TITLE, "Exception") == "Note to review"
-        assert table_cell(page, "Secondary schools with online safety",
-                          "Exception") == "Red, no note"
+        assert table_cell(page, "Secondary schools with online safety workshops this "
+                          "financial year", "Exception") == "Red, no note"
         page.get_by_text("Two extra courses in October").first.wait_for(timeout=30_000)
         assert page.get_by_text("Head of Workforce Development").first.is_visible()
         screenshot(page, "exceptions-board-overview")
