@@ -148,6 +148,7 @@ class Home:
     def rebuild(self, app: Scorecard | None = None) -> int:
         """Throw the read model away and fold the whole event store again."""
         app = app or self.open()
+        readmodel.release(self.readmodel_path)  # a kept connection would read the old file
         for suffix in ("", ".wal"):
             Path(str(self.readmodel_path) + suffix).unlink(missing_ok=True)
         with readmodel.connect(self.readmodel_path) as connection:

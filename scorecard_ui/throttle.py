@@ -179,6 +179,15 @@ class SignInThrottle:
         return forgotten
 
 
+def said(failed: int, locks: dict[str | None, datetime]) -> str:
+    """``SignInThrottle.standing`` in words, as the Administration page and ``scorecard
+    user status`` say it."""
+    return ((f"{failed} failed sign-in{'s' if failed != 1 else ''} in the last 15 minutes"
+             if failed else "No failed sign-in in the last 15 minutes")
+            + "".join(f"; locked {'everywhere' if source is None else 'from ' + source} "
+                      f"until {until:%H:%M} UTC" for source, until in locks.items()) + ".")
+
+
 def attempt_sign_in(app: Scorecard, throttle: SignInThrottle, username: str, password: str,
                     source: str, now: datetime) -> User | Locked | None:
     """The user if the password is theirs; ``Locked`` if the throttle refuses the attempt
