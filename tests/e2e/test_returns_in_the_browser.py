@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import codecs
 import io
-import os
 import re
-import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pytest
 
 from projections.rejected import RejectedFilter, own_rejections
 from scorecard.bootstrap import Home
@@ -27,13 +24,6 @@ from tests.unit.test_upload_formats import with_saved_values
 COLUMNS = "event_id;type;occurred_at;case;source;client;age_band;gender;historic"
 ROWS = ["web-{n};referral.received;0{n}/03/2016;RACS-91{n}{n};police;child;11-15;female;false"]
 
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo") / "home"
-    subprocess.run([SCORECARD, "demo", "--no-ui"], env=dict(os.environ, SCORECARD_HOME=str(home)),
-                   check=True, capture_output=True)
-    return home
 
 
 def files(folder: Path) -> dict[str, tuple[Path, str]]:
