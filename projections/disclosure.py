@@ -455,7 +455,8 @@ HIDDEN_CAUSES = [{"cause": SUPPRESSED, "count": SUPPRESSED}]
 
 
 def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[str, Any],
-                           audience: str) -> dict[str, Any]:
+                           audience: str,
+                           built: Iterable[Report] = ()) -> dict[str, Any]:
     """``restatements`` as ``audience`` may see it. Each side of a change shows as that
     side's report shows it. Where either side of a people measure is hidden, nothing is
     said about its causes, not even which kinds there were (a kind left out would say
@@ -473,7 +474,9 @@ def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[
                                                                      known_now)
     as_at, from_day = date.fromisoformat(diff["as_at"]), date.fromisoformat(diff["from"])
     listed = {change["measure"]: change for change in shown["measures"]}
-    reports: dict[str, Report] = {}
+    # Reports the caller already built for this window (by knowledge time), reused.
+    reports: dict[str, Report] = {iso_utc(r.known_at): r for r in built
+                                  if (r.as_at, r.from_day) == (as_at, from_day)}
 
     def side(known: datetime, measure_id: str) -> dict[str, Any]:
         key = iso_utc(known)
@@ -507,9 +510,15 @@ def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[
                     _hide_field(change[name], field, symbol)
                 if "difference" in change:  # then and the difference would give now
                     change["difference"] = symbol
+        unit = str(change.get("unit") or "count")
+        if not hidden and unit == "count" and _small(change.get("difference"),
+                                                     then.policy.threshold):
+            # Both sides are shown, so the change can be worked out (docs: limits), but
+            # a small count of people is not printed for a reader to copy into minutes.
+            change["difference"] = SUPPRESSED
         change["causes"] = copy.deepcopy(HIDDEN_CAUSES) if hidden else hide_causes(
             change["causes"], then.policy.threshold, everything=False, change_known=True,
-            unit=str(change.get("unit") or "count"))
+            unit=unit)
         changes.append(change)
     shown["measures"] = changes
     shown["disclosure"] = {"audience": audience, "threshold": then.policy.threshold,

@@ -22,6 +22,9 @@ STATUS_TAGS: dict[str, tuple[str, str, str]] = {
 
 TABLE_CSS = """
 .sc-table-wrap { width: 100%; margin: 0 0 1rem 0; }
+.sc-table-scroll { overflow-x: auto; }
+.sc-table-scroll:focus { outline: 3px solid #ffdd00; }
+.sc-table-scroll > table.sc-table { min-width: 44rem; }
 table.sc-table { width: 100%; table-layout: fixed; border-collapse: collapse;
   font-size: 0.9rem; line-height: 1.35; color: #0b0c0c; }
 table.sc-table caption { text-align: left; font-weight: 700; font-size: 1.05rem;
@@ -46,8 +49,9 @@ table.sc-table a:focus { outline: 3px solid #ffdd00; background: #ffdd00; color:
 .sc-tag-green { background: #cce2d8; color: #005a30; }
 .sc-tag-grey { background: #e5e6e7; color: #282d30; }
 .sc-tag-blue { background: #bbd4ea; color: #0c2d4a; }
-.sc-counts { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.25rem 0 0.75rem 0;
-  padding: 0; list-style: none; }
+.sc-counts { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.25rem 0 0.75rem 0 !important;
+  padding: 0 !important; list-style: none; }
+.sc-counts .sc-tag { font-size: 1.1rem; padding: 0.15rem 0.6rem; }
 .sc-counts li { margin: 0; }
 .sc-visually-hidden { position: absolute !important; width: 1px !important;
   height: 1px !important; margin: 0 !important; padding: 0 !important; overflow: hidden !important;
@@ -65,6 +69,8 @@ table.sc-table a:focus { outline: 3px solid #ffdd00; background: #ffdd00; color:
 # the 24 by 24 pixel target of criterion 2.5.8. The main menu's "Made with Streamlit" and
 # version line (3.9:1, and the version is nobody's business) is not shown.
 STREAMLIT_CSS = """
+/* The plan's title is long: at 1366 by 768 the answer, not the title, must fill the screen */
+[data-testid="stMain"] h1 { font-size: 2.1rem !important; line-height: 1.2 !important; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
 [data-testid="stCaptionContainer"] strong { color: inherit !important; }
 [data-testid="stCaptionContainer"] { opacity: 0.82; }

@@ -18,7 +18,7 @@ import streamlit as st
 from domain.plan import Plan
 from domain.timekeeping import end_of_day, utc_now
 from projections import symbols
-from projections.pack import build_pack
+from projections.pack import build_pack, latest_known, log_position
 from projections.restatements import signed
 from scorecard.packs import pack_csv, pack_html, pack_name, stated_hash
 from scorecard_ui.exceptions_view import notes_html
@@ -139,6 +139,17 @@ table.sc-scrutiny .sc-tag { white-space: normal; }
 """
 
 
+@st.cache_data(max_entries=24, show_spinner="Comparing the meeting with now…")
+def cached_pack(_connection: Any, home_path: str, meeting: date, known_at: datetime,
+                shown_to: str, from_day: date, position: int) -> dict[str, Any]:
+    """The pack for a view, kept while nothing new is known: the key holds the home, the
+    view, the audience (a board pack is never served to scrutiny), the knowledge time and
+    the log position it stands at."""
+    del home_path, position  # part of the key only
+    return build_pack(_connection, meeting=meeting, known_at=known_at, audience=shown_to,
+                      from_day=from_day)
+
+
 def render() -> None:
     user = current_user()
     plan = application().plan
@@ -168,10 +179,13 @@ def render() -> None:
         return
     shown_to = audience(user)
     then_at = end_of_day(meeting, plan.zone)
-    now_at: datetime = utc_now().replace(microsecond=0)  # a pack can be rebuilt to the second
     with home().readmodel() as connection:
-        pack = build_pack(connection, meeting=meeting, known_at=now_at, audience=shown_to,
-                          from_day=from_day)
+        # "Now" is the newest event's time: the same figures as the clock's now, and a
+        # knowledge time the pack can be rebuilt by (and cached by, until more arrive).
+        latest = latest_known(connection)
+        now_at = max(latest, then_at) if latest is not None else utc_now()
+        pack = cached_pack(connection, str(home().path), meeting, now_at, shown_to,
+                           from_day, log_position(connection, now_at))
         # Exception notes are the board's: they name measures' RAG and agencies' figures.
         notes = notes_html(report_cache().report(
             connection, as_at=meeting, known_at=then_at, from_day=from_day)) if (
@@ -179,8 +193,8 @@ def render() -> None:
     st.html(CSS)
     st.markdown(
         f"**Then:** as known at the end of {uk_date(meeting)} (event log to position "
-        f"{pack['log_position_at_meeting']}). **Now:** as known at "
-        f"{uk_time(pack['known_at'], plan.zone)} (position {pack['log_position']}). "
+        f"{pack['log_position_at_meeting']}). **Now:** everything known, the newest event "
+        f"at {uk_time(pack['known_at'], plan.zone)} (position {pack['log_position']}). "
         f"Events counted from {uk_date(from_day)}. "
         + ("Figures as counted (the board's view)." if shown_to == "board" else
            "Small numbers of people are shown as [c] (suppressed)."))

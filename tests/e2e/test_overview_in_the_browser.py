@@ -18,14 +18,13 @@ from tests.e2e.browser import (
     table_row,
 )
 from tests.e2e.test_command_line import SCORECARD
-from tests.e2e.test_roles_in_the_browser import demo_home  # noqa: F401  (fixture)
 
 MEETING = "as_at=2015-11-04"
 CSE_CONTACTS = "Helpline contacts about CSE in the area"
 
 
 def test_from_the_overview_to_a_measure_and_back_by_link(
-    demo_home: Path,  # noqa: F811
+    demo_home: Path,
 ) -> None:
     with served(SCORECARD, demo_home) as url, browser_page(1366, 768) as page:
         sign_in(page, url, "board", demo_password("board"))

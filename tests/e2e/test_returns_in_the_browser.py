@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import codecs
 import io
-import os
 import re
-import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pytest
 
 from projections.rejected import RejectedFilter, own_rejections
 from scorecard.bootstrap import Home
@@ -27,13 +24,6 @@ from tests.unit.test_upload_formats import with_saved_values
 COLUMNS = "event_id;type;occurred_at;case;source;client;age_band;gender;historic"
 ROWS = ["web-{n};referral.received;0{n}/03/2016;RACS-91{n}{n};police;child;11-15;female;false"]
 
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo") / "home"
-    subprocess.run([SCORECARD, "demo", "--no-ui"], env=dict(os.environ, SCORECARD_HOME=str(home)),
-                   check=True, capture_output=True)
-    return home
 
 
 def files(folder: Path) -> dict[str, tuple[Path, str]]:
@@ -78,6 +68,9 @@ def files(folder: Path) -> dict[str, tuple[Path, str]]:
         "formulas-merged.xlsx": (
             with_saved_values(formulas.getvalue(), {'CONCAT("RACS-",9166)': "RACS-9166"}),
             "1 of 3 rows have a problem"),
+        # one line of 2 MB: refused by where its line breaks are, without reading it
+        "one-line.jsonl": (b'{"event_id": "' + b"x" * (2 * 2**20) + b'"}\n',
+                           "line 1 is longer than 64 KB"),
         "empty.csv": (b"", "the file is empty"),
     }
     paths = {}
@@ -97,7 +90,7 @@ def test_each_kind_of_file_is_read_or_refused_in_words(demo_home: Path,
             page.locator("input[type=file]").set_input_files(str(path))
             page.get_by_text(words).first.wait_for(timeout=30_000)
             assert page.get_by_text("Traceback").count() == 0
-            if name != "empty.csv":
+            if name not in ("empty.csv", "one-line.jsonl"):
                 row = grid_row(page, "referral.received")
                 row.wait_for(state="attached", timeout=30_000)
                 page.wait_for_timeout(500)
@@ -108,6 +101,10 @@ def test_each_kind_of_file_is_read_or_refused_in_words(demo_home: Path,
                     assert "ok" in grid_row(page, event_id).inner_text()
                 assert "cell D4 holds a formula with no saved value" in grid_row(
                     page, "formula").inner_text()
+            settled(page)
+            if name == "empty.csv":  # nothing of the file before it stays on the page
+                assert page.get_by_role("button", name="Submit this return").count() == 0
+                assert page.get_by_text("rows have a problem").count() == 0
             screenshot(page, f"agency-upload-{name.replace('.', '-')}")
         # A file over the limit is refused by the uploader, naming the limit, before a
         # byte of it reaches the server.

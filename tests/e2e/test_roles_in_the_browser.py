@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from scorecard.demo.build import demo_password
 from tests.e2e.browser import browser_page, choose, grid_row, screenshot, served, sign_in
 from tests.e2e.test_command_line import SCORECARD
-
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo") / "home"
-    subprocess.run([SCORECARD, "demo", "--no-ui"], env=dict(os.environ, SCORECARD_HOME=str(home)),
-                   check=True, capture_output=True)
-    return home
 
 
 def test_each_role_signs_in_and_sees_its_pages(demo_home: Path) -> None:

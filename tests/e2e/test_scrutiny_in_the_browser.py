@@ -23,13 +23,6 @@ from tests.e2e.test_command_line import SCORECARD
 SIZES = ((1366, 768), (1920, 1080))
 
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo") / "home"
-    subprocess.run([SCORECARD, "demo", "--no-ui"], env=dict(os.environ, SCORECARD_HOME=str(home)),
-                   check=True, capture_output=True)
-    return home
-
 
 def download(page: Any, name: str) -> bytes:
     with page.expect_download(timeout=60_000) as started:
