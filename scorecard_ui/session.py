@@ -217,7 +217,7 @@ def audience(user: SignedIn | None, suppress: bool | None = None) -> str:
 def counted_report(as_at: Any, known_at: Any, from_day: Any) -> Report:
     """The report as counted: for the board's own exports only (views for anyone else
     render ``load_report``'s disclosed document)."""
-    with home().readmodel() as connection:
+    with home().readmodel(application()) as connection:
         return report_cache().report(connection, as_at=as_at, known_at=known_at,
                                      from_day=from_day)
 
@@ -227,7 +227,7 @@ def load_report(as_at: Any, known_day: Any, from_day: Any, zone: Any, *,
     """The scorecard as known at the end of ``known_day`` (or now, when live), as
     ``shown_to`` may see it (``Report.to_json()`` for the board)."""
     known_at = utc_now() if live else end_of_day(known_day, zone)
-    with home().readmodel() as connection:
+    with home().readmodel(application()) as connection:
         report = report_cache().report(connection, as_at=as_at, known_at=known_at,
                                        from_day=from_day)
         return disclosed_report(connection, report, shown_to)
