@@ -11,6 +11,7 @@ by another process or thread.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -44,9 +45,16 @@ _READY: set[Path] = set()  # stores this process has created or checked (pages r
 
 
 def private_file(path: Path) -> None:
-    """Create ``path`` (empty) readable by its owner only, or narrow an existing one."""
+    """Create ``path`` (empty) readable by its owner only, or narrow an existing one.
+
+    An existing file is never opened: closing any descriptor of a file drops every POSIX
+    lock the process holds on it, so opening a SQLite database the process has open
+    would silently release SQLite's locks (another process could then delete the WAL
+    from under it, and this one would read a frozen database)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     os.chmod(path, 0o600)
 
 

@@ -9,11 +9,13 @@ import argparse
 import json
 import os
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
+
+import duckdb
 
 from domain.application import Scorecard
 from domain.contract import EVENT_TYPES, MONTH, SECTORS, decode_message
@@ -24,7 +26,6 @@ from domain.users import ROLES
 from ingest.file_push import produce_file, push_file, push_message
 from ingest.kafka_messages import TOPIC
 from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
-from projections import readmodel
 from projections.audit import audit_json, audit_trail, render_audit
 from projections.disclosure import (
     AUDIENCES,
@@ -34,7 +35,6 @@ from projections.disclosure import (
 )
 from projections.evidence import check_signature, evidence
 from projections.outliers import confirmed_figures, flag_return
-from projections.projector import Projector
 from projections.rejected import View, list_rejected, rejected_json, render_rejected
 from projections.report import build_report, load_plan, render_text, report_csv, report_json
 from projections.restatements import diff_json, render_restatements, restatements
@@ -45,8 +45,10 @@ from projections.returns import (
     render_quality,
     returns_calendar,
 )
+from projections.snapshots import Published
 from scorecard.access import AccessStore
-from scorecard.bootstrap import Home, actor, new_cipher_key
+from scorecard.bootstrap import Home, ProjectorBusy, actor, head_of, new_cipher_key
+from scorecard.service import DEFAULT_INTERVAL, Process, follow, run_together
 from scorecard.settings import Settings, markdown_table
 from scorecard.workers import run_workers
 from scorecard_ui.session_tokens import SessionTokens
@@ -292,7 +294,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
                               from_day=from_day, rules=args.rules)
         if args.audience is not None:
@@ -315,7 +317,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         diff = restatements(connection, as_at=as_at, known_at=_known_at(args, app),
                             against=_known_at(args, app, "against"), from_day=from_day)
         if args.audience is not None:
@@ -329,7 +331,7 @@ def cmd_returns(args: argparse.Namespace) -> int:
     app = home.open()
     if not MONTH.match(args.month):
         raise CommandError(f"--month {args.month!r} is not a month in the form YYYY-MM")
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         rows = returns_calendar(connection, load_plan(connection), args.month,
                                 _known_at(args, app))
     print(as_json(rows) if args.json else render_calendar(rows))
@@ -339,7 +341,7 @@ def cmd_returns(args: argparse.Namespace) -> int:
 def cmd_quality(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         rows = data_quality(connection, load_plan(connection), _known_at(args, app),
                             args.agency)
     print(as_json(rows) if args.json else render_quality(rows))
@@ -408,7 +410,7 @@ def cmd_exception_list(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
                               from_day=from_day)
     flags = {m.id: m.exception.to_json() for m in report.measures if m.exception}
@@ -430,7 +432,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         found = evidence(connection, args.measure, as_at=as_at,
                          known_at=_known_at(args, app), from_day=from_day)
     shown = found.to_json(with_cases=args.with_cases)
@@ -467,7 +469,7 @@ def cmd_outliers_check(args: argparse.Namespace) -> int:
             messages.append(decode_message(line))
         except Rejected as error:
             print(f"line {number}: not judged: {error}", file=sys.stderr)
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         flags = flag_return(connection, load_plan(connection), args.agency, messages,
                             utc_now())
     if args.json:
@@ -483,7 +485,7 @@ def cmd_outliers_list(args: argparse.Namespace) -> int:
     """Figures confirmed after being questioned at entry, and their follow-up marks."""
     home = Home.from_settings(args.settings)
     app = home.open()
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         rows = confirmed_figures(connection, _known_at(args, app), args.agency)
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -533,31 +535,65 @@ def cmd_rejected(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     # An agency's list is its own rejections only; quarantine is asked for by name.
     view: View = "quarantine" if args.quarantine else "own" if args.agency else "all"
-    with home.readmodel() as connection:
+    with _reading(home, home.open()) as connection:
         rejections = list_rejected(connection, args.agency, view)
     print(rejected_json(rejections) if args.json else render_rejected(rejections))
     return 0
 
 
 def cmd_project(args: argparse.Namespace) -> int:
+    """The projector: once, or as the service (``--follow``) until SIGTERM or Ctrl-C."""
     home = Home.from_settings(args.settings)
-    app = home.open()
-    while True:
-        with readmodel.connect(home.readmodel_path) as connection:
-            home.make_private()
-            folded = Projector(app).catch_up(connection)
-        if folded:
-            print(f"folded {folded} events", flush=True)
-        if not args.follow:
-            return 0
-        time.sleep(args.interval)  # the connection is closed: readers take their turn
+    if args.follow:
+        return follow(home, args.interval)
+    app = home.open_store()
+    try:
+        folded = home.project(app)
+    except ProjectorBusy:  # the service is running: wait for it to publish the log's head
+        head = head_of(app)
+        published = home.wait_for(head, READ_WAIT_SECONDS * 5)
+        print(f"the projector service is running; the read model is "
+              f"{_behind(published, head)}")
+        return 0
+    print(f"folded {folded} events; the read model is published up to log position "
+          f"{head_of(app)}")
+    return 0
+
+
+# How long a report waits for the projector to fold what the event log already holds.
+READ_WAIT_SECONDS = 3.0
+
+
+def _behind(published: Published | None, head: int) -> str:
+    if published is None:
+        return "not published yet"
+    behind = published.behind(head)
+    if not behind:
+        return "up to date with the event log"
+    return (f"{behind} event(s) behind the event log (published "
+            f"{published.published_at:%d %b %Y %H:%M:%S} UTC)")
+
+
+@contextmanager
+def _reading(home: Home, app: Scorecard) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The published read model for a report, after waiting a moment for the projector
+    to fold what the log already holds; when it is still behind, the report says so on
+    standard error (the report itself stays machine-readable)."""
+    head = head_of(app)
+    published = home.wait_for(head, READ_WAIT_SECONDS)
+    if published is None or published.behind(head):
+        print(f"scorecard: note: the read model is {_behind(published, head)}; is the "
+              "projector running? (scorecard project --follow, or scorecard project once)",
+              file=sys.stderr)
+    with home.reader() as connection:
+        yield connection
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
     since = _known_at(args, app, "since") if args.since else None
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         rows = audit_trail(connection, args.agency, since)
     print(audit_json(rows) if args.json else render_audit(rows))
     return 0
@@ -597,25 +633,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                      for name, role, _ in DEMO_USERS))
     if args.no_ui:
         return 0
-    return _serve(home, args.host, args.port)
+    return _serve(home, args)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    return _serve(Home.from_settings(args.settings), args.host, args.port)
+    return _serve(Home.from_settings(args.settings), args)
 
 
-def _serve(home: Home, host: str, port: int) -> int:
-    import subprocess
-
+def _serve(home: Home, args: argparse.Namespace) -> int:
+    """The projector, the page and (for the demo) the feed, started and stopped together:
+    Ctrl-C or SIGTERM stops all three, and so does any one of them failing."""
     server_path = Path(__file__).resolve().parent.parent / "scorecard_ui" / "server.py"
     env = dict(os.environ) | home.settings.environment()
-    print(f"serving the scorecard on http://{host}:{port}/")
-    return subprocess.call(
-        [sys.executable, "-m", "streamlit", "run", str(server_path),
-         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-         *(f"--{name}={value}" for name, value in STREAMLIT_SETTINGS.items())],
-        env=env,
-    )
+    members = []
+    if not args.no_projector:
+        members.append(Process(
+            "projector", [sys.executable, "-m", "scorecard.cli", "project", "--follow"], env,
+            ready=lambda: home.published() is not None))
+    members.append(Process("page", [
+        sys.executable, "-m", "streamlit", "run", str(server_path),
+        "--server.address", args.host, "--server.port", str(args.port),
+        "--server.headless", "true",
+        *(f"--{name}={value}" for name, value in STREAMLIT_SETTINGS.items())], env))
+    print(f"serving the scorecard on http://{args.host}:{args.port}/", flush=True)
+    return run_together(members)
 
 
 # The page's Streamlit settings (also in scorecard_ui/.streamlit/config.toml, for a
@@ -865,8 +906,9 @@ def build_parser() -> argparse.ArgumentParser:
     project = commands.add_parser("project", help="bring the read model up to date")
     project.add_argument("--follow", action="store_true",
                          help="keep following the event store (the projector service)")
-    project.add_argument("--interval", type=float, default=0.5,
-                         help="seconds between catch-ups when following")
+    project.add_argument("--interval", type=float, default=DEFAULT_INTERVAL,
+                         help="seconds between catch-ups when following (default "
+                              f"{DEFAULT_INTERVAL})")
     project.set_defaults(run=cmd_project)
 
     audit = commands.add_parser("audit", help="who did what, and when")
@@ -894,6 +936,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--no-ui", action="store_true", help="build the home only")
         sub.add_argument("--host", default="127.0.0.1")
         sub.add_argument("--port", type=int, default=8501)
+        sub.add_argument("--no-projector", action="store_true",
+                         help="do not start a projector: one runs as its own service")
         sub.set_defaults(run=run)
     return parser
 

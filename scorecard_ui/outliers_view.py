@@ -19,7 +19,7 @@ from domain.errors import CommandError
 from domain.timekeeping import utc_now
 from projections.outliers import OutlierFlag, confirmed_figures, flag_return
 from projections.report import load_plan
-from scorecard_ui.session import SignedIn, home
+from scorecard_ui.session import SignedIn, read_model
 
 REVIEWER_ROLES = ("board", "administrator")
 
@@ -28,7 +28,7 @@ def question_return(app: Scorecard, agency: str, messages: Sequence[Mapping[str,
                     key: str) -> tuple[list[OutlierFlag], bool]:
     """The return's questioned figures, shown with a confirmation box; whether it may be
     submitted (no question, or the agency confirmed its figures are right)."""
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         flags = flag_return(connection, load_plan(connection), agency, messages, utc_now())
     if not flags:
         return flags, True
@@ -58,7 +58,7 @@ def reviewer_section(app: Scorecard, user: SignedIn | None, live: bool) -> None:
     Shown to the board and administrators only: they are agencies' own monthly figures."""
     if user is None or user.role not in REVIEWER_ROLES:
         return
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         rows = confirmed_figures(connection, utc_now())
     st.subheader("Figures questioned at entry")
     if not rows:

@@ -11,10 +11,13 @@ the cookie.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import streamlit as st
 
 from domain.application import Scorecard
@@ -23,7 +26,7 @@ from projections.disclosure import disclosed_report
 from projections.report import Report
 from projections.report_cache import ReportCache
 from scorecard.access import AccessStore
-from scorecard.bootstrap import Home
+from scorecard.bootstrap import Home, head_of
 from scorecard.settings import Settings
 from scorecard_ui.session_tokens import SessionTokens
 
@@ -157,10 +160,27 @@ def audience(user: SignedIn | None, suppress: bool | None = None) -> str:
     return "scrutiny" if suppress else "board"
 
 
+# How long a page that has just written waits for the projector to publish its write.
+WRITE_VISIBLE_SECONDS = 5.0
+
+
+@contextmanager
+def read_model(caught_up_with: Scorecard | None = None
+               ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the read model the projector published; the page never
+    folds. A page that writes passes its application: the read then waits (a few
+    seconds at most) until the projector has published everything the event log holds,
+    so what was just recorded is on the page that follows."""
+    if caught_up_with is not None:
+        home().wait_for(head_of(caught_up_with), WRITE_VISIBLE_SECONDS)
+    with home().reader() as connection:
+        yield connection
+
+
 def counted_report(as_at: Any, known_at: Any, from_day: Any) -> Report:
     """The report as counted: for the board's own exports only (views for anyone else
     render ``load_report``'s disclosed document)."""
-    with home().readmodel() as connection:
+    with read_model() as connection:
         return report_cache().report(connection, as_at=as_at, known_at=known_at,
                                      from_day=from_day)
 
@@ -170,7 +190,7 @@ def load_report(as_at: Any, known_day: Any, from_day: Any, zone: Any, *,
     """The scorecard as known at the end of ``known_day`` (or now, when live), as
     ``shown_to`` may see it (``Report.to_json()`` for the board)."""
     known_at = utc_now() if live else end_of_day(known_day, zone)
-    with home().readmodel() as connection:
+    with read_model() as connection:
         report = report_cache().report(connection, as_at=as_at, known_at=known_at,
                                        from_day=from_day)
         return disclosed_report(connection, report, shown_to)

@@ -15,7 +15,7 @@ from domain.errors import CommandError
 from domain.timekeeping import iso_utc, utc_now
 from domain.users import ROLES
 from projections.rejected import list_rejected
-from scorecard_ui.session import access_store, application, current_user, home, session_tokens
+from scorecard_ui.session import access_store, application, current_user, read_model, session_tokens
 from scorecard_ui.spreadsheet import neutralised_frame
 from scorecard_ui.text import as_text
 from scorecard_ui.throttle import SignInThrottle, unlock_sign_in
@@ -110,7 +110,7 @@ def _agencies(codes: list[str]) -> None:
 def _users(codes: list[str]) -> None:
     app = application()
     by = _actor()
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         users = connection.execute("SELECT username, role, agency, disabled, added_at, "
                                    "added_by FROM users ORDER BY username").df()
     st.dataframe(users, hide_index=True, width="stretch")
@@ -178,7 +178,7 @@ def _manage_user(usernames: list[str], by: str) -> None:
 def _quarantine() -> None:
     """Rejected messages not proven to come from the agency they name: kept for
     administrators only, never shown to that agency or resubmittable by it."""
-    with home().readmodel() as connection:
+    with read_model(application()) as connection:
         rows = list_rejected(connection, view="quarantine")
     st.caption("Messages whose signature did not verify for the agency they name (or "
                "that name none): anyone able to reach the topic could have sent them.")
@@ -193,7 +193,7 @@ def _quarantine() -> None:
 def render() -> None:
     st.title("Administration")
     st.caption("Agencies, their keys, and the people who sign in.")
-    with home().readmodel() as connection:
+    with read_model(application()) as connection:
         agencies = connection.execute("SELECT code, name, sector, types, suspended, "
                                       "registered_at FROM agencies ORDER BY code").df()
     codes = list(agencies["code"]) if not agencies.empty else []

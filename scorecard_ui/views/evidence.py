@@ -16,7 +16,7 @@ import streamlit as st
 from domain.timekeeping import end_of_day, utc_now
 from projections.evidence import EARLIEST, check_signature, evidence
 from projections.report import scorecard_measures
-from scorecard_ui.session import application, current_user, home
+from scorecard_ui.session import application, current_user, read_model
 
 MAX_CHECKED = 2000  # signatures checked again in one click
 ROLES = ("board", "administrator")  # who may see the events behind a figure
@@ -55,7 +55,7 @@ def render() -> None:
     known_day = right.date_input("As known at the end of", value=_day("known", today),
                                  key="evidence_known", format="DD/MM/YYYY")
     known_at = utc_now() if known_day >= today else end_of_day(known_day, plan.zone)
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         found = evidence(connection, measure_id, as_at=as_at, known_at=known_at)
     with_cases = user is not None and user.role == "board"
     since = (f"from {found.window[0]:%d %b %Y} " if found.window[0] != EARLIEST

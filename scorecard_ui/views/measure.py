@@ -14,7 +14,7 @@ from projections.breakdowns import DIMENSIONS, breakdowns, can_break_down
 from projections.disclosure import Disclosure
 from projections.report import ReportBuilder, months_ending, rules_in_force, scorecard_measures
 from scorecard_ui.figures import shown
-from scorecard_ui.session import application, audience, current_user, home
+from scorecard_ui.session import application, audience, current_user, read_model
 from scorecard_ui.views.board import (
     forecast_cell,
     metadata_text,
@@ -39,7 +39,7 @@ def render() -> None:
     suppress = shown_to != "board"
     known_at = utc_now()
     months = (as_at.year - plan.starts.year) * 12 + as_at.month - plan.starts.month + 1
-    with home().readmodel() as connection:
+    with read_model() as connection:
         builder = ReportBuilder(connection, as_at=as_at, known_at=known_at)
         rules = rules_in_force(connection, measure.id, None)
         series = []

@@ -17,7 +17,7 @@ from projections.disclosure import disclosed_report, disclosed_restatements
 from projections.restatements import restatements
 from scorecard_ui.exceptions_view import notes_html
 from scorecard_ui.figures import shown
-from scorecard_ui.session import application, audience, current_user, home, report_cache
+from scorecard_ui.session import application, audience, current_user, read_model, report_cache
 from scorecard_ui.spreadsheet import safe_csv
 
 CAUSE_WORDS = {"late return": "returns that arrived after the meeting",
@@ -99,7 +99,7 @@ def render() -> None:
     then_at: datetime = end_of_day(meeting, plan.zone)
     shown_to = audience(user)
     now_at = utc_now()
-    with home().readmodel() as connection:
+    with read_model() as connection:
         cache = report_cache()
         then = disclosed_report(connection, cache.report(
             connection, as_at=meeting, known_at=then_at, from_day=from_day), shown_to)

@@ -154,7 +154,7 @@ def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(demo_home: Pa
             timeout=30_000)
         screenshot(page, "agency-rejected-withdrawn")
     # What the page did is in the store: the corrected one resubmitted, the others withdrawn.
-    with Home(demo_home).readmodel() as connection:
+    with Home(demo_home).projected() as connection:
         _, kept = own_rejections(connection, "racs", RejectedFilter(type="referral.received",
                                                                     status=None))
     statuses = {r["event_id"]: r["status"] for r in kept if r["event_id"].startswith("bad-")}

@@ -42,7 +42,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCo
     home = Home(tmp_path_factory.mktemp("demo") / "home")
     summary = build_demo_home(home)
     assert summary.pushed.rejected == 0
-    with home.readmodel() as connection:
+    with home.projected() as connection:
         yield connection
 
 

@@ -82,7 +82,7 @@ def test_hostile_rejections_are_projected_listed_and_rendered(home: Home,
                                                               tmp_path: Path) -> None:
     _hostile(home, tmp_path)
     app = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         everything = list_rejected(connection, view="all")
         own = list_rejected(connection, "racs")
         quarantine = list_rejected(connection, "racs", "quarantine")
@@ -130,7 +130,7 @@ def test_the_administrator_sees_the_quarantine(home: Home) -> None:
 
 def test_resubmitting_a_planted_rejection_is_refused_by_the_application(home: Home) -> None:
     app: Scorecard = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         planted = next(r for r in list_rejected(connection, "racs", "quarantine")
                        if r["event_id"] == "planted-x")
     with pytest.raises(CommandError):

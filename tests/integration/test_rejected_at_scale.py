@@ -49,7 +49,7 @@ def page() -> AppTest:
 
 def test_filters_pages_and_counts_come_from_sql(home: Home) -> None:
     app: Scorecard = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         counts = own_rejection_counts(connection, "racs")
         assert counts["reason"] == {"no_open_case": CLOSURES, "invalid": 3}
         assert counts["type"] == {"case.closed": CLOSURES, "helpline.contact": 3}
@@ -96,7 +96,7 @@ def test_a_rejection_is_corrected_in_a_form_made_from_the_contract(home: Home) -
     at.selectbox(key="rejected_reason").set_value("invalid").run()
     pick = at.selectbox(key="resubmit_pick")
     app: Scorecard = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         rejection_id = own_rejections(connection, "racs", RejectedFilter(reason="invalid"),
                                       limit=1)[1][0]["id"]
     channel = at.selectbox(key=f"fix:{rejection_id}:channel")
@@ -121,7 +121,7 @@ def test_many_are_withdrawn_at_once_and_audited(home: Home) -> None:
     assert "Withdrew 3." in at.success[0].value
     assert f"{CLOSURES:,} open, 0 since resubmitted, 3 withdrawn" in captions(at)
     app: Scorecard = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         trail = audit_trail(connection, "racs")
     withdrawn = [r for r in trail if r["action"] == "rejection withdrawn"]
     assert sorted(r["subject"] for r in withdrawn) == ["h-0", "h-1", "h-2"]

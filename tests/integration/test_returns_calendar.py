@@ -51,7 +51,7 @@ def test_the_months_run_from_the_plans_first_to_this_one(home: Home) -> None:
 
 def test_each_expected_type_is_received_or_missing(home: Home) -> None:
     app = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         rows = returns_by_type(connection, app.plan, "racs", "2015-10", NOW)
     assert [(r["type"], r["events"], r["late"], r["status"]) for r in rows] == [
         ("referral.received", 2, 2, "received late"),  # pushed today, years after
@@ -86,7 +86,7 @@ def test_an_agency_approves_a_month_from_the_page(home: Home) -> None:
     assert any(s.startswith("Approved by racs\\-officer on ") and
                "confirmed the return for October 2015" in s for s in approved), approved
     app = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         rows: list[Any] = connection.execute(
             "SELECT agency, month, approved_by FROM approvals").fetchall()
     assert rows == [("racs", "2015-10", "racs-officer")]

@@ -46,7 +46,7 @@ def test_the_home_is_private_and_its_stores_owner_only(tmp_path: Path,
     home = Home(tmp_path / "home")
     app = home.open()
     app.add_user("chair", "board", None, "chair-password", by="test")
-    with home.readmodel(app):
+    with home.projected(app):
         pass
     assert mode(home.path) == 0o700
     for path in home.path.iterdir():
