@@ -5,6 +5,7 @@ baseline measured in the same run (the ingest ceiling; a plain DuckDB scan for r
 and met/MISSED. See docs/benchmarks.md.
 
     python bench/scale.py [--events 1000000] [--ingest-events 20000] [--no-kafka]
+        [--upload-lines 200000]
 
 The national stores (100k and ``--events``) are built from ``bench/national.py`` by
 batched saves of pre-built aggregates, not through the domain (deciding a million events
@@ -68,7 +69,7 @@ def _timed(action: Callable[[], Any]) -> float:
 # Ingest --------------------------------------------------------------------------
 
 
-def ingest_figures(count: int, kafka: bool) -> None:
+def ingest_figures(count: int, kafka: bool, upload_lines: int) -> None:
     ceilings: dict[str, float] = {}
     for store, opened in (("sqlite", ingest.sqlite_home), ("postgres", ingest.postgres_home)):
         with opened() as home:
@@ -89,6 +90,17 @@ def ingest_figures(count: int, kafka: bool) -> None:
         share = rate / ceilings[store]
         figure(name, rate, "events/s", f">= {goal:,} and >= 60%", rate >= goal and share >= 0.6,
                f"{share:.0%} of ceiling, {rate / goal:.2f}x target")
+    # Issue 16 item 7: a file submitted from the agency page, against `scorecard push`
+    # of the same file, in this run (bench/ingest_throughput.py: push_against_page).
+    push, page, preview = ingest.push_against_page(upload_lines)
+    figure(f"ingest file push, {upload_lines:,}-line file, SQLite", push.rate, "lines/s",
+           "baseline", None, f"{push.cpu_per_thousand:.3f} CPU s/1,000")
+    ratio = page.rate / push.rate
+    figure("ingest page submit (submit_upload), same file", page.rate, "lines/s",
+           f">= {ingest.PAGE_TARGET:.0%} of push", ratio >= ingest.PAGE_TARGET,
+           f"{ratio:.2f}x push; CPU {page.cpu_per_thousand:.3f} s/1,000")
+    figure("ingest page preview (dry run), same file", preview.rate, "lines/s", "", None,
+           "before Submit, not in the ratio")
 
 
 # Read side ----------------------------------------------------------------------
@@ -277,6 +289,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--ingest-events", type=int, default=20_000)
     parser.add_argument("--no-kafka", action="store_true")
+    parser.add_argument("--upload-lines", type=int, default=ingest.UPLOAD_LINES)
     parser.add_argument("--child", nargs="+")
     options = parser.parse_args()
     if options.child:
@@ -285,7 +298,7 @@ def main() -> None:
     started = time.perf_counter()
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, national store of {options.events:,} "
           f"events, ingest slices of {options.ingest_events:,}", flush=True)
-    ingest_figures(options.ingest_events, not options.no_kafka)
+    ingest_figures(options.ingest_events, not options.no_kafka, options.upload_lines)
     read_side(options.events)
     print(f"# whole run {time.perf_counter() - started:.0f} s", flush=True)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -36,8 +36,6 @@ MEASURE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 DAY = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 YEAR_GROUPS = ("R", *(f"Y{n}" for n in range(1, 14)))
 SECTORS = ("council", "police", "health", "education", "voluntary", "other")
-
-Check = Callable[[Any, str], None]
 
 
 def _fail(path: str, rule: str, value: Any) -> InvalidEvent:
@@ -263,8 +261,76 @@ PAYLOADS: dict[str, dict[str, Field]] = {
 }
 
 EVENT_TYPES: tuple[str, ...] = tuple(PAYLOADS)
+
+# Each type's part in the record, besides its case role: most report work done (what the
+# plan's measures count); one reports a plan action's status (checked against the
+# action's lead; the actions' progress reads it); one comments on a month's figures (an
+# exception note: not a return for the month); one retracts an earlier event, named by
+# its payload's ``target``. Every type is listed, so that adding one means deciding its
+# part (tests/unit/test_registry.py); the domain's rules, the returns calendar, the
+# audit's wording and the projections' type filters follow it, and name no type.
+RecordRole = Literal["reports", "action_status", "comments", "retracts"]
+RECORD_ROLES: dict[str, RecordRole] = {
+    "training.delivered": "reports",
+    "school.session_delivered": "reports",
+    "helpline.contact": "reports",
+    "referral.received": "reports",
+    "case.closed": "reports",
+    "action.status_reported": "action_status",
+    "youth_session.delivered": "reports",
+    "exception.noted": "comments",
+    "event.retracted": "retracts",
+}
+# The fields a role acts on: a retraction's target, an action's code, a note's measure
+# and month (the registry test checks each type of the role has them).
+ROLE_FIELDS: dict[RecordRole, tuple[str, ...]] = {
+    "reports": (), "action_status": ("action",), "comments": ("measure", "month"),
+    "retracts": ("target",)}
+
+
+def record_role(event_type: str) -> RecordRole:
+    return RECORD_ROLES.get(event_type, "reports")
+
+
+def types_in_role(role: RecordRole) -> tuple[str, ...]:
+    return tuple(t for t in EVENT_TYPES if record_role(t) == role)
+
+
+def the_type_in_role(role: RecordRole) -> str:
+    """The one type with this part (a retraction, an action's status, an exception note):
+    what the scorecard itself writes or acts on by role."""
+    found = types_in_role(role)
+    if len(found) != 1:
+        raise ValueError(f"the contract has {len(found)} types in the role {role}, not one")
+    return found[0]
+
+
+def types_sql(types: tuple[str, ...] | list[str], column: str = "type",
+              negate: bool = False) -> str:
+    """SQL naming facts of these types (``NOT IN`` when ``negate``): the registry's types
+    quoted, for the projections' filters."""
+    quoted = ", ".join("'" + t.replace("'", "''") + "'" for t in types) or "NULL"
+    return f"{column} {'NOT IN' if negate else 'IN'} ({quoted})"
+
+
+# Each type in plain words, as a measure's metadata says what it counts.
+TYPE_WORDS: dict[str, str] = {
+    "training.delivered": "training sessions delivered",
+    "school.session_delivered": "prevention sessions in schools",
+    "helpline.contact": "helpline contacts",
+    "referral.received": "referrals received",
+    "case.closed": "cases closed",
+    "action.status_reported": "action progress reports",
+    "youth_session.delivered": "youth-work sessions",
+    "exception.noted": "exception notes",
+    "event.retracted": "retractions",
+}
+
+RETRACTION_TYPE = the_type_in_role("retracts")
+ACTION_STATUS_TYPE = the_type_in_role("action_status")
+EXCEPTION_NOTE_TYPE = the_type_in_role("comments")
 # Types that comment on figures rather than report them: not a return for a month.
-COMMENTARY_TYPES: tuple[str, ...] = ("exception.noted",)
+COMMENTARY_TYPES: tuple[str, ...] = types_in_role("comments")
 
 # Each type's part in a case's life: a referral opens (or re-opens) one, a closure closes
 # it; every other type has none, whatever its fields (a new type with a ``case`` field is

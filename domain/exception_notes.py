@@ -13,9 +13,9 @@ import json
 from datetime import date
 from typing import Any
 
-from domain.contract import SCHEMA_VERSION
+from domain.contract import EXCEPTION_NOTE_TYPE, SCHEMA_VERSION
 
-NOTE_TYPE = "exception.noted"
+NOTE_TYPE = EXCEPTION_NOTE_TYPE
 
 
 def note_message(*, agency: str, measure: str, month: str, what_happened: str, why: str,

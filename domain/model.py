@@ -19,7 +19,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain import signing
-from domain.contract import COMMENTARY_TYPES, case_role
+from domain.contract import COMMENTARY_TYPES, case_role, record_role
 from domain.errors import (
     BadReference,
     CaseAlreadyOpen,
@@ -304,7 +304,7 @@ class Submission(Aggregate):
                 "one of its own type",
                 field="supersedes",
             )
-        if self.type == "event.retracted":
+        if record_role(self.type) == "retracts":
             raise BadReference("a retraction cannot be superseded", field="supersedes")
         if self.case is not None and by_case != self.case:
             raise BadReference(
@@ -314,7 +314,7 @@ class Submission(Aggregate):
 
     def check_retractable(self, at: dt.datetime) -> None:
         self._check_standing(at, "retract", field="payload.target")
-        if self.type == "event.retracted":
+        if record_role(self.type) == "retracts":
             raise BadReference("a retraction cannot itself be retracted", field="payload.target")
 
     def _check_standing(self, at: dt.datetime, verb: str, field: str = "supersedes") -> None:

@@ -8,8 +8,6 @@ rejection or a log goes through ``visible`` first.
 
 from __future__ import annotations
 
-MAX_SHOWN_CHARACTERS = 500
-
 
 def has_lone_surrogate(text: str) -> bool:
     """Whether ``text`` holds a code point UTF-8 cannot encode (U+D800 to U+DFFF)."""

@@ -27,18 +27,3 @@ def audit_trail(connection: duckdb.DuckDBPyConnection, agency: str | None = None
              "actor": actor, "action": action, "agency": code, "subject": subject,
              "details": json.loads(details)}
             for at, recorded, actor, action, code, subject, details in rows]
-
-
-def render_audit(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "nothing in the audit trail"
-    lines = []
-    for r in rows:
-        extra = ", ".join(f"{k}={v}" for k, v in r["details"].items() if v not in (None, ""))
-        lines.append(f"{r['at']}  {r['actor']:<24} {r['action']:<18} {r['agency'] or '-':<16} "
-                     f"{r['subject'] or '-'}  {extra}")
-    return "\n".join(lines)
-
-
-def audit_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, indent=2, ensure_ascii=False)

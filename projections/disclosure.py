@@ -271,7 +271,7 @@ class Policy:
 
 # Disclosure as known at one time --------------------------------------------------------
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -361,14 +361,14 @@ class Disclosure:
         by_agency = shown.get("by_agency") or {}
         for agency in by_agency:
             cell = self.symbol(measure_id, start, end, agency)
-            if _is_number(by_agency[agency]) and cell is not None:
+            if is_number(by_agency[agency]) and cell is not None:
                 by_agency[agency] = hide(cell)
         trend = shown.get("trend")
         if isinstance(trend, dict):
             for point in trend.get("values", []):
                 span = month_span(str(point.get("month")), as_at)
                 cell = UNPUBLISHED if span is None else self.symbol(measure_id, *span)
-                if _is_number(point.get("value")) and cell is not None:
+                if is_number(point.get("value")) and cell is not None:
                     point["value"] = hide(cell)
             if used:
                 for name in TREND_WORD_FIELDS:
@@ -377,7 +377,7 @@ class Disclosure:
         if used:
             for name in SERIES_FIELDS:
                 if isinstance(shown.get(name), dict):
-                    shown[name] = {k: hide(SUPPRESSED) if _is_number(v) or k in
+                    shown[name] = {k: hide(SUPPRESSED) if is_number(v) or k in
                                    TREND_WORD_FIELDS else v for k, v in shown[name].items()}
                 elif shown.get(name) is not None:
                     shown[name] = hide(SUPPRESSED)
@@ -496,29 +496,3 @@ def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[
     shown["disclosure"] = {"audience": audience, "threshold": then.policy.threshold,
                            "suppressed": SUPPRESSED, "not_published": UNPUBLISHED}
     return shown
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not value.is_integer() and value <= 1:
-        return f"{value:.1%}"
-    return f"{value:g}" if _is_number(value) else str(value)
-
-
-def render_disclosed_text(document: Mapping[str, Any]) -> str:
-    """The text form of a disclosed report (``scorecard report --for scrutiny``)."""
-    lines = [
-        document["plan"]["title"],
-        f"Events from {document['from']} to the end of {document['as_at']}, as known at "
-        f"{document['known_at']}; shown for {document.get('disclosure', {}).get('audience')}"
-        f" ({SUPPRESSED}: suppressed, docs/disclosure.md)",
-        "",
-        f"{'measure':<30} {'value':>9} {'markers':<8} {'target':>8} {'rag':<6} by agency",
-    ]
-    for m in document["measures"]:
-        markers = " ".join(m.get("markers") or [])
-        split = ", ".join(f"{code} {_cell(v)}" for code, v in (m.get("by_agency") or {}).items())
-        lines.append(f"{m['id']:<30} {_cell(m['value']):>9} {markers:<8} "
-                     f"{_cell(m.get('target')):>8} {m.get('rag') or '-':<6} {split}")
-    return "\n".join(lines)

@@ -23,14 +23,14 @@ from typing import Any
 
 import duckdb
 
+from domain.contract import EXCEPTION_NOTE_TYPE, types_sql
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 
-STATUSES = ("missing", "submitted", "accepted", "more_requested")
 NOTE_FIELDS = ("what_happened", "why", "recovery", "recover_by", "owner")
 
-NOTES_SQL = """
+NOTES_SQL = f"""
 SELECT agency, event_id, payload, recorded_at FROM facts
-WHERE type = 'exception.noted' AND recorded_at <= $known
+WHERE {types_sql([EXCEPTION_NOTE_TYPE])} AND recorded_at <= $known
   AND (ended_at IS NULL OR ended_at > $known)
 ORDER BY position
 """
@@ -83,7 +83,7 @@ class ExceptionFlag:
     month: str
     required: bool
     reasons: tuple[str, ...]  # "red", "off course"
-    status: str  # one of STATUSES
+    status: str  # missing, submitted, accepted or more_requested
     note: ExceptionNote | None = None
     review: Review | None = None
 

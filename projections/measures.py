@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from domain.contract import EVENT_TYPES, PAYLOADS
+from domain.contract import EVENT_TYPES, PAYLOADS, TYPE_WORDS
 from projections.readmodel import PAYLOAD_COLUMNS
 
 # Fields with a column of their own in ``facts``; others are read from the payload JSON.
@@ -22,7 +22,6 @@ COLUMNS = {"agency", *PAYLOAD_COLUMNS}
 PAYLOAD_FIELDS = {name for fields in PAYLOADS.values() for name in fields}
 PERIODS = ("window", "cumulative", "monthly", "quarterly", "financial_year")
 PROFILED_PERIODS = ("cumulative", "monthly", "quarterly", "financial_year")
-KINDS = ("flow", "open_cases", "actions_complete")
 DEFAULT_NO_TARGET = "the plan gives no target and no reason for having none"
 
 
@@ -106,15 +105,7 @@ def _condition(name: str, rule: Any) -> str:
     return f"{column} = {_literal(rule)}"
 
 
-EVENT_WORDS = {
-    "training.delivered": "training sessions delivered",
-    "school.session_delivered": "prevention sessions in schools",
-    "helpline.contact": "helpline contacts",
-    "referral.received": "referrals received",
-    "case.closed": "cases closed",
-    "action.status_reported": "action progress reports",
-    "youth_session.delivered": "youth-work sessions",
-}
+EVENT_WORDS = TYPE_WORDS  # each type in plain words: the contract's registry
 
 
 def _plain_condition(name: str, rule: Any) -> str:

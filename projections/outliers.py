@@ -142,7 +142,7 @@ SERIES_SQL = """
 WITH {standing},
 replaced AS (
     SELECT supersedes AS event_id FROM upload WHERE supersedes IS NOT NULL
-    UNION SELECT payload->>'target' FROM upload WHERE type = 'event.retracted'),
+    UNION SELECT payload->>'target' FROM upload WHERE {retractions}),
 kept AS (
     SELECT * FROM standing WHERE agency = $agency
       AND event_id NOT IN (SELECT event_id FROM replaced WHERE event_id IS NOT NULL)),
@@ -181,6 +181,7 @@ def flag_return(connection: duckdb.DuckDBPyConnection, plan: Plan, agency: str,
             for with_upload in (True, False):
                 sql = SERIES_SQL.format(
                     standing=STANDING_SQL,
+                    retractions=contract.types_sql(contract.types_in_role("retracts")),
                     with_upload="UNION ALL BY NAME SELECT * FROM upload" if with_upload
                     else "", expression=measure.numerator.expression(),
                     condition=measure.numerator.condition())

@@ -19,6 +19,7 @@ from eventsourcing.domain import DomainEvent
 
 from domain import signing
 from domain.application import Scorecard
+from domain.contract import record_role
 from domain.model import (
     AdoptedPlan,
     Agency,
@@ -378,7 +379,7 @@ FOLDS: dict[type[DomainEvent], Fold] = {
 
 
 def _submission_action(event: Any) -> str:
-    if event.type == "event.retracted":
+    if record_role(event.type) == "retracts":
         return "retracted"
     if event.supersedes:
         return "corrected"

@@ -8,7 +8,6 @@ able to produce to the topic could have planted them, so only administrators see
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -58,24 +57,6 @@ def list_rejected(
         }
         for row in rows
     ]
-
-
-def render_rejected(rejections: list[dict[str, Any]]) -> str:
-    if not rejections:
-        return "no rejected events"
-    lines = [f"{len(rejections)} rejected event(s)"]
-    for r in rejections:
-        field = f" {r['field']}:" if r["field"] else ""
-        where = f"{r['source']}, {r['status']}" + (", quarantine" if r["quarantined"] else "")
-        lines.append(
-            f"{r['received_at']}  {r['agency']}  {r['event_id'] or '-'}  [{r['reason']}]{field} "
-            f"{r['message']}  ({where})"
-        )
-    return "\n".join(lines)
-
-
-def rejected_json(rejections: list[dict[str, Any]]) -> str:
-    return json.dumps(rejections, indent=2, ensure_ascii=False)
 
 
 # An agency's own rejections, each with whether it was since resubmitted, for the page:

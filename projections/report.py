@@ -11,8 +11,6 @@ English. docs/design.md ("Honest figures") explains each method.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -166,14 +164,15 @@ class MeasureValue:
                       "values": [{"month": m, "value": v} for m, v in self.trend_values]},
             "marker": self.marker,
             "last_return": iso_utc(self.last_return) if self.last_return else None,
-            "target_to_date": _number(self.target_to_date),
+            "target_to_date": plain_number(self.target_to_date),
             "period_span": {"from": self.period_span[0].isoformat(),
                             "to": self.period_span[1].isoformat()}
             if self.period_span else None,
             "forecast": self.forecast.to_json() if self.forecast else None,
-            "numerator": _number(self.numerator), "denominator": _number(self.denominator),
-            "ci_low": _number(self.ci[0]) if self.ci else None,
-            "ci_high": _number(self.ci[1]) if self.ci else None,
+            "numerator": plain_number(self.numerator),
+            "denominator": plain_number(self.denominator),
+            "ci_low": plain_number(self.ci[0]) if self.ci else None,
+            "ci_high": plain_number(self.ci[1]) if self.ci else None,
             "ci_level": CONFIDENCE if self.ci else None,
             "per": self.per,
             "no_target_reason": self.no_target_reason,
@@ -273,7 +272,8 @@ def all_rules_in_force(connection: duckdb.DuckDBPyConnection,
             for measure_id, rules, at, by, reason in rows}
 
 
-def _number(value: float | None) -> int | float | None:
+def plain_number(value: float | None) -> int | float | None:
+    """A figure as JSON and CSV give it: whole numbers as integers, others to 6 places."""
     if value is None:
         return None
     return int(value) if float(value).is_integer() else round(value, 6)
@@ -517,7 +517,7 @@ class ReportBuilder:
             target_to_date = rules.rules.target_to_date(span, self.as_at)
         monthly = [None if v is None else v * scale
                    for v in self.monthly(measure, self.trend_months)]
-        trend_values = [(f"{start:%Y-%m}", _number(value))
+        trend_values = [(f"{start:%Y-%m}", plain_number(value))
                         for (start, _), value in zip(self.trend_months, monthly, strict=True)]
         direction = trend(monthly, measure.polarity)
         parts = self.rate_parts(measure, window)
@@ -536,8 +536,8 @@ class ReportBuilder:
         rag = rules.rules.judge_against(total, target_to_date, measure.polarity) \
             if rules else None
         return MeasureValue(
-            id=measure.id, title=measure.title, value=_number(total),
-            by_agency={code: _number(v) for code, v in by_agency.items()},
+            id=measure.id, title=measure.title, value=plain_number(total),
+            by_agency={code: plain_number(v) for code, v in by_agency.items()},
             target=target,
             rag=rag,
             definition=measure.definition(), objective=measure.objective,
@@ -721,104 +721,3 @@ def build_report(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at
     """Every measure and the actions' status, from the read model."""
     return ReportBuilder(connection, as_at=as_at, known_at=known_at, from_day=from_day,
                          rules=rules).build()
-
-
-def _shown(value: int | float | None, unit: str = "count") -> str:
-    if value is None:
-        return "-"
-    if unit == "share":
-        return f"{value:.1%}"
-    return f"{value:,.1f}" if unit == "rate" else f"{value}"
-
-
-def _target_text(m: MeasureValue) -> str:
-    """The target so far, and the full target when it is profiled: "1,279 of 1,800"."""
-    if m.target is None:
-        return "-"
-    if m.unit == "share" or m.target_to_date is None or m.target_to_date == m.target:
-        return _shown(_number(m.target), m.unit)
-    return f"{m.target_to_date:,.0f} of {m.target:,.0f}"
-
-
-def render_text(report: Report) -> str:
-    lines = [
-        report.plan["title"],
-        f"Events from {report.from_day} to the end of {report.as_at}, "
-        f"as known at {iso_utc(report.known_at)}; rules as known {report.rules_as_of}",
-        "",
-        f"{'measure':<30} {'value':>9} {'':<7} {'target':>14} {'rag':<6} {'forecast':<11} "
-        f"{'trend':<24} by agency",
-    ]
-    for m in report.measures:
-        split = ", ".join(f"{code} {_shown(v, m.unit)}" for code, v in m.by_agency.items())
-        outlook = m.forecast.outlook if m.forecast else "-"
-        lines.append(f"{m.id:<30} {_shown(m.value, m.unit):>9} {''.join(m.markers):<7} "
-                     f"{_target_text(m):>14} {m.rag or '-':<6} {outlook:<11} "
-                     f"{m.trend_detail.shown:<24} {split}")
-    if report.backfilled:
-        lines += ["", "Backfilled by an administrator (recorded after the time shown): "
-                  + ", ".join(f"{code} {n}" for code, n in report.backfilled.items())]
-    flagged = [m for m in report.measures if m.exception is not None]
-    if flagged:
-        lines += ["", "Exception notes (a measure red or off course at the month's end):"]
-    for m in flagged:
-        assert m.exception is not None
-        note = m.exception.note
-        lines.append(f"  {m.id} {m.exception.month}: {m.exception.status.replace('_', ' ')}"
-                     + (f" - {note.agency}: {note.recovery} by {note.recover_by} "
-                        f"(owner: {note.owner})" if note else ""))
-    lines += ["", f"{'action':<8} {'status':<12} {'lead':<22} {'due':<10}  title"]
-    for a in report.actions:
-        lines.append(f"{a.code:<8} {a.status:<12} {a.lead:<22} {a.due}  {a.title[:60]}")
-    lines += ["", "Symbols: " + symbols.legend_text("; ")]
-    return "\n".join(lines)
-
-
-def report_json(report: Report) -> str:
-    return json.dumps(report.to_json(), indent=2, ensure_ascii=False)
-
-
-CSV_COLUMNS = (
-    "id", "title", "value", "markers", "unit", "per", "numerator", "denominator", "ci_low",
-    "ci_high", "target", "target_to_date", "no_target_reason", "rag", "forecast",
-    "forecast_low", "forecast_high", "p_meet", "outlook", "trend", "trend_marker",
-    "returns_month", "returns_expected", "returns_received", "last_return", "definition",
-)
-
-
-def csv_row(m: MeasureValue) -> dict[str, Any]:
-    """One measure as a row of the CSV export (numbers unformatted, markers in brackets)."""
-    f = m.forecast.to_json() if m.forecast else {}
-    c = m.completeness.to_json() if m.completeness else {}
-    row = {
-        "id": m.id, "title": m.title, "value": _number(m.value),
-        "markers": " ".join(m.markers), "unit": m.unit, "per": m.per,
-        "numerator": _number(m.numerator), "denominator": _number(m.denominator),
-        "ci_low": _number(m.ci[0]) if m.ci else None,
-        "ci_high": _number(m.ci[1]) if m.ci else None,
-        "target": _number(m.target), "target_to_date": _number(m.target_to_date),
-        "no_target_reason": m.no_target_reason, "rag": m.rag,
-        "forecast": f.get("value"), "forecast_low": f.get("low"),
-        "forecast_high": f.get("high"), "p_meet": f.get("p_meet"), "outlook": f.get("outlook"),
-        "trend": m.trend_detail.words, "trend_marker": m.trend_detail.marker,
-        "returns_month": c.get("month"), "returns_expected": c.get("expected"),
-        "returns_received": c.get("received"),
-        "last_return": iso_utc(m.last_return) if m.last_return else None,
-        "definition": m.definition,
-    }
-    return row
-
-
-def report_csv(report: Report) -> str:
-    """The measures as CSV, one row each, then the symbols' legend after a blank line
-    (an empty cell is a figure that does not apply to the measure)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for m in report.measures:
-        writer.writerow(csv_row(m))
-    out.write("\n")
-    legend = csv.writer(out, lineterminator="\n")
-    legend.writerow(["symbol", "meaning"])
-    legend.writerows(symbols.LEGEND.items())
-    return out.getvalue()

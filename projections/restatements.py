@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from domain.contract import ACTION_STATUS_TYPE, types_sql
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 from projections.report import ReportBuilder, period_window, scorecard_measures
 from projections.standing import fact_condition
@@ -92,7 +93,8 @@ def restatements(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at
     actions = []
     for old_action, new_action in zip(before.actions, after.actions, strict=True):
         if old_action.status != new_action.status:
-            condition = f"type = 'action.status_reported' AND action = '{old_action.code}'"
+            condition = (f"{types_sql([ACTION_STATUS_TYPE])} "
+                         f"AND action = '{old_action.code}'")
             actions.append({
                 "action": old_action.code, "title": old_action.title,
                 "then": old_action.status, "now": new_action.status,
@@ -101,40 +103,3 @@ def restatements(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at
     return {"as_at": as_at.isoformat(), "from": then.from_day.isoformat(),
             "known_at": iso_utc(known_at), "against": iso_utc(against),
             "measures": changes, "actions": actions}
-
-
-def render_restatements(diff: dict[str, Any]) -> str:
-    lines = [f"Scorecard as at {diff['as_at']} (events from {diff['from']}): "
-             f"known at {diff['known_at']} against {diff['against']}"]
-    if not diff["measures"] and not diff["actions"]:
-        return lines[0] + "\nno differences"
-    for change in diff["measures"]:
-        then, now = change["then"], change["now"]
-        lines.append(f"\n{change['measure']}: {then['value']} ({then['rag'] or '-'}) -> "
-                     f"{now['value']} ({now['rag'] or '-'})")
-        lines += [_cause_line(cause) for cause in change["causes"]]
-    for change in diff["actions"]:
-        lines.append(f"\naction {change['action']}: {change['then']} -> {change['now']}")
-        lines += [_cause_line(cause) for cause in change["causes"]]
-    return "\n".join(lines)
-
-
-def _cause_line(cause: dict[str, Any]) -> str:
-    if cause["cause"] == "rule change":
-        change = cause["changes"][-1]
-        return f"  rule change by {change['by']} at {change['known_at']}: {change['reason']}"
-    if "agencies" not in cause and "events" not in cause:  # disclosure: a side is hidden
-        return f"  causes: {cause['count']} (one side of this change is suppressed)"
-    events = cause.get("events")
-    if events is None:  # as disclosed outside the board: the agencies, never the events
-        return f"  {cause['cause']}: {cause['count']} event(s) from " \
-            + ", ".join(cause.get("agencies", []))
-    agencies = sorted({e["agency"] for e in events})
-    return (f"  {cause['cause']}: {cause['count']} event(s) from {', '.join(agencies)}, e.g. "
-            + ", ".join(e["event_id"] for e in events[:3]))
-
-
-def diff_json(diff: dict[str, Any]) -> str:
-    return json.dumps(diff, indent=2, ensure_ascii=False)
-
-

@@ -9,19 +9,23 @@ deadline with nothing yet, and not yet due before it.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from domain.contract import record_role, types_in_role, types_sql
 from domain.plan import Plan
 from domain.timekeeping import end_of_day, from_naive_utc, iso_utc, to_naive_utc
 
-ARRIVALS_SQL = """
+# A retraction is not a return, nor is a note, which comments on one.
+NOT_A_RETURN_SQL = types_sql([*types_in_role("retracts"), *types_in_role("comments")],
+                             negate=True)
+NOT_A_RETRACTION_SQL = types_sql(types_in_role("retracts"), negate=True)
+ARRIVALS_SQL = f"""
 SELECT agency, min(recorded_at), count(*) FROM facts
 WHERE occurred_on BETWEEN $start AND $end AND recorded_at <= $known
-  AND type NOT IN ('event.retracted', 'exception.noted')  -- a note comments on a return
+  AND {NOT_A_RETURN_SQL}
   AND supersedes IS NULL  -- corrections are not the return
 GROUP BY agency
 """
@@ -78,16 +82,16 @@ def returns_calendar(connection: duckdb.DuckDBPyConnection, plan: Plan, month: s
     return rows
 
 
-BY_TYPE_SQL = """
+BY_TYPE_SQL = f"""
 SELECT type, count(*), count(*) FILTER (WHERE recorded_at > $due)
 FROM facts
 WHERE agency = $agency AND occurred_on BETWEEN $start AND $end AND recorded_at <= $known
-  AND type <> 'event.retracted' AND supersedes IS NULL  -- as ARRIVALS_SQL
+  AND {NOT_A_RETRACTION_SQL} AND supersedes IS NULL  -- as ARRIVALS_SQL
 GROUP BY type
 """
-SENT_TYPES_SQL = """
+SENT_TYPES_SQL = f"""
 SELECT DISTINCT type FROM facts
-WHERE agency = $agency AND recorded_at <= $known AND type <> 'event.retracted'
+WHERE agency = $agency AND recorded_at <= $known AND {NOT_A_RETRACTION_SQL}
 """
 
 
@@ -102,6 +106,14 @@ def months_owed(plan: Plan, agency: str, today: date) -> list[str]:
         start = month_span(month)[0]
         month = f"{(start - timedelta(days=1)):%Y-%m}"
     return months
+
+
+def latest_month_sent(connection: duckdb.DuckDBPyConnection, agency: str) -> str | None:
+    """The latest month (``YYYY-MM``) in which any event ``agency`` sent happened."""
+    row = connection.execute(
+        "SELECT max(strftime(occurred_on, '%Y-%m')) FROM facts WHERE agency = $agency",
+        {"agency": agency}).fetchone()
+    return str(row[0]) if row and row[0] is not None else None
 
 
 def returns_by_type(connection: duckdb.DuckDBPyConnection, plan: Plan, agency: str,
@@ -123,7 +135,7 @@ def returns_by_type(connection: duckdb.DuckDBPyConnection, plan: Plan, agency: s
     permitted = connection.execute("SELECT types FROM agencies WHERE code = $agency",
                                    {"agency": agency}).fetchone()
     if permitted is not None and permitted[0]:
-        expected = [t for t in str(permitted[0]).split(",") if t != "event.retracted"]
+        expected = [t for t in str(permitted[0]).split(",") if record_role(t) != "retracts"]
     else:
         expected = sorted(t for (t,) in connection.execute(
             SENT_TYPES_SQL, {"agency": agency, "known": known}).fetchall())
@@ -189,30 +201,3 @@ def data_quality(connection: duckdb.DuckDBPyConnection, plan: Plan, known_at: da
             "backfilled": backfilled,
         })
     return rows
-
-
-def render_calendar(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "no returns are owed for that month"
-    lines = [f"Returns for {rows[0]['month']} (due by {rows[0]['deadline']})",
-             f"{'agency':<18} {'status':<12} {'arrived':<22} {'events':>6}  approved"]
-    for r in rows:
-        lines.append(f"{r['agency']:<18} {r['status']:<12} {r['arrived'] or '-':<22} "
-                     f"{r['events']:>6}  {r['approved'] or '-'}")
-    return "\n".join(lines)
-
-
-def render_quality(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'agency':<22} {'month':<8} {'events':>6} {'revised':>8} {'rejected':>9} "
-             f"{'days late':>9} {'backfilled':>10}"]
-    for r in rows:
-        revised = "-" if r["revision_rate"] is None else f"{r['revision_rate']:.1%}"
-        rejected = "-" if r["rejection_rate"] is None else f"{r['rejection_rate']:.1%}"
-        late = "-" if r["days_late"] is None else str(r["days_late"])
-        lines.append(f"{r['agency']:<22} {r['month']:<8} {r['events']:>6} {revised:>8} "
-                     f"{rejected:>9} {late:>9} {r['backfilled']:>10}")
-    return "\n".join(lines)
-
-
-def as_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, indent=2, ensure_ascii=False)

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from domain.contract import CaseRole, types_with_role
+from domain.contract import ACTION_STATUS_TYPE, CaseRole, types_sql, types_with_role
 from domain.timekeeping import to_naive_utc
 from projections.measures import Count, Measure
 
@@ -24,9 +24,11 @@ NO_PIN = 2**62
 def case_type_sql(*roles: CaseRole, column: str = "type") -> str:
     """SQL naming the facts whose type has one of these case roles in the contract's
     registry (``opens``, ``closes``): the one place the projections learn them."""
-    types = [t for role in roles for t in types_with_role(role)]
-    quoted = ", ".join("'" + t.replace("'", "''") + "'" for t in types)
-    return f"{column} IN ({quoted})"
+    return types_sql([t for role in roles for t in types_with_role(role)], column)
+
+
+# The facts that report a plan action's status (the contract's ``action_status`` role).
+ACTION_STATUS_SQL = types_sql([ACTION_STATUS_TYPE], "standing.type")
 
 
 CLOSED_BY_SQL = case_type_sql("closes", column="c.type")
@@ -51,7 +53,7 @@ GROUP BY GROUPING SETS ((agency), ())
 LATEST_STATUS_SQL = f"""
 WITH {STANDING_SQL}
 SELECT standing.* FROM standing JOIN plan_actions ON plan_actions.code = standing.action
-WHERE standing.type = 'action.status_reported' AND occurred_on <= $end
+WHERE {ACTION_STATUS_SQL} AND occurred_on <= $end
 QUALIFY row_number() OVER (
     PARTITION BY standing.action ORDER BY occurred_utc DESC, recorded_at DESC, position DESC
 ) = 1
@@ -158,7 +160,7 @@ def fact_condition(measure: Measure) -> str:
         if measure.denominator is not None:
             condition = f"(({condition}) OR ({measure.denominator.condition()}))"
         return condition
-    return "type = 'action.status_reported'"
+    return types_sql([ACTION_STATUS_TYPE])
 
 
 def contributors(connection: duckdb.DuckDBPyConnection, measure: Measure, start: date,
@@ -318,14 +320,6 @@ def as_values(parts: MonthParts) -> list[float | None]:
     return [count if base is None else _share(count, base) for count, base in parts]
 
 
-def flow_months(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                months: list[tuple[date, date]], standing: Standing
-                ) -> dict[str, list[float | None]]:
-    """``monthly_values`` of many flow measures in one query."""
-    return {measure_id: as_values(parts) for measure_id, parts in
-            flow_month_parts(connection, measures, months, standing).items()}
-
-
 def monthly_parts(connection: duckdb.DuckDBPyConnection, measure: Measure,
                   months: list[tuple[date, date]], standing: Standing) -> MonthParts:
     """A flow measure's numerator (and a rate's denominator) in each of ``months``."""
@@ -458,7 +452,7 @@ ends AS (SELECT unnest($ends::DATE[]) AS month_end)
 SELECT month_end, standing.agency, standing.action, standing.status, standing.occurred_at,
        standing.recorded_at
 FROM standing JOIN plan_actions ON plan_actions.code = standing.action, ends
-WHERE standing.type = 'action.status_reported' AND occurred_on <= month_end
+WHERE {ACTION_STATUS_SQL} AND occurred_on <= month_end
 QUALIFY row_number() OVER (PARTITION BY month_end, standing.action
                            ORDER BY occurred_utc DESC, recorded_at DESC, position DESC) = 1
 """

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import duckdb
@@ -36,6 +35,7 @@ from projections import readmodel, snapshots
 from projections.measures import check_plan_measure
 from projections.projector import Projector
 from scorecard.access import private_file
+from scorecard.recorders import POSTGRES_FACTORY_TOPIC, SQLITE_FACTORY_TOPIC
 from scorecard.settings import Settings
 
 
@@ -80,7 +80,7 @@ class Home:
             env = postgres_env(self.event_store_url)
         else:
             env = {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": SQLITE_FACTORY_TOPIC,
                 "SQLITE_DBNAME": str(self.event_store_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
@@ -292,7 +292,8 @@ def redacted_url(url: str) -> str:
 
 
 def postgres_env(url: str) -> dict[str, str]:
-    """``eventsourcing.postgres`` settings from a ``postgresql://`` URL."""
+    """``eventsourcing.postgres`` settings from a ``postgresql://`` URL, with the
+    scorecard's PostgreSQL recorder (``scorecard/recorders.py``)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -306,7 +307,7 @@ def postgres_env(url: str) -> dict[str, str]:
     if not database:
         raise CommandError("SCORECARD_EVENT_STORE names no database (postgresql://host/DB)")
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": POSTGRES_FACTORY_TOPIC,
         "POSTGRES_DBNAME": database,
         "POSTGRES_HOST": parts.hostname or "localhost",
         "POSTGRES_PORT": str(port or 5432),
@@ -326,7 +327,3 @@ def actor() -> str:
     except KeyError:  # a container run with --user UID that has no account entry
         return f"os:uid {uid}"
 
-
-def scalar(connection: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
-    row = connection.execute(sql, params or []).fetchone()
-    return row[0] if row else None

@@ -26,28 +26,33 @@ from domain.users import ROLES
 from ingest.file_push import produce_file, push_file, push_message
 from ingest.kafka_messages import TOPIC
 from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
-from projections.audit import audit_json, audit_trail, render_audit
+from projections.audit import audit_trail
 from projections.disclosure import (
     AUDIENCES,
     disclosed_report,
     disclosed_restatements,
-    render_disclosed_text,
 )
 from projections.evidence import check_signature, evidence
 from projections.outliers import confirmed_figures, flag_return
-from projections.rejected import View, list_rejected, rejected_json, render_rejected
-from projections.report import build_report, load_plan, render_text, report_csv, report_json
-from projections.restatements import diff_json, render_restatements, restatements
-from projections.returns import (
-    as_json,
-    data_quality,
-    render_calendar,
-    render_quality,
-    returns_calendar,
-)
+from projections.rejected import View, list_rejected
+from projections.report import build_report, load_plan
+from projections.restatements import restatements
+from projections.returns import data_quality, returns_calendar
 from projections.snapshots import Published
 from scorecard.access import AccessStore
 from scorecard.bootstrap import Home, ProjectorBusy, actor, head_of, new_cipher_key
+from scorecard.rendering import (
+    as_json,
+    render_audit,
+    render_calendar,
+    render_disclosed_text,
+    render_quality,
+    render_rejected,
+    render_restatements,
+    render_text,
+    report_csv,
+    report_json,
+)
 from scorecard.service import DEFAULT_INTERVAL, Process, follow, run_together
 from scorecard.settings import Settings, markdown_table
 from scorecard.workers import run_workers
@@ -322,7 +327,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
                             against=_known_at(args, app, "against"), from_day=from_day)
         if args.audience is not None:
             diff = disclosed_restatements(connection, diff, args.audience)
-    print(diff_json(diff) if args.json else render_restatements(diff))
+    print(as_json(diff) if args.json else render_restatements(diff))
     return 0
 
 
@@ -537,7 +542,7 @@ def cmd_rejected(args: argparse.Namespace) -> int:
     view: View = "quarantine" if args.quarantine else "own" if args.agency else "all"
     with _reading(home, home.open()) as connection:
         rejections = list_rejected(connection, args.agency, view)
-    print(rejected_json(rejections) if args.json else render_rejected(rejections))
+    print(as_json(rejections) if args.json else render_rejected(rejections))
     return 0
 
 
@@ -595,7 +600,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     since = _known_at(args, app, "since") if args.since else None
     with _reading(home, app) as connection:
         rows = audit_trail(connection, args.agency, since)
-    print(audit_json(rows) if args.json else render_audit(rows))
+    print(as_json(rows) if args.json else render_audit(rows))
     return 0
 
 
@@ -665,7 +670,7 @@ def _serve(home: Home, args: argparse.Namespace) -> int:
 STREAMLIT_SETTINGS = {
     "client.showErrorDetails": "none",
     "client.toolbarMode": "viewer",
-    "server.maxUploadSize": "10",
+    "server.maxUploadSize": "64",  # MAX_UPLOAD_BYTES of scorecard_ui/returns_upload.py
     "browser.gatherUsageStats": "false",
 }
 

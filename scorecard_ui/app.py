@@ -28,17 +28,21 @@ from scorecard_ui.session import (
     settings,
     start_session,
 )
+from scorecard_ui.style import apply_style
 from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in
 from scorecard_ui.views import admin, agency, board, evidence, measure, scrutiny
 
 PAGES = {
-    "board": st.Page(board.render, title="Board scorecard", url_path="board", icon="📊"),
+    "board": st.Page(board.render, title="Board scorecard", url_path="board",
+                     icon=":material/table_chart:"),
     "measure": st.Page(measure.render, title="A measure over time", url_path="measure",
-                       icon="📈"),
+                       icon=":material/show_chart:"),
     "scrutiny": st.Page(scrutiny.render, title="Scrutiny replay", url_path="scrutiny",
-                        icon="🔎"),
-    "agency": st.Page(agency.render, title="Agency returns", url_path="returns", icon="📥"),
-    "admin": st.Page(admin.render, title="Administration", url_path="admin", icon="🔑"),
+                        icon=":material/history:"),
+    "agency": st.Page(agency.render, title="Agency returns", url_path="returns",
+                      icon=":material/upload_file:"),
+    "admin": st.Page(admin.render, title="Administration", url_path="admin",
+                     icon=":material/admin_panel_settings:"),
     "evidence": evidence.page(),
 }
 ROLE_PAGES = {
@@ -107,6 +111,7 @@ def sign_in() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Partnership scorecard", layout="wide")
+    apply_style()
     user = authenticate(application(), utc_now())
     if user is None:
         sign_in()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -500,6 +500,3 @@ def _governance(monthly: list[Return], plan: Plan, rng: random.Random) -> list[G
     }))
     return sorted(steps, key=lambda step: step.at)
 
-
-def event_count(returns: Iterable[Return]) -> int:
-    return sum(len(r.events) for r in returns)

@@ -14,6 +14,7 @@ from domain.contract import EVENT_TYPES, SECTORS
 from domain.errors import CommandError
 from domain.timekeeping import iso_utc, utc_now
 from domain.users import ROLES
+from projections import directory
 from projections.rejected import list_rejected
 from scorecard_ui.session import access_store, application, current_user, read_model, session_tokens
 from scorecard_ui.spreadsheet import neutralised_frame
@@ -111,8 +112,7 @@ def _users(codes: list[str]) -> None:
     app = application()
     by = _actor()
     with read_model(app) as connection:
-        users = connection.execute("SELECT username, role, agency, disabled, added_at, "
-                                   "added_by FROM users ORDER BY username").df()
+        users = pd.DataFrame(directory.users(connection), columns=directory.USER_COLUMNS)
     st.dataframe(users, hide_index=True, width="stretch")
     with st.form("add_user", clear_on_submit=True):
         st.markdown("**Add a user**")
@@ -194,8 +194,8 @@ def render() -> None:
     st.title("Administration")
     st.caption("Agencies, their keys, and the people who sign in.")
     with read_model(application()) as connection:
-        agencies = connection.execute("SELECT code, name, sector, types, suspended, "
-                                      "registered_at FROM agencies ORDER BY code").df()
+        agencies = pd.DataFrame(directory.agencies(connection),
+                                columns=directory.AGENCY_COLUMNS)
     codes = list(agencies["code"]) if not agencies.empty else []
     tab_agencies, tab_users, tab_quarantine = st.tabs(
         ["Agencies and keys", "Users and roles", "Quarantine"])

@@ -20,25 +20,35 @@ from domain.errors import CommandError
 from domain.text import has_lone_surrogate, visible
 from domain.timekeeping import utc_now
 from ingest.crash_guard import submit_guarded
-from ingest.file_push import file_line_delivery
+from ingest.file_push import BATCH_SIZE, file_line_delivery
+from projections.directory import agency_codes
 from projections.rejected import RejectedFilter, own_rejection_counts, own_rejections
 from projections.report import load_plan
-from projections.returns import months_owed, returns_by_type, returns_calendar
+from projections.returns import (
+    latest_month_sent,
+    months_owed,
+    returns_by_type,
+    returns_calendar,
+)
 from scorecard_ui.exceptions_view import note_form
 from scorecard_ui.outliers_view import keep_confirmations, question_return
+from scorecard_ui.return_submission import (
+    Preview,
+    outcome_summary,
+    preview_upload,
+    submit_upload,
+)
 from scorecard_ui.returns_upload import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
     UploadRefused,
-    as_line,
-    read_upload,
     template_csv,
 )
 from scorecard_ui.session import SignedIn, application, counted_report, current_user, read_model
 from scorecard_ui.spreadsheet import neutralised_frame, safe_csv
 from scorecard_ui.text import as_text
 
-BATCH = 500
+BATCH = BATCH_SIZE  # as scorecard push: one transaction per batch
 
 
 def deliveries(app: Scorecard, agency: str, lines: list[bytes], user: SignedIn,
@@ -63,15 +73,12 @@ def submit(app: Scorecard, batch: list[Delivery]) -> list[Outcome]:
     return outcomes
 
 
-def outcome_summary(outcomes: list[Outcome]) -> str:
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("accepted", "duplicate",
-                                                               "rejected")}
-    return ", ".join(f"{n} {status}" for status, n in counts.items())
-
-
 def upload_key(generation: int) -> str:
     """The uploader's widget key: a new one after each submission."""
     return "return_upload" if generation == 0 else f"return_upload:{generation}"
+
+
+PREVIEW_SHOWN = 5_000  # rows of the preview's table (those with a problem first)
 
 
 def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
@@ -85,54 +92,58 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
                                 key=upload_key(generation))
     if uploaded is None:
         return
-    notes: list[str] = []
-    try:
-        rows = list(read_upload(uploaded.name, uploaded.getvalue(), agency,
-                                zone=app.plan.zone, notes=notes))
-    except UploadRefused as error:
-        # Too many rows or bytes, no known encoding, empty, not a spreadsheet: the
-        # file's fault, said plainly (the reader raises nothing else), not a trace.
-        st.error(f"{as_text(visible(uploaded.name, 100))} cannot be read as JSON Lines, CSV "
-                 f"or Excel: {as_text(visible(str(error), 300))}")
-        return
-    for note in notes:
+    # The preview of this file, decided once: the rerun that "Submit" causes does not
+    # decide the whole file again before submitting it.
+    cached = st.session_state.get("upload_preview")
+    if cached is not None and cached[0] == (uploaded.file_id, agency):
+        preview: Preview = cached[1]
+    else:
+        try:
+            with st.spinner("Checking each row as a submission would, without recording it"):
+                # the domain's own decision (permissions, duplicates, references, case
+                # rules): the preview names every rejection that submitting would give
+                preview = preview_upload(app, agency, user.username, uploaded.name,
+                                         uploaded.getvalue(), app.plan.zone)
+        except UploadRefused as error:
+            # Too many rows or bytes, no known encoding, empty, not a spreadsheet: the
+            # file's fault, said plainly (the reader raises nothing else), not a trace.
+            st.error(f"{as_text(visible(uploaded.name, 100))} cannot be read as JSON Lines, "
+                     f"CSV or Excel: {as_text(visible(str(error), 300))}")
+            return
+        st.session_state["upload_preview"] = ((uploaded.file_id, agency), preview)
+    for note in preview.notes:
         st.info(as_text(note))
-    preview, lines, positions = [], [], []
-    for number, raw, message, problem in rows:
-        preview.append({"Row": number, "Event": _shown(message, "event_id"),
-                        "Type": _shown(message, "type"),
-                        "Problem": str(problem) if problem else "ok"})
-        if raw is not None or message is not None:
-            lines.append(raw if raw is not None else as_line(message or {}))
-            positions.append(len(preview) - 1)
-    with st.spinner("Checking each row as a submission would, without recording it"):
-        # the domain's own decision (permissions, duplicates, references, case rules):
-        # the preview names every rejection that submitting would give
-        verdicts = app.dry_run(deliveries(app, agency, lines, user, uploaded.name))
-    for position, outcome in zip(positions, verdicts, strict=True):
-        if outcome.rejection is not None:
-            preview[position]["Problem"] = str(outcome.rejection)
-        elif outcome.status == "duplicate":
-            preview[position]["Problem"] = "ok (already accepted: counted once)"
-    problems = [row for row in preview if not str(row["Problem"]).startswith("ok")]
-    st.dataframe(neutralised_frame(pd.DataFrame(preview)), hide_index=True, width="stretch")
+    shown = sorted(preview.rows, key=lambda r: r.problem.startswith("ok"))[:PREVIEW_SHOWN]
+    shown.sort(key=lambda r: r.number)
+    st.dataframe(neutralised_frame(pd.DataFrame(
+        [{"Row": r.number, "Event": r.event_id, "Type": r.type, "Problem": r.problem}
+         for r in shown], columns=["Row", "Event", "Type", "Problem"])),
+        hide_index=True, width="stretch")
+    if len(shown) < len(preview.rows):
+        st.caption(f"Showing {len(shown):,} of {len(preview.rows):,} rows: every row with a "
+                   "problem first.")
+    problems = preview.problems
     if problems:
-        st.warning(f"{len(problems)} of {len(preview)} rows have a problem, named above. "
+        st.warning(f"{problems} of {len(preview.rows)} rows have a problem, named above. "
                    "Submitted as they are, they will be rejected and kept for you to correct.")
     else:
-        st.success("The row would be accepted." if len(preview) == 1
-                   else f"All {len(preview)} rows would be accepted.")
-    flags, may_submit = question_return(
-        app, agency, [message for _, _, message, _ in rows if message is not None],
-        key=f"confirm_outliers_{generation}")
+        st.success("The row would be accepted." if len(preview.rows) == 1
+                   else f"All {len(preview.rows)} rows would be accepted.")
+    flags, may_submit = question_return(app, agency, preview.messages,
+                                        key=f"confirm_outliers_{generation}")
     if st.button("Submit this return", key="submit_return", type="primary",
                  disabled=not may_submit):
-        outcomes = submit(app, deliveries(app, agency, lines, user, uploaded.name))
+        bar = st.progress(0.0, text="Submitting")
+        total = max(1, len(preview.rows))
+        summary = submit_upload(
+            app, agency, user.username, uploaded.name, uploaded.getvalue(), app.plan.zone,
+            progress=lambda done: bar.progress(min(1.0, done / total), text="Submitting"))
         keep_confirmations(app, flags, user)
-        st.success(f"Submitted: {outcome_summary(outcomes)}")
+        st.success(f"Submitted: {outcome_summary(summary)}")
         # the next run has a new uploader: Streamlit lets go of this file instead of
         # keeping it in memory for as long as the browser session lasts
         st.session_state["upload_generation"] = generation + 1
+        st.session_state.pop("upload_preview", None)
 
 
 PAGE_SIZE = 100
@@ -406,12 +417,6 @@ def _field_input(kind: contract.Kind, name: str, required: bool, current: Any,
     return text if text or (required and isinstance(kind, contract.Text)) else None
 
 
-def _shown(message: dict[str, Any] | None, name: str) -> str:
-    """A field of an uploaded row for the preview table: text, whatever the row held."""
-    value = (message or {}).get(name, "")
-    return visible(value if isinstance(value, str) else json.dumps(value), 100)
-
-
 def _editable(rejection: dict[str, Any]) -> str:
     if rejection["line_encoding"] != "utf-8":
         return ""
@@ -468,10 +473,8 @@ def calendar(app: Scorecard, agency: str, name: str, user: SignedIn) -> None:
         if plan.returns is None or not months:
             st.info(f"The plan does not list monthly returns for {name}.")
             return
-        sent = connection.execute(
-            "SELECT max(strftime(occurred_on, '%Y-%m')) FROM facts WHERE agency = $agency",
-            {"agency": agency}).fetchone()
-        latest = sent[0] if sent and sent[0] in months else months[min(1, len(months) - 1)]
+        sent = latest_month_sent(connection, agency)
+        latest = sent if sent in months else months[min(1, len(months) - 1)]
         month = st.selectbox("Month", months, index=months.index(latest),
                              format_func=month_name, key=f"calendar_month:{agency}",
                              help="Any month from the first the plan lists for the "
@@ -546,8 +549,7 @@ def render() -> None:
         agency = user.agency or ""
     else:
         with read_model(app) as connection:
-            codes = [row[0] for row in connection.execute(
-                "SELECT code FROM agencies ORDER BY code").fetchall()]
+            codes = agency_codes(connection)
         if not codes:
             st.info("No agency is registered yet.")
             return

@@ -1,94 +1,190 @@
-"""One measure: its values month by month against the target, by agency, with its
-target so far, forecast, interval, markers, metadata and the rules that judge it.
-Outside the board the figures come from ``projections.disclosure`` only, the monthly
-chart is not drawn (nor sent) and breakdowns of people are not shown."""
+"""One measure: its value so far against the target so far, month by month (as known
+then and, on a replay, as known now), the meetings marked, with its interval band, then
+the figure as the scorecard shows it, its metadata in plain English and a data table
+under every chart. Reached from the overview with the same dates in the address.
+
+Outside the board everything comes from ``projections.disclosure``: the cumulative line
+is not drawn (nor sent), because a run of cumulative values could be differenced into
+monthly counts; the disclosed monthly trend points are drawn instead, and breakdowns of
+people are not shown."""
 
 from __future__ import annotations
 
-import pandas as pd
+from datetime import date
+from typing import Any
+
 import streamlit as st
 
-from domain.timekeeping import utc_now
+from domain.plan import Plan
+from domain.timekeeping import end_of_day, utc_now
 from projections import symbols
 from projections.breakdowns import DIMENSIONS, breakdowns, can_break_down
 from projections.disclosure import Disclosure
-from projections.report import ReportBuilder, months_ending, rules_in_force, scorecard_measures
+from projections.measure_series import SeriesPoint, value_so_far
+from projections.measures import Measure as PlanMeasure
+from projections.report import ReportBuilder, rules_in_force, scorecard_measures
 from scorecard_ui.figures import shown
-from scorecard_ui.session import application, audience, current_user, read_model
-from scorecard_ui.views.board import (
-    forecast_cell,
-    metadata_text,
-    rate_cell,
-    returns_cell,
-    target_cell,
-    trend_cell,
+from scorecard_ui.formatting import uk_date, uk_month
+from scorecard_ui.html_table import simple_table
+from scorecard_ui.measure_text import (
+    Measure,
+    forecast_text,
+    metadata_items,
+    rate_text,
+    returns_text,
+    target_text,
+    trend_text,
+    value_text,
 )
+from scorecard_ui.session import application, audience, current_user, read_model
+from scorecard_ui.svg_chart import PALETTE, LineChart, Series, image_html
+from scorecard_ui.view_state import replay_controls
+
+MEASURE = "measure"
+
+
+def choose_measure(plan: Plan) -> PlanMeasure:
+    """The measure named in the address (``?measure=<id>``) or chosen here."""
+    measures = {m.id: m for m in scorecard_measures(plan)}
+    asked = st.query_params.get(MEASURE)
+    if asked in measures and st.session_state.get("_measure_address") != asked:
+        st.session_state[MEASURE] = asked
+    chosen = st.selectbox("Measure", list(measures), key=MEASURE,
+                          format_func=lambda code: measures[code].title)
+    st.query_params[MEASURE] = chosen
+    st.session_state["_measure_address"] = chosen
+    return measures[chosen]
+
+
+def as_number(points: list[SeriesPoint], share: bool) -> list[tuple[date, float | None]]:
+    return [(p.day, p.value) for p in points]
+
+
+def cumulative_chart(title: str, then: list[SeriesPoint], now: list[SeriesPoint] | None,
+                     share: bool, meetings: list[tuple[date, str]]) -> LineChart:
+    series = [Series("Value so far as known then" if now is not None else "Value so far",
+                     as_number(then, share), colour=PALETTE[0])]
+    if now is not None:
+        series.append(Series("As known now", as_number(now, share), colour=PALETTE[1]))
+    if any(p.target is not None for p in then):
+        series.append(Series("Target so far", [(p.day, p.target) for p in then], dashed=True,
+                             colour=PALETTE[2]))
+    band = [(p.day, p.low, p.high) for p in then if p.low is not None and p.high is not None]
+    return LineChart(title, series, share=share, band=band, band_label="95% interval",
+                     markers=meetings)
+
+
+def cumulative_table(then: list[SeriesPoint], now: list[SeriesPoint] | None,
+                     unit: str) -> str:
+    headers = ["Day", "Value so far" + (" (then)" if now is not None else "")]
+    if now is not None:
+        headers.append("Value so far (now)")
+    headers += ["Target so far", "95% interval"]
+    rows = []
+    for index, p in enumerate(then):
+        row: list[object] = [uk_date(p.day), shown(p.value, unit)]
+        if now is not None:
+            row.append(shown(now[index].value, unit))
+        row += [shown(p.target, unit) if p.target is not None else "none",
+                f"{shown(p.low, unit)} to {shown(p.high, unit)}" if p.low is not None else ""]
+        rows.append(row)
+    return simple_table("The chart's values", headers, rows,
+                        numeric=[h for h in headers if h != "Day"])
+
+
+def disclosed_monthly(current: Measure, title: str) -> tuple[LineChart, str]:
+    """The disclosed trend points: a suppressed month is a gap and [c] in the table."""
+    unit = current.get("unit", "count")
+    points = []
+    for p in current["trend"]["values"]:
+        day = date.fromisoformat(p["month"] + "-01")
+        value = p["value"] if isinstance(p["value"], int | float) else None
+        points.append((day, p["value"], value))
+    chart = LineChart(title, [Series("Value in the month", [(d, v) for d, _, v in points])],
+                      share=unit == "share")
+    table = simple_table("The chart's values", ["Month", "Value"],
+                         [[uk_month(d), shown(raw, unit)] for d, raw, _ in points],
+                         numeric=["Value"])
+    return chart, table
+
+
+def facts_html(current: Measure, as_at: date) -> str:
+    rows = [("Value so far", value_text(current)), ("Target so far", target_text(current)),
+            ("Forecast for the period", forecast_text(current)),
+            ("Interval", rate_text(current)), ("Trend", trend_text(current)),
+            ("Returns", returns_text(current))]
+    return simple_table(f"{current['title']} as at {uk_date(as_at)}", ["Fact", "As shown"],
+                        [r for r in rows if r[1]])
 
 
 def render() -> None:
     user = current_user()
     plan = application().plan
-    measures = {m.title: m for m in scorecard_measures(plan)}
-    st.title("A measure over time")
-    title = st.selectbox("Measure", list(measures), key="measure_choice")
-    measure = measures[title]
     today = utc_now().astimezone(plan.zone).date()
-    as_at = st.date_input("Up to", value=min(today, plan.ends), key="measure_as_at",
-                          min_value=plan.starts, max_value=max(today, plan.ends))
+    st.title("A measure over time")
+    measure = choose_measure(plan)
+    view = replay_controls(plan, today)
     shown_to = audience(user)
-    suppress = shown_to != "board"
-    known_at = utc_now()
-    months = (as_at.year - plan.starts.year) * 12 + as_at.month - plan.starts.month + 1
+    board = shown_to == "board"
+    known_at = utc_now() if view.live else end_of_day(view.known_day, plan.zone)
+    meetings = [(m.date, m.title) for m in plan.meetings if m.date <= view.as_at]
     with read_model() as connection:
-        builder = ReportBuilder(connection, as_at=as_at, known_at=known_at)
-        rules = rules_in_force(connection, measure.id, None)
-        series = []
-        for start, end in months_ending(as_at, max(1, min(months, 36))):
-            value = builder.value(measure, span=(start, end))
-            target = rules.rules.target_on(end) if rules else None
-            series.append({"month": start, "value": value, "target": target})
+        builder = ReportBuilder(connection, as_at=view.as_at, known_at=known_at,
+                                from_day=view.from_day)
+        rules = rules_in_force(connection, measure.id, known_at)
         counted = builder.measure(measure)
-        # Breakdowns of people by age band, gender... are for the board only (as counted):
-        # the disclosure control does not yet protect them (docs/disclosure.md).
-        split_by = breakdowns(connection, measure, counted.window, builder.standing) if (
-            counted.window and not suppress and can_break_down(measure)) else {}
-        current = counted.to_json()
-        if suppress:
-            current = Disclosure(connection, plan, known_at).measure_json(current, as_at)
-    st.caption(f"Definition: {measure.definition()} · period: {measure.period} · "
-               f"{'higher' if measure.polarity == 'higher' else 'lower'} is better")
+        current: dict[str, Any] = counted.to_json()
+        then = now = None
+        split_by: dict[str, Any] = {}
+        if board:
+            then = value_so_far(connection, plan, measure, as_at=view.as_at,
+                                from_day=view.from_day, known_at=known_at)
+            if not view.live:
+                now = value_so_far(connection, plan, measure, as_at=view.as_at,
+                                   from_day=view.from_day, known_at=utc_now())
+            if counted.window and can_break_down(measure):
+                split_by = breakdowns(connection, measure, counted.window, builder.standing)
+        else:
+            current = Disclosure(connection, plan, known_at).measure_json(current, view.as_at)
+    unit = current.get("unit", "count")
+    st.subheader(current["title"])
+    when = "live" if view.live else f"as known at the end of {uk_date(view.known_day)}"
+    st.caption(f"As at {uk_date(view.as_at)}, counting from {uk_date(view.from_day)}, {when} "
+               f"· {'higher' if measure.polarity == 'higher' else 'lower'} is better")
+    st.html(facts_html(current, view.as_at))
     if rules:
         st.caption(f"Rules: {rules.rules.describe(measure.polarity)} (set by {rules.by}: "
                    f"{rules.reason})")
-    frame = pd.DataFrame(series).set_index("month")
-    if frame["target"].isna().all():
-        frame = frame.drop(columns=["target"])
-    if not suppress:
-        st.line_chart(frame)
-    else:
-        st.caption("Monthly values are not charted outside the board: small numbers could "
-                   "identify a child.")
-    unit = current.get("unit", "count")
-    window = f"{counted.window[0]:%d %b %Y} to " if counted.window else ""
-    markers = [code for code in current.get("markers") or [] if code != current["value"]]
-    st.metric(f"{current['title']} ({window}{as_at:%d %b %Y})",
-              " ".join([shown(current["value"], unit), *markers]), help=trend_cell(current))
-    facts = {"Target": target_cell(current), "Forecast": forecast_cell(current),
-             "Of (95% CI)": rate_cell(current), "Trend": trend_cell(current),
-             "Returns": returns_cell(current)}
-    st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts.items() if v))
+    if board and then:
+        title = f"{current['title']}: value so far against the target so far"
+        st.html(image_html(cumulative_chart(title, then, now, unit == "share", meetings)))
+        if now is not None:
+            st.caption("Blue: as the board knew it then. Red: as known now, with returns "
+                       "and corrections that arrived later.")
+        st.html(cumulative_table(then, now, unit))
+    elif not board:
+        chart, table = disclosed_monthly(current, f"{current['title']}: complete months")
+        st.html(image_html(chart))
+        st.caption("Month by month as shown outside the board: a suppressed month is a gap "
+                   "in the line and [c] in the table.")
+        st.html(table)
     st.caption("Symbols: " + symbols.legend_text())
-    with st.expander("About this measure"):
-        st.markdown(metadata_text(current))
-    st.dataframe(pd.DataFrame([{"Agency": k, "Value": shown(v, unit)}
-                               for k, v in (current["by_agency"] or {}).items()]),
-                 hide_index=True)
+    names = {a.code: a.name for a in plan.agencies}
+    by_agency = current.get("by_agency") or {}
+    if by_agency:
+        st.html(simple_table("By agency", ["Agency", "Value"],
+                             [[names.get(k, k), shown(v, unit)] for k, v in by_agency.items()],
+                             numeric=["Value"]))
+    st.html(simple_table("About this measure", ["", "In plain English"],
+                         metadata_items(current)))
     if can_break_down(measure):
         st.subheader("Breakdowns")
-        if suppress:
+        if not board:
             st.caption("Breakdowns of people are shown to the board only: the disclosure "
                        "control does not yet protect them.")
         for dimension, counts in split_by.items():
-            st.markdown(f"**{DIMENSIONS[dimension]}**")
-            st.dataframe(pd.DataFrame([{DIMENSIONS[dimension]: k, "Count": v}
-                                       for k, v in counts.items()]), hide_index=True)
+            st.html(simple_table(DIMENSIONS[dimension], [DIMENSIONS[dimension], "Count"],
+                                 [[k, shown(v)] for k, v in counts.items()],
+                                 numeric=["Count"]))
+
+

@@ -23,13 +23,13 @@ from projections.report import (
     Report,
     ReportBuilder,
     build_report,
-    report_csv,
     scorecard_measures,
 )
 from projections.statistics import poisson_interval, wilson_interval
 from scorecard.bootstrap import Home
 from scorecard.demo import build_demo_home
 from scorecard.demo.schools import school_register
+from scorecard.rendering import report_csv
 
 # BRIEFING below is seeds/001_070443bf27343e7d.txt, the papers of 16 December 2015.
 PUBLISHED = end_of_day(date(2015, 12, 16), ZoneInfo("Europe/London"))

@@ -17,9 +17,10 @@ from domain.errors import CommandError
 from domain.exception_notes import note_message
 from ingest.file_push import push_file, push_message
 from projections.audit import audit_trail
-from projections.report import build_report, load_plan, render_text
+from projections.report import build_report, load_plan
 from projections.returns import returns_calendar
 from scorecard.bootstrap import Home
+from scorecard.rendering import render_text
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "harbourside"
 AGENCIES = {"harbourside-council": "council", "harbourside-police": "police",

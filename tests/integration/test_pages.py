@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from ingest.file_push import push_file
 from scorecard.bootstrap import Home, head_of
 from scorecard.service import InThread
+from tests.html_tables import html_tables, row_of
 from tests.support import event, register, write_jsonl
 
 APP = str(Path(__file__).parents[2] / "scorecard_ui" / "app.py")
@@ -85,24 +86,47 @@ def test_sign_in_with_a_password_and_see_your_role_s_pages(home: Home) -> None:
     assert "Delivery Plan" in at.title[0].value  # the board's scorecard opens first
 
 
+def tables(at: AppTest) -> list[dict[str, Any]]:
+    """The HTML tables the page drew (the scorecard is real table markup)."""
+    return [t for element in at.get("html") for t in html_tables(element.proto.body)]
+
+
+def overview_cell(at: AppTest, measure: str, column: str) -> str:
+    return row_of(tables(at), measure)[column]
+
+
 def test_the_board_replays_and_goes_live(home: Home) -> None:
     at = page("board", "board")
-    assert str(at.selectbox(key="meeting").value).startswith("16 Dec 2015")
-    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "0"  # known in 2026
-    at.selectbox(key="meeting").set_value("Today (everything known now)").run()
+    # The bundled plan ended in 2018: it opens on its last meeting, not on "today".
+    assert at.selectbox(key="meeting").value == "2015-12-16"
+    assert overview_cell(at, "Helpline contacts", "Value so far") == "0"  # known in 2026
+    at.selectbox(key="meeting").set_value("live").run()
+    assert date_input(at, "Scorecard as at").value == date(2018, 3, 31)  # the plan's end
     date_input(at, "Scorecard as at").set_value(date(2015, 10, 3)).run()
-    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "3 [p]"
-    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Last return") == \
-        f"{NOW.day} {NOW:%b %Y}"
+    assert overview_cell(at, "Helpline contacts", "Value so far") == "3 [p]"
+    assert at.query_params["as_at"] == "2015-10-03"  # the view is in the address
     at.toggle(key="suppress").set_value(True).run()
     # 3 October is no release day: outside the board no count of people ends there
-    assert frame_cell(at, 0, "Measure", "Helpline contacts", "Value") == "[x] [c] [p]"
-    actions = at.dataframe[1].value
-    flags = list(actions[""])
-    overdue = flags.count("⚠ overdue")
-    assert overdue and flags[:overdue] == ["⚠ overdue"] * overdue  # overdue actions first
-    assert "1.4.3" in list(actions["Action"][:overdue])  # the scorecard, due September 2015
-    assert "○ not started" in set(actions["Status"])
+    assert overview_cell(at, "Helpline contacts", "Value so far") == "[x] [c] [p]"
+    actions = next(t for t in tables(at) if t["caption"].startswith("Delivery-plan actions"))
+    overdue = [r for r in actions["rows"] if "Overdue" in r["Status"]]
+    assert overdue and actions["rows"][:len(overdue)] == overdue  # overdue actions first
+    assert "1.4.3" in [r["Action"] for r in overdue]  # the scorecard, due September 2015
+    assert any("Not started" in r["Status"] for r in actions["rows"])
+    assert all(r["Due"][-4:].isdigit() and "-" not in r["Due"] for r in actions["rows"])
+
+
+def test_the_overview_groups_measures_under_priorities_and_objectives(home: Home) -> None:
+    at = page("board", "board")
+    overview = next(t for t in tables(at) if t["caption"].startswith("Scorecard as at"))
+    assert overview["caption"].startswith("Scorecard as at 16 Dec 2015")
+    assert overview["headers"][:3] == ["Measure", "Status", "Value so far"]
+    priorities = [g for g in overview["groups"] if "Priority" in g]
+    assert priorities and all(g.split()[1] in ("Red", "Amber", "Green", "No")
+                              for g in priorities)  # each with its rolled-up status
+    assert "Other measures the board watches" in overview["groups"][-1]
+    html = " ".join(e.proto.body for e in at.get("html"))
+    assert "href='measure?" in html and "as_at=2015-12-16" in html  # links keep the dates
 
 
 def test_scrutiny_sees_suppressed_figures_and_what_changed(home: Home) -> None:
@@ -120,16 +144,26 @@ def test_scrutiny_sees_suppressed_figures_and_what_changed(home: Home) -> None:
 
 def test_a_measure_over_time_with_its_definition(home: Home) -> None:
     at = page("measure", "board")
-    at.selectbox(key="measure_choice").set_value("Helpline contacts").run()
-    at.date_input(key="measure_as_at").set_value(date(2015, 10, 31)).run()
-    assert any("Definition: events of helpline.contact" in c.value for c in at.caption)
-    assert at.metric[0].value == "7 [p]"  # October's return is not approved
-    shown = " ".join(m.value for m in at.markdown)
-    assert "**Target:** none: for information" in shown
-    assert "**Returns:** Returns in: 1 of 1 agency for October 2015" in shown
-    assert "**What is counted:** The number of helpline contacts." in shown
+    at.selectbox(key="measure").set_value("helpline_contacts").run()
+    at.selectbox(key="meeting").set_value("live").run()
+    date_input(at, "Scorecard as at").set_value(date(2015, 10, 31)).run()
+    facts = {r["Fact"]: r["As shown"] for r in next(
+        t for t in tables(at) if t["caption"].startswith("Helpline contacts as at"))["rows"]}
+    assert facts["Value so far"] == "7 [p]"  # October's return is not approved
+    assert facts["Target so far"].startswith("None: for information")
+    assert facts["Returns"] == "1 of 1 in for October 2015"
+    about = {r[""]: r["In plain English"] for r in next(
+        t for t in tables(at) if t["caption"] == "About this measure")["rows"]}
+    assert about["What is counted"] == "The number of helpline contacts."
+    assert about["Definition (machine)"].startswith("events of helpline.contact")
+    chart = " ".join(e.proto.body for e in at.get("html") if "<img" in e.proto.body)
+    assert "alt='Helpline contacts: value so far" in chart  # the chart's text alternative
+    data = next(t for t in tables(at) if t["caption"] == "The chart's values")
+    assert data["rows"][-1]["Day"] == "31 Oct 2015" and data["rows"][-1]["Value so far"] == "7"
     cllr = page("measure", "scrutiny")
-    assert any("not charted outside the board" in c.value for c in cllr.caption)
+    assert any("a suppressed month is a gap" in c.value for c in cllr.caption)
+    assert not any(t["caption"] == "The chart's values" and "Value so far" in t["headers"]
+                   for t in tables(cllr))  # no cumulative series outside the board
 
 
 def test_an_agency_sees_only_its_own_rejections(home: Home) -> None:
@@ -163,17 +197,16 @@ def test_the_board_sees_targets_so_far_rates_with_intervals_markers_and_a_legend
     a target says why, the trend reads as arrow and words, the returns in are counted,
     and the GSS legend and the metadata are shown."""
     at = page("board", "board")
-    at.selectbox(key="meeting").set_value("Today (everything known now)").run()
+    at.selectbox(key="meeting").set_value("live").run()
     date_input(at, "Scorecard as at").set_value(date(2015, 10, 31)).run()
     emails = "Helpline emails answered within 2 hours"
-    assert frame_cell(at, 0, "Measure", emails, "Value") == "– [x]"  # no emails yet
-    assert frame_cell(at, 0, "Measure", emails, "Target") == "60%"
+    assert overview_cell(at, emails, "Value so far") == "– [x] 0 of 0"  # no emails yet
+    assert overview_cell(at, emails, "Target so far") == "60%"
     contacts = "Helpline contacts"
-    assert frame_cell(at, 0, "Measure", contacts, "Target") == (
-        "none: for information: contacts measure demand, which the board does not target")
-    assert frame_cell(at, 0, "Measure", contacts, "Trend") == "→ no significant change"
-    assert frame_cell(at, 0, "Measure", contacts, "Returns") == (
-        "Returns in: 1 of 1 agency for October 2015")
+    assert overview_cell(at, contacts, "Target so far") == (
+        "None: for information: contacts measure demand, which the board does not target")
+    assert overview_cell(at, contacts, "Trend") == "→ no significant change"
+    assert overview_cell(at, contacts, "Returns") == "1 of 1 in for October 2015"
     legend = " ".join(c.value for c in at.caption)
     assert "[p] provisional" in legend and "[u] low reliability" in legend
     assert "*" not in legend
@@ -182,14 +215,13 @@ def test_the_board_sees_targets_so_far_rates_with_intervals_markers_and_a_legend
 
 def test_breakdowns_of_people_for_the_board_only(home: Home) -> None:
     at = page("measure", "board")
-    at.selectbox(key="measure_choice").set_value("Referrals received by support services").run()
-    assert [s.value for s in at.subheader] == ["Breakdowns"]
-    assert {"**Age band**", "**Gender**", "**Client**", "**Referred by**"} <= {
-        m.value for m in at.markdown}
+    at.selectbox(key="measure").set_value("referrals_received").run()
+    assert "Breakdowns" in [s.value for s in at.subheader]
+    assert {"Age band", "Gender", "Client", "Referred by"} <= {t["caption"] for t in tables(at)}
     cllr = page("measure", "scrutiny")
-    cllr.selectbox(key="measure_choice").set_value("Referrals received by support services").run()
+    cllr.selectbox(key="measure").set_value("referrals_received").run()
     assert any("shown to the board only" in c.value for c in cllr.caption)
-    assert "**Age band**" not in {m.value for m in cllr.markdown}
+    assert "Age band" not in {t["caption"] for t in tables(cllr)}
 
 
 def signed_in(username: str) -> AppTest:

@@ -17,10 +17,11 @@ from domain.errors import CommandError
 from ingest.file_push import push_file
 from ingest.kafka_messages import kafka_delivery
 from projections.audit import audit_trail
-from projections.rejected import list_rejected, rejected_json, render_rejected
+from projections.rejected import list_rejected
 from projections.report import load_plan
 from projections.returns import data_quality
 from scorecard.bootstrap import Home
+from scorecard.rendering import as_json, render_rejected
 from scorecard_ui.text import as_text
 from tests.integration.test_pages import page
 from tests.support import event, reasons, register
@@ -90,7 +91,7 @@ def test_hostile_rejections_are_projected_listed_and_rendered(home: Home,
         quality = data_quality(connection, load_plan(connection), NOW, "racs")
     assert len(everything) == 7
     render_rejected(everything).encode("utf-8")
-    rejected_json(everything).encode("utf-8")
+    as_json(everything).encode("utf-8")
     # The agency's own: its signed bad event and the unreadable lines its own push sent.
     assert sorted(r["message"] for r in own) == sorted([
         "must be valid Unicode text (a lone surrogate \\udc00 was found)",

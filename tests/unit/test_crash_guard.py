@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import OperationalError, Tracking
 
-from domain.application import Delivery, Outcome, Scorecard, _UnitOfWork
+from domain.application import Delivery, Outcome, Scorecard
 from domain.errors import CommandError
+from domain.intake import UnitOfWork
 from domain.model import Rejection
 from domain.plan import load_plan_document
 from ingest.crash_guard import submit_guarded
@@ -37,7 +38,7 @@ class FaultyScorecard(Scorecard):
         self.error = error
         self.decided: list[str] = []
 
-    def _decide(self, delivery: Delivery, uow: _UnitOfWork) -> Outcome:
+    def _decide(self, delivery: Delivery, uow: UnitOfWork) -> Outcome:
         self.decided.append(delivery.source)
         left = self.failures.get(delivery.source, 0)
         if left:

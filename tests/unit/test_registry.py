@@ -17,8 +17,18 @@ import duckdb
 import pytest
 
 from domain import contract
-from domain.contract import CASE_ROLES, PAYLOADS, CaseRole, Field
+from domain.contract import (
+    CASE_ROLES,
+    PAYLOADS,
+    RECORD_ROLES,
+    ROLE_FIELDS,
+    TYPE_WORDS,
+    CaseRole,
+    Field,
+    RecordRole,
+)
 from domain.errors import InvalidEvent
+from projections.measures import STANDARD_MEASURES
 from projections.readmodel import PAYLOAD_COLUMNS, SCHEMA, SQL_TYPES
 from projections.standing import case_type_sql
 from scorecard_ui.returns_upload import check, read_upload, template_columns
@@ -75,9 +85,36 @@ def guide_tables(text: str) -> dict[str, dict[str, tuple[str, str]]]:
 
 
 def disagreements(payloads: Mapping[str, Mapping[str, Field]],
-                  roles: Mapping[str, CaseRole], guide: str) -> list[str]:
+                  roles: Mapping[str, CaseRole], guide: str,
+                  record_roles: Mapping[str, RecordRole] = RECORD_ROLES,
+                  words: Mapping[str, str] = TYPE_WORDS) -> list[str]:
     """Every place where what derives from the registry disagrees with it."""
     found: list[str] = []
+    # Record roles: every type decides one; each acts on its fields; the scorecard acts
+    # on the one retraction, action status and note type by role.
+    for event_type, fields in payloads.items():
+        part = record_roles.get(event_type)
+        if part is None:
+            found.append(f"{event_type}: no record role (reports, action_status, comments "
+                         "or retracts)")
+            continue
+        missing = [f for f in ROLE_FIELDS[part] if f not in fields]
+        if missing:
+            found.append(f"{event_type}: {part} but has no {', '.join(missing)} field")
+        if event_type not in words:
+            found.append(f"{event_type}: no plain words for the measures' metadata")
+    found += [f"{t}: a record role for a type the contract lacks" for t in record_roles
+              if t not in payloads]
+    for part in ("action_status", "comments", "retracts"):
+        count = sum(record_roles.get(t) == part for t in payloads)
+        if count != 1:
+            found.append(f"{count} types in the role {part}, not one")
+    # The standard measures count reports of types the contract has.
+    for measure in STANDARD_MEASURES:
+        for count_of in (measure.numerator, measure.denominator):
+            if count_of is not None and record_roles.get(count_of.event_type) != "reports":
+                found.append(f"{measure.id} counts {count_of.event_type}, not a report type "
+                             "of the contract")
     # Case roles: every type decides one; a role needs a case field to act on.
     for event_type, fields in payloads.items():
         role = roles.get(event_type)
@@ -172,6 +209,47 @@ def test_the_check_fails_on_a_broken_copy_of_the_registry() -> None:
     assert any(f.startswith("referral.received.age_band: the guide says string") for f in found)
     assert any(f.startswith("facts.participants: the read model has INTEGER") for f in found)
     assert any("the upload's reading is refused" in f for f in found), found
+    assert "case.note: no record role (reports, action_status, comments or retracts)" in found
+
+
+def test_the_check_fails_on_a_broken_copy_of_the_record_roles() -> None:
+    guide = GUIDE.read_text(encoding="utf-8")
+    roles = {**RECORD_ROLES, "helpline.contact": "retracts", "case.closed": "comments"}
+    words = {t: w for t, w in TYPE_WORDS.items() if t != "youth_session.delivered"}
+    found = disagreements(PAYLOADS, CASE_ROLES, guide, roles, words)
+    assert "helpline.contact: retracts but has no target field" in found
+    assert "case.closed: comments but has no measure, month field" in found
+    assert "2 types in the role retracts, not one" in found
+    assert "youth_session.delivered: no plain words for the measures' metadata" in found
+    assert any(f.startswith("helpline_contacts counts helpline.contact, not a report")
+               for f in found), found
+
+
+# Code that names a type by its role must ask the registry: the types the scorecard acts
+# on by role (a retraction, an action's status, a note) are named only in the contract.
+SOURCES = [path for folder in ("domain", "projections", "ingest", "scorecard_ui", "scorecard")
+           for path in (Path(__file__).parents[2] / folder).rglob("*.py")
+           if path.name != "contract.py" and "demo" not in path.parts]
+
+
+def role_literals(sources: Mapping[str, str], record_roles: Mapping[str, RecordRole]
+                  ) -> list[str]:
+    """Each place a source names, as a literal, a type the scorecard acts on by role."""
+    named = [t for t, part in record_roles.items() if part != "reports"]
+    return [f"{where}:{number}: {event_type}"
+            for where, text in sources.items()
+            for number, line in enumerate(text.splitlines(), start=1)
+            for event_type in named
+            if re.search(r"""['"]""" + re.escape(event_type) + r"""['"]""", line)]
+
+
+def test_no_code_names_a_type_it_acts_on_by_role() -> None:
+    sources = {str(p): p.read_text(encoding="utf-8") for p in SOURCES}
+    assert len(sources) > 50
+    assert role_literals(sources, RECORD_ROLES) == []
+    # and the scan finds one where there is one
+    broken = {"projections/x.py": "SQL = \"WHERE type <> 'event.retracted'\"\n"}
+    assert role_literals(broken, RECORD_ROLES) == ["projections/x.py:1: event.retracted"]
 
 
 def test_a_field_of_two_kinds_is_refused() -> None:

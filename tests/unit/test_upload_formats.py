@@ -188,8 +188,8 @@ def test_merged_cells_give_their_value_to_each_cell() -> None:
 
 def test_a_file_over_the_size_limit_is_refused_naming_the_limit(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(UploadRefused, match="the limit is 10 MB"):
-        list(read_upload("return.csv", b"x" * (10 * 2**20 + 1), "racs"))
+    with pytest.raises(UploadRefused, match="the limit is 64 MB"):
+        list(read_upload("return.csv", b"x" * (64 * 2**20 + 1), "racs"))
 
 
 @pytest.mark.parametrize("name", ["return.csv", "return.jsonl"])

@@ -12,6 +12,7 @@ import pytest
 
 from scorecard.bootstrap import Home
 from scorecard.cli import STREAMLIT_SETTINGS
+from scorecard_ui.returns_upload import MAX_UPLOAD_BYTES
 
 CONFIG = Path(__file__).parents[2] / "scorecard_ui" / ".streamlit" / "config.toml"
 
@@ -21,9 +22,10 @@ def test_users_get_no_tracebacks_no_developer_toolbar_and_bounded_uploads() -> N
     config = tomllib.loads(CONFIG.read_text("utf-8"))
     assert config["client"]["showErrorDetails"] == "none"
     assert config["client"]["toolbarMode"] == "viewer"
-    assert config["server"]["maxUploadSize"] <= 10
+    # the reader's own limit, which names it, is the one Streamlit enforces first
+    assert config["server"]["maxUploadSize"] == MAX_UPLOAD_BYTES // 2**20 <= 64
     for name, value in (("client.showErrorDetails", "none"), ("client.toolbarMode", "viewer"),
-                        ("server.maxUploadSize", "10")):
+                        ("server.maxUploadSize", str(MAX_UPLOAD_BYTES // 2**20))):
         assert STREAMLIT_SETTINGS[name] == value  # what `scorecard ui` passes
 
 

@@ -1,0 +1,89 @@
+"""The board's overview, the UK date style and the charts' text alternatives, as pure
+functions of the report JSON."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from domain.plan import Plan, load_plan_document
+from scorecard_ui.formatting import parse_uk_date, uk_date, uk_time
+from scorecard_ui.overview import grouped, measure_status, overview_table, rolled_up
+from scorecard_ui.svg_chart import LineChart, Series, image_html, nice_ticks, summary, svg
+from tests.html_tables import html_tables
+
+
+def measure(title: str, rag: str | None, objective: str | None = "1.1",
+            **extra: Any) -> dict[str, Any]:
+    return {"id": title.lower(), "title": title, "value": 5, "unit": "count", "target": None,
+            "rag": rag, "objective": objective, "trend": {"direction": "no significant "
+            "change", "arrow": "→"}, "no_target_reason": "for information", **extra}
+
+
+@pytest.mark.parametrize(("statuses", "expected"), [
+    (["green", "amber", "red"], "red"), (["green", "amber", "none"], "amber"),
+    (["green", "none"], "green"), (["none", "none"], "none"), ([], "none")])
+def test_a_group_takes_the_worst_status_under_it(statuses: list[str], expected: str) -> None:
+    assert rolled_up(statuses) == expected
+
+
+def test_a_suppressed_or_missing_status_counts_as_no_target() -> None:
+    assert measure_status(measure("A", "[c]")) == "none"
+    assert measure_status(measure("A", None)) == "none"
+
+
+def test_measures_sit_under_their_objective_and_unfiled_ones_last() -> None:
+    plan = Plan.from_document(load_plan_document())
+    document = {"as_at": "2015-12-16", "measures": [
+        measure("Filed", "red", "1.1"), measure("Unfiled", "green", None),
+        measure("Also filed", "green", "1.1")]}
+    groups = grouped(document, plan)
+    assert [m["title"] for m in groups[0].objectives[0].measures] == ["Filed", "Also filed"]
+    assert groups[0].status == "red"
+    assert groups[-1].title == "Other measures the board watches"
+    table = html_tables(overview_table(document, plan, link=lambda m: f"measure?measure="
+                                       f"{m['id']}").to_html())[0]
+    assert table["caption"] == ("Scorecard as at 16 Dec 2015: priorities, objectives and "
+                                "measures")
+    assert [r["Measure"] for r in table["rows"]] == ["Filed", "Also filed", "Unfiled"]
+    assert "Exception" not in table["headers"]  # the flag tells RAG: the board's column
+    assert "Exception" in html_tables(overview_table(document, plan, board=True)
+                                      .to_html())[0]["headers"]
+
+
+def test_agency_text_is_escaped_in_the_table() -> None:
+    plan = Plan.from_document(load_plan_document())
+    hostile = measure("<script>alert(1)</script>", "red")
+    markup = overview_table({"as_at": "2015-12-16", "measures": [hostile]}, plan).to_html()
+    assert "<script>" not in markup and "&lt;script&gt;" in markup
+
+
+def test_dates_read_the_uk_way_and_are_typed_day_first() -> None:
+    assert uk_date(date(2015, 12, 16)) == "16 Dec 2015"
+    assert uk_date("2015-11-04") == "4 Nov 2015"
+    assert uk_time("2015-12-16T23:59:59.999999Z") == "16 Dec 2015 at 23:59"
+    assert parse_uk_date("01/10/2015") == date(2015, 10, 1)  # 1 October, never 10 January
+    assert parse_uk_date("1.10.2015") == date(2015, 10, 1)
+    assert parse_uk_date("2015-10-01") == date(2015, 10, 1)
+    assert parse_uk_date("31/02/2015") is None and parse_uk_date("soon") is None
+
+
+def test_a_chart_says_in_words_what_it_draws() -> None:
+    chart = LineChart("Referrals so far", [Series("Value so far", [
+        (date(2015, 4, 30), 3.0), (date(2015, 5, 31), None), (date(2015, 6, 30), 9.0)])],
+        markers=[(date(2015, 6, 1), "Commission")])
+    words = summary(chart)
+    assert "3 on 30 Apr 2015, 9 on 30 Jun 2015" in words and "Commission (1 Jun 2015)" in words
+    drawn = svg(chart)
+    assert "role='img'" in drawn and "<title" in drawn and "<desc" in drawn
+    assert drawn.count("<circle") == 2  # a gap, never a number: two lone points
+    assert "alt='Referrals so far." in image_html(chart)
+
+
+def test_shares_are_drawn_on_a_percentage_axis() -> None:
+    chart = LineChart("Share", [Series("Share", [(date(2015, 4, 30), 0.4),
+                                                 (date(2015, 5, 31), 0.5)])], share=True)
+    assert ">100%<" in svg(chart) and ">0.4<" not in svg(chart)
+    assert nice_ticks(1234)[-1] >= 1234
