@@ -1,5 +1,9 @@
-"""The access store: failed sign-ins and sign-in sessions, in ``access.sqlite`` under the
-home (created 0600, like everything in the home).
+"""The access store: failed sign-ins, sign-in sessions and the sign-in list, in
+``access.sqlite`` under the home (created 0600, like everything in the home).
+
+The sign-in list (``UserDirectory``) is what a read page process checks passwords
+against: the projector publishes each user's role, agency, whether disabled and password
+hash there from the event store, so a board page signs people in with no event store.
 
 They are kept apart from the event store because they are not the record: they change
 on every page view, expire within hours, and no figure depends on them. They are kept
@@ -14,9 +18,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from domain.users import password_matches, spend_a_check
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sign_in_failures (
@@ -33,6 +40,13 @@ CREATE TABLE IF NOT EXISTS sessions (
     last_seen_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_by_name ON sessions (username);
+CREATE TABLE IF NOT EXISTS directory (
+    username TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    agency TEXT,
+    disabled INTEGER NOT NULL,
+    password_hash TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS session_grants (
     grant_hash TEXT PRIMARY KEY,
     username TEXT NOT NULL,
@@ -89,3 +103,48 @@ class AccessStore:
             connection.execute("COMMIT")
         finally:
             connection.close()
+
+
+@dataclass(frozen=True)
+class ListedUser:
+    """A user as the sign-in list has them (the fields a page's sign-in needs)."""
+
+    username: str
+    role: str
+    agency: str | None
+    disabled: bool
+    password_hash: str = field(repr=False)
+
+
+class UserDirectory:
+    """The sign-in list the projector publishes into the access store: how a read page
+    process, which never opens the event store, checks a password and looks a user up.
+    It never rehashes a password (that is a write); the event store's own sign-in does."""
+
+    def __init__(self, store: AccessStore) -> None:
+        self.store = store
+
+    def publish(self, users: Iterable[ListedUser]) -> None:
+        with self.store.transaction() as connection:
+            connection.executemany(
+                "INSERT OR REPLACE INTO directory VALUES (?, ?, ?, ?, ?)",
+                [(u.username, u.role, u.agency, int(u.disabled), u.password_hash)
+                 for u in users])
+
+    def user(self, username: str) -> ListedUser | None:
+        with self.store.transaction() as connection:
+            row = connection.execute(
+                "SELECT username, role, agency, disabled, password_hash FROM directory "
+                "WHERE username = ?", [username]).fetchone()
+        return ListedUser(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
+
+    def sign_in(self, username: str, password: str) -> ListedUser | None:
+        """The user, if the password is theirs and they are enabled; one full hash either
+        way, so the time taken does not tell who exists."""
+        user = self.user(username) if username else None
+        if user is None:
+            spend_a_check(password)
+            return None
+        if not password_matches(password, user.password_hash) or user.disabled:
+            return None
+        return user

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import duckdb
@@ -34,7 +35,7 @@ from domain.plan import load_plan_document
 from projections import readmodel, snapshots
 from projections.measures import check_plan_measure
 from projections.projector import Projector
-from scorecard.access import private_file
+from scorecard.access import AccessStore, ListedUser, UserDirectory, private_file
 from scorecard.recorders import POSTGRES_FACTORY_TOPIC, SQLITE_FACTORY_TOPIC
 from scorecard.settings import Settings
 
@@ -183,10 +184,29 @@ class Home:
         snapshot for readers. Returns how many events were folded."""
         projector = Projector(app)
         folded = projector.catch_up(connection)
-        if folded or publish or self.published() is None:
+        everyone = publish or self.published() is None
+        if projector.users_touched or everyone:
+            self._publish_sign_in_list(app, connection, None if everyone
+                                       else projector.users_touched)
+        if folded or everyone:
             snapshots.publish(connection, self.readmodel_path, self.snapshots_path,
                               projector.position(connection), head_of(app))
         return folded
+
+    def _publish_sign_in_list(self, app: Scorecard, connection: duckdb.DuckDBPyConnection,
+                              touched: set[Any] | None) -> None:
+        """The users whose events were just folded (all of them when ``touched`` is None:
+        at the service's start, so a crash between the read model's commit and this
+        cannot leave the list behind) into the access store's sign-in list, for read
+        page processes."""
+        if touched is None:
+            found = [app.user(name) for name, in connection.execute(
+                "SELECT username FROM users").fetchall()]
+        else:
+            found = [app.repository.get(user_id) for user_id in touched]
+        UserDirectory(AccessStore(self.access_path)).publish(
+            ListedUser(u.username, u.role, u.agency, u.disabled, u.password_hash)
+            for u in found if u is not None)
 
     def project(self, app: Scorecard | None = None) -> int:
         """One catch-up of the projector, published (``scorecard project``)."""

@@ -54,7 +54,7 @@ from scorecard.rendering import (
     report_json,
 )
 from scorecard.service import DEFAULT_INTERVAL, Process, follow, run_together
-from scorecard.settings import Settings, markdown_table
+from scorecard.settings import STORE_ACCESS, Settings, markdown_table
 from scorecard.workers import run_workers
 from scorecard_ui.session_tokens import SessionTokens
 from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in, unlock_sign_in
@@ -649,9 +649,16 @@ def _serve(home: Home, args: argparse.Namespace) -> int:
     """The projector, the page and (for the demo) the feed, started and stopped together:
     Ctrl-C or SIGTERM stops all three, and so does any one of them failing."""
     server_path = Path(__file__).resolve().parent.parent / "scorecard_ui" / "server.py"
-    env = dict(os.environ) | home.settings.environment()
+    settings = home.settings
+    inherited = dict(os.environ)
+    if settings.reads_only:  # read pages: no event store, no key, no projector here
+        settings = settings.without_store_access()
+        inherited = {name: value for name, value in inherited.items()
+                     if name not in STORE_ACCESS and name.removesuffix("_FILE")
+                     not in STORE_ACCESS}
+    env = inherited | settings.environment()
     members = []
-    if not args.no_projector:
+    if not (args.no_projector or settings.reads_only):
         members.append(Process(
             "projector", [sys.executable, "-m", "scorecard.cli", "project", "--follow"], env,
             ready=lambda: home.published() is not None))

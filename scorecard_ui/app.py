@@ -21,8 +21,8 @@ from domain.timekeeping import utc_now
 from scorecard_ui.errors import page_boundary
 from scorecard_ui.session import (
     access_store,
-    application,
     authenticate,
+    directory,
     end_session,
     home,
     settings,
@@ -51,6 +51,11 @@ ROLE_PAGES = {
     "agency": ["agency"],
     "administrator": ["admin", "board", "agency", "scrutiny", "measure", "evidence"],
 }
+# Which pages a page process serves (SCORECARD_PAGES): the read pages need no event store
+# and no key; the write pages (agency returns, administration) record events.
+READ_PAGES = ("board", "measure", "scrutiny", "evidence")
+WRITE_PAGES = ("agency", "admin")
+PAGE_SETS = {"read": READ_PAGES, "write": WRITE_PAGES, "all": READ_PAGES + WRITE_PAGES}
 
 
 def source_address() -> str:
@@ -94,7 +99,7 @@ def sign_in() -> None:
         password = st.text_input("Password", type="password", key="password")
         if st.form_submit_button("Sign in"):
             now = utc_now()
-            user = attempt_sign_in(application(), SignInThrottle(access_store()), username,
+            user = attempt_sign_in(directory(), SignInThrottle(access_store()), username,
                                    password, source_address(), now)
             if isinstance(user, Locked):
                 st.error(f"Too many failed sign-ins for this username from here: try again "
@@ -112,7 +117,7 @@ def sign_in() -> None:
 def main() -> None:
     st.set_page_config(page_title="Partnership scorecard", layout="wide")
     apply_style()
-    user = authenticate(application(), utc_now())
+    user = authenticate(directory(), utc_now())
     if user is None:
         sign_in()
         return
@@ -124,7 +129,14 @@ def main() -> None:
             if st.context.headers:
                 go_to("auth/sign-out")
             st.rerun()
-    st.navigation([PAGES[name] for name in ROLE_PAGES[user.role]]).run()
+    served = [name for name in ROLE_PAGES[user.role] if name in PAGE_SETS[settings().pages]]
+    if not served:
+        st.title("Partnership scorecard")
+        st.info("Your pages are not served here: this page process serves "
+                f"{settings().pages} pages only. Ask an administrator for the address of "
+                "the other one.")
+        return
+    st.navigation([PAGES[name] for name in served]).run()
 
 
 with page_boundary():

@@ -15,17 +15,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import streamlit as st
 
 from domain.application import Scorecard
+from domain.plan import Plan
 from domain.timekeeping import end_of_day, utc_now
 from projections.disclosure import disclosed_report
-from projections.report import Report
+from projections.report import Report, load_plan
 from projections.report_cache import ReportCache
-from scorecard.access import AccessStore
+from scorecard.access import AccessStore, UserDirectory
 from scorecard.bootstrap import Home, head_of
 from scorecard.settings import Settings
 from scorecard_ui.session_tokens import SessionTokens
@@ -74,7 +75,7 @@ def presented_token() -> str | None:
     return found if isinstance(found, str) else None
 
 
-def authenticate(app: Scorecard, now: datetime) -> SignedIn | None:
+def authenticate(app: Users, now: datetime) -> SignedIn | None:
     """The user of this rerun's live session, looked up afresh (exists, enabled, role),
     or None; what views read through ``current_user`` is set here and only here."""
     token = presented_token()
@@ -92,7 +93,7 @@ def authenticate(app: Scorecard, now: datetime) -> SignedIn | None:
     return signed
 
 
-def still_signed_in(app: Scorecard, now: datetime) -> bool:
+def still_signed_in(app: Users, now: datetime) -> bool:
     """For a fragment's own reruns (the live board refreshes every second without the
     app's script): whether the sign-in is still live and its user enabled, without
     counting the refresh as use. True when there is no token to check: the fragment
@@ -141,8 +142,52 @@ def home() -> Home:
     return Home.from_settings(settings())
 
 
+class Users(Protocol):
+    """Where a page looks users up and checks passwords: the event store's application,
+    or, in a read page process, the sign-in list the projector publishes."""
+
+    def user(self, username: str) -> Any: ...
+
+    def sign_in(self, username: str, password: str) -> Any: ...
+
+
+READ_ONLY_NOTE = ("This page process only reads: record the board's decisions with the "
+                  "command line (`scorecard exception review`, `scorecard outliers "
+                  "follow-up`) or on a page process that may write.")
+
+
+class NoEventStore(RuntimeError):
+    """A read page process asked for the event store it must never open."""
+
+
 def application() -> Scorecard:
+    """The application over the event store, for pages that write. A read page process
+    (``SCORECARD_PAGES=read``) has no event store: asking for it is a bug, said loudly."""
+    if settings().reads_only:
+        raise NoEventStore("this page process serves read pages only (SCORECARD_PAGES=read)"
+                           " and never opens the event store")
     return home().open()
+
+
+def writer() -> Scorecard | None:
+    """The application when this process may write, else None (a read page process):
+    for views that offer a write (a board's review) beside what they show."""
+    return None if settings().reads_only else application()
+
+
+def directory() -> Users:
+    """Who may sign in: the event store's users, or in a read page process the access
+    store's sign-in list (the projector keeps it), so a board page signs people in while
+    the event store is unreachable."""
+    if settings().reads_only:
+        return UserDirectory(access_store())
+    return application()
+
+
+def current_plan() -> Plan:
+    """The adopted plan, as the projector published it (no event store needed)."""
+    with read_model() as connection:
+        return load_plan(connection)
 
 
 @st.cache_resource

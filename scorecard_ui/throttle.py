@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from domain.application import Scorecard
-from domain.users import User
 from scorecard.access import AccessStore
 
 LIMIT = 5
@@ -115,8 +115,22 @@ class SignInThrottle:
             return cursor.rowcount
 
 
-def attempt_sign_in(app: Scorecard, throttle: SignInThrottle, username: str, password: str,
-                    source: str, now: datetime) -> User | Locked | None:
+class KnownUser(Protocol):
+    """What a sign-in gives: an event store's ``User`` or a sign-in list's entry."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+class ChecksPasswords(Protocol):
+    def sign_in(self, username: str, password: str) -> KnownUser | None: ...
+
+
+def attempt_sign_in(app: ChecksPasswords, throttle: SignInThrottle, username: str,
+                    password: str, source: str, now: datetime) -> KnownUser | Locked | None:
     """The user if the password is theirs; ``Locked`` if the throttle refuses the attempt
     without checking it; None for a wrong password or an unknown or disabled user."""
     attempt = throttle.begin(username, source, now)

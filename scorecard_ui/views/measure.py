@@ -36,7 +36,7 @@ from scorecard_ui.measure_text import (
     trend_text,
     value_text,
 )
-from scorecard_ui.session import application, audience, current_user, read_model
+from scorecard_ui.session import audience, current_plan, current_user, read_model
 from scorecard_ui.svg_chart import PALETTE, LineChart, Series, image_html
 from scorecard_ui.view_state import replay_controls
 
@@ -119,7 +119,7 @@ def facts_html(current: Measure, as_at: date) -> str:
 
 def render() -> None:
     user = current_user()
-    plan = application().plan
+    plan = current_plan()
     today = utc_now().astimezone(plan.zone).date()
     st.title("A measure over time")
     measure = choose_measure(plan)

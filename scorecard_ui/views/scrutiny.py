@@ -17,7 +17,7 @@ from projections.disclosure import disclosed_report, disclosed_restatements
 from projections.restatements import restatements
 from scorecard_ui.exceptions_view import notes_html
 from scorecard_ui.figures import shown
-from scorecard_ui.session import application, audience, current_user, read_model, report_cache
+from scorecard_ui.session import audience, current_plan, current_user, read_model, report_cache
 from scorecard_ui.spreadsheet import safe_csv
 
 CAUSE_WORDS = {"late return": "returns that arrived after the meeting",
@@ -81,7 +81,7 @@ def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFr
 
 def render() -> None:
     user = current_user()
-    plan = application().plan
+    plan = current_plan()
     st.title("Scrutiny: replay a meeting")
     st.caption("What the board knew on the day of a meeting, what we now know happened by "
                "then, and what changed in between.")

@@ -9,10 +9,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from domain.users import User
 from scorecard.access import AccessStore
 from scorecard.bootstrap import Home
-from scorecard_ui.throttle import Attempt, Locked, SignInThrottle, attempt_sign_in
+from scorecard_ui.throttle import Attempt, KnownUser, Locked, SignInThrottle, attempt_sign_in
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -91,7 +90,7 @@ def test_forty_parallel_sign_ins_check_at_most_five_passwords(tmp_path: Path) ->
     app.add_user("root", "administrator", None, "root-password", by="test")
     guard = SignInThrottle(AccessStore(home.access_path))
     start = threading.Barrier(40)
-    results: list[User | Locked | None] = []
+    results: list[KnownUser | Locked | None] = []
     lock = threading.Lock()
 
     def guess(n: int) -> None:
