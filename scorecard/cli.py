@@ -41,6 +41,7 @@ from projections.returns import data_quality, returns_calendar
 from projections.snapshots import Published
 from scorecard.access import AccessStore
 from scorecard.bootstrap import Home, ProjectorBusy, actor, head_of, new_cipher_key
+from scorecard.demo.feed import DEFAULT_SECONDS_PER_DAY
 from scorecard.rendering import (
     as_json,
     render_audit,
@@ -638,16 +639,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                      for name, role, _ in DEMO_USERS))
     if args.no_ui:
         return 0
-    return _serve(home, args)
+    return _serve(home, args, feed=None if args.no_feed else args.feed_seconds_per_day)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     return _serve(Home.from_settings(args.settings), args)
 
 
-def _serve(home: Home, args: argparse.Namespace) -> int:
-    """The projector, the page and (for the demo) the feed, started and stopped together:
-    Ctrl-C or SIGTERM stops all three, and so does any one of them failing."""
+def _serve(home: Home, args: argparse.Namespace, feed: float | None = None) -> int:
+    """The projector, the page and (for the demo, one plan day every ``feed`` seconds) the
+    demo feed, started and stopped together: Ctrl-C or SIGTERM stops all of them, and so
+    does any one failing (the feed may also finish its year and leave the others)."""
     server_path = Path(__file__).resolve().parent.parent / "scorecard_ui" / "server.py"
     settings = home.settings
     inherited = dict(os.environ)
@@ -662,6 +664,10 @@ def _serve(home: Home, args: argparse.Namespace) -> int:
         members.append(Process(
             "projector", [sys.executable, "-m", "scorecard.cli", "project", "--follow"], env,
             ready=lambda: home.published() is not None))
+    if feed is not None:
+        members.append(Process(
+            "demo feed", [sys.executable, "-m", "scorecard.demo.feed", "--seconds-per-day",
+                          str(feed)], env, essential=False))
     members.append(Process("page", [
         sys.executable, "-m", "streamlit", "run", str(server_path),
         "--server.address", args.host, "--server.port", str(args.port),
@@ -946,6 +952,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         if name == "demo":
             sub.add_argument("--no-ui", action="store_true", help="build the home only")
+            sub.add_argument("--no-feed", action="store_true",
+                             help="no live feed of the plan's final year beside the page")
+            sub.add_argument("--feed-seconds-per-day", type=float,
+                             default=DEFAULT_SECONDS_PER_DAY,
+                             help="real seconds per simulated plan day of the live feed "
+                                  f"(default {DEFAULT_SECONDS_PER_DAY:g})")
         sub.add_argument("--host", default="127.0.0.1")
         sub.add_argument("--port", type=int, default=8501)
         sub.add_argument("--no-projector", action="store_true",
