@@ -46,8 +46,9 @@ KAFKA_CLIENT = {
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("SCORECARD_HOME", f"`{DEFAULT_HOME}`",
-            "folder (0700) of the SQLite event store (when used), the DuckDB read model "
-            "and `access.sqlite` (failed sign-ins and page sessions), each 0600"),
+            "folder (0700) of the SQLite event store (when used), the projector's DuckDB "
+            "read model and the snapshots it publishes (`snapshots/`), and `access.sqlite` "
+            "(failed sign-ins, page sessions, the sign-in list), each 0600"),
     Setting("SCORECARD_EVENT_STORE", "SQLite: `$SCORECARD_HOME/events.sqlite`",
             "`postgresql://user[:password]@host[:port]/database`: `eventsourcing`'s "
             "PostgreSQL persistence (tables `scorecard_events`, `scorecard_tracking`, "
