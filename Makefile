@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser node-kafka demo test lint fuzz bench clean
+.PHONY: install browser node-kafka oidc-provider axe demo test lint fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,12 +31,34 @@ $(NODE_KAFKA_STAMP): $(NODE_KAFKA)/package.json $(NODE_KAFKA)/package-lock.json
 
 node-kafka: $(NODE_KAFKA_STAMP)
 
+## The certified OpenID Connect provider `oidc-provider` (npm, pinned by its
+## package-lock.json), started on loopback by the single sign-on browser test
+## (tests/e2e/test_single_sign_on.py)
+OIDC_PROVIDER := tests/e2e/oidc
+OIDC_PROVIDER_STAMP := $(OIDC_PROVIDER)/node_modules/.installed
+$(OIDC_PROVIDER_STAMP): $(OIDC_PROVIDER)/package.json $(OIDC_PROVIDER)/package-lock.json
+	npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --silent
+	touch $(OIDC_PROVIDER_STAMP)
+
+oidc-provider: $(OIDC_PROVIDER_STAMP)
+
+## axe-core (npm, pinned by its package-lock.json): the browser tests inject it into every
+## page of every role and fail on a serious or critical WCAG 2.2 AA violation
+## (tests/e2e/test_accessibility.py; docs/accessibility.md)
+AXE := tests/e2e/axe
+AXE_STAMP := $(AXE)/node_modules/.installed
+$(AXE_STAMP): $(AXE)/package.json $(AXE)/package-lock.json
+	npm ci --prefix $(AXE) --no-audit --no-fund --silent
+	touch $(AXE_STAMP)
+
+axe: $(AXE_STAMP)
+
 ## Build the demo home (.scorecard) and serve the scorecard on http://127.0.0.1:8501/
 demo: install
 	$(BIN)/scorecard demo
 
 ## Lint, type-check and run the whole test suite
-test: install browser node-kafka lint
+test: install browser node-kafka oidc-provider axe lint
 	$(BIN)/pytest
 
 ## The push path under a million generated lines (the suite runs a few thousand), and the
@@ -56,4 +78,5 @@ lint: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(NODE_KAFKA)/node_modules .scorecard .pytest_cache .mypy_cache .ruff_cache test-output
+	rm -rf $(VENV) $(NODE_KAFKA)/node_modules $(OIDC_PROVIDER)/node_modules $(AXE)/node_modules .scorecard .pytest_cache \
+		.mypy_cache .ruff_cache test-output

@@ -112,12 +112,6 @@ class Administration(ScorecardBase):
         user.change_password(hash_password(password), by=by)
         self.save(user)
 
-    def record_sign_in_unlock(self, username: str, by: str, at: datetime) -> None:
-        """The audit's record that an administrator cleared a user's failed sign-ins."""
-        user = self._existing_user(username)
-        user.unlock_sign_in(by=by, at=at)
-        self.save(user)
-
     # Agencies ------------------------------------------------------------------
 
     def register_agency(

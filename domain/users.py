@@ -141,8 +141,49 @@ class User(Aggregate):
 
     @event("SignInUnlocked")
     def unlock_sign_in(self, by: str, at: dt.datetime) -> None:
-        """An administrator cleared the user's failed sign-ins (recorded for the audit;
-        the failures themselves are counted outside the event store)."""
+        """An administrator cleared the user's failed sign-ins (the audit's record; the
+        throttle's own record is ``SignInWindow.Unlocked``, saved with it)."""
+
+
+MAX_RECORDED_NAME = 100  # characters of a username kept in a sign-in window's events
+
+
+class SignInWindow(Aggregate):
+    """The sign-in attempts made for one username within one throttle window (``slot``:
+    the window's number since the epoch): the throttle's record in the event store, so
+    that every page process on every host, and every restart, counts the same attempts
+    (``scorecard_ui/throttle.py``). A window holds at most the attempts the throttle let
+    through (each counted as a failure until it succeeds), so it stays small; the next
+    window is a new aggregate. Two processes counting an attempt at once write the same
+    version of it: the store refuses one, which then decides again on what the other
+    wrote. Unknown usernames have windows too, so a lock tells nothing about who exists.
+    """
+
+    @staticmethod
+    def create_id(username: str, slot: int) -> UUID:
+        return uuid5(NAMESPACE, f"sign-in/{slot}/{username}")
+
+    @event("Started")
+    def __init__(self, username: str, slot: int) -> None:
+        self.username = username[:MAX_RECORDED_NAME]
+        self.slot = slot
+        # ("attempt" | "succeeded" | "unlocked", source, at), in the order recorded
+        self.entries: list[tuple[str, str, dt.datetime]] = []
+
+    @event("Attempted")
+    def attempt(self, source: str, at: dt.datetime) -> None:
+        """A password is about to be checked: a failure until ``succeed``."""
+        self.entries.append(("attempt", source, at))
+
+    @event("Succeeded")
+    def succeed(self, source: str, at: dt.datetime) -> None:
+        """The password was right: the source's failures are forgotten."""
+        self.entries.append(("succeeded", source, at))
+
+    @event("Unlocked")
+    def unlock(self, by: str, at: dt.datetime) -> None:
+        """An administrator forgot every failure of the username, from every source."""
+        self.entries.append(("unlocked", by, at))
 
 
 def check_new_user(username: str, role: str, agency: str | None, password: str) -> None:

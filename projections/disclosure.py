@@ -22,9 +22,9 @@ and its limits are in ``docs/disclosure.md``; in short:
 * Anchors depend only on the facts standing at the knowledge time, so a pack regenerated
   later for the same (as at, known at) shows the same pattern.
 * Across versions: where either side of a change is hidden, nothing is said of its
-  causes and the measure is listed changed or not; otherwise cause counts below the
-  threshold are ``[c]``, and where one is hidden and the others would give it away, the
-  next smallest is hidden too. Causes name agencies, never events.
+  causes and the measure is listed changed or not; otherwise cause counts (and effects on
+  a count) below the threshold are ``[c]``, and where one is hidden and the others would
+  give it away, the next smallest is hidden too. Causes name agencies, never events.
 """
 
 from __future__ import annotations
@@ -413,27 +413,42 @@ def disclosed_report(connection: duckdb.DuckDBPyConnection, report: Report,
 EVENT_CAUSES = ("late return", "correction", "retraction")
 
 
+def _small(value: Any, threshold: int) -> bool:
+    return is_number(value) and 0 < abs(value) < threshold
+
+
 def hide_causes(causes: list[dict[str, Any]], threshold: int, everything: bool,
-                 change_known: bool) -> list[dict[str, Any]]:
-    """Cause counts as an outside reader may see them: never the events (their ids and
-    days would count them), only the agencies; small counts (or all, when a side of the
-    change is hidden) as [c]; and when one event cause is hidden but the change and the
-    other counts would give it away, the next smallest shown one too."""
+                change_known: bool, unit: str = "count") -> list[dict[str, Any]]:
+    """Cause counts and effects as an outside reader may see them: never the events
+    (their ids and days would count them), only the agencies; a cause whose count is
+    small, or whose effect on a count is small, shows both as [c] (all of them, when a
+    side of the change is hidden); and when one event cause is hidden but the change
+    and the others would give it away (the effects add up to the difference, which both
+    shown sides make public), the next smallest shown one is hidden too."""
     shown = []
     for cause in causes:
         entry = {k: v for k, v in cause.items() if k != "events"}
         if cause["cause"] in EVENT_CAUSES:
-            entry["agencies"] = sorted({e["agency"] for e in cause.get("events", [])})
+            entry["agencies"] = cause.get("agencies") or sorted(
+                {e["agency"] for e in cause.get("events", [])})
             count = cause["count"]
-            if everything or 0 < count < threshold:
-                entry["count"] = SUPPRESSED
+            if everything or 0 < count < threshold or (
+                    unit == "count" and _small(cause.get("effect"), threshold)):
+                _hide_cause(entry)
         shown.append(entry)
     hidden = [c for c in shown if c["count"] == SUPPRESSED and c["cause"] in EVENT_CAUSES]
-    visible = sorted((c["count"], i) for i, c in enumerate(shown)
+    visible = sorted((abs(c["effect"]) if is_number(c.get("effect")) else 0, c["count"], i)
+                     for i, c in enumerate(shown)
                      if c["cause"] in EVENT_CAUSES and c["count"] != SUPPRESSED)
     if change_known and len(hidden) == 1 and visible:
-        shown[visible[0][1]]["count"] = SUPPRESSED
+        _hide_cause(shown[visible[0][2]])
     return shown
+
+
+def _hide_cause(entry: dict[str, Any]) -> None:
+    entry["count"] = SUPPRESSED
+    if "effect" in entry:
+        entry["effect"] = SUPPRESSED
 
 
 HIDDEN_CAUSES = [{"cause": SUPPRESSED, "count": SUPPRESSED}]
@@ -484,13 +499,17 @@ def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[
         if change is None:
             change = {"measure": measure.id, "title": measure.title,
                       "then": side(known_then, measure.id), "now": side(known_now, measure.id),
-                      "causes": []}
+                      "causes": [], "difference": None,
+                      "unit": reports[iso_utc(known_now)].measure(measure.id).unit}
         for name, symbol in symbols.items():
             if symbol is not None:
                 for field in FIGURE_FIELDS:
                     _hide_field(change[name], field, symbol)
+                if "difference" in change:  # then and the difference would give now
+                    change["difference"] = symbol
         change["causes"] = copy.deepcopy(HIDDEN_CAUSES) if hidden else hide_causes(
-            change["causes"], then.policy.threshold, everything=False, change_known=True)
+            change["causes"], then.policy.threshold, everything=False, change_known=True,
+            unit=str(change.get("unit") or "count"))
         changes.append(change)
     shown["measures"] = changes
     shown["disclosure"] = {"audience": audience, "threshold": then.policy.threshold,

@@ -34,7 +34,7 @@ from domain.model import (
 )
 from domain.plan import Plan
 from domain.timekeeping import to_naive_utc
-from domain.users import User
+from domain.users import SignInWindow, User
 from projections.readmodel import PAYLOAD_COLUMNS, tracked_position
 
 TRACKING_NAME = "facts"
@@ -252,6 +252,10 @@ NOT_PROJECTED: frozenset[type[DomainEvent]] = frozenset({
     *(event_class(Case, name) for name in ("Opened", "Referred", "Closed", "ReferralReplaced",
                                            "ClosureReplaced", "ReferralWithdrawn",
                                            "ClosureWithdrawn")),
+    # The sign-in throttle's working record (every attempt, not the record of the
+    # partnership); an administrator's unlock is audited by User.SignInUnlocked.
+    *(event_class(SignInWindow, name) for name in ("Started", "Attempted", "Succeeded",
+                                                   "Unlocked")),
 })
 
 Fold = Callable[[Projector, _Batch, int, Any, dict[Any, str]], None]

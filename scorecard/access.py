@@ -1,14 +1,17 @@
-"""The access store: failed sign-ins, sign-in sessions and the sign-in list, in
-``access.sqlite`` under the home (created 0600, like everything in the home).
+"""The access store: sign-in sessions, the sign-in list and a read page's failed sign-ins,
+in ``access.sqlite`` under the home (created 0600, like everything in the home). Failed
+sign-ins on pages that may write are counted in the event store
+(``scorecard_ui/throttle.py``), so that the throttle holds on every host.
 
 The sign-in list (``UserDirectory``) is what a read page process checks passwords
 against: the projector publishes each user's role, agency, whether disabled and password
-hash there from the event store, so a board page signs people in with no event store.
+hash there from the event store, so a board page signs people in with no event store; a
+read page counts its failed sign-ins here (``sign_in_failures``), per host.
 
-They are kept apart from the event store because they are not the record: they change
-on every page view, expire within hours, and no figure depends on them. They are kept
-on disk, not in a process's memory, so that every page process on the host and every
-restart sees the same failures and sessions. Each change runs in one ``BEGIN
+Sessions are kept apart from the event store because they are not the record: they
+change on every page view, expire within hours, and no figure depends on them. They are
+kept on disk, not in a process's memory, so that every page process on the host and
+every restart sees the same sessions. Each change runs in one ``BEGIN
 IMMEDIATE`` transaction, so a check and the count it depends on cannot be interleaved
 by another process or thread.
 """
@@ -26,13 +29,6 @@ from pathlib import Path
 from domain.users import password_matches, spend_a_check
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS sign_in_failures (
-    username TEXT NOT NULL,
-    source TEXT NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sign_in_failures_by_name ON sign_in_failures (username, at);
-CREATE INDEX IF NOT EXISTS sign_in_failures_by_time ON sign_in_failures (at);
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     username TEXT NOT NULL,
@@ -40,6 +36,12 @@ CREATE TABLE IF NOT EXISTS sessions (
     last_seen_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_by_name ON sessions (username);
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    username TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sign_in_failures_by_name ON sign_in_failures (username, at);
 CREATE TABLE IF NOT EXISTS directory (
     username TEXT PRIMARY KEY,
     role TEXT NOT NULL,

@@ -42,6 +42,7 @@ from projections.snapshots import Published
 from scorecard.access import AccessStore
 from scorecard.bootstrap import Home, ProjectorBusy, actor, head_of, new_cipher_key
 from scorecard.demo.feed import DEFAULT_SECONDS_PER_DAY
+from scorecard.packs import stated_hash, write_pack
 from scorecard.rendering import (
     as_json,
     render_audit,
@@ -169,9 +170,9 @@ def cmd_user_reset_password(args: argparse.Namespace) -> int:
 
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
-    forgotten = unlock_sign_in(home.open(), SignInThrottle(AccessStore(home.access_path)),
-                               args.username, by=actor(), at=utc_now())
+    app = Home.from_settings(args.settings).open()
+    forgotten = unlock_sign_in(app, SignInThrottle(app), args.username, by=actor(),
+                               at=utc_now())
     print(f"unlocked {args.username} ({forgotten} failed sign-ins forgotten)")
     return 0
 
@@ -239,8 +240,8 @@ def _backfill_administrator(args: argparse.Namespace, home: Home, app: Scorecard
         password = getpass.getpass(f"password of administrator {args.admin}: ")
     if not password:
         raise CommandError("give the administrator's password in SCORECARD_ADMIN_PASSWORD")
-    user = attempt_sign_in(app, SignInThrottle(AccessStore(home.access_path)), args.admin,
-                           password, "command line", utc_now())
+    user = attempt_sign_in(app, SignInThrottle(app), args.admin, password, "command line",
+                           utc_now())
     if isinstance(user, Locked):
         raise CommandError(f"too many failed sign-ins for {args.admin}: try again after "
                            f"{user.until:%H:%M} UTC")
@@ -329,6 +330,22 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if args.audience is not None:
             diff = disclosed_restatements(connection, diff, args.audience)
     print(as_json(diff) if args.json else render_restatements(diff))
+    return 0
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    """A meeting's reproducible pack (CSV and printable HTML) into --out."""
+    home = Home.from_settings(args.settings)
+    app = home.open()
+    meeting = _parse(parse_day, args.meeting, "--meeting")
+    from_day = _parse(parse_day, args.from_day, "--from") if args.from_day else None
+    known = _parse(lambda t: parse_moment(t, app.plan.zone), args.known, "--known") if (
+        args.known) else None
+    with _reading(home, app) as connection:
+        paths = write_pack(connection, Path(args.out), meeting=meeting, known_at=known,
+                           audience=args.audience, from_day=from_day)
+    for path in paths:
+        print(f"{path}  sha256 {stated_hash(path.read_bytes())}")
     return 0
 
 
@@ -802,6 +819,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print only what this role is shown (scrutiny: small counts of "
                              "people as [c], docs/disclosure.md); default: as counted")
     diff.set_defaults(run=cmd_diff)
+
+    pack = commands.add_parser("pack", help="a meeting's board pack (CSV and printable HTML) "
+                               "that regenerates byte for byte")
+    pack.add_argument("--meeting", required=True, help="the meeting's day (the pack's as-at)")
+    pack.add_argument("--known", help="as known at this time (default: the end of the "
+                                      "meeting's day, the pack as the meeting had it)")
+    pack.add_argument("--from", dest="from_day", help="count events from (default: plan start)")
+    pack.add_argument("--for", dest="audience", choices=AUDIENCES, default="board",
+                      help="board: as counted; scrutiny: small counts of people as [c]")
+    pack.add_argument("--out", required=True, help="folder for the two files")
+    pack.set_defaults(run=cmd_pack)
 
     returns = commands.add_parser("returns", help="the returns calendar for a month")
     returns.add_argument("--month", required=True)

@@ -18,6 +18,7 @@ from domain.timekeeping import iso_utc
 from projections import symbols
 from projections.disclosure import SUPPRESSED, is_number
 from projections.report import MeasureValue, Report, plain_number
+from projections.restatements import effect_sentences, signed
 
 # The scorecard ------------------------------------------------------------
 
@@ -164,10 +165,23 @@ def render_restatements(diff: dict[str, Any]) -> str:
         lines.append(f"\n{change['measure']}: {then['value']} ({then['rag'] or '-'}) -> "
                      f"{now['value']} ({now['rag'] or '-'})")
         lines += [_cause_line(cause) for cause in change["causes"]]
+        lines += _effect_lines(change)
     for change in diff["actions"]:
         lines.append(f"\naction {change['action']}: {change['then']} -> {change['now']}")
         lines += [_cause_line(cause) for cause in change["causes"]]
+        lines += [f"    {cause['words']}" for cause in change["causes"] if "words" in cause]
     return "\n".join(lines)
+
+
+def _effect_lines(change: Mapping[str, Any]) -> list[str]:
+    """Added to the text form: the difference and each cause's effect (new lines only,
+    so the lines before them read as they always have)."""
+    if "difference" not in change:
+        return []
+    unit = str(change.get("unit") or "count")
+    difference = change["difference"]
+    lines = [f"  difference: {signed(difference, unit) if difference is not None else '-'}"]
+    return lines + [f"    {sentence}" for sentence in effect_sentences(change)]
 
 
 def _cause_line(cause: dict[str, Any]) -> str:

@@ -48,7 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCORECARD_HOME", f"`{DEFAULT_HOME}`",
             "folder (0700) of the SQLite event store (when used), the projector's DuckDB "
             "read model and the snapshots it publishes (`snapshots/`), and `access.sqlite` "
-            "(failed sign-ins, page sessions, the sign-in list), each 0600"),
+            "(page sessions, the sign-in list, a read page's failed sign-ins), each 0600"),
     Setting("SCORECARD_EVENT_STORE", "SQLite: `$SCORECARD_HOME/events.sqlite`",
             "`postgresql://user[:password]@host[:port]/database`: `eventsourcing`'s "
             "PostgreSQL persistence (tables `scorecard_events`, `scorecard_tracking`, "
@@ -83,6 +83,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCORECARD_TRUST_FORWARDED_FOR", "off",
             "`1` behind a reverse proxy: the sign-in throttle takes the browser's address "
             "from the last `X-Forwarded-For` entry"),
+    Setting("SCORECARD_OIDC_ROLE_CLAIM", "`scorecard_role`",
+            "single sign-on (an `[auth]` section in Streamlit's `secrets.toml`): the ID "
+            "token claim whose value gives the user's role (a text or a list of texts)"),
+    Setting("SCORECARD_OIDC_ROLE_VALUES", "each role's own name",
+            "`value=role,…`: which claim values mean which role (`agency`, `board`, "
+            "`scrutiny`, `administrator`), e.g. `cse-board=board,councillors=scrutiny`; a "
+            "user whose claim maps to no role, or to two, is refused"),
+    Setting("SCORECARD_OIDC_AGENCY_CLAIM", "`scorecard_agency`",
+            "single sign-on: the claim naming an agency user's agency code"),
     Setting("SCORECARD_PASSWORD", "prompt",
             "the new password for `scorecard user add` and `user reset-password`",
             secret=True),
@@ -113,6 +122,17 @@ def _positive(name: str, text: str, default: float) -> float:
     return value
 
 
+def _pairs(name: str, text: str) -> tuple[tuple[str, str], ...]:
+    """``a=b,c=d`` as ((a, b), (c, d)); a value may not be empty."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip() or not value.strip():
+            raise CommandError(f"{name} is a list of value=role, not {item!r}")
+        pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The effective configuration of one process. Built by ``from_environment`` at
@@ -129,6 +149,9 @@ class Settings:
     session_idle: timedelta = timedelta(minutes=30)
     session_max: timedelta = timedelta(hours=12)
     trust_forwarded_for: bool = False
+    oidc_role_claim: str = "scorecard_role"
+    oidc_role_values: tuple[tuple[str, str], ...] = ()  # (claim value, role); none: the names
+    oidc_agency_claim: str = "scorecard_agency"
     password: str | None = field(default=None, repr=False)
     admin_password: str | None = field(default=None, repr=False)
     fault_after_commit: int | None = None
@@ -162,6 +185,10 @@ class Settings:
             session_max=timedelta(hours=_positive(
                 "SCORECARD_SESSION_MAX_HOURS", given.get("SCORECARD_SESSION_MAX_HOURS", ""), 12)),
             trust_forwarded_for=given.get("SCORECARD_TRUST_FORWARDED_FOR") == "1",
+            oidc_role_claim=given.get("SCORECARD_OIDC_ROLE_CLAIM", "scorecard_role"),
+            oidc_role_values=_pairs("SCORECARD_OIDC_ROLE_VALUES",
+                                    given.get("SCORECARD_OIDC_ROLE_VALUES", "")),
+            oidc_agency_claim=given.get("SCORECARD_OIDC_AGENCY_CLAIM", "scorecard_agency"),
             password=given.get("SCORECARD_PASSWORD"),
             admin_password=given.get("SCORECARD_ADMIN_PASSWORD"),
             fault_after_commit=int(fault) if fault else None,

@@ -2,8 +2,10 @@
 
 Run with ``scorecard ui`` (or ``make demo``) for the home named by ``SCORECARD_HOME``;
 ``scorecard_ui/server.py`` serves this script with the routes that set and clear the
-sign-in cookie. Local users sign in with a password (``scorecard user add``); a
-production deployment may put OpenID Connect in front instead (docs/deployment.md).
+sign-in cookie. Local users sign in with a password (``scorecard user add``); with an
+``[auth]`` section in Streamlit's ``secrets.toml`` people can also sign in with the
+partnership's OpenID Connect provider, their role taken from a claim
+(``single_sign_on.py``, docs/deployment.md).
 
 Every rerun starts from the sign-in session, never from what the Streamlit session
 remembers (``session.authenticate``), and a failure anywhere on a page is shown as a
@@ -13,7 +15,7 @@ reference id, its traceback going to the server's log only (``errors.py``).
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import streamlit as st
 
@@ -21,17 +23,23 @@ from domain.timekeeping import utc_now
 from scorecard_ui.errors import page_boundary
 from scorecard_ui.session import (
     access_store,
+    application,
     authenticate,
     directory,
     end_session,
     home,
     settings,
+    single_sign_on,
     start_session,
 )
+from scorecard_ui.single_sign_on import USERNAME_PREFIX, Refused
+from scorecard_ui.single_sign_on import configured as sso_configured
 from scorecard_ui.style import apply_style
-from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in
+from scorecard_ui.throttle import Locked, ReadPageThrottle, SignInThrottle, attempt_sign_in
 from scorecard_ui.views import admin, agency, board, evidence, measure, scrutiny
 
+# Icons from Streamlit's own Material Symbols font: emoji need a colour emoji font that
+# many machines (Debian's Chromium among them) do not have, and were drawn as empty boxes.
 PAGES = {
     "board": st.Page(board.render, title="Board scorecard", url_path="board",
                      icon=":material/table_chart:"),
@@ -88,6 +96,16 @@ def sign_in() -> None:
     st.title("Partnership scorecard")
     st.caption("Sign in to see the delivery plan's scorecard, replay a meeting, or "
                "submit your agency's returns.")
+    refused = single_sign_on()
+    if isinstance(refused, Refused):
+        st.error(f"You signed in at the identity provider, but {refused}. Ask the "
+                 "partnership's administrator to give your account a scorecard role.")
+        if st.button("Sign out of single sign-on", key="sso_sign_out"):
+            st.logout()
+        return
+    if sso_configured() and st.button("Sign in with single sign-on", type="primary",
+                                      key="sso_sign_in"):
+        st.login()
     if (home().path / "demo").is_dir():
         from scorecard.demo.build import DEMO_USERS, demo_password
 
@@ -99,8 +117,13 @@ def sign_in() -> None:
         password = st.text_input("Password", type="password", key="password")
         if st.form_submit_button("Sign in"):
             now = utc_now()
-            user = attempt_sign_in(directory(), SignInThrottle(access_store()), username,
-                                   password, source_address(), now)
+            if settings().reads_only:  # no event store here: the sign-in list, a local count
+                user = attempt_sign_in(directory(), ReadPageThrottle(access_store()), username,
+                                       password, source_address(), now)
+            else:
+                app = application()
+                user = attempt_sign_in(app, SignInThrottle(app), username, password,
+                                       source_address(), now)
             if isinstance(user, Locked):
                 st.error(f"Too many failed sign-ins for this username from here: try again "
                          f"after {user.until:%H:%M} UTC, or ask an administrator.")
@@ -110,7 +133,9 @@ def sign_in() -> None:
                 url = start_session(user.username, now)
                 if url is not None:
                     page = requested_page()
-                    go_to(url + (f"&next={page}" if page else ""))
+                    view = urlencode(st.query_params.to_dict())  # a sent link's view
+                    go_to(url + (f"&next={page}" if page else "")
+                          + (f"&view={quote(view)}" if view else ""))
                 st.rerun()
 
 
@@ -126,6 +151,8 @@ def main() -> None:
         st.caption(f"Signed in as **{user.username}** ({user.role}{where})")
         if st.button("Sign out", key="sign_out"):
             end_session()
+            if user.username.startswith(USERNAME_PREFIX):
+                st.logout()  # Streamlit's identity cookie, and the provider's session
             if st.context.headers:
                 go_to("auth/sign-out")
             st.rerun()
@@ -136,7 +163,21 @@ def main() -> None:
                 f"{settings().pages} pages only. Ask an administrator for the address of "
                 "the other one.")
         return
-    st.navigation([PAGES[name] for name in served]).run()
+    pages = [PAGES[name] for name in served]
+    st.navigation([landing(pages[0]), *pages]).run()
+
+
+def landing(first: st.Page) -> st.Page:
+    """The page at the bare address: it sends the browser on to the role's first page.
+
+    Streamlit serves its default page at ``/`` and answers that page's own path
+    (``/board``, ``/admin``) with "Page not found", so a link to a role's first page,
+    sent or bookmarked, opened with that dialog over the page. With this hidden page as
+    the default, every page of the role keeps its own path, and the address bar always
+    names the page shown (a link copied from it opens the same page). The view's query
+    parameters go along."""
+    return st.Page(lambda: st.switch_page(first, query_params=st.query_params.to_dict()),
+                   title=first.title, url_path="start", default=True, visibility="hidden")
 
 
 with page_boundary():

@@ -29,7 +29,7 @@ def report_failure(error: BaseException) -> str:
     LOG.error("page failed, reference %s", reference, exc_info=error)
     st.error(f"Something went wrong on this page (reference {reference}). Nothing you "
              "entered was lost; give the reference to your administrator, who can find "
-             "the details in the server's log.", icon="⚠️")
+             "the details in the server's log.", icon=":material/error:")
     return reference
 
 

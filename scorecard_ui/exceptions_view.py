@@ -20,6 +20,7 @@ from domain.timekeeping import utc_now
 from ingest.file_push import push_message
 from projections.exceptions import ExceptionFlag
 from projections.report import MeasureValue, Report
+from scorecard_ui.formatting import uk_date
 from scorecard_ui.session import READ_ONLY_NOTE, SignedIn
 from scorecard_ui.views import evidence
 
@@ -50,12 +51,12 @@ def _note_markdown(m: MeasureValue) -> str:
         n = flag.note
         lines += [f"- *What happened:* {n.what_happened}", f"- *Why:* {n.why}",
                   f"- *What is being done:* {n.recovery}",
-                  f"- *By:* {date.fromisoformat(n.recover_by):%d %b %Y} · *Owner:* {n.owner}"
+                  f"- *By:* {uk_date(n.recover_by)} · *Owner:* {n.owner}"
                   f" · from {n.agency} ({n.event_id})"]
     if flag.review is not None:
         r = flag.review
         lines.append(f"- *Board:* {r.decision.replace('_', ' ')} by {r.by} on "
-                     f"{r.at:%d %b %Y}" + (f": {r.comment}" if r.comment else ""))
+                     f"{uk_date(r.at)}" + (f": {r.comment}" if r.comment else ""))
     return "\n".join(lines)
 
 
@@ -173,7 +174,7 @@ def notes_html(report: Report) -> str:
             n = flag.note
             fields = (("What happened", n.what_happened), ("Why", n.why),
                       ("What is being done", n.recovery),
-                      ("By", f"{date.fromisoformat(n.recover_by):%d %b %Y}"),
+                      ("By", f"{uk_date(n.recover_by)}"),
                       ("Owner", n.owner), ("From", n.agency))
             parts.append("<dl>" + "".join(f"<dt>{label}</dt><dd>{html.escape(text)}</dd>"
                                           for label, text in fields) + "</dl>")

@@ -52,8 +52,12 @@ def forecast_text(m: Measure) -> str:
     if any(suppressed(f.get(k)) for k in ("value", "low", "high", "p_meet")):
         return SUPPRESSED
     unit = m.get("unit", "count")
-    return (f"{f['outlook'].capitalize()}: {shown(f['value'], unit)} expected "
-            f"({shown(f['low'], unit)} to {shown(f['high'], unit)}); "
+
+    def figure(value: float) -> str:  # a forecast count is whole: nobody trains 0.8 of one
+        return shown(value, unit) if unit != "count" else f"{value:,.0f}"
+
+    return (f"{f['outlook'].capitalize()}: {figure(f['value'])} expected "
+            f"({figure(f['low'])} to {figure(f['high'])}); "
             f"{f['p_meet']:.0%} chance of meeting the target")
 
 

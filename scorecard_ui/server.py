@@ -30,17 +30,24 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.timekeeping import utc_now
 from scorecard.settings import Settings
-from scorecard_ui.session import COOKIE, directory, install, session_tokens
+from scorecard_ui import single_sign_on as sso
+from scorecard_ui.session import COOKIE, directory, install, session_tokens, settings
 
 PAGE_PATH = re.compile(r"[a-z][a-z-]{0,39}")  # one of the app's url_paths; never another site
+# A view's query string: short key=value pairs of letters, digits, dashes and underscores
+_PAIR = r"[a-z_]{1,20}=[A-Za-z0-9_.\-]{0,40}"
+VIEW_QUERY = re.compile(rf"{_PAIR}(&{_PAIR}){{0,9}}")
 UPLOAD_ROLES = ("agency", "administrator")
 UPLOAD_PATH = "/_stcore/upload_file/"
-MEDIA_PATH = "/media/"
+MEDIA_ROUTE = re.compile(r"(?<!/static)/media/")  # /media/<id>, never /static/media/
 
 
-def _home_url(request: Request, page: str = "") -> str:
+def _home_url(request: Request, page: str = "", view: str = "") -> str:
+    """A page of this server, never another site; ``view`` (the view's query string a
+    sent link carried, kept across sign-in) only if it is plain ``key=value`` pairs."""
     root = request.scope.get("root_path", "") or ""
-    return f"{root}/{page if PAGE_PATH.fullmatch(page) else ''}"
+    query = f"?{view}" if view and VIEW_QUERY.fullmatch(view) else ""
+    return f"{root}/{page if PAGE_PATH.fullmatch(page) else ''}{query}"
 
 
 def session_route(request: Request) -> Response:
@@ -49,7 +56,8 @@ def session_route(request: Request) -> Response:
     token = tokens.redeem(request.query_params.get("grant", ""), utc_now())
     if token is None:
         return RedirectResponse(_home_url(request), status_code=303)
-    response = RedirectResponse(_home_url(request, request.query_params.get("next", "")),
+    response = RedirectResponse(_home_url(request, request.query_params.get("next", ""),
+                                          request.query_params.get("view", "")),
                                 status_code=303)
     response.set_cookie(COOKIE, token, max_age=int(tokens.absolute.total_seconds()),
                         path="/", httponly=True, samesite="strict",
@@ -68,7 +76,8 @@ def sign_out_route(request: Request) -> Response:
 
 
 def signed_in_role(cookie_header: str) -> str | None:
-    """The role of the live session the cookie names, if its user is enabled."""
+    """The role of the live session the cookie names, if its user is enabled; without
+    one, the role single sign-on's claims map to (``single_sign_on.py``)."""
     cookies: SimpleCookie = SimpleCookie()
     try:
         cookies.load(cookie_header)
@@ -76,7 +85,7 @@ def signed_in_role(cookie_header: str) -> str | None:
         return None
     morsel = cookies.get(COOKIE)
     if morsel is None or not morsel.value:
-        return None
+        return _single_sign_on_role(cookies)
     username = session_tokens().resume(morsel.value, utc_now())
     if username is None:
         return None
@@ -84,12 +93,31 @@ def signed_in_role(cookie_header: str) -> str | None:
     return None if user is None or user.disabled else str(user.role)
 
 
+def _single_sign_on_role(cookies: SimpleCookie) -> str | None:
+    claims = sso.cookie_claims(lambda name: cookies[name].value if name in cookies else None)
+    if claims is None:
+        return None
+    try:
+        return sso.identity(claims, settings()).role
+    except sso.Refused:
+        return None
+
+
+def is_media(path: str) -> bool:
+    """Whether the request is for Streamlit's media route (``/media/<id>``, under any
+    base path): files the pages made, such as downloads. Not the app's own static files
+    (``/static/media/``: its fonts), which the sign-in page needs before anyone has
+    signed in: refusing them left that page without its fonts, its icons drawn as words
+    ("visibility" over the password field)."""
+    return MEDIA_ROUTE.search(path) is not None
+
+
 def allowed(method: str, path: str, cookie_header: str) -> bool:
     """Uploads need an agency user or an administrator; media files (downloads, images
     of the pages) need someone signed in; everything else is Streamlit's to decide."""
     if UPLOAD_PATH in path and method in ("PUT", "POST"):
         return signed_in_role(cookie_header) in UPLOAD_ROLES
-    if MEDIA_PATH in path:
+    if is_media(path):
         return signed_in_role(cookie_header) is not None
     return True
 

@@ -29,6 +29,7 @@ from projections.report_cache import ReportCache
 from scorecard.access import AccessStore, UserDirectory
 from scorecard.bootstrap import Home, head_of
 from scorecard.settings import Settings
+from scorecard_ui import single_sign_on as sso
 from scorecard_ui.session_tokens import SessionTokens
 
 UNSUPPRESSED_ROLES = ("board", "administrator")
@@ -75,10 +76,29 @@ def presented_token() -> str | None:
     return found if isinstance(found, str) else None
 
 
+def single_sign_on() -> SignedIn | sso.Refused | None:
+    """The user Streamlit's identity cookie names (single sign-on, ``single_sign_on.py``),
+    with the role their claims map to; the refusal when they map to none; None when
+    nobody signed in at the provider (or it is not configured, or there is no browser)."""
+    if not has_http_connection() or not sso.configured() or not st.user.is_logged_in:
+        return None
+    try:
+        found = sso.identity(st.user.to_dict(), settings())
+    except sso.Refused as refused:
+        return refused
+    return SignedIn(found.username, found.role, found.agency)
+
+
 def authenticate(app: Users, now: datetime) -> SignedIn | None:
     """The user of this rerun's live session, looked up afresh (exists, enabled, role),
-    or None; what views read through ``current_user`` is set here and only here."""
+    or None; what views read through ``current_user`` is set here and only here. With
+    no session cookie, the single sign-on identity, its claims mapped afresh."""
     token = presented_token()
+    if token is None:
+        found = single_sign_on()
+        if isinstance(found, SignedIn):
+            st.session_state["user"] = asdict(found)
+            return found
     tokens = session_tokens()
     username = tokens.resume(token, now) if token else None
     user = app.user(username) if username else None

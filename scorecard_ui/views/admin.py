@@ -16,7 +16,12 @@ from domain.timekeeping import iso_utc, utc_now
 from domain.users import ROLES
 from projections import directory
 from projections.rejected import list_rejected
-from scorecard_ui.session import access_store, application, current_user, read_model, session_tokens
+from scorecard_ui.session import (
+    application,
+    current_user,
+    read_model,
+    session_tokens,
+)
 from scorecard_ui.spreadsheet import neutralised_frame
 from scorecard_ui.text import as_text
 from scorecard_ui.throttle import SignInThrottle, unlock_sign_in
@@ -144,6 +149,13 @@ def _manage_user(usernames: list[str], by: str) -> None:
     user = app.user(chosen)
     if user is None:
         return
+    failed, locks = SignInThrottle(app).standing(chosen, utc_now())
+    st.caption(
+        (f"{chosen} is disabled. " if user.disabled else "")
+        + (f"{failed} failed sign-in{'s' if failed != 1 else ''} in the last 15 minutes"
+           if failed else "No failed sign-in in the last 15 minutes")
+        + "".join(f"; locked {'everywhere' if source is None else 'from ' + source} until "
+                  f"{until:%H:%M} UTC" for source, until in locks.items()) + ".")
     left, middle, right = st.columns(3)
     if left.button("Enable" if user.disabled else "Disable", key="toggle_user"):
         if user.disabled:
@@ -166,8 +178,7 @@ def _manage_user(usernames: list[str], by: str) -> None:
             st.rerun()
     if right.button("Unlock sign-in", key="unlock_user",
                     help="Forget this user's failed sign-ins from every address"):
-        forgotten = unlock_sign_in(app, SignInThrottle(access_store()), chosen, by=by,
-                                   at=utc_now())
+        forgotten = unlock_sign_in(app, SignInThrottle(app), chosen, by=by, at=utc_now())
         st.session_state["managed_user"] = (f"Unlocked {chosen} ({forgotten} failed sign-ins "
                                             "forgotten)")
         st.rerun()

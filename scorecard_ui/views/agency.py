@@ -47,6 +47,7 @@ from scorecard_ui.returns_upload import (
 from scorecard_ui.session import SignedIn, application, counted_report, current_user, read_model
 from scorecard_ui.spreadsheet import neutralised_frame, safe_csv
 from scorecard_ui.text import as_text
+from scorecard_ui.view_state import live_day
 
 BATCH = BATCH_SIZE  # as scorecard push: one transaction per batch
 
@@ -531,8 +532,9 @@ def _instant(text: str | None) -> datetime | None:
 
 
 def exception_notes(app: Scorecard, agency: str, user: SignedIn) -> None:
-    """Notes owed for the latest month: the scorecard as at today, live."""
-    today = utc_now().astimezone(app.plan.zone).date()
+    """Notes owed for the latest month: the scorecard live, on the day the board's live
+    view shows (today, or the plan's last day once it has ended)."""
+    today = live_day(app.plan, utc_now().astimezone(app.plan.zone).date())
     # The lead agency sees which of its own measures owe a note (their RAG as counted).
     report = counted_report(today, utc_now(), app.plan.starts)
     st.caption(f"A measure you lead that is red or off course at the end of "

@@ -16,6 +16,7 @@ import streamlit as st
 from domain.timekeeping import end_of_day, utc_now
 from projections.evidence import EARLIEST, check_signature, evidence
 from projections.report import scorecard_measures
+from scorecard_ui.formatting import uk_date, uk_time
 from scorecard_ui.session import current_plan, current_user, read_model, writer
 
 MAX_CHECKED = 2000  # signatures checked again in one click
@@ -24,7 +25,8 @@ ROLES = ("board", "administrator")  # who may see the events behind a figure
 
 def page() -> st.Page:
     """The page, for the navigation and for links to it (a page is known by its path)."""
-    return st.Page(render, title="Evidence behind a figure", url_path="evidence", icon="🧾")
+    return st.Page(render, title="Evidence behind a figure", url_path="evidence",
+                   icon=":material/fact_check:")
 
 
 def _day(name: str, default: date) -> date:
@@ -58,13 +60,13 @@ def render() -> None:
     with read_model() as connection:
         found = evidence(connection, measure_id, as_at=as_at, known_at=known_at)
     with_cases = user is not None and user.role == "board"
-    since = (f"from {found.window[0]:%d %b %Y} " if found.window[0] != EARLIEST
+    since = (f"from {uk_date(found.window[0])} " if found.window[0] != EARLIEST
              else "")
-    st.subheader(f"{len(found.events)} events {since}to {found.window[1]:%d %b %Y}")
-    st.caption(f"Counted: {found.measure.counted()}. Known at {known_at:%d %b %Y %H:%M} UTC.")
+    st.subheader(f"{len(found.events)} events {since}to {uk_date(found.window[1])}")
+    st.caption(f"Counted: {found.measure.counted()}. Known at {uk_time(known_at)} UTC.")
     rows = [{
         "Event": e.event_id, "Agency": e.agency, "Type": e.type,
-        "Occurred": f"{e.occurred_on:%d %b %Y}", "Known": f"{e.known_at:%d %b %Y %H:%M}",
+        "Occurred": uk_date(e.occurred_on), "Known": uk_time(e.known_at),
         "Arrival": e.arrival, **({"Case": e.case or ""} if with_cases else {}),
     } for e in found.events]
     shown_ids = {e.submission_id for e in found.events}

@@ -74,7 +74,7 @@ def cumulative_chart(title: str, then: list[SeriesPoint], now: list[SeriesPoint]
                      markers=meetings)
 
 
-def cumulative_table(then: list[SeriesPoint], now: list[SeriesPoint] | None,
+def cumulative_table(title: str, then: list[SeriesPoint], now: list[SeriesPoint] | None,
                      unit: str) -> str:
     headers = ["Day", "Value so far" + (" (then)" if now is not None else "")]
     if now is not None:
@@ -88,7 +88,7 @@ def cumulative_table(then: list[SeriesPoint], now: list[SeriesPoint] | None,
         row += [shown(p.target, unit) if p.target is not None else "none",
                 f"{shown(p.low, unit)} to {shown(p.high, unit)}" if p.low is not None else ""]
         rows.append(row)
-    return simple_table("The chart's values", headers, rows,
+    return simple_table(f"{title}: the chart's values", headers, rows,
                         numeric=[h for h in headers if h != "Day"])
 
 
@@ -102,9 +102,9 @@ def disclosed_monthly(current: Measure, title: str) -> tuple[LineChart, str]:
         points.append((day, p["value"], value))
     chart = LineChart(title, [Series("Value in the month", [(d, v) for d, _, v in points])],
                       share=unit == "share")
-    table = simple_table("The chart's values", ["Month", "Value"],
+    table = simple_table(f"{current['title']}: the chart's values", ["Month", "Value in the month"],
                          [[uk_month(d), shown(raw, unit)] for d, raw, _ in points],
-                         numeric=["Value"])
+                         numeric=["Value in the month"])
     return chart, table
 
 
@@ -161,7 +161,7 @@ def render() -> None:
         if now is not None:
             st.caption("Blue: as the board knew it then. Red: as known now, with returns "
                        "and corrections that arrived later.")
-        st.html(cumulative_table(then, now, unit))
+        st.html(cumulative_table(current["title"], then, now, unit))
     elif not board:
         chart, table = disclosed_monthly(current, f"{current['title']}: complete months")
         st.html(image_html(chart))
@@ -172,10 +172,10 @@ def render() -> None:
     names = {a.code: a.name for a in plan.agencies}
     by_agency = current.get("by_agency") or {}
     if by_agency:
-        st.html(simple_table("By agency", ["Agency", "Value"],
+        st.html(simple_table(f"{current['title']} by agency", ["Agency", "Value"],
                              [[names.get(k, k), shown(v, unit)] for k, v in by_agency.items()],
                              numeric=["Value"]))
-    st.html(simple_table("About this measure", ["", "In plain English"],
+    st.html(simple_table(f"About this measure: {current['title']}", ["", "In plain English"],
                          metadata_items(current)))
     if can_break_down(measure):
         st.subheader("Breakdowns")

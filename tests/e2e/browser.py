@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -11,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +34,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(scorecard: str, home: Path) -> Iterator[str]:
-    """``scorecard ui`` for ``home`` on a free port, until the block ends."""
-    port = free_port()
+def served(scorecard: str, home: Path, *, port: int | None = None,
+           cwd: Path | None = None) -> Iterator[str]:
+    """``scorecard ui`` for ``home`` on ``port`` (a free one by default), until the block
+    ends; run in ``cwd`` when given (Streamlit reads ``.streamlit/secrets.toml`` there)."""
+    port = port or free_port()
     env = dict(os.environ, SCORECARD_HOME=str(home))
-    server = subprocess.Popen([scorecard, "ui", "--port", str(port)], env=env,
+    server = subprocess.Popen([scorecard, "ui", "--port", str(port)], env=env, cwd=cwd,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -55,16 +60,24 @@ def served(scorecard: str, home: Path) -> Iterator[str]:
 
 
 @contextmanager
-def browser_page() -> Iterator[Any]:
+def browser_page(width: int = 1400, height: int = 1400) -> Iterator[Any]:
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: run 'make test', which installs it")
     with playwright.sync_playwright() as driver:
         chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield chromium.new_page(viewport={"width": 1400, "height": 1400})
+            yield chromium.new_page(viewport={"width": width, "height": height})
         finally:
             chromium.close()
+
+
+def settled(page: Any, timeout: float = 30_000) -> None:
+    """Wait until Streamlit has finished the script's run and drawn what it sent (the app
+    root says ``notRunning``; a short pause lets the last elements and fonts paint)."""
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(
+        state="attached", timeout=timeout)
+    page.wait_for_timeout(700)
 
 
 def cell(page: Any, row_text: str, column: int) -> str:
@@ -95,3 +108,102 @@ def choose(page: Any, label: str, option_text: str) -> None:
 
 def grid_row(page: Any, text: str) -> Any:
     return page.locator("[role=row]", has_text=text).first
+
+
+def table_row(page: Any, row_text: str) -> Any:
+    """A row of the pages' HTML tables, by the whole text of its row header."""
+    exactly = re.compile(rf"^\s*{re.escape(row_text)}\s*$")
+    return page.locator("table.sc-table tbody tr").filter(
+        has=page.locator("th[scope=row]", has_text=exactly)).first
+
+
+def table_cell(page: Any, row_text: str, column: str) -> str:
+    """The text of a cell of the pages' HTML tables (the scorecard is real table markup),
+    found as a screen reader would: by its row header and its column header."""
+    row = table_row(page, row_text)
+    row.wait_for(state="attached", timeout=30_000)
+    headers = [h.strip() for h in row.locator("xpath=ancestor::table[1]/thead//th")
+               .all_inner_texts()]
+    text: str = row.locator("th, td").nth(headers.index(column)).inner_text()
+    return " ".join(text.split())
+
+
+# axe-core, pinned by tests/e2e/axe/package-lock.json and installed by `make axe`
+AXE_SCRIPT = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0, 2.1 and 2.2 at levels A and AA: what UK public-sector bodies must meet
+# (the Public Sector Bodies Accessibility Regulations 2018; docs/accessibility.md)
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+BLOCKING = ("serious", "critical")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One axe-core rule broken on a page: the rule, how bad, and where."""
+
+    rule: str
+    impact: str
+    help: str
+    help_url: str
+    targets: list[str]
+    summaries: list[str]
+
+    def __str__(self) -> str:
+        lines = [f"{self.rule} ({self.impact}, {len(self.targets)} nodes): {self.help} "
+                 f"[{self.help_url}]"]
+        for target, summary in list(zip(self.targets, self.summaries, strict=True))[:12]:
+            said = [line.strip() for line in summary.splitlines()
+                    if line.strip() and not line.strip().startswith("Fix ")]
+            lines.append(f"    {target}: {'; '.join(said)}")
+        if len(self.targets) > 12:
+            lines.append(f"    ... and {len(self.targets) - 12} more")
+        return "\n".join(lines)
+
+
+def axe_version() -> str:
+    """The axe-core the lock pins and `make axe` installed (said in the test's output)."""
+    package = AXE_SCRIPT.parent / "package.json"
+    version: str = json.loads(package.read_text())["version"]
+    return version
+
+
+def accessibility_violations(page: Any) -> list[Violation]:
+    """axe-core's WCAG 2.2 A and AA violations on the page as it is now, every impact.
+
+    The script is injected into every frame (Streamlit draws some components in
+    iframes) and run from the top one, which gathers the frames' results."""
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"axe-core is not installed at {AXE_SCRIPT}: run `make axe` "
+                    "(npm ci --prefix tests/e2e/axe)")
+    source = AXE_SCRIPT.read_text(encoding="utf-8")
+    for frame in page.frames:
+        frame.evaluate(source)
+    results = page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {
+                runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+            return result.violations.map(v => ({
+                rule: v.id, impact: v.impact || "minor", help: v.help, helpUrl: v.helpUrl,
+                targets: v.nodes.map(n => n.target.flat(Infinity).join(" >>> ")
+                                          + " " + n.html.slice(0, 140)),
+                summaries: v.nodes.map(n => n.failureSummary || "")}));
+        }""", WCAG_TAGS)
+    return [Violation(r["rule"], r["impact"], r["help"], r["helpUrl"], r["targets"],
+                      r["summaries"]) for r in results]
+
+
+def blocking(violations: list[Violation]) -> list[Violation]:
+    return [v for v in violations if v.impact in BLOCKING]
+
+
+def assert_accessible(page: Any, where: str = "") -> list[Violation]:
+    """Fail on any serious or critical WCAG 2.2 AA violation, naming each rule, its
+    impact, the nodes' selectors and axe's summary of what to fix; returns the lesser
+    (moderate, minor) ones for the caller to report."""
+    found = accessibility_violations(page)
+    bad = blocking(found)
+    if bad:
+        nodes = sum(len(v.targets) for v in bad)
+        pytest.fail(f"{where or page.url}: {nodes} serious or critical WCAG 2.2 AA "
+                    f"nodes (axe-core {axe_version()}):\n" + "\n".join(map(str, bad)),
+                    pytrace=False)
+    return [v for v in found if v.impact not in BLOCKING]

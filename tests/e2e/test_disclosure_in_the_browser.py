@@ -23,15 +23,21 @@ from domain.plan import Plan, load_plan_document
 from projections.disclosure import Policy
 from projections.report import scorecard_measures
 from scorecard.demo.build import demo_password
-from tests.e2e.browser import browser_page, choose, served, sign_in
+from tests.e2e.browser import browser_page, choose, served, sign_in, table_row
 from tests.e2e.test_command_line import SCORECARD
 from tests.e2e.test_roles_in_the_browser import demo_home  # noqa: F401  (fixture)
+from tests.html_tables import html_tables
 
 PLAN = Plan.from_document(load_plan_document())
 PEOPLE_TITLES = {m.title for m in scorecard_measures(PLAN)
                  if m.id in Policy.from_plan(PLAN).people}
 FIGURE_COLUMNS = ("Value", "Known at the meeting", "Known now", "By agency",
-                  "Last 6 months", "Cause", "Of (95% CI)", "Forecast")
+                  "Last 6 months", "Cause", "Of (95% CI)", "Forecast",
+                  # the HTML tables' columns (overview, measure page, scrutiny)
+                  "Value so far", "Forecast for the period", "As shown", "Value in the month",
+                  "Value so far (then)", "Value so far (now)", "Then", "Now", "Difference",
+                  "Causes")
+NOT_PEOPLE_FACTS = ("Returns", "Target so far", "Trend")  # agencies, targets, words
 NUMBER = re.compile(r"(?<![\w.\-])(\d[\d,]*)(?![\w.%\-])")
 
 
@@ -46,12 +52,28 @@ def _walk(message: Any) -> Iterator[Any]:
                 yield item
 
 
+def html_rows(markup: str) -> list[dict[str, Any]]:
+    """The rows of the HTML tables in a string the page sent; a table whose caption names a
+    measure (the measure page's) has that measure as each row's "Measure"."""
+    rows = []
+    for table in html_tables(markup):
+        about = next((t for t in PEOPLE_TITLES if table["caption"].startswith(t)), None)
+        for row in table["rows"]:
+            if row.get("Fact") in NOT_PEOPLE_FACTS:
+                continue
+            rows.append({"Measure": about, **row} if about and "Measure" not in row else row)
+    return rows
+
+
 def tables(frames: list[bytes]) -> list[list[dict[str, Any]]]:
-    """Every Arrow table in the frames, as rows."""
+    """Every Arrow table and every HTML table in the frames, as rows."""
     found = []
     for frame in frames:
         message = ForwardMsg.FromString(frame)
         for value in _walk(message):
+            if isinstance(value, str) and "<table" in value:
+                found.append(html_rows(value))
+                continue
             if isinstance(value, bytes) and len(value) > 8:
                 try:
                     table = pa.ipc.open_stream(io.BytesIO(value)).read_all()
@@ -98,15 +120,14 @@ def browse(url: str, username: str) -> list[bytes]:
             page.get_by_role("heading", name="Scrutiny: replay a meeting").wait_for(
                 timeout=30_000)
             choose(page, "Meeting", "04 Nov 2015")
-            page.locator("[role=row]", has_text="Helpline contacts").first.wait_for(
-                state="attached", timeout=30_000)
+            page.locator("[role=row], table.sc-table tr", has_text="Helpline contacts").first \
+                .wait_for(state="attached", timeout=30_000)
             page.wait_for_timeout(1500)
         page.get_by_role("link", name="Board scorecard").click()
-        page.locator("[role=row]", has_text="Helpline contacts").first.wait_for(
-            state="attached", timeout=60_000)
+        table_row(page, "Helpline contacts").wait_for(state="attached", timeout=60_000)
         page.wait_for_timeout(1500)
         page.get_by_role("link", name="A measure over time").click()
-        page.get_by_text("Definition:").first.wait_for(timeout=30_000)
+        page.get_by_text("Definition (machine)").first.wait_for(timeout=30_000)
         choose(page, "Measure", "Helpline contacts referred into services")
         page.wait_for_timeout(2500)
     return frames

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import streamlit
 
 from scorecard.bootstrap import Home
-from tests.e2e.browser import browser_page, served, sign_in
+from tests.e2e.browser import browser_page, served, settled, sign_in
 from tests.e2e.test_command_line import SCORECARD
 
 
@@ -26,6 +27,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 REFUSED = (403, "sign in first")  # the scorecard's guard, not Streamlit's own checks
+STREAMLIT_FONTS = [font.name for font in (Path(streamlit.__file__).parent / "static" / "static"
+                                          / "media").glob("*.woff2")
+                   if font.name.startswith(("MaterialSymbols", "SourceSansVF"))]
 
 
 def status(url: str, method: str = "GET", cookie: str = "") -> tuple[int, str]:
@@ -78,6 +82,12 @@ def test_uploads_and_media_need_a_signed_in_user_who_may_see_them(home: Path) ->
         upload = f"{url}/_stcore/upload_file/some-session/some-file"
         assert status(upload, "PUT") == REFUSED
         assert status(f"{url}/media/0123456789abcdef.key") == REFUSED
+        assert status(f"{url}/static/media/../../media/0123456789abcdef.key") == REFUSED
+        # the page's own fonts are not media: the sign-in page needs them (its icons
+        # were drawn as words when they were refused)
+        assert STREAMLIT_FONTS
+        for font in STREAMLIT_FONTS:
+            assert status(f"{url}/static/media/{font}")[0] == 200, font
         sign_in(page, url, "cllr", "cllr-password")
         cllr = f"scorecard_session={session_cookie(page)['value']}"
         assert status(upload, "PUT", cllr) == REFUSED  # scrutiny users upload nothing
@@ -117,3 +127,43 @@ def test_a_link_to_a_page_the_role_may_use_opens_it_after_the_sign_in(home: Path
         heading.wait_for(timeout=30_000)
         assert page.url.endswith("/measure") and heading.is_visible()
         assert page.get_by_role("button", name="Sign in").count() == 0
+
+
+def test_a_link_to_the_role_s_first_page_opens_it_without_page_not_found(home: Path) -> None:
+    """Issue 15 item 6: Streamlit serves a role's first page at ``/`` and answered its own
+    path (``/admin`` for an administrator) with a "Page not found" dialog over the page,
+    both after the sign-in a sent link led to and when a signed-in user opened it."""
+    with served(SCORECARD, home) as url, browser_page() as page:
+        page.goto(f"{url}/admin")
+        page.get_by_role("textbox", name="Username").fill("root")
+        page.get_by_role("textbox", name="Password").fill("root-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in as root").wait_for(timeout=30_000)
+        page.get_by_role("heading", name="Administration").wait_for(timeout=30_000)
+        settled(page)
+        assert page.url == f"{url}/admin"
+        assert page.get_by_text("Page not found").count() == 0
+        page.goto(f"{url}/admin")  # the link opened again, signed in
+        page.get_by_role("heading", name="Administration").wait_for(timeout=30_000)
+        settled(page)
+        assert page.get_by_text("Page not found").count() == 0
+        page.goto(url)  # the bare address names the page it opens
+        page.wait_for_url(f"{url}/admin", timeout=30_000)
+        page.get_by_role("heading", name="Administration").wait_for(timeout=30_000)
+
+
+def test_users_see_no_developer_toolbar(home: Path) -> None:
+    """Issue 15 item 6: no Deploy button, no developer options, signed out or in."""
+    with served(SCORECARD, home) as url, browser_page() as page:
+        page.goto(url)
+        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        settled(page)
+        assert page.get_by_role("button", name="Deploy").count() == 0
+        sign_in(page, url, "root", "root-password")
+        settled(page)
+        assert page.get_by_role("button", name="Deploy").count() == 0
+        assert page.locator("[data-testid=stAppDeployButton]").count() == 0
+        page.locator("[data-testid=stMainMenu]").click()
+        page.get_by_role("menu").first.wait_for(timeout=10_000)
+        menu = page.get_by_role("menu").first.inner_text()
+        assert "Rerun" not in menu and "Clear cache" not in menu and "Developer" not in menu

@@ -156,11 +156,27 @@ def scrutiny_views(home: Home, contacts: list[tuple[str, date, str]],
                         SUPPRESSED):
                     continue
                 listed = {c["cause"]: c["count"] for c in change["causes"]}
-                for cause, kind in (("late return", "late"), ("retraction", "retracted")):
+                effects = {c["cause"]: c.get("effect", 0) for c in change["causes"]}
+                for cause, kind, sign in (("late return", "late", 1),
+                                          ("retraction", "retracted", -1)):
                     count = listed.get(cause, 0)
                     if count != SUPPRESSED:
                         views.add(f"{cause} {from_day}..{as_at}",
                                   vector(None, from_day, as_at, (kind,)), int(count), True)
+                    # Each cause's effect on the figure: the late contacts added, the
+                    # retracted ones taken away (issue 15: effects, not only counts).
+                    effect = effects.get(cause, 0)
+                    if effect != SUPPRESSED:
+                        moved = vector(None, from_day, as_at, (kind,))
+                        assert sign * int(effect) == sum(truth.get(a, 0) for a in moved)
+                        views.add(f"{cause} effect {from_day}..{as_at}", moved,
+                                  sign * int(effect), True)
+                if change.get("difference", SUPPRESSED) != SUPPRESSED:
+                    views.add(f"difference {from_day}..{as_at}",
+                              {**vector(None, from_day, as_at, ("late",)),
+                               **{a: -1 for a in vector(None, from_day, as_at,
+                                                        ("retracted",))}},
+                              int(change["difference"]), True)
     atoms = sorted(truth)
     return views, atoms
 
