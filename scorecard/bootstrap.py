@@ -208,11 +208,20 @@ class Home:
             ListedUser(u.username, u.role, u.agency, u.disabled, u.password_hash)
             for u in found if u is not None)
 
-    def project(self, app: Scorecard | None = None) -> int:
-        """One catch-up of the projector, published (``scorecard project``)."""
+    def project(self, app: Scorecard | None = None, *, wait: float = 30.0) -> int:
+        """One catch-up of the projector, published (``scorecard project``). When a
+        projector service already holds the working file, wait (up to ``wait`` seconds)
+        for it to publish what the log holds instead; 0 events folded here then."""
         app = app or self.open_store()
-        with self.working_readmodel() as connection:
-            return self.fold_and_publish(app, connection)
+        try:
+            with self.working_readmodel(wait=0.5) as connection:
+                return self.fold_and_publish(app, connection)
+        except ProjectorBusy:
+            head = head_of(app)
+            published = self.wait_for(head, wait)
+            if published is None or published.behind(head):
+                raise
+            return 0
 
     def published(self) -> snapshots.Published | None:
         return snapshots.latest(self.snapshots_path)

@@ -571,12 +571,11 @@ def cmd_project(args: argparse.Namespace) -> int:
         return follow(home, args.interval)
     app = home.open_store()
     try:
-        folded = home.project(app)
-    except ProjectorBusy:  # the service is running: wait for it to publish the log's head
+        folded = home.project(app, wait=READ_WAIT_SECONDS * 5)
+    except ProjectorBusy:  # the service is running but has not caught up
         head = head_of(app)
-        published = home.wait_for(head, READ_WAIT_SECONDS * 5)
         print(f"the projector service is running; the read model is "
-              f"{_behind(published, head)}")
+              f"{_behind(home.published(), head)}")
         return 0
     print(f"folded {folded} events; the read model is published up to log position "
           f"{head_of(app)}")

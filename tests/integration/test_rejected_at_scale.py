@@ -5,6 +5,7 @@ made from the contract; the counts read again after each action."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from domain.application import Scorecard
 from projections.audit import audit_trail
 from projections.rejected import RejectedFilter, own_rejection_counts, own_rejections
 from scorecard.bootstrap import Home
+from scorecard.service import InThread
 from tests.support import event, line, register, submit
 
 CLOSURES = 1_200  # each sent before its referral: no_open_case
@@ -22,7 +24,7 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     home = Home(tmp_path / "home")
     app = home.open()
     key = register(app, "racs")
@@ -33,7 +35,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
         submit(app, key, *closures[start:start + 500], received_at=NOW)
     submit(app, key, *bad, received_at=NOW)
     monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    return home
+    with InThread(home):  # the projector service, keeping the pages' read model current
+        yield home
 
 
 def captions(at: AppTest) -> str:

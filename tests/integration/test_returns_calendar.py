@@ -3,6 +3,7 @@ period and since, deadlines as dates, each expected type's events, approving a m
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,14 @@ from streamlit.testing.v1 import AppTest
 from ingest.file_push import push_file
 from projections.returns import months_owed, returns_by_type
 from scorecard.bootstrap import Home
+from scorecard.service import InThread
 from tests.support import event, register, write_jsonl
 
 NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     home = Home(tmp_path / "home")
     app = home.open()
     key = register(app, "racs", ["referral.received", "case.closed", "helpline.contact"])
@@ -28,7 +30,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     push_file(app, write_jsonl(tmp_path / "r.jsonl", events), agency="racs", key=key,
               now=NOW)
     monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    return home
+    with InThread(home):  # the projector service, keeping the pages' read model current
+        yield home
 
 
 def page(agency: str | None = "racs", role: str = "agency") -> AppTest:
