@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -166,6 +167,11 @@ class Home:
                           ) -> Iterator[duckdb.DuckDBPyConnection]:
         """The projector's own read-write file; only a projector opens it. Raises
         ``ProjectorBusy`` when another projector holds it for longer than ``wait``."""
+        path = self.readmodel_path.absolute()
+        with _HELD_LOCK:  # DuckDB's file lock keeps out other processes, not other threads
+            if path in _HELD:
+                raise ProjectorBusy("a projector of this process holds the read model")
+            _HELD.add(path)
         try:
             with readmodel.connect(self.readmodel_path, wait=wait,
                                    memory_limit=self.settings.duckdb_memory_limit) as connection:
@@ -176,6 +182,9 @@ class Home:
                 raise ProjectorBusy("another projector holds the read model (is "
                                     "`scorecard project --follow` running?)") from None
             raise
+        finally:
+            with _HELD_LOCK:
+                _HELD.discard(path)
 
     def fold_and_publish(self, app: Scorecard, connection: duckdb.DuckDBPyConnection,
                          *, publish: bool = False) -> int:
@@ -256,6 +265,10 @@ class Home:
             Path(str(self.readmodel_path) + suffix).unlink(missing_ok=True)
         with self.working_readmodel() as connection:
             return self.fold_and_publish(app, connection, publish=True)
+
+
+_HELD: set[Path] = set()  # working files a projector of this process has open
+_HELD_LOCK = threading.Lock()
 
 
 class ProjectorBusy(CommandError):

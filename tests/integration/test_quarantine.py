@@ -5,6 +5,7 @@ Resubmit (issue 12, items 1 and 2)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -22,6 +23,7 @@ from projections.report import load_plan
 from projections.returns import data_quality
 from scorecard.bootstrap import Home
 from scorecard.rendering import as_json, render_rejected
+from scorecard.service import InThread
 from scorecard_ui.text import as_text
 from tests.integration.test_pages import page
 from tests.support import event, reasons, register
@@ -39,7 +41,7 @@ def _value(message: dict[str, object]) -> bytes:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     """racs's own events, good and bad, and a retraction planted under racs's key."""
     home = Home(tmp_path / "home")
     app = home.open()
@@ -57,7 +59,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     assert reasons(outcomes) == ["accepted", "invalid", "unauthenticated"]
     app.add_user("racs-staff", "agency", "racs", "racs-staff-password", by="test")
     monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    return home
+    with InThread(home):  # the projector service, keeping the pages' read model current
+        yield home
 
 
 def _hostile(home: Home, tmp_path: Path) -> None:
