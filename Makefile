@@ -67,10 +67,14 @@ fuzz: install
 	FUZZ_LINES=$${FUZZ_LINES:-1000000} $(BIN)/pytest -q -s tests/integration/test_fuzz_push.py
 	FUZZ_KAFKA_MESSAGES=$${FUZZ_KAFKA_MESSAGES:-20000} $(BIN)/pytest -q -s tests/integration/test_fuzz_kafka.py
 
-## National-scale benchmarks: ingest against an in-run ceiling, freshness, report, rebuild,
-## memory (not a test; about ten minutes at 1M events; BENCH_EVENTS=10000000 for 10M;
+## The demo's report against a plain scan and the page in Chromium against a bare
+## Streamlit page (bench/report_speed.py, bench/page_speed.py), then national-scale
+## benchmarks: ingest against an in-run ceiling, freshness, report, rebuild, memory
+## (not a test; about ten minutes at 1M events; BENCH_EVENTS=10000000 for 10M;
 ## docs/benchmarks.md). bench/ingest_throughput.py alone gives the ingest figures.
 bench: install
+	PYTHONPATH=. $(BIN)/python bench/report_speed.py
+	PYTHONPATH=. $(BIN)/python bench/page_speed.py --events $${BENCH_EVENTS:-1000000}
 	PYTHONPATH=. $(BIN)/python bench/scale.py --events $${BENCH_EVENTS:-1000000}
 
 lint: install

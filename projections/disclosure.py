@@ -455,7 +455,8 @@ HIDDEN_CAUSES = [{"cause": SUPPRESSED, "count": SUPPRESSED}]
 
 
 def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[str, Any],
-                           audience: str) -> dict[str, Any]:
+                           audience: str,
+                           built: Iterable[Report] = ()) -> dict[str, Any]:
     """``restatements`` as ``audience`` may see it. Each side of a change shows as that
     side's report shows it. Where either side of a people measure is hidden, nothing is
     said about its causes, not even which kinds there were (a kind left out would say
@@ -473,7 +474,9 @@ def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[
                                                                      known_now)
     as_at, from_day = date.fromisoformat(diff["as_at"]), date.fromisoformat(diff["from"])
     listed = {change["measure"]: change for change in shown["measures"]}
-    reports: dict[str, Report] = {}
+    # Reports the caller already built for this window (by knowledge time), reused.
+    reports: dict[str, Report] = {iso_utc(r.known_at): r for r in built
+                                  if (r.as_at, r.from_day) == (as_at, from_day)}
 
     def side(known: datetime, measure_id: str) -> dict[str, Any]:
         key = iso_utc(known)

@@ -142,7 +142,9 @@ class Count:
         if (self.aggregate == "count") != (self.field is None):
             raise MeasureError("sum and distinct need a field; count takes none")
         self.expression()
-        self.condition()
+        # Compiled once (frozen: ``where`` cannot change after this): a report asks for
+        # each count's condition thousands of times as it writes its statements.
+        object.__setattr__(self, "_condition", self._compile_condition())
 
     def expression(self) -> str:
         if self.aggregate == "count":
@@ -157,6 +159,9 @@ class Count:
         return _column(self.field or "")
 
     def condition(self) -> str:
+        return str(self.__dict__["_condition"])
+
+    def _compile_condition(self) -> str:
         parts = [f"type = {_literal(self.event_type)}"]
         parts += [_condition(name, rule) for name, rule in self.where.items()]
         return " AND ".join(parts)

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from domain.timekeeping import end_of_day, iso_utc, to_naive_utc
+from domain.timekeeping import end_of_day, from_naive_utc, iso_utc, to_naive_utc
 from projections import symbols
 from projections.disclosure import AUDIENCES, disclosed_report, disclosed_restatements
 from projections.report import build_report, load_plan
@@ -35,6 +35,16 @@ def log_position(connection: duckdb.DuckDBPyConnection, known: datetime) -> int:
     row = connection.execute(f"SELECT coalesce(max(p), 0) FROM ({parts})",
                              {"k": to_naive_utc(known)}).fetchone()
     return int(row[0]) if row else 0
+
+
+def latest_known(connection: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the newest event the read model holds became known: "as known now" shows the
+    same as "as known at this time" until another event arrives, so a view of now can
+    name this time, and be rebuilt (and cached) by it."""
+    parts = " UNION ALL ".join(f"SELECT max({column}) AS k FROM {table}"
+                               for table, column in LOG_TABLES)
+    row = connection.execute(f"SELECT max(k) FROM ({parts})").fetchone()
+    return from_naive_utc(row[0]) if row and row[0] is not None else None
 
 
 def _side(measure: dict[str, Any]) -> dict[str, Any]:
@@ -57,9 +67,10 @@ def build_pack(connection: duckdb.DuckDBPyConnection, *, meeting: date,
     now_report = build_report(connection, as_at=meeting, known_at=now_at, from_day=from_day)
     then = disclosed_report(connection, then_report, audience)
     now = disclosed_report(connection, now_report, audience)
+    built = (then_report, now_report)
     diff = disclosed_restatements(connection, restatements(
-        connection, as_at=meeting, known_at=then_at, against=now_at, from_day=from_day),
-        audience)
+        connection, as_at=meeting, known_at=then_at, against=now_at, from_day=from_day,
+        reports=built), audience, built)
     changes = {c["measure"]: c for c in diff["measures"]}
     names = agency_names(connection)
     measures = []

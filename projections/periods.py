@@ -11,6 +11,7 @@ counted as a month.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 from domain.plan import Plan
 from projections.measures import Measure
@@ -18,7 +19,9 @@ from projections.measures import Measure
 Span = tuple[date, date]
 
 
+@lru_cache(maxsize=4096)
 def month_end(day: date) -> date:
+    """The month's last day (kept per day: a report asks for thousands)."""
     following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
     return following - timedelta(days=1)
 
@@ -72,9 +75,14 @@ def complete_months(as_at: date, count: int) -> list[Span]:
 
 def months_between(first: date, last: date) -> list[Span]:
     """Every whole calendar month from first's to last's, oldest first."""
+    return list(_months_between(first.replace(day=1), last))
+
+
+@lru_cache(maxsize=1024)
+def _months_between(start: date, last: date) -> tuple[Span, ...]:
+    """``months_between``, kept: a report asks for the same few spans per measure."""
     spans = []
-    start = first.replace(day=1)
     while start <= last:
         spans.append((start, month_end(start)))
         start = month_end(start) + timedelta(days=1)
-    return spans
+    return tuple(spans)

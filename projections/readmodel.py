@@ -7,9 +7,12 @@ A fact stands, as known at K, when ``recorded_at <= K`` and it had not ended by 
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -170,6 +173,9 @@ CREATE TABLE IF NOT EXISTS plan_actions (
 LOCK_RETRY_SECONDS = 30.0
 
 
+TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
+
+
 def _ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
     tables = {row[0] for row in connection.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
@@ -178,6 +184,11 @@ def _ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
     if "meta" in tables:
         row = connection.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
         version = row[0] if row else None
+    if version == str(SCHEMA_VERSION) and tables >= TABLES:
+        # Nothing to create and nothing to write: an open that writes nothing leaves
+        # nothing to checkpoint at its close (the schema statements and the version's
+        # rewrite were half of every page's open of the read model).
+        return
     if tables and version != str(SCHEMA_VERSION):
         for table in tables:
             connection.execute(f'DROP TABLE "{table}"')
@@ -204,12 +215,10 @@ def config(memory_limit: str | None) -> dict[str, str | bool | int | float | lis
     return {"memory_limit": memory_limit} if memory_limit else {}
 
 
-@contextmanager
-def connect(path: Path, *, read_only: bool = False, memory_limit: str | None = None,
-            wait: float = LOCK_RETRY_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open a read-model file, waiting up to ``wait`` seconds while another process holds
-    DuckDB's file lock. The projector's working file has one writer, the projector;
-    readers open the snapshots it publishes (``snapshots.py``), never this file."""
+def _open(path: Path, read_only: bool, memory_limit: str | None,
+          wait: float = LOCK_RETRY_SECONDS) -> duckdb.DuckDBPyConnection:
+    """A new connection, waiting up to ``wait`` seconds while another process holds
+    DuckDB's file lock."""
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -225,6 +234,144 @@ def connect(path: Path, *, read_only: bool = False, memory_limit: str | None = N
     try:
         if not read_only:
             _ensure_schema(connection)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+@contextmanager
+def connect(path: Path, *, read_only: bool = False, memory_limit: str | None = None,
+            wait: float = LOCK_RETRY_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open a read-model file, waiting up to ``wait`` seconds while another process holds
+    DuckDB's file lock. The projector's working file has one writer, the projector;
+    readers open the snapshots it publishes (``snapshots.py``), never that file. A
+    process that called ``keep_open`` gets a cursor on a connection it keeps between uses
+    instead (see ``keep_open``).
+    """
+    if _keeping.idle > 0:
+        with _keeping.cursor(path, read_only, memory_limit) as cursor:
+            yield cursor
+        return
+    connection = _open(path, read_only, memory_limit, wait)
+    try:
         yield connection
     finally:
         connection.close()
+
+
+@dataclass
+class _Kept:
+    connection: duckdb.DuckDBPyConnection
+    opened: float
+    users: int = 0
+    last_used: float = 0.0
+
+
+class _Keeper:
+    """Connections kept open between uses, closed once idle or held too long.
+
+    Opening the read model costs 50-150 ms (DuckDB reads the file's catalogue and its
+    write-ahead log afresh once the last connection to a file has closed), and a page's
+    rerun opened it half a dozen times: most of a date change. Each use gets its own
+    cursor (its own transactions, safe from another thread) on one connection per file.
+    The connection is closed when no one has used it for ``idle`` seconds, or as soon as
+    it falls free after being held ``hold`` seconds, so the CLI and the projector still
+    get their turn at the file lock (they wait up to ``LOCK_RETRY_SECONDS``), even while
+    a live board reads every second.
+    """
+
+    def __init__(self) -> None:
+        self.idle = 0.0
+        self.hold = 0.0
+        self._kept: dict[tuple[str, bool, str | None], _Kept] = {}
+        self._lock = threading.Lock()
+        self._closer: threading.Thread | None = None
+
+    @contextmanager
+    def cursor(self, path: Path, read_only: bool,
+               memory_limit: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        key = (str(Path(path).absolute()), read_only, memory_limit)
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None:
+                kept.users += 1
+        if kept is None:
+            opened = _open(path, read_only, memory_limit)
+            with self._lock:
+                kept = self._kept.setdefault(key, _Kept(opened, time.monotonic()))
+                kept.users += 1
+                if kept.connection is not opened:  # another thread opened it meanwhile
+                    opened.close()
+                self._start_closer()
+        try:
+            with self._lock:
+                cursor = kept.connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+        finally:
+            with self._lock:
+                kept.users -= 1
+                kept.last_used = time.monotonic()
+                self._close_due(key, kept, kept.last_used)
+
+    def release(self, path: Path) -> None:
+        """Close every kept connection to ``path`` (waiting for its users to finish):
+        before the file is deleted and folded again."""
+        prefix = str(Path(path).absolute())
+        while True:
+            with self._lock:
+                busy = False
+                for key, kept in list(self._kept.items()):
+                    if key[0] == prefix:
+                        if kept.users:
+                            busy = True
+                        else:
+                            kept.connection.close()
+                            del self._kept[key]
+                if not busy:
+                    return
+            time.sleep(0.01)
+
+    def _close_due(self, key: tuple[str, bool, str | None], kept: _Kept, now: float) -> bool:
+        """Close ``kept`` if it is free and idle or held too long (under the lock)."""
+        if kept.users or (now - kept.last_used < self.idle and now - kept.opened < self.hold):
+            return False
+        kept.connection.close()
+        del self._kept[key]
+        return True
+
+    def _start_closer(self) -> None:
+        if self._closer is None or not self._closer.is_alive():
+            self._closer = threading.Thread(target=self._close_idle, daemon=True,
+                                            name="readmodel-keeper")
+            self._closer.start()
+
+    def _close_idle(self) -> None:
+        while True:
+            time.sleep(max(0.05, self.idle / 4))
+            with self._lock:
+                now = time.monotonic()
+                for key, kept in list(self._kept.items()):
+                    self._close_due(key, kept, now)
+                if not self._kept:
+                    self._closer = None
+                    return
+
+
+_keeping = _Keeper()
+
+
+def keep_open(idle: float = 1.0, hold: float = 5.0) -> None:
+    """Keep read-model connections open between uses in this process: closed after
+    ``idle`` seconds unused, or when free after ``hold`` seconds (0 turns keeping off).
+    For a long-running reader that opens the read model many times a second (the page
+    server); the CLI opens it once and closes it."""
+    _keeping.idle, _keeping.hold = idle, hold
+
+
+def release(path: Path) -> None:
+    """Close this process's kept connections to the read model at ``path``."""
+    _keeping.release(path)

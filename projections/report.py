@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import duckdb
@@ -233,7 +234,15 @@ def load_plan(connection: duckdb.DuckDBPyConnection) -> Plan:
     row = connection.execute("SELECT document FROM plan").fetchone()
     if row is None:
         raise LookupError("the read model holds no plan yet")
-    return Plan.from_document(json.loads(row[0]))
+    return _plan_from(row[0])
+
+
+@lru_cache(maxsize=8)
+def _plan_from(document: str) -> Plan:
+    """The plan of a stored document, read and checked once per document text (a
+    report reads the plan first; checking it again cost a fifth of a demo report's
+    Python time). A new document is a new key, so a changed plan is never stale."""
+    return Plan.from_document(json.loads(document))
 
 
 def scorecard_measures(plan: Plan) -> list[Measure]:
@@ -309,6 +318,7 @@ class ReportBuilder:
         self._rules: dict[str, RulesInForce] | None = None
         self._statuses: list[StatusRow] | None = None
         self._approved: set[tuple[str, str]] | None = None
+        self._approved_months: dict[str, set[str]] | None = None
         self._arrived: set[str] | None = None
         self._exceptions: ExceptionBook | None = None
 
@@ -402,9 +412,7 @@ class ReportBuilder:
                 "SELECT pinned_position FROM acceptances WHERE month = $month "
                 "AND accepted_at <= $known ORDER BY position DESC LIMIT 1",
                 {"month": month, "known": known}).fetchone()
-            approved = {row[0] for row in self.connection.execute(
-                "SELECT agency FROM approvals WHERE month = $month AND approved_at <= $known",
-                {"month": month, "known": known}).fetchall()}
+            approved = {agency for agency, approved in self.approved() if approved == month}
             self._sign_off = (int(accepted[0]) if accepted else None, approved)
         return self._sign_off
 
@@ -417,11 +425,13 @@ class ReportBuilder:
         return self._approved
 
     def approved_months(self) -> dict[str, set[str]]:
-        """The months each agency had approved, as known."""
-        by_agency: dict[str, set[str]] = {}
-        for agency, month in self.approved():
-            by_agency.setdefault(agency, set()).add(month)
-        return by_agency
+        """The months each agency had approved, as known (worked out once a report)."""
+        if self._approved_months is None:
+            by_agency: dict[str, set[str]] = {}
+            for agency, month in self.approved():
+                by_agency.setdefault(agency, set()).add(month)
+            self._approved_months = by_agency
+        return self._approved_months
 
     def arrived(self) -> set[str]:
         """The agencies whose return for the latest complete month had arrived, as known:

@@ -25,7 +25,13 @@ import duckdb
 from domain.contract import ACTION_STATUS_TYPE, types_sql
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 from projections.measures import Measure
-from projections.report import ReportBuilder, period_window, plain_number, scorecard_measures
+from projections.report import (
+    Report,
+    ReportBuilder,
+    period_window,
+    plain_number,
+    scorecard_measures,
+)
 from projections.standing import Standing, fact_condition, measure_split
 
 MAX_EVENTS_LISTED = 50
@@ -235,12 +241,14 @@ def _plain(value: float, unit: str) -> str:
 
 
 def restatements(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at: datetime,
-                 against: datetime, from_day: date | None = None) -> dict[str, Any]:
+                 against: datetime, from_day: date | None = None,
+                 reports: tuple[Report, Report] | None = None) -> dict[str, Any]:
     """Every difference between the scorecard as known at ``known_at`` and ``against``,
-    with each cause's effect on the figure (the effects add up to ``difference``)."""
+    with each cause's effect on the figure (the effects add up to ``difference``).
+    ``reports`` are the two reports (then, now) when the caller has built them already."""
     then = ReportBuilder(connection, as_at=as_at, known_at=known_at, from_day=from_day)
     now = ReportBuilder(connection, as_at=as_at, known_at=against, from_day=from_day)
-    before, after = then.build(), now.build()
+    before, after = reports if reports is not None else (then.build(), now.build())
     lo, hi = sorted((known_at, against))
     zone = then.plan.zone
     names = agency_names(connection)

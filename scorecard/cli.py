@@ -59,7 +59,13 @@ from scorecard.service import DEFAULT_INTERVAL, Process, follow, run_together
 from scorecard.settings import STORE_ACCESS, Settings, markdown_table
 from scorecard.workers import run_workers
 from scorecard_ui.session_tokens import SessionTokens
-from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in, unlock_sign_in
+from scorecard_ui.throttle import (
+    Locked,
+    SignInThrottle,
+    attempt_sign_in,
+    said,
+    unlock_sign_in,
+)
 
 T = TypeVar("T")
 
@@ -174,6 +180,19 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
     forgotten = unlock_sign_in(app, SignInThrottle(app), args.username, by=actor(),
                                at=utc_now())
     print(f"unlocked {args.username} ({forgotten} failed sign-ins forgotten)")
+    return 0
+
+
+def cmd_user_status(args: argparse.Namespace) -> int:
+    """A user's role, whether they may sign in, and their failed sign-ins and locks (the
+    throttle's count in the event store, as every page process sees it)."""
+    app = Home.from_settings(args.settings).open()
+    user = app.user(args.username)
+    if user is None:
+        raise CommandError(f"no user {args.username}")
+    print(f"{user.username}: {user.role}" + (f" of {user.agency}" if user.agency else "")
+          + ("; disabled" if user.disabled else "; may sign in") + ". "
+          + said(*SignInThrottle(app).standing(args.username, utc_now())))
     return 0
 
 
@@ -701,6 +720,7 @@ STREAMLIT_SETTINGS = {
     "client.toolbarMode": "viewer",
     "server.maxUploadSize": "64",  # MAX_UPLOAD_BYTES of scorecard_ui/returns_upload.py
     "browser.gatherUsageStats": "false",
+    "theme.base": "light",  # one theme, the one tested to WCAG 2.2 AA (docs/accessibility.md)
 }
 
 
@@ -776,6 +796,10 @@ def build_parser() -> argparse.ArgumentParser:
         "unlock", help="forget a user's failed sign-ins (from every address)")
     user_unlock.add_argument("username")
     user_unlock.set_defaults(run=cmd_user_unlock)
+    user_status = user_commands.add_parser(
+        "status", help="a user's role, whether they may sign in, failed sign-ins and locks")
+    user_status.add_argument("username")
+    user_status.set_defaults(run=cmd_user_status)
 
     push = commands.add_parser("push", help="submit a JSON Lines file of agency events")
     push.add_argument("file", type=Path)

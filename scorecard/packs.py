@@ -25,28 +25,28 @@ import duckdb
 
 from projections.pack import build_pack
 from projections.restatements import signed
+from scorecard_ui.formatting import uk_date, uk_time
+from scorecard_ui.spreadsheet import neutralised
 
+# The layout's version: a pack regenerates byte for byte with the same version of this
+# module (a later layout says so here, so an old pack is not mistaken for a changed one).
+PACK_FORMAT = 1
 CSV_HASH_PREFIX = "content_sha256,"
 HTML_HASH_PREFIX = '<p id="content-hash">'
 HASH = re.compile(r"[0-9a-f]{64}")
 
-UNIT_WORDS = {"count": "count", "share": "share (0 to 1)", "rate": "rate per {per} people"}
+UNIT_WORDS = {"count": "count", "share": "share (0 to 1)", "rate": "rate per {per:,} people"}
 
 
 # Dates and numbers as the papers print them ----------------------------------------------
 
-def uk_date(day: date | str) -> str:
-    """"16 Dec 2015"."""
-    found = date.fromisoformat(day) if isinstance(day, str) else day
-    return f"{found.day} {found:%b %Y}"
-
-
 def uk_moment(iso: str, zone: ZoneInfo) -> str:
-    """A knowledge time in the plan's zone: "end of 16 Dec 2015", "1 Jun 2016 01:00"."""
+    """A knowledge time in the plan's zone: "the end of 16 Dec 2015", "1 Jun 2016 at
+    01:00"."""
     moment = datetime.fromisoformat(iso).astimezone(zone)
     if (moment.hour, moment.minute, moment.second) == (23, 59, 59):
-        return f"end of {uk_date(moment.date())}"
-    return f"{uk_date(moment.date())} {moment:%H:%M}"
+        return f"the end of {uk_date(moment.date())}"
+    return uk_time(moment)
 
 
 def shown(value: Any, unit: str) -> str:
@@ -96,10 +96,11 @@ def pack_csv(pack: dict[str, Any]) -> str:
     measures (numbers as numbers; a suppressed cell as its GSS symbol), each cause with its
     effect, the actions, the symbols; then the hash line."""
     out = io.StringIO()
-    rows = csv.writer(out, lineterminator="\n")
+    rows = _InertWriter(csv.writer(out, lineterminator="\n"))
     rows.writerow(["field", "value"])
     rows.writerows([
-        ["plan", pack["plan"]["title"]], ["plan_code", pack["plan"]["code"]],
+        ["pack_format", PACK_FORMAT], ["plan", pack["plan"]["title"]],
+        ["plan_code", pack["plan"]["code"]],
         ["meeting", pack["meeting"]], ["meeting_title", pack["meeting_title"] or ""],
         ["events_from", pack["from"]], ["audience", pack["audience"]],
         ["known_at_meeting", pack["known_at_meeting"]], ["known_at", pack["known_at"]],
@@ -116,7 +117,7 @@ def pack_csv(pack: dict[str, Any]) -> str:
                        _cell(then["value"]), " ".join(then["markers"]), _cell(now["value"]),
                        " ".join(now["markers"]), _cell(m["difference"]),
                        _cell(then["target"]), _cell(now["target"]), then["rag"] or "",
-                       now["rag"] or "", _causes_text(m)])
+                       now["rag"] or "", _causes_cell(m)])
     out.write("\n")
     rows.writerow(["measure", "cause", "effect", "events", "agencies", "in_words"])
     for m in pack["measures"]:
@@ -135,6 +136,21 @@ def pack_csv(pack: dict[str, Any]) -> str:
     return content + f"{CSV_HASH_PREFIX}{_digest(content)}\n"
 
 
+class _InertWriter:
+    """A CSV writer whose text cells cannot run as spreadsheet formulas (a title or an
+    agency's name starting with "=" gets a leading apostrophe); numbers are left alone."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def writerow(self, row: list[Any]) -> None:
+        self.writer.writerow([neutralised(cell) for cell in row])
+
+    def writerows(self, rows: Any) -> None:
+        for row in rows:
+            self.writerow(list(row))
+
+
 def _cell(value: Any) -> Any:
     """A number as a number (a whole one without ".0"), a symbol as it is, None empty."""
     if value is None:
@@ -145,9 +161,20 @@ def _cell(value: Any) -> Any:
 
 
 def _causes_text(m: dict[str, Any]) -> str:
+    """The causes in words, each with its effect ("+24 from returns by GROW ...")."""
     if m["causes_hidden"]:
         return "[c]: a side of this change is suppressed, so are its causes"
     return "; ".join(m["sentences"])
+
+
+def _causes_cell(m: dict[str, Any]) -> str:
+    """The causes for a CSV cell: words first, the effect after ("returns by GROW sent
+    after 16 Dec 2015: +24"), so the cell never starts like a formula."""
+    if m["causes_hidden"]:
+        return _causes_text(m)
+    parts = [f"{c['words']}: {signed(c['effect'], m['unit'])}" for c in m["causes"]
+             if c["effect"] != 0]
+    return "; ".join(parts + [s for s in m["sentences"] if s[:1] not in "+\u2212[\u00b1"])
 
 
 # HTML ----------------------------------------------------------------------------------------
@@ -165,14 +192,15 @@ thead th{background:#f3f2f1}
 dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}
 dl.meta dt{font-weight:bold}dl.meta dd{margin:0}
 figure{display:inline-block;margin:0 1rem 1rem 0;vertical-align:top;width:22rem}
-figure table{font-size:.85rem}
+figure table{font-size:.85rem}figcaption{font-weight:bold;margin-bottom:.25rem}
 svg text{font-size:10px;fill:#0b0c0c}
 #content-hash{font-size:.8rem;word-break:break-all}
 @media print{body{margin:0;font-size:10pt}figure,tr{break-inside:avoid}
 h2{break-after:avoid}a{color:inherit}}
 """
 
-RAG_SHAPES = {"green": ("●", "Green"), "amber": ("▲", "Amber"), "red": ("■", "Red")}
+# As on the pages (scorecard_ui/style.py): a shape and a word, never colour alone.
+RAG_SHAPES = {"green": ("●", "Green"), "amber": ("▲", "Amber"), "red": ("✖", "Red")}
 
 
 def _rag(rag: str | None) -> str:
@@ -200,7 +228,7 @@ def _chart(m: dict[str, Any], index: int) -> str:
     unit = m["unit"]
     width, height, left, top, bottom = 320, 130, 44, 12, 24
     high = max(numbers) or 1
-    step = (width - left - 10) / max(len(points) - 1, 1)
+    step = (width - left - 28) / max(len(points) - 1, 1)  # room for the last label
 
     def xy(at: int, value: float) -> str:
         y = top + (height - top - bottom) * (1 - value / high)
@@ -242,7 +270,7 @@ def _chart(m: dict[str, Any], index: int) -> str:
                        f"<td class=\"n\">{_e(shown(p['then'], unit))}</td>"
                        f"<td class=\"n\">{_e(shown(p['now'], unit))}</td></tr>"
                        for p in points) + "</tbody></table>")
-    return f"<figure>{svg}{table}</figure>"
+    return f"<figure><figcaption>{_e(m['title'])}</figcaption>{svg}{table}</figure>"
 
 
 def _month(label: str) -> str:
@@ -261,7 +289,7 @@ def pack_html(pack: dict[str, Any]) -> str:
          + (f": {pack['meeting_title']}" if pack["meeting_title"] else "")),
         ("Events counted", f"from {uk_date(pack['from'])} to the end of "
                            f"{uk_date(pack['meeting'])}"),
-        ("Then", f"as known at the {uk_moment(pack['known_at_meeting'], zone)} "
+        ("Then", f"as known at {uk_moment(pack['known_at_meeting'], zone)} "
                  f"({pack['known_at_meeting']}), event log to position "
                  f"{pack['log_position_at_meeting']}"),
         ("Now", f"as known at {uk_moment(pack['known_at'], zone)} ({pack['known_at']}), "
@@ -295,10 +323,11 @@ def pack_html(pack: dict[str, Any]) -> str:
         f"<title>{_e(title)}</title>\n"
         f"<meta name=\"scorecard-known-at\" content=\"{_e(pack['known_at'])}\">\n"
         f"<meta name=\"scorecard-log-position\" content=\"{pack['log_position']}\">\n"
+        f"<meta name=\"scorecard-pack-format\" content=\"{PACK_FORMAT}\">\n"
         f"<style>{STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{_e(title)}</h1>\n"
         "<dl class=\"meta\">" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta)
         + "</dl>\n<h2>The scorecard then and now</h2>\n"
-        "<table><caption>Each measure as known at the meeting (then) and as known "
+        "<table><caption>Each measure as known at the meeting (then) and as known at "
         f"{_e(uk_moment(pack['known_at'], zone))} (now), and what changed it</caption><thead><tr>"
         + "".join(f"<th scope=\"col\">{_e(h)}</th>" for h in head) + "</tr></thead><tbody>\n"
         + "\n".join(body) + "\n</tbody></table>\n"

@@ -18,9 +18,3 @@ def shown(value: Any, unit: str = "count") -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.1f}"
     return f"{int(value):,}"
-
-
-def sparkline(points: list[dict[str, Any]]) -> list[float | None]:
-    """Monthly points for a sparkline: a suppressed month is a gap, never a number."""
-    return [float(p["value"]) if isinstance(p.get("value"), int | float) else None
-            for p in points]

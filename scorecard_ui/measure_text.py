@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from scorecard_ui.figures import shown
-from scorecard_ui.formatting import uk_date, uk_month
+from scorecard_ui.formatting import uk_month
 
 Measure = dict[str, Any]  # one measure of the (disclosed) report JSON
 
@@ -94,13 +94,6 @@ def returns_text(m: Measure) -> str:
     if not c["expected"]:
         return f"None owed for {month}"
     return f"{c['received']} of {c['expected']} in for {month}"
-
-
-def last_return_text(m: Measure) -> str:
-    last = m.get("last_return")
-    if not last or suppressed(last):
-        return last or ""
-    return uk_date(last)
 
 
 METADATA_LABELS = {

@@ -2,7 +2,8 @@
 the board's reviewer sees the figures agencies confirmed and marks one for follow-up.
 
 The rule is ``projections/outliers.py``; this module only asks and records, so the
-returns page needs two calls (``question_return`` before its Submit button,
+returns page needs three calls (``return_flags`` once per file, ``question_return``
+before its Submit button,
 ``keep_confirmations`` after it) and the board one (``reviewer_section``).
 """
 
@@ -24,12 +25,17 @@ from scorecard_ui.session import READ_ONLY_NOTE, SignedIn, read_model
 REVIEWER_ROLES = ("board", "administrator")
 
 
-def question_return(app: Scorecard, agency: str, messages: Sequence[Mapping[str, Any]],
-                    key: str) -> tuple[list[OutlierFlag], bool]:
+def return_flags(app: Scorecard, agency: str, messages: Sequence[Mapping[str, Any]]
+                 ) -> list[OutlierFlag]:
+    """The figures the return would change that the rule questions (worked out once per
+    file: the page keeps these, not the file's envelopes, until it is submitted)."""
+    with read_model(app) as connection:
+        return flag_return(connection, load_plan(connection), agency, messages, utc_now())
+
+
+def question_return(flags: list[OutlierFlag], key: str) -> tuple[list[OutlierFlag], bool]:
     """The return's questioned figures, shown with a confirmation box; whether it may be
     submitted (no question, or the agency confirmed its figures are right)."""
-    with read_model(app) as connection:
-        flags = flag_return(connection, load_plan(connection), agency, messages, utc_now())
     if not flags:
         return flags, True
     many = len(flags) != 1

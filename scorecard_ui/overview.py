@@ -133,10 +133,14 @@ def forecast_cell(m: Measure) -> Markup:
     return Markup(f"{tag} <span class='sc-small'>{escape(rest)}</span>")
 
 
-def value_cell(m: Measure) -> Markup:
+def value_cell(m: Measure, evidence: str | None = None) -> Markup:
+    """The value with its markers, a rate's parts and interval, and (for the board) a link
+    to the signed events behind it."""
     rate = rate_text(m)
     small = f" <span class='sc-small'>{escape(rate)}</span>" if rate else ""
-    return Markup(f"{escape(value_text(m))}{small}")
+    link = (f" <a class='sc-small' href='{escape(evidence)}' target='_self' aria-label="
+            f"'The events behind {escape(m['title'])}'>events</a>" if evidence else "")
+    return Markup(f"{escape(value_text(m))}{small}{link}")
 
 
 def flag_cell(m: Measure) -> Markup:
@@ -148,20 +152,21 @@ def flag_cell(m: Measure) -> Markup:
 
 
 def overview_table(document: dict[str, Any], plan: Plan, *, link: Any = None,
-                   board: bool = False) -> HtmlTable:
+                   board: bool = False, evidence: Any = None) -> HtmlTable:
     """The overview as one table. ``link(measure)`` gives a measure's page address (None:
-    no links); ``board`` adds the exception column (it tells RAG: the board's view)."""
-    columns = [Column("Measure", "24%"), Column("Status", "8.5rem"),
+    no links); ``board`` adds the exception column (it tells RAG: the board's view);
+    ``evidence(measure)`` the address of the events behind a figure (the board's)."""
+    columns = [Column("Measure", "22%"), Column("Status", "8.5rem"),
                Column("Value so far", "11%", numeric=True),
                Column("Target so far", "13%", hint="The target due by the as-at day, of "
                       "the whole period's; or why the measure has none"),
-               Column("Forecast for the period", "18%", hint="The expected outturn with "
+               Column("Forecast for the period", "17%", hint="The expected outturn with "
                       "its 80% interval and the chance of meeting the target"),
                Column("Trend", "10%", hint="Over the last six complete months"),
                Column("Returns", "10%", hint="Agencies' returns in for the latest "
                       "complete month")]
     if board:
-        columns.append(Column("Exception", "8%", hint="Red needs an exception note"))
+        columns.append(Column("Exception", "9.5%", hint="Red needs an exception note"))
     table = HtmlTable(f"Scorecard as at {uk_date(document['as_at'])}: priorities, objectives "
                       "and measures", columns, caption_hidden=True)
     for priority in grouped(document, plan):
@@ -175,7 +180,8 @@ def overview_table(document: dict[str, Any], plan: Plan, *, link: Any = None,
                                    f"{escape(objective.code + ' ' + objective.title)}"), 2)
             for m in objective.measures:
                 cells: list[object] = [
-                    measure_cell(m, link(m) if link else None), status_cell(m), value_cell(m),
+                    measure_cell(m, link(m) if link else None), status_cell(m),
+                    value_cell(m, evidence(m) if evidence else None),
                     target_text(m), forecast_cell(m), trend_text(m), returns_text(m)]
                 if board:
                     cells.append(flag_cell(m))
@@ -189,9 +195,13 @@ def summary_html(document: dict[str, Any]) -> str:
     judged = sum(counts[s] for s in ("red", "amber", "green"))
     items = "".join(f"<li>{status_tag(s, f'{counts[s]} {STATUS_TAGS[s][2].lower()}')}</li>"
                     for s in ORDER if counts.get(s))
+    named = "".join(
+        f"<p class='sc-legend'>{status_tag(s)} {escape('; '.join(titles))}</p>"
+        for s in ("red", "amber") if (titles := [m["title"] for m in document["measures"]
+                                                   if measure_status(m) == s]))
     return (f"<p class='sc-legend'><strong>{judged} of {len(document['measures'])} "
             f"measures judged against a target:</strong></p><ul class='sc-counts' "
-            f"aria-label='Measures by status'>{items}</ul>")
+            f"aria-label='Measures by status'>{items}</ul>{named}")
 
 
 def legend_html() -> str:

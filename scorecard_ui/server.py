@@ -98,7 +98,7 @@ def _single_sign_on_role(cookies: SimpleCookie) -> str | None:
     if claims is None:
         return None
     try:
-        return sso.identity(claims, settings()).role
+        return sso.identity(claims, settings(), utc_now()).role
     except sso.Refused:
         return None
 

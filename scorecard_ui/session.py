@@ -11,10 +11,12 @@ the cookie.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
@@ -23,6 +25,7 @@ import streamlit as st
 from domain.application import Scorecard
 from domain.plan import Plan
 from domain.timekeeping import end_of_day, utc_now
+from projections import readmodel
 from projections.disclosure import disclosed_report
 from projections.report import Report, load_plan
 from projections.report_cache import ReportCache
@@ -83,7 +86,7 @@ def single_sign_on() -> SignedIn | sso.Refused | None:
     if not has_http_connection() or not sso.configured() or not st.user.is_logged_in:
         return None
     try:
-        found = sso.identity(st.user.to_dict(), settings())
+        found = sso.identity(st.user.to_dict(), settings(), utc_now())
     except sso.Refused as refused:
         return refused
     return SignedIn(found.username, found.role, found.agency)
@@ -146,10 +149,17 @@ def end_session() -> None:
 _INSTALLED: list[Settings] = []
 
 
+KEEP_READMODEL_IDLE = 1.0  # seconds a page process keeps the read model open unused
+KEEP_READMODEL_HOLD = 5.0  # and at most, before letting other processes have the file
+
+
 def install(configured: Settings) -> None:
     """The page process's entry point (``server.py``) reads the settings once, at start-up,
-    and installs them here, the page's composition root."""
+    and installs them here, the page's composition root. The server also keeps the read
+    model open between reruns and one application per event store (see ``application``):
+    a rerun opened each of them half a dozen times."""
     _INSTALLED[:] = [configured]
+    readmodel.keep_open(KEEP_READMODEL_IDLE, KEEP_READMODEL_HOLD)
 
 
 def settings() -> Settings:
@@ -180,13 +190,40 @@ class NoEventStore(RuntimeError):
     """A read page process asked for the event store it must never open."""
 
 
+_APPLICATIONS: dict[tuple[str, str | None, int | None], Scorecard] = {}
+_APPLICATIONS_LOCK = threading.Lock()
+
+
 def application() -> Scorecard:
-    """The application over the event store, for pages that write. A read page process
-    (``SCORECARD_PAGES=read``) has no event store: asking for it is a bug, said loudly."""
+    """The application over the home, for pages that write. A read page process
+    (``SCORECARD_PAGES=read``) has no event store: asking for it is a bug, said loudly.
+    The server keeps one per event store for the
+    process (opening one cost 5-40 ms, and a rerun asked for it half a dozen times): it
+    holds no state of its own but the adopted plan, which never changes once adopted,
+    so it reads what other processes record as a fresh one would. A store replaced under
+    the same path (a demo rebuilt) is a new file, and so gets a new application."""
     if settings().reads_only:
         raise NoEventStore("this page process serves read pages only (SCORECARD_PAGES=read)"
                            " and never opens the event store")
-    return home().open()
+    current = home()
+    if not _INSTALLED:
+        return current.open()
+    store = None if current.event_store_url else _file_id(current.event_store_path)
+    key = (str(current.path), current.event_store_url, store)
+    with _APPLICATIONS_LOCK:
+        found = _APPLICATIONS.get(key)
+    if found is None:
+        found = current.open()
+        with _APPLICATIONS_LOCK:
+            found = _APPLICATIONS.setdefault(key, found)
+    return found
+
+
+def _file_id(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
 
 
 def writer() -> Scorecard | None:

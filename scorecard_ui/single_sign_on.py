@@ -12,8 +12,10 @@ partnership's identity provider is not a reason to see the scorecard.
 
 The claims are read afresh on every rerun and on every upload or media request (the
 server's guard reads the same signed cookie), so a role taken away at the provider ends
-at the user's next sign-in there. Local passwords (``scorecard user add``) stay, for the
-embedded default and for an administrator when the provider is down.
+at the user's next sign-in there, and a sign-in ends ``SCORECARD_SESSION_MAX_HOURS``
+after the provider issued its token (no idle limit: see docs/security.md). Local
+passwords (``scorecard user add``) stay, for the embedded default and for an
+administrator when the provider is down.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from domain import contract
@@ -52,8 +55,19 @@ def role_values(settings: Settings) -> dict[str, str]:
         else {role: role for role in ROLES}
 
 
-def identity(claims: Mapping[str, Any], settings: Settings) -> Identity:
-    """The scorecard user these ID-token claims describe, or ``Refused``."""
+def identity(claims: Mapping[str, Any], settings: Settings, now: datetime) -> Identity:
+    """The scorecard user these ID-token claims describe, or ``Refused``.
+
+    A sign-in older than ``SCORECARD_SESSION_MAX_HOURS`` (by the ID token's ``iat``,
+    which OpenID Connect requires) is refused too: Streamlit's identity cookie would
+    otherwise last 30 days, far beyond the limit a password sign-in has."""
+    issued = claims.get("iat")
+    if not isinstance(issued, int | float) or isinstance(issued, bool):
+        raise Refused("the identity provider's token says nothing of when you signed in")
+    if now - datetime.fromtimestamp(issued, UTC) > settings.session_max:
+        raise Refused(f"your single sign-on is more than "
+                      f"{settings.session_max.total_seconds() / 3600:g} hours old: sign out "
+                      f"of it and sign in again")
     claim = settings.oidc_role_claim
     given = claims.get(claim)
     values = [given] if isinstance(given, str) else given if isinstance(given, list) else []

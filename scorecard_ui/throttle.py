@@ -181,6 +181,15 @@ class SignInThrottle:
         return forgotten
 
 
+def said(failed: int, locks: dict[str | None, datetime]) -> str:
+    """``SignInThrottle.standing`` in words, as the Administration page and ``scorecard
+    user status`` say it."""
+    return ((f"{failed} failed sign-in{'s' if failed != 1 else ''} in the last 15 minutes"
+             if failed else "No failed sign-in in the last 15 minutes")
+            + "".join(f"; locked {'everywhere' if source is None else 'from ' + source} "
+                      f"until {until:%H:%M} UTC" for source, until in locks.items()) + ".")
+
+
 class ReadPageThrottle:
     """The throttle of a read page process, which has no event store to count in: the
     same limits, counted in the access store (``sign_in_failures``), so shared by the page

@@ -24,7 +24,7 @@ from scorecard_ui.session import (
 )
 from scorecard_ui.spreadsheet import neutralised_frame
 from scorecard_ui.text import as_text
-from scorecard_ui.throttle import SignInThrottle, unlock_sign_in
+from scorecard_ui.throttle import SignInThrottle, said, unlock_sign_in
 
 
 def _actor() -> str:
@@ -149,13 +149,8 @@ def _manage_user(usernames: list[str], by: str) -> None:
     user = app.user(chosen)
     if user is None:
         return
-    failed, locks = SignInThrottle(app).standing(chosen, utc_now())
-    st.caption(
-        (f"{chosen} is disabled. " if user.disabled else "")
-        + (f"{failed} failed sign-in{'s' if failed != 1 else ''} in the last 15 minutes"
-           if failed else "No failed sign-in in the last 15 minutes")
-        + "".join(f"; locked {'everywhere' if source is None else 'from ' + source} until "
-                  f"{until:%H:%M} UTC" for source, until in locks.items()) + ".")
+    st.caption((f"{chosen} is disabled. " if user.disabled else "")
+               + said(*SignInThrottle(app).standing(chosen, utc_now())))
     left, middle, right = st.columns(3)
     if left.button("Enable" if user.disabled else "Disable", key="toggle_user"):
         if user.disabled:

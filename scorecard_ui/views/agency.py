@@ -22,6 +22,7 @@ from domain.timekeeping import utc_now
 from ingest.crash_guard import submit_guarded
 from ingest.file_push import BATCH_SIZE, file_line_delivery
 from projections.directory import agency_codes
+from projections.outliers import OutlierFlag
 from projections.rejected import RejectedFilter, own_rejection_counts, own_rejections
 from projections.report import load_plan
 from projections.returns import (
@@ -31,7 +32,7 @@ from projections.returns import (
     returns_calendar,
 )
 from scorecard_ui.exceptions_view import note_form
-from scorecard_ui.outliers_view import keep_confirmations, question_return
+from scorecard_ui.outliers_view import keep_confirmations, question_return, return_flags
 from scorecard_ui.return_submission import (
     Preview,
     outcome_summary,
@@ -87,17 +88,22 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
                        file_name="return-template.csv", mime="text/csv",
                        help="One column per field; a row per event.")
     generation = st.session_state.setdefault("upload_generation", 0)
+    said_above = st.empty()  # the last submission's outcome, until the next file comes
     uploaded = st.file_uploader(f"A return: JSON Lines, CSV or Excel (at most {MAX_ROWS:,} "
                                 f"rows and {MAX_UPLOAD_BYTES // 2**20} MB)",
                                 type=["jsonl", "json", "ndjson", "csv", "txt", "xlsx"],
                                 key=upload_key(generation))
     if uploaded is None:
+        if "upload_notice" in st.session_state:
+            said_above.success(st.session_state["upload_notice"])
         return
+    st.session_state.pop("upload_notice", None)
     # The preview of this file, decided once: the rerun that "Submit" causes does not
     # decide the whole file again before submitting it.
     cached = st.session_state.get("upload_preview")
     if cached is not None and cached[0] == (uploaded.file_id, agency):
         preview: Preview = cached[1]
+        flags: list[OutlierFlag] = cached[2]
     else:
         try:
             with st.spinner("Checking each row as a submission would, without recording it"):
@@ -111,7 +117,9 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
             st.error(f"{as_text(visible(uploaded.name, 100))} cannot be read as JSON Lines, "
                      f"CSV or Excel: {as_text(visible(str(error), 300))}")
             return
-        st.session_state["upload_preview"] = ((uploaded.file_id, agency), preview)
+        flags = return_flags(app, agency, preview.messages)
+        preview.messages.clear()  # kept: the rows' verdicts and the flags, not the envelopes
+        st.session_state["upload_preview"] = ((uploaded.file_id, agency), preview, flags)
     for note in preview.notes:
         st.info(as_text(note))
     shown = sorted(preview.rows, key=lambda r: r.problem.startswith("ok"))[:PREVIEW_SHOWN]
@@ -130,8 +138,7 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
     else:
         st.success("The row would be accepted." if len(preview.rows) == 1
                    else f"All {len(preview.rows)} rows would be accepted.")
-    flags, may_submit = question_return(app, agency, preview.messages,
-                                        key=f"confirm_outliers_{generation}")
+    flags, may_submit = question_return(flags, key=f"confirm_outliers_{generation}")
     if st.button("Submit this return", key="submit_return", type="primary",
                  disabled=not may_submit):
         bar = st.progress(0.0, text="Submitting")
@@ -140,11 +147,14 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
             app, agency, user.username, uploaded.name, uploaded.getvalue(), app.plan.zone,
             progress=lambda done: bar.progress(min(1.0, done / total), text="Submitting"))
         keep_confirmations(app, flags, user)
-        st.success(f"Submitted: {outcome_summary(summary)}")
-        # the next run has a new uploader: Streamlit lets go of this file instead of
-        # keeping it in memory for as long as the browser session lasts
+        # A new uploader at once, the outcome said above it: Streamlit lets go of this
+        # file instead of keeping it for as long as the browser session lasts, and the
+        # next file dropped goes to the new uploader (dropped on the old one, which the
+        # next run no longer draws, it was lost).
         st.session_state["upload_generation"] = generation + 1
         st.session_state.pop("upload_preview", None)
+        st.session_state["upload_notice"] = f"Submitted: {outcome_summary(summary)}"
+        st.rerun()
 
 
 PAGE_SIZE = 100

@@ -81,6 +81,7 @@ def show(plan: Plan, view: ViewDates, suppress: bool) -> None:
     when = (f"live: everything known at {uk_time(report['known_at'], plan.zone)}"
             if view.live else f"as known at the end of {uk_date(view.known_day)}")
     st.subheader(f"Scorecard as at {uk_date(view.as_at)}")
+    st.html(summary_html(report))
     st.caption(f"Counting events from {uk_date(view.from_day)} · {when} · targets profiled "
                "to the as-at day · trend over complete months only"
                + (" · small numbers suppressed as [c]" if suppress else ""))
@@ -92,8 +93,10 @@ def show(plan: Plan, view: ViewDates, suppress: bool) -> None:
         st.warning(f"Nothing is counted: the window starts on {uk_date(view.from_day)}, "
                    f"after the scorecard day {uk_date(view.as_at)}. Move 'Count events "
                    "from' earlier.", icon=":material/warning:")
-    st.html(summary_html(report) + legend_html())
-    table = overview_table(report, plan, link=measure_link(view), board=not suppress)
+    st.html(legend_html())
+    table = overview_table(
+        report, plan, link=measure_link(view), board=not suppress,
+        evidence=None if suppress else lambda m: page_link("evidence", view, measure=m["id"]))
     st.html(table.to_html())
     st.caption("Symbols: " + symbols.legend_text())
     if report.get("backfilled"):

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
 from domain.timekeeping import end_of_day, utc_now
 from projections.evidence import EARLIEST, check_signature, evidence
 from projections.report import scorecard_measures
 from scorecard_ui.formatting import uk_date, uk_time
+from scorecard_ui.html_table import Column, HtmlTable
 from scorecard_ui.session import current_plan, current_user, read_model, writer
 
 MAX_CHECKED = 2000  # signatures checked again in one click
+PAGE_SIZE = 200  # events in the table at once: a real table, read by screen readers
 ROLES = ("board", "administrator")  # who may see the events behind a figure
 
 
@@ -64,11 +65,6 @@ def render() -> None:
              else "")
     st.subheader(f"{len(found.events)} events {since}to {uk_date(found.window[1])}")
     st.caption(f"Counted: {found.measure.counted()}. Known at {uk_time(known_at)} UTC.")
-    rows = [{
-        "Event": e.event_id, "Agency": e.agency, "Type": e.type,
-        "Occurred": uk_date(e.occurred_on), "Known": uk_time(e.known_at),
-        "Arrival": e.arrival, **({"Case": e.case or ""} if with_cases else {}),
-    } for e in found.events]
     shown_ids = {e.submission_id for e in found.events}
     checked = {i: c for i, c in st.session_state.get("evidence_checks", {}).items()
                if i in shown_ids}  # checks of another figure's events are not this one's
@@ -81,13 +77,32 @@ def render() -> None:
                    for e in found.events[:MAX_CHECKED]}
         st.session_state["evidence_checks"] = checked
     if checked:
-        for row, e in zip(rows, found.events, strict=False):
-            check = checked.get(e.submission_id)
-            row["Signature"] = ("" if check is None else check.detail if check.status
-                                == "verifies" else f"{check.status.upper()}: {check.detail}")
         failed = sum(c.status == "fails" for c in checked.values())
         (st.error if failed else st.success)(
             f"{len(checked) - failed} of {len(checked)} signatures verify against the key "
             "valid when each event arrived." + (f" {failed} fail." if failed else ""))
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 height=38 + 35 * min(max(len(rows), 1), 20))
+    pages = max(1, -(-len(found.events) // PAGE_SIZE))
+    page = 1
+    if pages > 1:
+        page = int(st.number_input(f"Page (of {pages:,}; {PAGE_SIZE} events a page)",
+                                   min_value=1, max_value=pages, value=1, step=1,
+                                   key="evidence_page"))
+    first = (page - 1) * PAGE_SIZE
+    shown = found.events[first:first + PAGE_SIZE]
+    # widths add up to 100% with every column (fewer columns share it out)
+    columns = [Column("Event", "14%"), Column("Agency", "11%"), Column("Type", "14%"),
+               Column("Occurred", "9%"), Column("Known", "13%"), Column("Arrival", "8%")]
+    columns += [Column("Case", "8%")] if with_cases else []
+    columns += [Column("Signature", "23%")] if checked else []
+    table = HtmlTable(
+        f"{found.measure.title}: events {first + 1:,} to {first + len(shown):,} of "
+        f"{len(found.events):,} counted" if shown else f"{found.measure.title}: no events",
+        columns)
+    for e in shown:
+        check = checked.get(e.submission_id)
+        signature = ("" if check is None else check.detail if check.status == "verifies"
+                     else f"{check.status.upper()}: {check.detail}")
+        table.row([e.event_id, e.agency, e.type, uk_date(e.occurred_on), uk_time(e.known_at),
+                   e.arrival, *([e.case or ""] if with_cases else []),
+                   *([signature] if checked else [])])
+    st.html(table.to_html())

@@ -1,82 +1,160 @@
 """Scrutiny: what the board knew on the day of a meeting, what we know now about the same
-period, and every figure that changed in between, with why. Every figure, cause count and
-download comes from ``projections.disclosure``: small numbers are suppressed there."""
+period, and what changed in between, with each cause's effect on the figure.
+
+The page is drawn from one board pack (``projections.pack``): the same data the CSV and
+HTML downloads are rendered from, so what is on screen, in the papers and in a pack
+regenerated later with ``scorecard pack`` agree. Outside the board every figure, effect
+and download comes from ``projections.disclosure``: small numbers are suppressed there.
+Tables are real HTML (a screen reader reads them; nothing scrolls inside a box), and the
+meeting and the first day counted are in the address, so a view can be sent."""
 
 from __future__ import annotations
 
-import html
 from datetime import date, datetime
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
+from domain.plan import Plan
 from domain.timekeeping import end_of_day, utc_now
 from projections import symbols
-from projections.disclosure import disclosed_report, disclosed_restatements
-from projections.restatements import restatements
+from projections.pack import build_pack, latest_known, log_position
+from projections.restatements import signed
+from scorecard.packs import pack_csv, pack_html, pack_name, stated_hash
 from scorecard_ui.exceptions_view import notes_html
-from scorecard_ui.figures import shown
-from scorecard_ui.session import audience, current_plan, current_user, read_model, report_cache
-from scorecard_ui.spreadsheet import safe_csv
+from scorecard_ui.formatting import DATE_INPUT_FORMAT, uk_date, uk_time
+from scorecard_ui.html_table import Column, HtmlTable, Markup, escape
+from scorecard_ui.session import (
+    audience,
+    current_plan,
+    current_user,
+    home,
+    read_model,
+    report_cache,
+)
+from scorecard_ui.style import status_tag, tag
+from scorecard_ui.view_state import FROM, MEETING
 
-CAUSE_WORDS = {"late return": "returns that arrived after the meeting",
-               "correction": "figures corrected since", "retraction": "entries withdrawn since",
-               "rule change": "targets or RAG rules changed since"}
-
-
-def comparison(then: dict[str, Any], now: dict[str, Any]) -> pd.DataFrame:
-    """Both scorecards side by side, from the reports as this reader may see them."""
-    rows = []
-    for old, new in zip(then["measures"], now["measures"], strict=True):
-        old_total = shown(old["value"], old.get("unit", "count"))
-        new_total = shown(new["value"], new.get("unit", "count"))
-        rows.append({"Measure": old["title"], "Known at the meeting": old_total,
-                     "RAG then": old["rag"] or "", "Known now": new_total,
-                     "RAG now": new["rag"] or "", "Changed": changed(old, new)})
-    return pd.DataFrame(rows)
+SEEN = "_scrutiny_address"
+MEETING_KEY, FROM_KEY = "scrutiny_meeting", "scrutiny_from"
 
 
-def changed(old: dict[str, Any], new: dict[str, Any]) -> str:
-    """Whether a figure changed; a hidden side hides that too (the other side and "no"
-    would give the hidden one)."""
-    hidden = [side["value"] for side in (old, new) if isinstance(side["value"], str)]
-    if hidden:
-        return hidden[0]
-    return "yes" if (old["value"], old["rag"]) != (new["value"], new["rag"]) else ""
+def meetings_held(plan: Plan, today: date) -> dict[str, str]:
+    """The plan's meetings held so far, latest first: ISO day → "16 Dec 2015: title"."""
+    held = sorted((m for m in plan.meetings if m.date <= today), key=lambda m: m.date,
+                  reverse=True)
+    return {m.date.isoformat(): f"{uk_date(m.date)}: {m.title}" for m in held}
 
 
-def cause_text(causes: list[dict[str, Any]]) -> str:
-    parts = []
-    for cause in causes:
-        if "events" not in cause and "agencies" not in cause and "changes" not in cause:
-            parts.append(f"{cause['count']}: one side of this change is suppressed, so "
-                         "its causes are too")
-            continue
-        agencies = cause.get("agencies") or sorted({e["agency"] for e in cause.get("events", [])})
-        who = f" ({', '.join(agencies)})" if agencies else ""
-        parts.append(f"{CAUSE_WORDS.get(cause['cause'], cause['cause'])}: "
-                     f"{cause['count']}{who}")
-    return "; ".join(parts)
+def _adopt_address(plan: Plan, options: dict[str, str]) -> None:
+    """Take the meeting and first day from the address when it is new to the session (a
+    link opened, a reload); anything that is not a held meeting or a date is ignored."""
+    address = (st.query_params.get(MEETING, ""), st.query_params.get(FROM, ""))
+    if st.session_state.get(SEEN) == address:
+        return
+    meeting, first = address
+    st.session_state[MEETING_KEY] = meeting if meeting in options else next(iter(options))
+    try:
+        st.session_state[FROM_KEY] = date.fromisoformat(first)
+    except ValueError:
+        st.session_state[FROM_KEY] = plan.starts
 
 
-def printable(title: str, meeting: date, table: pd.DataFrame, changes: pd.DataFrame,
-              notes: str = "") -> str:
-    """A self-contained HTML page for a committee paper (print it from the browser)."""
-    def as_html(frame: pd.DataFrame) -> str:
-        return str(frame.to_html(index=False, escape=True, border=1))
+def _publish_address(meeting: str, from_day: date) -> None:
+    for key, value in ((MEETING, meeting), (FROM, from_day.isoformat())):
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+    st.session_state[SEEN] = (meeting, from_day.isoformat())
 
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-            "</title><style>body{font-family:sans-serif}table{border-collapse:collapse}"
-            "td,th{padding:4px 8px}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><p>Scorecard as at {meeting:%d %B %Y}: as known "
-            f"at that meeting, and as known on {utc_now():%d %B %Y}. [c]: suppressed, a count "
-            "of 1–4 people or a figure that would reveal one.</p>" + as_html(table)
-            + "<h2>What changed, and why</h2>"
-            + as_html(changes) + notes + "<h2>Symbols</h2><ul>"
-            + "".join(f"<li>{html.escape(code)} {html.escape(words)}</li>"
-                      for code, words in symbols.LEGEND.items())
-            + "</ul></body></html>")
+
+def shown(value: Any, unit: str) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return value  # a GSS symbol: [c], [x]
+    if unit == "share":
+        return f"{value:.1%}"
+    return f"{value:,.1f}" if unit == "rate" else f"{value:,g}"
+
+
+def _figure(side: dict[str, Any], unit: str) -> Markup:
+    markers = [m for m in side["markers"] if m != side["value"]]
+    extra = f" <span class='sc-small'>{escape(' '.join(markers))}</span>" if markers else ""
+    return Markup(escape(shown(side["value"], unit)) + extra)
+
+
+def _rag(side: dict[str, Any]) -> Markup:
+    rag = side["rag"]
+    if isinstance(rag, str) and rag.startswith("["):
+        return Markup(status_tag("suppressed", rag))
+    if rag is None:
+        return Markup(status_tag("none") if side["target"] is None else "–")
+    return Markup(status_tag(rag))
+
+
+def _causes(measure: dict[str, Any]) -> Markup:
+    if measure["causes_hidden"]:
+        return escape("[c]: one side of this change is suppressed, so its causes are too")
+    if not measure["sentences"]:
+        return escape("no change" if measure["difference"] in (0, None) else "")
+    return Markup("<ul class='sc-causes'>" + "".join(
+        f"<li>{escape(s)}</li>" for s in measure["sentences"]) + "</ul>")
+
+
+def comparison_table(pack: dict[str, Any], meeting: date) -> HtmlTable:
+    """Every measure: then, now, the difference, targets and RAG at each, and causes."""
+    table = HtmlTable(f"Scorecard as at {uk_date(meeting)}: as known at the meeting (then) "
+                      "and now, and what changed it", [
+                          Column("Measure", "15%"), Column("Then", "7%", numeric=True),
+                          Column("Now", "7%", numeric=True),
+                          Column("Difference", "10%", numeric=True),
+                          Column("Target then", "6.5%", numeric=True),
+                          Column("Target now", "6.5%", numeric=True),
+                          Column("RAG then", "8%"), Column("RAG now", "8%"),
+                          Column("What changed it, and by how much", "32%")],
+                      css_class="sc-table sc-scrutiny")
+    for m in pack["measures"]:
+        unit = m["unit"]
+        difference = m["difference"]
+        table.row([m["title"], _figure(m["then"], unit), _figure(m["now"], unit),
+                   signed(difference, unit) if difference is not None else "–",
+                   shown(m["then"]["target"], unit), shown(m["now"]["target"], unit),
+                   _rag(m["then"]), _rag(m["now"]), _causes(m)])
+    return table
+
+
+def actions_table(pack: dict[str, Any]) -> HtmlTable:
+    table = HtmlTable("Actions whose status changed since the meeting", [
+        Column("Action", "8%"), Column("Title", "30%"), Column("Lead", "16%"),
+        Column("Then", "11%"), Column("Now", "11%"), Column("Why", "24%")])
+    for a in pack["actions"]:
+        if a["then"] != a["now"]:
+            table.row([a["code"], a["title"], a["lead"],
+                       Markup(tag("sc-tag-grey", a["then"].replace("_", " "))),
+                       Markup(tag("sc-tag-blue", a["now"].replace("_", " "))),
+                       "; ".join(a["causes"])])
+    return table
+
+
+CSS = """
+<style>
+ul.sc-causes { margin: 0; padding-left: 1.1rem; }
+ul.sc-causes, ul.sc-causes li { font-size: inherit; line-height: inherit; }
+ul.sc-causes li { margin: 0 0 0.2rem 0; }
+table.sc-scrutiny .sc-tag { white-space: normal; }
+</style>
+"""
+
+
+@st.cache_data(max_entries=24, show_spinner="Comparing the meeting with now…")
+def cached_pack(_connection: Any, home_path: str, meeting: date, known_at: datetime,
+                shown_to: str, from_day: date, position: int) -> dict[str, Any]:
+    """The pack for a view, kept while nothing new is known: the key holds the home, the
+    view, the audience (a board pack is never served to scrutiny), the knowledge time and
+    the log position it stands at."""
+    del home_path, position  # part of the key only
+    return build_pack(_connection, meeting=meeting, known_at=known_at, audience=shown_to,
+                      from_day=from_day)
 
 
 def render() -> None:
@@ -84,51 +162,70 @@ def render() -> None:
     plan = current_plan()
     st.title("Scrutiny: replay a meeting")
     st.caption("What the board knew on the day of a meeting, what we now know happened by "
-               "then, and what changed in between.")
-    st.caption("Symbols: " + symbols.legend_text())
+               "then, and what changed in between, with each cause's effect on the figure.")
     today = utc_now().astimezone(plan.zone).date()
-    meetings = {f"{m.date:%d %b %Y}: {m.title}": m.date for m in plan.meetings
-                if m.date <= today}
-    if not meetings:
-        st.warning("The plan lists no meetings yet.")
+    options = meetings_held(plan, today)
+    if not options:
+        st.warning("The plan lists no meetings held yet, so there is nothing to replay.")
         return
-    label = st.selectbox("Meeting", list(meetings)[::-1], key="scrutiny_meeting")
-    meeting = meetings[label]
-    from_day = st.date_input("Count events from", value=plan.starts, key="scrutiny_from",
-                             min_value=date(plan.starts.year - 5, 1, 1), max_value=today)
-    then_at: datetime = end_of_day(meeting, plan.zone)
+    _adopt_address(plan, options)
+    left, right = st.columns([3, 1])
+    meeting_iso = left.selectbox("Meeting", list(options), format_func=options.__getitem__,
+                                 key=MEETING_KEY)
+    from_day = right.date_input("Count events from", key=FROM_KEY, format=DATE_INPUT_FORMAT,
+                                min_value=date(plan.starts.year - 5, 1, 1),
+                                max_value=max(today, plan.ends),
+                                help="Type a date as dd/mm/yyyy. The plan's first day by "
+                                     "default.")
+    _publish_address(meeting_iso, from_day)
+    meeting = date.fromisoformat(meeting_iso)
+    if from_day > meeting:
+        st.warning(f"Nothing to show: events are counted from {uk_date(from_day)}, after "
+                   f"the meeting of {uk_date(meeting)}, so every figure would be an empty "
+                   "window. Choose a day on or before the meeting in “Count events from”.")
+        return
     shown_to = audience(user)
-    now_at = utc_now()
+    then_at = end_of_day(meeting, plan.zone)
     with read_model() as connection:
-        cache = report_cache()
-        then = disclosed_report(connection, cache.report(
-            connection, as_at=meeting, known_at=then_at, from_day=from_day), shown_to)
-        now = disclosed_report(connection, cache.report(
-            connection, as_at=meeting, known_at=now_at, from_day=from_day), shown_to)
+        # "Now" is the newest event's time: the same figures as the clock's now, and a
+        # knowledge time the pack can be rebuilt by (and cached by, until more arrive).
+        latest = latest_known(connection)
+        now_at = max(latest, then_at) if latest is not None else utc_now()
+        pack = cached_pack(connection, str(home().path), meeting, now_at, shown_to,
+                           from_day, log_position(connection, now_at))
         # Exception notes are the board's: they name measures' RAG and agencies' figures.
-        notes = notes_html(cache.report(connection, as_at=meeting, known_at=then_at,
-                                        from_day=from_day)) if shown_to == "board" else ""
-        diff = disclosed_restatements(connection, restatements(
-            connection, as_at=meeting, known_at=then_at, against=now_at, from_day=from_day),
-            shown_to)
-    table = comparison(then, now)
-    st.subheader(f"Scorecard as at {meeting:%d %B %Y}")
-    st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * len(table))
-    st.subheader("What changed, and why")
-    changes = pd.DataFrame(
-        [{"Measure or action": c["title"], "Cause": cause_text(c["causes"])}
-         for c in diff["measures"]]
-        + [{"Measure or action": f"Action {c['action']}: {c['then']} → {c['now']}",
-            "Cause": cause_text(c["causes"])} for c in diff["actions"]])
-    if changes.empty:
-        st.success("Nothing has changed since the meeting.")
+        notes = notes_html(report_cache().report(
+            connection, as_at=meeting, known_at=then_at, from_day=from_day)) if (
+            shown_to == "board") else ""
+    st.html(CSS)
+    st.markdown(
+        f"**Then:** as known at the end of {uk_date(meeting)} (event log to position "
+        f"{pack['log_position_at_meeting']}). **Now:** everything known, the newest event "
+        f"at {uk_time(pack['known_at'], plan.zone)} (position {pack['log_position']}). "
+        f"Events counted from {uk_date(from_day)}. "
+        + ("Figures as counted (the board's view)." if shown_to == "board" else
+           "Small numbers of people are shown as [c] (suppressed)."))
+    st.html(comparison_table(pack, meeting).to_html())
+    changed = actions_table(pack)
+    if changed.empty:
+        st.markdown("No action's status has changed since the meeting.")
     else:
-        st.dataframe(changes, hide_index=True, width="stretch")
-    left, right = st.columns(2)
-    legend = "\nsymbol,meaning\n" + "".join(f'{code},"{words}"\n'
-                                            for code, words in symbols.LEGEND.items())
-    left.download_button("Download both scorecards (CSV)", safe_csv(table) + legend.encode(),
-                         file_name=f"scorecard-{meeting}.csv", mime="text/csv")
-    right.download_button("Download a printable report (HTML)",
-                          printable(plan.title, meeting, table, changes, notes),
-                          file_name=f"scorecard-{meeting}.html", mime="text/html")
+        st.html(changed.to_html())
+    if notes:
+        st.html(notes)
+    csv_data = pack_csv(pack).encode("utf-8")
+    html_data = pack_html(pack).encode("utf-8")
+    name = pack_name(pack)
+    st.subheader("Download the pack")
+    st.caption(f"Reproducible: `scorecard pack --meeting {meeting_iso} --from "
+               f"{from_day.isoformat()} --known {pack['known_at']}"
+               + (f" --for {shown_to}" if shown_to != "board" else "")
+               + f"` rebuilds the same bytes. CSV SHA-256 {stated_hash(csv_data)}; HTML "
+               f"SHA-256 {stated_hash(html_data)}.")
+    down_left, down_right = st.columns(2)
+    down_left.download_button("Download the pack as CSV", csv_data, file_name=f"{name}.csv",
+                              mime="text/csv", key="pack_csv")
+    down_right.download_button("Download the printable pack (HTML)", html_data,
+                               file_name=f"{name}.html", mime="text/html", key="pack_html")
+    st.caption("Symbols: " + symbols.legend_text() + ". RAG is shown by a shape and a word "
+               "as well as colour.")

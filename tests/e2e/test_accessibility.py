@@ -215,6 +215,30 @@ def test_open_menus_lists_and_tooltips(chromium: Any, demo_url: str,
         page.context.close()
 
 
+def test_a_browser_that_prefers_dark_gets_the_theme_that_was_tested(
+        chromium: Any, demo_url: str, signed_in: Callable[[str | None], dict[str, Any]]
+        ) -> None:
+    """The page has one theme, the light one checked above: Streamlit's dark theme (which
+    followed the system's setting, or a choice in the menu) drew the scorecard's tables
+    in their fixed near-black on near-black, 1.1:1."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 768},
+                                   color_scheme="dark", storage_state=signed_in("board"))
+    page = context.new_page()
+    try:
+        page.goto(f"{demo_url}/board")
+        page.get_by_role("table").first.wait_for(timeout=30_000)
+        settled(page)
+        background = page.evaluate(
+            "getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
+        assert background == "rgb(255, 255, 255)"
+        assert_accessible(page, "the board's scorecard in a browser that prefers dark")
+        page.locator("[data-testid=stMainMenuButton]").click()
+        page.get_by_role("menuitem", name="Print").wait_for(timeout=10_000)
+        assert page.get_by_text("Dark", exact=True).count() == 0  # no theme to choose
+    finally:
+        context.close()
+
+
 def test_the_check_fails_on_what_it_must_catch(chromium: Any) -> None:
     """The helper is no rubber stamp: grey-on-white text, a 12-pixel button and an
     unlabelled input are each reported, and a page without them passes."""

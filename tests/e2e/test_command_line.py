@@ -274,7 +274,19 @@ def test_an_administrator_unlocks_enables_and_resets_a_user(cli: Cli, tmp_path: 
     cli("user", "disable", "cllr")
     cli("user", "enable", "cllr")
     cli("user", "reset-password", "cllr", env={"SCORECARD_PASSWORD": "a-new-password"})
+    # five wrong passwords for a backfill lock cllr from the command line, the right one
+    # included; the lock is in the store, where `user status` reads it
+    backfill = ("push", "none.jsonl", "--agency", "racs", "--key-file", "none.key",
+                "--known-at", "2015-11-03T10:00:00Z", "--admin", "cllr")
+    for password in ["wrong-password"] * 5 + ["a-new-password"]:
+        refused = cli(*backfill, ok=False, env={"SCORECARD_ADMIN_PASSWORD": password})
+        assert refused.returncode == 1
+    assert "too many failed sign-ins for cllr" in refused.stderr
+    assert "5 failed sign-ins in the last 15 minutes; locked from command line until" in cli(
+        "user", "status", "cllr").stdout
     cli("user", "unlock", "cllr")
+    assert "cllr: scrutiny; may sign in. No failed sign-in" in cli(
+        "user", "status", "cllr").stdout
     actions = [(r["action"], r["subject"]) for r in cli.json("audit")
                if r["subject"] == "cllr"]
     assert actions == [("user added", "cllr"), ("user disabled", "cllr"),

@@ -29,7 +29,7 @@ def test_an_accepted_event_reaches_the_open_page(tmp_path: Path) -> None:
         sign_in(page, url, "chair", "chair-password")
         choose(page, "Replay a meeting", TODAY_CHOICE)
         page.get_by_text("Scorecard as at 31 Mar 2018", exact=True).wait_for(timeout=30_000)
-        assert table_cell(page, "Helpline contacts", VALUE) == "0"
+        assert table_cell(page, "Helpline contacts", VALUE) == "0 events"  # and its link
         pushed = write_jsonl(tmp_path / "today.jsonl", [
             event("helpline.contact", f"h-{n}", LAST_MONTH, agency="nspcc-helpline")
             for n in range(7)])

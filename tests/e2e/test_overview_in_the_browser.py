@@ -18,14 +18,13 @@ from tests.e2e.browser import (
     table_row,
 )
 from tests.e2e.test_command_line import SCORECARD
-from tests.e2e.test_roles_in_the_browser import demo_home  # noqa: F401  (fixture)
 
 MEETING = "as_at=2015-11-04"
 CSE_CONTACTS = "Helpline contacts about CSE in the area"
 
 
 def test_from_the_overview_to_a_measure_and_back_by_link(
-    demo_home: Path,  # noqa: F811
+    demo_home: Path,
 ) -> None:
     with served(SCORECARD, demo_home) as url, browser_page(1366, 768) as page:
         sign_in(page, url, "board", demo_password("board"))
@@ -52,8 +51,18 @@ def test_from_the_overview_to_a_measure_and_back_by_link(
         assert page.get_by_text("Signed in as board").count() == 1
         assert table_cell(page, "Helpline contacts", "Value so far") == value
 
+        # Every figure leads to the signed events behind it, as known that day.
+        page.get_by_role("link", name="The events behind Helpline contacts",
+                         exact=True).click()
+        page.get_by_role("heading", name="Evidence behind a figure").wait_for(timeout=30_000)
+        assert "measure=helpline_contacts" in page.url and MEETING in page.url
+        page.go_back()
+        page.get_by_text("Scorecard as at 4 Nov 2015", exact=True).wait_for(timeout=30_000)
+        settled(page)
+
         # Drill down: the measure's own page, with the same dates.
-        table_row(page, "Helpline contacts").get_by_role("link").click()
+        table_row(page, "Helpline contacts").get_by_role("link", name="Helpline contacts",
+                                                         exact=True).click()
         page.get_by_role("heading", name="A measure over time").wait_for(timeout=30_000)
         settled(page)
         assert "measure=helpline_contacts" in page.url and MEETING in page.url

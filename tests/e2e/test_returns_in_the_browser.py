@@ -5,31 +5,25 @@ from __future__ import annotations
 
 import codecs
 import io
-import os
-import subprocess
-from datetime import date, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pytest
 
 from projections.rejected import RejectedFilter, own_rejections
 from scorecard.bootstrap import Home
 from scorecard.demo.build import demo_password
-from tests.e2e.browser import browser_page, grid_row, screenshot, served, sign_in
+from scorecard_ui.returns_upload import MAX_UPLOAD_BYTES
+from scorecard_ui.throttle import SignInThrottle
+from tests.e2e.browser import browser_page, grid_row, screenshot, served, settled, sign_in
 from tests.e2e.test_command_line import SCORECARD
+from tests.unit.test_upload_formats import with_saved_values
 
 COLUMNS = "event_id;type;occurred_at;case;source;client;age_band;gender;historic"
 ROWS = ["web-{n};referral.received;0{n}/03/2016;RACS-91{n}{n};police;child;11-15;female;false"]
 
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo") / "home"
-    subprocess.run([SCORECARD, "demo", "--no-ui"], env=dict(os.environ, SCORECARD_HOME=str(home)),
-                   check=True, capture_output=True)
-    return home
 
 
 def files(folder: Path) -> dict[str, tuple[Path, str]]:
@@ -47,13 +41,33 @@ def files(folder: Path) -> dict[str, tuple[Path, str]]:
                   "child", "11-15", "female", "false"])
     packed = io.BytesIO()
     book.save(packed)
+    # Excel's habits in one sheet: the type and date typed once and merged down two
+    # rows, a case reference made by a formula Excel saved the value of, and a formula
+    # with no saved value (a file written by a program, never opened in Excel).
+    habits = openpyxl.Workbook()
+    sheet = habits.active
+    sheet.append(COLUMNS.split(";"))
+    sheet.append(["web-6", "referral.received", datetime(2016, 3, 6), '=CONCAT("RACS-",9166)',
+                  "police", "child", "11-15", "female", "false"])
+    sheet.append(["web-7", None, None, "RACS-9177", "police", "child", "11-15", "female",
+                  "false"])
+    sheet.append(["web-8", "referral.received", "08/03/2016", '="RACS-"&"9188"', "police",
+                  "child", "11-15", "female", "false"])
+    sheet.merge_cells("B2:B3")
+    sheet.merge_cells("C2:C3")
+    formulas = io.BytesIO()
+    habits.save(formulas)
     made = {
         # a second row with an é, as Excel saves it in the UK: one byte
         "windows-1252.csv": ((text(1, ",") + "web-é,referral.received\r\n").encode("cp1252"),
                              "Windows-1252"),
         "unicode.txt": (codecs.BOM_UTF16_LE + text(2, "\t").encode("utf-16-le"), "UTF-16"),
-        "semicolons.csv": (text(3, ";").encode("utf-8-sig"), "separated by"),
+        "semicolons.csv": (text(3, ";").encode("utf-8-sig"), "separated by"),  # with BOM
+        "plain-utf-8.csv": (text(4, ",").encode("utf-8"), "The row would be accepted"),
         "sheets.xlsx": (packed.getvalue(), "Read the sheet"),
+        "formulas-merged.xlsx": (
+            with_saved_values(formulas.getvalue(), {'CONCAT("RACS-",9166)': "RACS-9166"}),
+            "1 of 3 rows have a problem"),
         "empty.csv": (b"", "the file is empty"),
     }
     paths = {}
@@ -78,7 +92,27 @@ def test_each_kind_of_file_is_read_or_refused_in_words(demo_home: Path,
                 row.wait_for(state="attached", timeout=30_000)
                 page.wait_for_timeout(500)
                 assert "ok" in row.inner_text()  # dd/mm/yyyy, a cell date: read
+            if name == "formulas-merged.xlsx":
+                # the merged type and date reached the row below; the saved value read
+                for event_id in ("web-6", "web-7"):
+                    assert "ok" in grid_row(page, event_id).inner_text()
+                assert "cell D4 holds a formula with no saved value" in grid_row(
+                    page, "formula").inner_text()
+            settled(page)
+            if name == "empty.csv":  # nothing of the file before it stays on the page
+                assert page.get_by_role("button", name="Submit this return").count() == 0
+                assert page.get_by_text("rows have a problem").count() == 0
             screenshot(page, f"agency-upload-{name.replace('.', '-')}")
+        # A file over the limit is refused by the uploader, naming the limit, before a
+        # byte of it reaches the server.
+        oversize = tmp_path / "oversize.jsonl"
+        with oversize.open("wb") as out:
+            out.truncate(MAX_UPLOAD_BYTES + 1)
+        page.locator("input[type=file]").set_input_files(str(oversize))
+        refused = page.get_by_text("or smaller").first
+        refused.wait_for(timeout=60_000)
+        assert f"{MAX_UPLOAD_BYTES // 2**20}" in refused.inner_text()
+        screenshot(page, "agency-upload-oversize")
 
 
 def test_the_calendar_reaches_a_plan_month_and_approves_it(demo_home: Path) -> None:
@@ -183,3 +217,103 @@ def test_an_administrator_disables_enables_resets_and_unlocks_a_user(demo_home: 
     app = Home(demo_home).open()  # enabled again, with the new password and not the old
     assert app.sign_in("racs", "a-new-password-1") is not None
     assert app.sign_in("racs", demo_password("racs")) is None
+
+
+def test_an_administrator_unlocks_a_user_the_throttle_locked(demo_home: Path) -> None:
+    """Five wrong passwords lock the user from that browser's address, the right one
+    included; the administrator sees the lock, unlocks, and the user signs in. The count
+    is in the event store: the page's server and this test's process read the same."""
+    with served(SCORECARD, demo_home) as url, browser_page() as guesser:
+        guesser.set_viewport_size({"width": 1366, "height": 768})
+        # a second browser context: its own cookies, the same address
+        admin = guesser.context.browser.new_page(viewport={"width": 1366, "height": 768})
+        throttle = SignInThrottle(Home(demo_home).open())
+        guesser.goto(url)
+        for n in range(6):
+            guesser.get_by_role("textbox", name="Username").fill("scrutiny")
+            guesser.get_by_role("textbox", name="Password").fill(
+                demo_password("scrutiny") if n == 5 else f"wrong-{n}")
+            guesser.get_by_role("button", name="Sign in").click()
+            if n < 5:  # each attempt is counted in the store before the next is made
+                guesser.get_by_text("Unknown user or wrong password").first.wait_for(
+                    timeout=30_000)
+                for _ in range(300):
+                    if throttle.standing("scrutiny", datetime.now(UTC))[0] == n + 1:
+                        break
+                    guesser.wait_for_timeout(100)
+        # the right password, from the locked address, is refused unchecked
+        guesser.get_by_text("Too many failed sign-ins").first.wait_for(timeout=30_000)
+        settled(guesser)
+        assert guesser.get_by_text("Signed in as scrutiny").count() == 0
+        screenshot(guesser, "sign-in-throttled")
+        assert throttle.standing("scrutiny", datetime.now(UTC))[0] == 5
+        sign_in(admin, url, "admin", demo_password("admin"))
+        admin.get_by_role("tab", name="Users and roles").click()
+        admin.get_by_text("Manage a user").first.wait_for(timeout=30_000)
+        admin.get_by_label("User", exact=True).first.click()
+        admin.keyboard.type("scrutiny")
+        admin.get_by_role("option", name="scrutiny", exact=True).click()
+        admin.get_by_text("5 failed sign-ins in the last 15 minutes; locked from").wait_for(
+            timeout=30_000)
+        screenshot(admin, "admin-user-locked")
+        admin.get_by_role("button", name="Unlock sign-in").click()
+        admin.get_by_text("Unlocked scrutiny (5 failed sign-ins forgotten)").wait_for(
+            timeout=30_000)
+        admin.get_by_text("No failed sign-in in the last 15 minutes").wait_for(timeout=30_000)
+        sign_in(guesser, url, "scrutiny", demo_password("scrutiny"))
+    assert throttle.standing("scrutiny", datetime.now(UTC)) == (0, {})
+    with Home(demo_home).projected() as connection:
+        audited = connection.execute(
+            "SELECT actor FROM audit WHERE subject = 'scrutiny' AND action = 'sign-in unlocked'"
+        ).fetchall()
+    assert audited and audited[-1][0].endswith("admin")
+
+
+def test_rejections_whose_cause_is_fixed_are_resubmitted_all_at_once(demo_home: Path,
+                                                                     tmp_path: Path) -> None:
+    """Closures sent before their referrals are rejected (no open case); once the
+    referrals are in, one click sends every filtered rejection again, and each is
+    accepted."""
+    closures = "event_id,type,occurred_at,case,reason\r\n" + "".join(
+        f"shut-{n},case.closed,2{n}/03/2016,RACS-70{n}0,support_completed\r\n" for n in (1, 2))
+    referrals = "event_id,type,occurred_at,case,source,client,age_band,gender,historic\r\n" \
+        + "".join(f"open-{n},referral.received,0{n}/03/2016,RACS-70{n}0,police,child,11-15,"
+                  "female,false\r\n" for n in (1, 2))
+    (tmp_path / "closures.csv").write_text(closures, encoding="utf-8")
+    (tmp_path / "referrals.csv").write_text(referrals, encoding="utf-8")
+    # the demo's password again (the administrator's test resets it)
+    Home(demo_home).open().reset_password("racs", demo_password("racs"), by="test")
+    with served(SCORECARD, demo_home) as url, browser_page() as page:
+        page.set_viewport_size({"width": 1366, "height": 768})
+        sign_in(page, url, "racs", demo_password("racs"))
+        page.locator("input[type=file]").set_input_files(str(tmp_path / "closures.csv"))
+        page.get_by_text("2 of 2 rows have a problem").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Submit this return").click()
+        page.get_by_text("Submitted: 0 accepted, 0 duplicate, 2 rejected").wait_for(
+            timeout=60_000)
+        settled(page)
+        page.locator("input[type=file]").set_input_files(str(tmp_path / "referrals.csv"))
+        page.get_by_text("All 2 rows would be accepted").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Submit this return").click()
+        page.get_by_text("Submitted: 2 accepted, 0 duplicate, 0 rejected").wait_for(
+            timeout=60_000)
+        page.get_by_role("tab", name="Rejected events").click()
+        page.get_by_label("Reason", exact=True).first.click()
+        page.keyboard.type("no_open_case")
+        page.get_by_role("option").filter(has_text="no_open_case").first.click()
+        page.get_by_label("Type", exact=True).first.click()
+        page.keyboard.type("case.closed")
+        page.get_by_role("option").filter(has_text="case.closed").first.click()
+        button = page.get_by_role("button", name=re.compile(r"Resubmit all [0-9,]+ as they are"))
+        button.wait_for(timeout=30_000)
+        settled(page)
+        screenshot(page, "agency-rejected-resubmit-all")
+        button.click()
+        page.get_by_text(re.compile(r"Resubmitted [0-9,]+: 2 accepted")).wait_for(
+            timeout=60_000)
+        screenshot(page, "agency-rejected-resubmitted")
+    with Home(demo_home).projected() as connection:
+        _, kept = own_rejections(connection, "racs", RejectedFilter(type="case.closed",
+                                                                    status=None))
+    assert {r["event_id"]: r["status"] for r in kept if r["event_id"].startswith("shut-")} \
+        == {"shut-1": "resubmitted", "shut-2": "resubmitted"}

@@ -10,7 +10,13 @@ import pytest
 
 from domain.plan import Plan, load_plan_document
 from scorecard_ui.formatting import parse_uk_date, uk_date, uk_time
-from scorecard_ui.overview import grouped, measure_status, overview_table, rolled_up
+from scorecard_ui.overview import (
+    grouped,
+    measure_status,
+    overview_table,
+    rolled_up,
+    summary_html,
+)
 from scorecard_ui.svg_chart import LineChart, Series, image_html, nice_ticks, summary, svg
 from tests.html_tables import html_tables
 
@@ -49,8 +55,10 @@ def test_measures_sit_under_their_objective_and_unfiled_ones_last() -> None:
                                 "measures")
     assert [r["Measure"] for r in table["rows"]] == ["Filed", "Also filed", "Unfiled"]
     assert "Exception" not in table["headers"]  # the flag tells RAG: the board's column
-    assert "Exception" in html_tables(overview_table(document, plan, board=True)
-                                      .to_html())[0]["headers"]
+    board = overview_table(document, plan, board=True,
+                           evidence=lambda m: f"evidence?measure={m['id']}").to_html()
+    assert "Exception" in html_tables(board)[0]["headers"]
+    assert "href='evidence?measure=filed'" in board  # every figure to its signed events
 
 
 def test_agency_text_is_escaped_in_the_table() -> None:
@@ -87,3 +95,12 @@ def test_shares_are_drawn_on_a_percentage_axis() -> None:
                                                  (date(2015, 5, 31), 0.5)])], share=True)
     assert ">100%<" in svg(chart) and ">0.4<" not in svg(chart)
     assert nice_ticks(1234)[-1] >= 1234
+
+
+def test_the_summary_names_what_is_off_course() -> None:
+    document = {"measures": [measure("Training", "red"), measure("Helpline", "amber"),
+                             measure("Schools", "green")]}
+    text = summary_html(document)
+    assert "3 of 3 measures judged" in text
+    assert "Red</span> Training</p>" in text and "Amber</span> Helpline</p>" in text
+    assert "Schools</p>" not in text  # green needs no name in the answer

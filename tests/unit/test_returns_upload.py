@@ -10,10 +10,10 @@ import zipfile
 import pandas as pd
 import pytest
 
+from scorecard.packs import pack_csv
 from scorecard_ui import returns_upload
 from scorecard_ui.returns_upload import MAX_ROWS, UploadRefused, read_upload
 from scorecard_ui.spreadsheet import neutralised, safe_csv
-from scorecard_ui.views.scrutiny import comparison
 
 HEADER = "event_id,type,occurred_at,case,source,client,age_band,gender,historic\n"
 ROW = "r-{n},referral.received,2015-10-05,C-{n},police,child,11-15,female,false\n"
@@ -143,15 +143,21 @@ def test_numbers_and_plain_text_are_left_alone() -> None:
 
 
 def test_the_scrutiny_download_is_inert() -> None:
-    from projections.report import MeasureValue, Report
-
-    def report(title: str) -> Report:
-        return Report(as_at=pd.Timestamp("2015-10-31").date(),
-                      known_at=pd.Timestamp("2015-11-01", tz="UTC").to_pydatetime(),
-                      from_day=pd.Timestamp("2015-04-01").date(), plan={},
-                      measures=[MeasureValue(id="m", title=title, value=3, unit="count",
-                                             by_agency={"racs": 3})])
-
+    """The pack's CSV (the scrutiny page's download): a hostile title or agency name is
+    text, while numbers stay numbers."""
     hostile = "=WEBSERVICE(\"http://x\")"
-    csv = safe_csv(comparison(report(hostile).to_json(), report(hostile).to_json())).decode()
+    side = {"value": 3, "markers": [], "target": None, "rag": None}
+    pack = {"plan": {"title": hostile, "code": "p"}, "meeting": "2015-10-31",
+            "meeting_title": hostile, "from": "2015-04-01", "audience": "scrutiny",
+            "known_at_meeting": "2015-10-31T23:59:59Z", "known_at": "2015-11-01T00:00:00Z",
+            "log_position_at_meeting": 1, "log_position": 2, "timezone": "Europe/London",
+            "measures": [{"id": "m", "title": hostile, "objective": None, "unit": "count",
+                          "per": None, "then": side, "now": {**side, "value": -3},
+                          "difference": -6, "causes_hidden": False,
+                          "causes": [{"cause": "late return", "effect": -6, "count": 6,
+                                      "agencies": [hostile], "words": hostile}],
+                          "sentences": [], "trend": []}],
+            "actions": [], "legend": {}}
+    csv = pack_csv(pack)
     assert hostile not in csv.replace("'" + hostile, "")
+    assert ",-3," in csv and ",-6," in csv  # numbers are not made text

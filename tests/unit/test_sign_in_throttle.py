@@ -124,7 +124,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from scorecard.bootstrap import Home
 from scorecard_ui.throttle import Attempt, SignInThrottle
-guard = SignInThrottle(Home(Path(sys.argv[1])).open())
+guard = SignInThrottle(Home(Path(sys.argv[1]), event_store_url=sys.argv[5] or None).open())
 start = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 ready, go = Path(sys.argv[2]), Path(sys.argv[3])
 ready.touch()
@@ -137,13 +137,15 @@ print(through)
 
 
 def other_processes(home: Home, tmp_path: Path, count: int, tries: int) -> list[int]:
-    """``count`` processes, each opening the home's store itself, each trying ``tries``
-    sign-ins for the same pair at the same moment; how many each was let through."""
+    """``count`` processes, each opening the home's store itself (SQLite, or the home's
+    PostgreSQL), each trying ``tries`` sign-ins for the same pair at the same moment; how
+    many each was let through."""
     go = tmp_path / "go"
     ready = [tmp_path / f"ready-{n}" for n in range(count)]
     running = [subprocess.Popen(
         [sys.executable, "-c", ANOTHER_PROCESS, str(home.path), str(ready[n]), str(go),
-         str(tries)], cwd=ROOT, stdout=subprocess.PIPE, text=True) for n in range(count)]
+         str(tries), home.event_store_url or ""], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for n in range(count)]
     try:
         while not all(path.exists() for path in ready):
             threading.Event().wait(0.05)

@@ -24,8 +24,11 @@ def test_users_get_no_tracebacks_no_developer_toolbar_and_bounded_uploads() -> N
     assert config["client"]["toolbarMode"] == "viewer"
     # the reader's own limit, which names it, is the one Streamlit enforces first
     assert config["server"]["maxUploadSize"] == MAX_UPLOAD_BYTES // 2**20 <= 64
+    # one theme, the light one the accessibility tests check (docs/accessibility.md)
+    assert config["theme"]["base"] == "light"
     for name, value in (("client.showErrorDetails", "none"), ("client.toolbarMode", "viewer"),
-                        ("server.maxUploadSize", str(MAX_UPLOAD_BYTES // 2**20))):
+                        ("server.maxUploadSize", str(MAX_UPLOAD_BYTES // 2**20)),
+                        ("theme.base", "light")):
         assert STREAMLIT_SETTINGS[name] == value  # what `scorecard ui` passes
 
 

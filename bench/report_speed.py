@@ -1,0 +1,145 @@
+"""The demo's report, uncached, against a plain DuckDB scan of the same facts.
+
+The board's page builds this report on every date change, so its time is felt. Measured
+at the 16 Dec 2015 meeting as known then and as known now: cold (the first report of a
+fresh process on a fresh connection, plan and interval caches empty) and warm (the
+median of repeated builds on one connection). ``build_report`` is called directly: the
+report cache of ``projections.report_cache`` plays no part. The baseline is a plain scan
+of the window's facts measured in the same run, on the same connection.
+
+    PYTHONPATH=. python bench/report_speed.py [--home DIR] [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from domain.timekeeping import end_of_day, to_naive_utc, utc_now
+from projections import readmodel
+from projections.report import build_report, load_plan
+
+MEETING = date(2015, 12, 16)
+TARGET_MS = 10.0
+SCAN_SQL = (
+    "SELECT count(*), sum(attendees) FROM facts WHERE recorded_at <= $known "
+    "AND NOT (ended_at IS NOT NULL AND ended_at <= $known) "
+    "AND occurred_on BETWEEN $start AND $end"
+)
+
+
+def figure(name: str, value: float, unit: str, target: str, met: bool | None,
+           ratio: str = "") -> None:
+    verdict = "" if met is None else ("met" if met else "MISSED")
+    print(f"{name:<58} {value:>12,.1f} {unit:<9} {target:<24} {ratio:<26} {verdict}",
+          flush=True)
+
+
+def knowledge(which: str) -> datetime:
+    """As known at the end of the meeting's day (London), or now."""
+    return end_of_day(MEETING, ZoneInfo("Europe/London")) if which == "then" else utc_now()
+
+
+def cold(path: Path, which: str) -> float:
+    """The first report of a fresh process, in ms (imports and the connection excluded:
+    they are paid once per server process, not per page)."""
+    done = subprocess.run([sys.executable, __file__, "--child", str(path), which],
+                          check=True, capture_output=True, text=True)
+    return float(done.stdout.split()[-1])
+
+
+def child(path: Path, which: str) -> None:
+    with readmodel.connect(path, read_only=True) as connection:
+        started = time.perf_counter()
+        plan = load_plan(connection)
+        build_report(connection, as_at=MEETING, known_at=knowledge(which),
+                     from_day=plan.starts)
+        print((time.perf_counter() - started) * 1000)
+
+
+def median_ms(action: object, runs: int, clock: object = time.perf_counter) -> float:
+    """The median of ``runs`` timings after one unmeasured run, in ms. ``clock`` is the
+    wall clock, or ``time.process_time`` for CPU time (this process, DuckDB's threads
+    included), which moves less when other work shares the machine."""
+    assert callable(action) and callable(clock)
+    action()
+    times: list[float] = []
+    for _ in range(runs):
+        started = clock()
+        action()
+        times.append(clock() - started)
+    return statistics.median(times) * 1000
+
+
+def measure(path: Path, runs: int) -> dict[str, float]:
+    found: dict[str, float] = {}
+    with readmodel.connect(path, read_only=True) as connection:
+        plan = load_plan(connection)
+        params = {"known": to_naive_utc(utc_now()), "start": plan.starts, "end": MEETING}
+        for clock, suffix in ((time.perf_counter, ""), (time.process_time, " cpu")):
+            for which in ("then", "now"):
+                known = knowledge(which)
+                found[f"warm {which}{suffix}"] = median_ms(lambda k=known: build_report(
+                    connection, as_at=MEETING, known_at=k, from_day=plan.starts), runs,
+                    clock)
+            found[f"scan{suffix}"] = median_ms(
+                lambda: connection.execute(SCAN_SQL, params).fetchall(), runs, clock)
+    for which in ("then", "now"):
+        found[f"cold {which}"] = statistics.median(cold(path, which) for _ in range(3))
+    return found
+
+
+def demo_home(folder: Path) -> Path:
+    from scorecard.bootstrap import Home
+    from scorecard.demo import build_demo_home
+
+    home = Home(folder)
+    build_demo_home(home)
+    with home.projected():  # folded up to date before the read-only connections
+        pass
+    return home.readmodel_path
+
+
+def report(found: dict[str, float]) -> None:
+    for which in ("then", "now"):
+        when = "known 16 Dec 2015" if which == "then" else "known now"
+        for kind in ("cold", "warm", "warm cpu"):
+            key = f"{kind} {which}" if kind != "warm cpu" else f"warm {which} cpu"
+            ms, scan = found[key], found["scan cpu" if kind == "warm cpu" else "scan"]
+            figure(f"demo report {kind}, 16 Dec 2015 meeting, {when}", ms, "ms",
+                   f"<= {TARGET_MS:g} ms", ms <= TARGET_MS,
+                   f"{ms / scan:,.0f}x the scan ({scan:.2f} ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--home", type=Path, help="an existing demo home (else built)")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--child", nargs=2)
+    options = parser.parse_args()
+    if options.child:
+        child(Path(options.child[0]), options.child[1])
+        return
+    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, demo report (uncached)", flush=True)
+    if options.home:
+        found = measure(Path(options.home) / "readmodel.duckdb", options.runs)
+    else:
+        (Path.cwd() / ".bench").mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=Path.cwd() / ".bench") as name:
+            found = measure(demo_home(Path(name) / "home"), options.runs)
+    if options.json:
+        print(json.dumps(found))
+    report(found)
+
+
+if __name__ == "__main__":
+    main()
