@@ -510,9 +510,15 @@ def disclosed_restatements(connection: duckdb.DuckDBPyConnection, diff: Mapping[
                     _hide_field(change[name], field, symbol)
                 if "difference" in change:  # then and the difference would give now
                     change["difference"] = symbol
+        unit = str(change.get("unit") or "count")
+        if not hidden and unit == "count" and _small(change.get("difference"),
+                                                     then.policy.threshold):
+            # Both sides are shown, so the change can be worked out (docs: limits), but
+            # a small count of people is not printed for a reader to copy into minutes.
+            change["difference"] = SUPPRESSED
         change["causes"] = copy.deepcopy(HIDDEN_CAUSES) if hidden else hide_causes(
             change["causes"], then.policy.threshold, everything=False, change_known=True,
-            unit=str(change.get("unit") or "count"))
+            unit=unit)
         changes.append(change)
     shown["measures"] = changes
     shown["disclosure"] = {"audience": audience, "threshold": then.policy.threshold,

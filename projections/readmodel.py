@@ -351,7 +351,7 @@ class _Keeper:
 
     def _close_idle(self) -> None:
         while True:
-            time.sleep(max(0.05, self.idle / 4))
+            time.sleep(min(0.25, max(0.05, self.idle / 4)))  # prompt, not busy
             with self._lock:
                 now = time.monotonic()
                 for key, kept in list(self._kept.items()):

@@ -42,7 +42,7 @@ from projections.snapshots import Published
 from scorecard.access import AccessStore
 from scorecard.bootstrap import Home, ProjectorBusy, actor, head_of, new_cipher_key
 from scorecard.demo.feed import DEFAULT_SECONDS_PER_DAY
-from scorecard.packs import stated_hash, write_pack
+from scorecard.packs import stated_hash, verify, write_pack
 from scorecard.rendering import (
     as_json,
     render_audit,
@@ -366,6 +366,21 @@ def cmd_pack(args: argparse.Namespace) -> int:
     for path in paths:
         print(f"{path}  sha256 {stated_hash(path.read_bytes())}")
     return 0
+
+
+def cmd_verify_pack(args: argparse.Namespace) -> int:
+    """Check each pack's stated hash against its content: 0 if every one matches."""
+    failed = 0
+    for name in args.files:
+        try:
+            data = Path(name).read_bytes()
+        except OSError as error:
+            raise CommandError(f"cannot read {name}: {error.strerror}") from None
+        good = verify(data)
+        failed += not good
+        print(f"{name}: {'ok' if good else 'ALTERED or not a pack'} "
+              f"(stated sha256 {stated_hash(data) or 'none'})")
+    return 1 if failed else 0
 
 
 def cmd_returns(args: argparse.Namespace) -> int:
@@ -853,6 +868,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="board: as counted; scrutiny: small counts of people as [c]")
     pack.add_argument("--out", required=True, help="folder for the two files")
     pack.set_defaults(run=cmd_pack)
+    checked = commands.add_parser("verify-pack", help="check a pack's content hash")
+    checked.add_argument("files", nargs="+", help="pack files (CSV or HTML)")
+    checked.set_defaults(run=cmd_verify_pack)
 
     returns = commands.add_parser("returns", help="the returns calendar for a month")
     returns.add_argument("--month", required=True)

@@ -12,6 +12,8 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+WIDE_COLUMNS = 6  # from this many columns a table scrolls in its own box when narrow
+
 
 class Markup(str):
     """HTML that this package built and escaped itself; written into a cell as is."""
@@ -84,7 +86,13 @@ class HtmlTable:
             + (f" title='{html.escape(c.hint, quote=True)}'" if c.hint else "")
             + f">{html.escape(c.header)}</th>" for c in self.columns)
         caption_class = " class='sc-visually-hidden'" if self.caption_hidden else ""
-        return (f"<div class='sc-table-wrap'><table class='{self.css_class}'>"
+        # A wide table keeps its columns readable on a narrow screen (400% zoom) by
+        # scrolling sideways in its own box, which a keyboard can then scroll too.
+        wide = len(self.columns) >= WIDE_COLUMNS
+        scroller = (f" class='sc-table-wrap sc-table-scroll' role='region' tabindex='0' "
+                    f"aria-label='{html.escape(self.caption, quote=True)}'" if wide
+                    else " class='sc-table-wrap'")
+        return (f"<div{scroller}><table class='{self.css_class}'>"
                 f"<caption{caption_class}>{html.escape(self.caption)}</caption>"
                 f"<colgroup>{widths}</colgroup><thead><tr>{headers}</tr></thead>"
                 f"<tbody>{''.join(self._body)}</tbody></table></div>")

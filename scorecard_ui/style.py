@@ -22,6 +22,9 @@ STATUS_TAGS: dict[str, tuple[str, str, str]] = {
 
 TABLE_CSS = """
 .sc-table-wrap { width: 100%; margin: 0 0 1rem 0; }
+.sc-table-scroll { overflow-x: auto; }
+.sc-table-scroll:focus { outline: 3px solid #ffdd00; }
+.sc-table-scroll > table.sc-table { min-width: 44rem; }
 table.sc-table { width: 100%; table-layout: fixed; border-collapse: collapse;
   font-size: 0.9rem; line-height: 1.35; color: #0b0c0c; }
 table.sc-table caption { text-align: left; font-weight: 700; font-size: 1.05rem;

@@ -74,6 +74,13 @@ def test_a_past_meetings_pack_regenerates_byte_identical_after_more_events(
         assert verify(data)
         tampered = data.replace(b"Helpline contacts", b"Helpline Contacts", 1)
         assert not verify(tampered)
+    altered = tmp_path / "altered.csv"
+    altered.write_bytes(before[".csv"].replace(b"Helpline contacts", b"Helpline Contacts", 1))
+    first = next((tmp_path / "before").glob("*.csv"))
+    checked = subprocess.run([SCORECARD, "verify-pack", str(first), str(altered)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 1
+    assert f"{first}: ok" in checked.stdout and f"{altered}: ALTERED" in checked.stdout
     late_returns(demo, tmp_path, f"late-helpline-{audience[0]}")  # b, s: one each
     demo.project()  # the projector publishes them (no service runs beside this test)
     again = packs(demo, tmp_path / "again", *extra)

@@ -17,6 +17,7 @@ import pytest
 
 from domain.timekeeping import end_of_day
 from ingest.file_push import push_file
+from projections.disclosure import SUPPRESSED, Policy, disclosed_restatements
 from projections.restatements import EFFECT_ORDER, effect_sentences, restatements
 from scorecard.bootstrap import Home
 from scorecard.demo import build_demo_home
@@ -233,3 +234,37 @@ def test_on_generated_histories_the_effects_add_up_to_each_difference(
             check_effects_sum(back)
     assert checked >= 10, "the model checked too few effects"
     assert mixed, "no change had more than one kind of cause: the ordering went untested"
+
+
+@pytest.mark.parametrize("seed", [4, 5])  # 5 needs the secondary hiding (checked)
+def test_scrutiny_sees_no_small_effect_and_no_hidden_effect_it_could_subtract(
+    tmp_path: Path, seed: int,
+) -> None:
+    """As scrutiny, on a generated history: an effect (or a difference) on a count of
+    people is 0, at least the threshold, or [c]; and a hidden effect is never the only
+    hidden one among shown others (they and the public difference would give it)."""
+    home, _ = generated_home(tmp_path, seed)
+    app = home.open()
+    zone = app.plan.zone
+    hidden_seen = 0
+    with home.projected(app) as connection:
+        policy = Policy.from_plan(app.plan)
+        for as_at, from_day in ((THEN_DAY, None), (date(2015, 10, 31), date(2015, 7, 1)),
+                                (date(2015, 9, 30), None)):
+            counted = restatements(connection, as_at=as_at,
+                                   known_at=end_of_day(THEN_DAY, zone),
+                                   against=end_of_day(NOW_DAY, zone), from_day=from_day)
+            shown = disclosed_restatements(connection, counted, "scrutiny")
+            for change in shown["measures"]:
+                if change["measure"] not in policy.people or change.get("unit") != "count":
+                    continue
+                events = [c for c in change["causes"] if c["cause"] in EFFECT_ORDER]
+                for value in [change.get("difference")] + [c["effect"] for c in events]:
+                    assert value in (None, SUPPRESSED) or value == 0 or \
+                        abs(value) >= policy.threshold, (change["measure"], value)
+                hidden = [c for c in events if c["effect"] == SUPPRESSED]
+                hidden_seen += len(hidden)
+                if len(hidden) == 1 and change["difference"] != SUPPRESSED:
+                    assert not [c for c in events if c["effect"] not in (SUPPRESSED, 0)], \
+                        change
+    assert hidden_seen, "nothing was hidden: the history tests nothing"
