@@ -32,6 +32,7 @@ from projections.returns import (
     returns_calendar,
 )
 from scorecard_ui.exceptions_view import note_form
+from scorecard_ui.formatting import uk_time
 from scorecard_ui.outliers_view import keep_confirmations, question_return, return_flags
 from scorecard_ui.return_submission import (
     Preview,
@@ -220,8 +221,9 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
         st.info("No rejection of yours matches these choices.")
         return
     st.dataframe(neutralised_frame(pd.DataFrame([
-        {k: r[k] for k in ("received_at", "event_id", "type", "reason", "field", "message",
-                           "status")} for r in rows])), hide_index=True, width="stretch")
+        {"Received": uk_time(r["received_at"]),
+         **{k: r[k] for k in ("event_id", "type", "reason", "field", "message", "status")}}
+        for r in rows])), hide_index=True, width="stretch")
     first = (page - 1) * PAGE_SIZE + 1
     st.caption(f"Rows {first:,} to {first + len(rows) - 1:,} of {total:,}")
     _download(app, agency, chosen, total)
