@@ -17,7 +17,12 @@ from domain.users import ROLES
 from projections import directory
 from projections.rejected import list_rejected
 from scorecard_ui.formatting import uk_time
-from scorecard_ui.session import application, current_user, home, session_tokens
+from scorecard_ui.session import (
+    application,
+    current_user,
+    read_model,
+    session_tokens,
+)
 from scorecard_ui.spreadsheet import neutralised_frame
 from scorecard_ui.text import as_text
 from scorecard_ui.throttle import SignInThrottle, said, unlock_sign_in
@@ -112,7 +117,7 @@ def _agencies(codes: list[str]) -> None:
 def _users(codes: list[str]) -> None:
     app = application()
     by = _actor()
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         users = pd.DataFrame(directory.users(connection), columns=directory.USER_COLUMNS)
     users["added_at"] = users["added_at"].map(uk_time)
     st.dataframe(users, hide_index=True, width="stretch")
@@ -181,7 +186,7 @@ def _manage_user(usernames: list[str], by: str) -> None:
 def _quarantine() -> None:
     """Rejected messages not proven to come from the agency they name: kept for
     administrators only, never shown to that agency or resubmittable by it."""
-    with home().readmodel() as connection:
+    with read_model(application()) as connection:
         rows = list_rejected(connection, view="quarantine")
     st.caption("Messages whose signature did not verify for the agency they name (or "
                "that name none): anyone able to reach the topic could have sent them.")
@@ -197,7 +202,7 @@ def _quarantine() -> None:
 def render() -> None:
     st.title("Administration")
     st.caption("Agencies, their keys, and the people who sign in.")
-    with home().readmodel() as connection:
+    with read_model(application()) as connection:
         agencies = pd.DataFrame(directory.agencies(connection),
                                 columns=directory.AGENCY_COLUMNS)
     codes = list(agencies["code"]) if not agencies.empty else []
