@@ -272,7 +272,7 @@ def demo_home(folder: Path) -> tuple[Path, tuple[str, str], list[date]]:
 
     home = Home(folder)
     build_demo_home(home)
-    with home.readmodel():
+    with home.projected():
         pass
     meetings = [date(2015, 12, 16), date(2015, 11, 4)]
     return folder, ("board", demo_password("board")), meetings
@@ -287,7 +287,7 @@ def national_home(folder: Path, events: int) -> tuple[Path, tuple[str, str], lis
     started = time.perf_counter()
     saved = build_store(app, events)
     app.add_user(BOARD[0], "board", None, BOARD[1], by="bench")
-    with home.readmodel(app):  # folded before the clock starts, as a running service keeps it
+    with home.projected(app):  # folded before the clock starts, as a running service keeps it
         pass
     print(f"# built and folded a national store of {saved:,} events in "
           f"{time.perf_counter() - started:.0f} s", flush=True)

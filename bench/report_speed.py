@@ -103,7 +103,7 @@ def demo_home(folder: Path) -> Path:
 
     home = Home(folder)
     build_demo_home(home)
-    with home.readmodel():  # folded up to date before the read-only connections
+    with home.projected():  # folded up to date before the read-only connections
         pass
     return home.readmodel_path
 

@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -36,6 +37,7 @@ from ingest.file_push import file_line_delivery, push_file
 from projections.report import build_report
 from projections.report_cache import ReportCache
 from scorecard.bootstrap import Home, postgres_env
+from scorecard.service import DEFAULT_INTERVAL, follow
 from tests.support import event, write_jsonl
 
 KEY = "0" * 64  # every generated agency's key (bench/national.py)
@@ -113,7 +115,7 @@ def rebuild_figure(home: Home, app: Scorecard, label: str) -> None:
 
 
 def report_figures(home: Home, app: Scorecard, label: str) -> None:
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         for as_at, known_at, from_day in REPORTS:
             known = known_at or utc_now()
             report = partial(build_report, connection, as_at=as_at, known_at=known,
@@ -142,8 +144,8 @@ def report_figures(home: Home, app: Scorecard, label: str) -> None:
 def child(mode: str, folder: str, *args: str) -> int:
     """Run in a fresh process: prints its peak memory (KiB) last."""
     home = Home(Path(folder))
-    if mode == "ui":  # the page's path: bring the read model up to date, build a report
-        with home.readmodel() as connection:
+    if mode == "ui":  # the page's path: open the published read model, build a report
+        with home.reader() as connection:
             build_report(connection, as_at=date(2025, 12, 31), known_at=utc_now(),
                          from_day=date(2025, 4, 1))
     elif mode == "worker":  # a push of 5,000 events into the store
@@ -167,13 +169,18 @@ def child(mode: str, folder: str, *args: str) -> int:
                                                 backfill=False, source="load"))
             app.submit(batch)
             time.sleep(0.2)
+    elif mode == "projector":  # the projector service, until told to stop
+        stopped = threading.Event()
+        threading.Thread(target=_set_when_exists, args=(Path(args[0]), stopped),
+                         daemon=True).start()
+        follow(home, DEFAULT_INTERVAL, stopped, log=lambda _text: None)
     elif mode == "reader":  # polls as the page does; notes when each sample appears
         stop, out, ready = Path(args[0]), Path(args[1]), Path(args[2])
         seen: dict[str, float] = {}
         polls: list[float] = []
         while not stop.exists():
             started = time.perf_counter()
-            with home.readmodel() as connection:
+            with home.reader() as connection:
                 build_report(connection, as_at=date(2026, 3, 31), known_at=utc_now(),
                              from_day=date(2025, 4, 1))
                 rows = connection.execute(
@@ -186,6 +193,12 @@ def child(mode: str, folder: str, *args: str) -> int:
         out.write_text(json.dumps({"seen": seen, "polls": polls}))
     print(peak_kib())
     return 0
+
+
+def _set_when_exists(path: Path, event: threading.Event) -> None:
+    while not path.exists():
+        time.sleep(0.1)
+    event.set()
 
 
 def peak_kib() -> int:
@@ -215,6 +228,7 @@ def freshness(folder: Path, samples: int = 50) -> None:
     control = Path(tempfile.mkdtemp())
     stop, out, ready = control / "stop", control / "seen.json", control / "ready"
     load = _child("load", str(folder), str(stop), wait=False)
+    projector = _child("projector", str(folder), str(stop), wait=False)
     reader = _child("reader", str(folder), str(stop), str(out), str(ready), wait=False)
     while not ready.exists():
         time.sleep(0.1)
@@ -231,6 +245,7 @@ def freshness(folder: Path, samples: int = 50) -> None:
     stop.touch()
     reader.communicate(timeout=120)
     load.communicate(timeout=120)
+    projector.communicate(timeout=120)
     found = json.loads(out.read_text())
     lags = sorted(found["seen"].get(k, float("inf")) - t for k, t in accepted.items())
     p50, p95 = lags[len(lags) // 2], lags[int(len(lags) * 0.95) - 1]

@@ -98,6 +98,7 @@ class Projector:
 
     def __init__(self, app: Scorecard) -> None:
         self.app = app
+        self.users_touched: set[Any] = set()  # user ids whose events were folded
 
     def position(self, connection: duckdb.DuckDBPyConnection) -> int:
         return tracked_position(connection, TRACKING_NAME)
@@ -126,6 +127,8 @@ class Projector:
         (``AUDITS`` and ``FOLDS``); an event in neither table changes nothing here."""
         if isinstance(event, Agency.Event) and not isinstance(event, AGENCY_REGISTERED):
             self._agency_code(event.originator_id, agency_codes)  # for the audit line
+        if isinstance(event, User.Event):
+            self.users_touched.add(event.originator_id)
         if isinstance(event, User.Event) and not isinstance(event, USER_ADDED):
             found: Any = self.app.repository.get(event.originator_id)
             batch.usernames[event.originator_id] = found.username  # for the audit line

@@ -202,12 +202,12 @@ def tracked_position(connection: duckdb.DuckDBPyConnection, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _is_lock_conflict(error: duckdb.Error) -> bool:
+def is_lock_conflict(error: duckdb.Error) -> bool:
     text = str(error)
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set" in text)
 
 
-def _config(memory_limit: str | None) -> dict[str, str | bool | int | float | list[str]]:
+def config(memory_limit: str | None) -> dict[str, str | bool | int | float | list[str]]:
     """DuckDB settings. ``memory_limit`` (``SCORECARD_DUCKDB_MEMORY_LIMIT``, e.g.
     ``512MB``) caps what DuckDB keeps in memory, its cache of what it has read included;
     unset, DuckDB's own default applies (80% of the machine's memory), which a page over
@@ -215,19 +215,20 @@ def _config(memory_limit: str | None) -> dict[str, str | bool | int | float | li
     return {"memory_limit": memory_limit} if memory_limit else {}
 
 
-def _open(path: Path, read_only: bool,
-          memory_limit: str | None) -> duckdb.DuckDBPyConnection:
-    """A new connection, waiting while another process holds DuckDB's file lock."""
-    deadline = time.monotonic() + LOCK_RETRY_SECONDS
+def _open(path: Path, read_only: bool, memory_limit: str | None,
+          wait: float = LOCK_RETRY_SECONDS) -> duckdb.DuckDBPyConnection:
+    """A new connection, waiting up to ``wait`` seconds while another process holds
+    DuckDB's file lock."""
+    deadline = time.monotonic() + wait
     while True:
         try:
             if read_only and not Path(path).exists():
                 read_only = False  # nothing to read yet: create it
             connection = duckdb.connect(str(path), read_only=read_only,
-                                        config=_config(memory_limit))
+                                        config=config(memory_limit))
             break
         except duckdb.IOException as error:
-            if not _is_lock_conflict(error) or time.monotonic() > deadline:
+            if not is_lock_conflict(error) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
     try:
@@ -240,20 +241,19 @@ def _open(path: Path, read_only: bool,
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False,
-            memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the read model, waiting while another process holds DuckDB's file lock.
-
-    DuckDB lets one process open a file for writing at a time; connections are kept
-    short so the CLI, the projector and the UI take turns. A process that called
-    ``keep_open`` (the page server) gets a cursor on a connection it keeps between uses
+def connect(path: Path, *, read_only: bool = False, memory_limit: str | None = None,
+            wait: float = LOCK_RETRY_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open a read-model file, waiting up to ``wait`` seconds while another process holds
+    DuckDB's file lock. The projector's working file has one writer, the projector;
+    readers open the snapshots it publishes (``snapshots.py``), never that file. A
+    process that called ``keep_open`` gets a cursor on a connection it keeps between uses
     instead (see ``keep_open``).
     """
     if _keeping.idle > 0:
         with _keeping.cursor(path, read_only, memory_limit) as cursor:
             yield cursor
         return
-    connection = _open(path, read_only, memory_limit)
+    connection = _open(path, read_only, memory_limit, wait)
     try:
         yield connection
     finally:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import duckdb
@@ -31,10 +33,10 @@ from eventsourcing.persistence import InternalError as PersistenceInternalError
 from domain.application import Scorecard
 from domain.errors import CommandError
 from domain.plan import load_plan_document
-from projections import readmodel
+from projections import readmodel, snapshots
 from projections.measures import check_plan_measure
 from projections.projector import Projector
-from scorecard.access import private_file
+from scorecard.access import AccessStore, ListedUser, UserDirectory, private_file
 from scorecard.recorders import POSTGRES_FACTORY_TOPIC, SQLITE_FACTORY_TOPIC
 from scorecard.settings import Settings
 
@@ -100,6 +102,9 @@ class Home:
         for path in (self.readmodel_path, Path(str(self.readmodel_path) + ".wal")):
             if path.exists():
                 os.chmod(path, 0o600)
+        if self.snapshots_path.exists():
+            with contextlib.suppress(PermissionError):
+                os.chmod(self.snapshots_path, 0o700)
 
     def open(self, plan_file: Path | None = None) -> Scorecard:
         """The application over this home, adopting a plan when the home is new.
@@ -135,25 +140,145 @@ class Home:
                 time.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
 
+    def open_store(self) -> Scorecard:
+        """The application over this home's event store without adopting anything: the
+        projector's view of the record, which it only reads."""
+        self.make_private()
+        app = self._application()
+        try:
+            app.has_plan()
+        except (ValueError, UnicodeDecodeError, InvalidTag) as error:
+            raise CommandError(
+                "cannot read the event store: it is encrypted and SCORECARD_CIPHER_KEY or "
+                f"SCORECARD_CIPHER_KEY_FILE is missing or wrong ({type(error).__name__})"
+            ) from None
+        return app
+
+    @property
+    def snapshots_path(self) -> Path:
+        """Where the projector publishes the read model for readers (``snapshots.py``)."""
+        return self.path / "snapshots"
+
+    def _duckdb_config(self) -> dict[str, str | bool | int | float | list[str]]:
+        return readmodel.config(self.settings.duckdb_memory_limit)
+
     @contextmanager
-    def readmodel(self, app: Scorecard | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-model connection, first brought up to date with the event store."""
-        app = app or self.open()
-        with readmodel.connect(self.readmodel_path,
-                               memory_limit=self.settings.duckdb_memory_limit) as connection:
-            self.make_private()  # a new read model file, created by DuckDB's umask
-            Projector(app).catch_up(connection)
+    def working_readmodel(self, *, wait: float = readmodel.LOCK_RETRY_SECONDS
+                          ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The projector's own read-write file; only a projector opens it. Raises
+        ``ProjectorBusy`` when another projector holds it for longer than ``wait``."""
+        path = self.readmodel_path.absolute()
+        with _HELD_LOCK:  # DuckDB's file lock keeps out other processes, not other threads
+            if path in _HELD:
+                raise ProjectorBusy("a projector of this process holds the read model")
+            _HELD.add(path)
+        try:
+            with readmodel.connect(self.readmodel_path, wait=wait,
+                                   memory_limit=self.settings.duckdb_memory_limit) as connection:
+                self.make_private()  # a new read model file, created by DuckDB's umask
+                yield connection
+        except duckdb.IOException as error:
+            if readmodel.is_lock_conflict(error):
+                raise ProjectorBusy("another projector holds the read model (is "
+                                    "`scorecard project --follow` running?)") from None
+            raise
+        finally:
+            with _HELD_LOCK:
+                _HELD.discard(path)
+
+    def fold_and_publish(self, app: Scorecard, connection: duckdb.DuckDBPyConnection,
+                         *, publish: bool = False) -> int:
+        """The projector's step: fold every new event into its working file and, when
+        something was folded (or ``publish``, or nothing is published yet), publish a
+        snapshot for readers. Returns how many events were folded."""
+        projector = Projector(app)
+        folded = projector.catch_up(connection)
+        everyone = publish or self.published() is None
+        if projector.users_touched or everyone:
+            self._publish_sign_in_list(app, connection, None if everyone
+                                       else projector.users_touched)
+        if folded or everyone:
+            snapshots.publish(connection, self.readmodel_path, self.snapshots_path,
+                              projector.position(connection), head_of(app))
+        return folded
+
+    def _publish_sign_in_list(self, app: Scorecard, connection: duckdb.DuckDBPyConnection,
+                              touched: set[Any] | None) -> None:
+        """The users whose events were just folded (all of them when ``touched`` is None:
+        at the service's start, so a crash between the read model's commit and this
+        cannot leave the list behind) into the access store's sign-in list, for read
+        page processes."""
+        if touched is None:
+            found = [app.user(name) for name, in connection.execute(
+                "SELECT username FROM users").fetchall()]
+        else:
+            found = [app.repository.get(user_id) for user_id in touched]
+        UserDirectory(AccessStore(self.access_path)).publish(
+            ListedUser(u.username, u.role, u.agency, u.disabled, u.password_hash)
+            for u in found if u is not None)
+
+    def project(self, app: Scorecard | None = None, *, wait: float = 30.0) -> int:
+        """One catch-up of the projector, published (``scorecard project``). When a
+        projector service already holds the working file, wait (up to ``wait`` seconds)
+        for it to publish what the log holds instead; 0 events folded here then."""
+        app = app or self.open_store()
+        try:
+            with self.working_readmodel(wait=0.5) as connection:
+                return self.fold_and_publish(app, connection)
+        except ProjectorBusy:
+            head = head_of(app)
+            published = self.wait_for(head, wait)
+            if published is None or published.behind(head):
+                raise
+            return 0
+
+    def published(self) -> snapshots.Published | None:
+        return snapshots.latest(self.snapshots_path)
+
+    def wait_for(self, position: int, timeout: float) -> snapshots.Published | None:
+        """The published read model once it has folded ``position`` (or after
+        ``timeout`` seconds, as it is)."""
+        return snapshots.wait_for(self.snapshots_path, position, timeout)
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection to the newest published read model. Never folds: the
+        projector (``scorecard project --follow``) is the read model's only writer."""
+        with snapshots.open_latest(self.snapshots_path, self._duckdb_config()) as (
+                connection, _published):
+            yield connection
+
+    @contextmanager
+    def projected(self, app: Scorecard | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run the projector once, then read what it published: for tests and tools that
+        play both parts in one process (a page or a report only ever uses ``reader``)."""
+        self.project(app)
+        with self.reader() as connection:
             yield connection
 
     def rebuild(self, app: Scorecard | None = None) -> int:
         """Throw the read model away and fold the whole event store again."""
-        app = app or self.open()
+        app = app or self.open_store()
+        with self.working_readmodel(wait=1.0):
+            pass  # refuse while a projector service holds the file
         readmodel.release(self.readmodel_path)  # a kept connection would read the old file
         for suffix in ("", ".wal"):
             Path(str(self.readmodel_path) + suffix).unlink(missing_ok=True)
-        with readmodel.connect(self.readmodel_path) as connection:
-            self.make_private()
-            return Projector(app).catch_up(connection)
+        with self.working_readmodel() as connection:
+            return self.fold_and_publish(app, connection, publish=True)
+
+
+_HELD: set[Path] = set()  # working files a projector of this process has open
+_HELD_LOCK = threading.Lock()
+
+
+class ProjectorBusy(CommandError):
+    """The projector's working file is held by another projector."""
+
+
+def head_of(app: Scorecard) -> int:
+    """The event log's last notification id (0 when empty)."""
+    return int(app.recorder.max_notification_id() or 0)
 
 
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"

@@ -9,11 +9,13 @@ import argparse
 import json
 import os
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
+
+import duckdb
 
 from domain.application import Scorecard
 from domain.contract import EVENT_TYPES, MONTH, SECTORS, decode_message
@@ -24,7 +26,6 @@ from domain.users import ROLES
 from ingest.file_push import produce_file, push_file, push_message
 from ingest.kafka_messages import TOPIC
 from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
-from projections import readmodel
 from projections.audit import audit_trail
 from projections.disclosure import (
     AUDIENCES,
@@ -33,13 +34,14 @@ from projections.disclosure import (
 )
 from projections.evidence import check_signature, evidence
 from projections.outliers import confirmed_figures, flag_return
-from projections.projector import Projector
 from projections.rejected import View, list_rejected
 from projections.report import build_report, load_plan
 from projections.restatements import restatements
 from projections.returns import data_quality, returns_calendar
+from projections.snapshots import Published
 from scorecard.access import AccessStore
-from scorecard.bootstrap import Home, actor, new_cipher_key
+from scorecard.bootstrap import Home, ProjectorBusy, actor, head_of, new_cipher_key
+from scorecard.demo.feed import DEFAULT_SECONDS_PER_DAY
 from scorecard.packs import stated_hash, verify, write_pack
 from scorecard.rendering import (
     as_json,
@@ -53,7 +55,8 @@ from scorecard.rendering import (
     report_csv,
     report_json,
 )
-from scorecard.settings import Settings, markdown_table
+from scorecard.service import DEFAULT_INTERVAL, Process, follow, run_together
+from scorecard.settings import STORE_ACCESS, Settings, markdown_table
 from scorecard.workers import run_workers
 from scorecard_ui.session_tokens import SessionTokens
 from scorecard_ui.throttle import (
@@ -317,7 +320,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
                               from_day=from_day, rules=args.rules)
         if args.audience is not None:
@@ -340,7 +343,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         diff = restatements(connection, as_at=as_at, known_at=_known_at(args, app),
                             against=_known_at(args, app, "against"), from_day=from_day)
         if args.audience is not None:
@@ -351,13 +354,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_pack(args: argparse.Namespace) -> int:
     """A meeting's reproducible pack (CSV and printable HTML) into --out."""
-    home = Home.from_environment()
+    home = Home.from_settings(args.settings)
     app = home.open()
     meeting = _parse(parse_day, args.meeting, "--meeting")
     from_day = _parse(parse_day, args.from_day, "--from") if args.from_day else None
     known = _parse(lambda t: parse_moment(t, app.plan.zone), args.known, "--known") if (
         args.known) else None
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         paths = write_pack(connection, Path(args.out), meeting=meeting, known_at=known,
                            audience=args.audience, from_day=from_day)
     for path in paths:
@@ -385,7 +388,7 @@ def cmd_returns(args: argparse.Namespace) -> int:
     app = home.open()
     if not MONTH.match(args.month):
         raise CommandError(f"--month {args.month!r} is not a month in the form YYYY-MM")
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         rows = returns_calendar(connection, load_plan(connection), args.month,
                                 _known_at(args, app))
     print(as_json(rows) if args.json else render_calendar(rows))
@@ -395,7 +398,7 @@ def cmd_returns(args: argparse.Namespace) -> int:
 def cmd_quality(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         rows = data_quality(connection, load_plan(connection), _known_at(args, app),
                             args.agency)
     print(as_json(rows) if args.json else render_quality(rows))
@@ -464,7 +467,7 @@ def cmd_exception_list(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
                               from_day=from_day)
     flags = {m.id: m.exception.to_json() for m in report.measures if m.exception}
@@ -486,7 +489,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
     as_at, from_day = _window(args)
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         found = evidence(connection, args.measure, as_at=as_at,
                          known_at=_known_at(args, app), from_day=from_day)
     shown = found.to_json(with_cases=args.with_cases)
@@ -523,7 +526,7 @@ def cmd_outliers_check(args: argparse.Namespace) -> int:
             messages.append(decode_message(line))
         except Rejected as error:
             print(f"line {number}: not judged: {error}", file=sys.stderr)
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         flags = flag_return(connection, load_plan(connection), args.agency, messages,
                             utc_now())
     if args.json:
@@ -539,7 +542,7 @@ def cmd_outliers_list(args: argparse.Namespace) -> int:
     """Figures confirmed after being questioned at entry, and their follow-up marks."""
     home = Home.from_settings(args.settings)
     app = home.open()
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         rows = confirmed_figures(connection, _known_at(args, app), args.agency)
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -589,31 +592,64 @@ def cmd_rejected(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     # An agency's list is its own rejections only; quarantine is asked for by name.
     view: View = "quarantine" if args.quarantine else "own" if args.agency else "all"
-    with home.readmodel() as connection:
+    with _reading(home, home.open()) as connection:
         rejections = list_rejected(connection, args.agency, view)
     print(as_json(rejections) if args.json else render_rejected(rejections))
     return 0
 
 
 def cmd_project(args: argparse.Namespace) -> int:
+    """The projector: once, or as the service (``--follow``) until SIGTERM or Ctrl-C."""
     home = Home.from_settings(args.settings)
-    app = home.open()
-    while True:
-        with readmodel.connect(home.readmodel_path) as connection:
-            home.make_private()
-            folded = Projector(app).catch_up(connection)
-        if folded:
-            print(f"folded {folded} events", flush=True)
-        if not args.follow:
-            return 0
-        time.sleep(args.interval)  # the connection is closed: readers take their turn
+    if args.follow:
+        return follow(home, args.interval)
+    app = home.open_store()
+    try:
+        folded = home.project(app, wait=READ_WAIT_SECONDS * 5)
+    except ProjectorBusy:  # the service is running but has not caught up
+        head = head_of(app)
+        print(f"the projector service is running; the read model is "
+              f"{_behind(home.published(), head)}")
+        return 0
+    print(f"folded {folded} events; the read model is published up to log position "
+          f"{head_of(app)}")
+    return 0
+
+
+# How long a report waits for the projector to fold what the event log already holds.
+READ_WAIT_SECONDS = 3.0
+
+
+def _behind(published: Published | None, head: int) -> str:
+    if published is None:
+        return "not published yet"
+    behind = published.behind(head)
+    if not behind:
+        return "up to date with the event log"
+    return (f"{behind} event(s) behind the event log (published "
+            f"{published.published_at:%d %b %Y %H:%M:%S} UTC)")
+
+
+@contextmanager
+def _reading(home: Home, app: Scorecard) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The published read model for a report, after waiting a moment for the projector
+    to fold what the log already holds; when it is still behind, the report says so on
+    standard error (the report itself stays machine-readable)."""
+    head = head_of(app)
+    published = home.wait_for(head, READ_WAIT_SECONDS)
+    if published is None or published.behind(head):
+        print(f"scorecard: note: the read model is {_behind(published, head)}; is the "
+              "projector running? (scorecard project --follow, or scorecard project once)",
+              file=sys.stderr)
+    with home.reader() as connection:
+        yield connection
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open()
     since = _known_at(args, app, "since") if args.since else None
-    with home.readmodel(app) as connection:
+    with _reading(home, app) as connection:
         rows = audit_trail(connection, args.agency, since)
     print(as_json(rows) if args.json else render_audit(rows))
     return 0
@@ -653,25 +689,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                      for name, role, _ in DEMO_USERS))
     if args.no_ui:
         return 0
-    return _serve(home, args.host, args.port)
+    return _serve(home, args, feed=None if args.no_feed else args.feed_seconds_per_day)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    return _serve(Home.from_settings(args.settings), args.host, args.port)
+    return _serve(Home.from_settings(args.settings), args)
 
 
-def _serve(home: Home, host: str, port: int) -> int:
-    import subprocess
-
+def _serve(home: Home, args: argparse.Namespace, feed: float | None = None) -> int:
+    """The projector, the page and (for the demo, one plan day every ``feed`` seconds) the
+    demo feed, started and stopped together: Ctrl-C or SIGTERM stops all of them, and so
+    does any one failing (the feed may also finish its year and leave the others)."""
     server_path = Path(__file__).resolve().parent.parent / "scorecard_ui" / "server.py"
-    env = dict(os.environ) | home.settings.environment()
-    print(f"serving the scorecard on http://{host}:{port}/")
-    return subprocess.call(
-        [sys.executable, "-m", "streamlit", "run", str(server_path),
-         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-         *(f"--{name}={value}" for name, value in STREAMLIT_SETTINGS.items())],
-        env=env,
-    )
+    settings = home.settings
+    inherited = dict(os.environ)
+    if settings.reads_only:  # read pages: no event store, no key, no projector here
+        settings = settings.without_store_access()
+        inherited = {name: value for name, value in inherited.items()
+                     if name not in STORE_ACCESS and name.removesuffix("_FILE")
+                     not in STORE_ACCESS}
+    env = inherited | settings.environment()
+    members = []
+    if not (args.no_projector or settings.reads_only):
+        members.append(Process(
+            "projector", [sys.executable, "-m", "scorecard.cli", "project", "--follow"], env,
+            ready=lambda: home.published() is not None))
+    if feed is not None:
+        members.append(Process(
+            "demo feed", [sys.executable, "-m", "scorecard.demo.feed", "--seconds-per-day",
+                          str(feed)], env, essential=False))
+    members.append(Process("page", [
+        sys.executable, "-m", "streamlit", "run", str(server_path),
+        "--server.address", args.host, "--server.port", str(args.port),
+        "--server.headless", "true",
+        *(f"--{name}={value}" for name, value in STREAMLIT_SETTINGS.items())], env))
+    print(f"serving the scorecard on http://{args.host}:{args.port}/", flush=True)
+    return run_together(members)
 
 
 # The page's Streamlit settings (also in scorecard_ui/.streamlit/config.toml, for a
@@ -940,8 +993,9 @@ def build_parser() -> argparse.ArgumentParser:
     project = commands.add_parser("project", help="bring the read model up to date")
     project.add_argument("--follow", action="store_true",
                          help="keep following the event store (the projector service)")
-    project.add_argument("--interval", type=float, default=0.5,
-                         help="seconds between catch-ups when following")
+    project.add_argument("--interval", type=float, default=DEFAULT_INTERVAL,
+                         help="seconds between catch-ups when following (default "
+                              f"{DEFAULT_INTERVAL})")
     project.set_defaults(run=cmd_project)
 
     audit = commands.add_parser("audit", help="who did what, and when")
@@ -967,8 +1021,16 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         if name == "demo":
             sub.add_argument("--no-ui", action="store_true", help="build the home only")
+            sub.add_argument("--no-feed", action="store_true",
+                             help="no live feed of the plan's final year beside the page")
+            sub.add_argument("--feed-seconds-per-day", type=float,
+                             default=DEFAULT_SECONDS_PER_DAY,
+                             help="real seconds per simulated plan day of the live feed "
+                                  f"(default {DEFAULT_SECONDS_PER_DAY:g})")
         sub.add_argument("--host", default="127.0.0.1")
         sub.add_argument("--port", type=int, default=8501)
+        sub.add_argument("--no-projector", action="store_true",
+                         help="do not start a projector: one runs as its own service")
         sub.set_defaults(run=run)
     return parser
 

@@ -15,10 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal, cast
 
 from domain.errors import CommandError
 
 DEFAULT_HOME = ".scorecard"
+PAGE_SETS = ("all", "read", "write")
+Pages = Literal["all", "read", "write"]
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,9 @@ KAFKA_CLIENT = {
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("SCORECARD_HOME", f"`{DEFAULT_HOME}`",
-            "folder (0700) of the SQLite event store (when used), the DuckDB read model "
-            "and `access.sqlite` (page sessions), each 0600"),
+            "folder (0700) of the SQLite event store (when used), the projector's DuckDB "
+            "read model and the snapshots it publishes (`snapshots/`), and `access.sqlite` "
+            "(page sessions, the sign-in list, a read page's failed sign-ins), each 0600"),
     Setting("SCORECARD_EVENT_STORE", "SQLite: `$SCORECARD_HOME/events.sqlite`",
             "`postgresql://user[:password]@host[:port]/database`: `eventsourcing`'s "
             "PostgreSQL persistence (tables `scorecard_events`, `scorecard_tracking`, "
@@ -67,6 +71,11 @@ SETTINGS: tuple[Setting, ...] = (
             "e.g. `512MB`: caps what each read-model connection keeps in memory (its cache "
             "of what it read included); a page over 10M events otherwise grows to about "
             "1 GB"),
+    Setting("SCORECARD_PAGES", "`all`",
+            "which pages a page process serves: `read` (board, measure, scrutiny, "
+            "evidence; it opens neither the event store nor any key, so give it no "
+            "event-store URL or cipher key), `write` (agency returns and administration) "
+            "or `all`"),
     Setting("SCORECARD_SESSION_IDLE_MINUTES", "`30`",
             "a page sign-in ends after this many minutes without a click"),
     Setting("SCORECARD_SESSION_MAX_HOURS", "`12`",
@@ -94,6 +103,10 @@ SETTINGS: tuple[Setting, ...] = (
             "(see *Fault injection*)"),
 )
 NAMES = tuple(setting.name for setting in SETTINGS)
+# What a read page process is never given: the record's address and keys, and passwords.
+STORE_ACCESS = frozenset({"SCORECARD_EVENT_STORE", "SCORECARD_CIPHER_KEY",
+                          "SCORECARD_CIPHER_KEY_FILE", "SCORECARD_KAFKA_SASL_PASSWORD",
+                          "SCORECARD_PASSWORD", "SCORECARD_ADMIN_PASSWORD"})
 SECRET = frozenset(setting.name for setting in SETTINGS if setting.secret)
 
 
@@ -132,6 +145,7 @@ class Settings:
     kafka_bootstrap: str | None = None
     kafka_security: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     duckdb_memory_limit: str | None = None
+    pages: Pages = "all"
     session_idle: timedelta = timedelta(minutes=30)
     session_max: timedelta = timedelta(hours=12)
     trust_forwarded_for: bool = False
@@ -149,6 +163,10 @@ class Settings:
         source = os.environ if environ is None else environ
         given = {name: source.get(name, "").strip() for name in NAMES}
         given = {name: value for name, value in given.items() if value}
+        pages = given.get("SCORECARD_PAGES", "all")
+        if pages not in PAGE_SETS:
+            raise CommandError(f"SCORECARD_PAGES must be one of {', '.join(PAGE_SETS)}, "
+                               f"not {pages!r}")
         fault = given.get("SCORECARD_FAULT_AFTER_COMMIT")
         key_file = given.get("SCORECARD_CIPHER_KEY_FILE")
         return cls(
@@ -160,6 +178,7 @@ class Settings:
             kafka_security=tuple((option, given[name]) for name, option in KAFKA_CLIENT.items()
                                  if name in given),
             duckdb_memory_limit=given.get("SCORECARD_DUCKDB_MEMORY_LIMIT"),
+            pages=cast(Pages, pages),
             session_idle=timedelta(minutes=_positive(
                 "SCORECARD_SESSION_IDLE_MINUTES",
                 given.get("SCORECARD_SESSION_IDLE_MINUTES", ""), 30)),
@@ -175,6 +194,18 @@ class Settings:
             fault_after_commit=int(fault) if fault else None,
             given=tuple(sorted(given.items())),
         )
+
+    @property
+    def reads_only(self) -> bool:
+        """A read page process: it never opens the event store, nor holds a key."""
+        return self.pages == "read"
+
+    def without_store_access(self) -> Settings:
+        """These settings less every event-store, Kafka and password secret: what a read
+        page process is started with."""
+        given = {name: value for name, value in self.given if name not in STORE_ACCESS}
+        return Settings.from_environment(given | {"SCORECARD_HOME": str(self.home),
+                                                  "SCORECARD_PAGES": "read"})
 
     def effective(self) -> list[tuple[str, str]]:
         """(name, value shown) for every setting: the value given with secrets masked

@@ -22,8 +22,10 @@ import streamlit as st
 from domain.timekeeping import utc_now
 from scorecard_ui.errors import page_boundary
 from scorecard_ui.session import (
+    access_store,
     application,
     authenticate,
+    directory,
     end_session,
     home,
     settings,
@@ -33,7 +35,7 @@ from scorecard_ui.session import (
 from scorecard_ui.single_sign_on import USERNAME_PREFIX, Refused
 from scorecard_ui.single_sign_on import configured as sso_configured
 from scorecard_ui.style import apply_style
-from scorecard_ui.throttle import Locked, SignInThrottle, attempt_sign_in
+from scorecard_ui.throttle import Locked, ReadPageThrottle, SignInThrottle, attempt_sign_in
 from scorecard_ui.views import admin, agency, board, evidence, measure, scrutiny
 
 # Icons from Streamlit's own Material Symbols font: emoji need a colour emoji font that
@@ -57,6 +59,11 @@ ROLE_PAGES = {
     "agency": ["agency"],
     "administrator": ["admin", "board", "agency", "scrutiny", "measure", "evidence"],
 }
+# Which pages a page process serves (SCORECARD_PAGES): the read pages need no event store
+# and no key; the write pages (agency returns, administration) record events.
+READ_PAGES = ("board", "measure", "scrutiny", "evidence")
+WRITE_PAGES = ("agency", "admin")
+PAGE_SETS = {"read": READ_PAGES, "write": WRITE_PAGES, "all": READ_PAGES + WRITE_PAGES}
 
 
 def source_address() -> str:
@@ -110,9 +117,13 @@ def sign_in() -> None:
         password = st.text_input("Password", type="password", key="password")
         if st.form_submit_button("Sign in"):
             now = utc_now()
-            app = application()
-            user = attempt_sign_in(app, SignInThrottle(app), username, password,
-                                   source_address(), now)
+            if settings().reads_only:  # no event store here: the sign-in list, a local count
+                user = attempt_sign_in(directory(), ReadPageThrottle(access_store()), username,
+                                       password, source_address(), now)
+            else:
+                app = application()
+                user = attempt_sign_in(app, SignInThrottle(app), username, password,
+                                       source_address(), now)
             if isinstance(user, Locked):
                 st.error(f"Too many failed sign-ins for this username from here: try again "
                          f"after {user.until:%H:%M} UTC, or ask an administrator.")
@@ -131,7 +142,7 @@ def sign_in() -> None:
 def main() -> None:
     st.set_page_config(page_title="Partnership scorecard", layout="wide")
     apply_style()
-    user = authenticate(application(), utc_now())
+    user = authenticate(directory(), utc_now())
     if user is None:
         sign_in()
         return
@@ -145,7 +156,14 @@ def main() -> None:
             if st.context.headers:
                 go_to("auth/sign-out")
             st.rerun()
-    pages = [PAGES[name] for name in ROLE_PAGES[user.role]]
+    served = [name for name in ROLE_PAGES[user.role] if name in PAGE_SETS[settings().pages]]
+    if not served:
+        st.title("Partnership scorecard")
+        st.info("Your pages are not served here: this page process serves "
+                f"{settings().pages} pages only. Ask an administrator for the address of "
+                "the other one.")
+        return
+    pages = [PAGES[name] for name in served]
     st.navigation([landing(pages[0]), *pages]).run()
 
 

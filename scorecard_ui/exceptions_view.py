@@ -21,7 +21,7 @@ from ingest.file_push import push_message
 from projections.exceptions import ExceptionFlag
 from projections.report import MeasureValue, Report
 from scorecard_ui.formatting import uk_date
-from scorecard_ui.session import SignedIn
+from scorecard_ui.session import READ_ONLY_NOTE, SignedIn
 from scorecard_ui.views import evidence
 
 FLAG_TEXT = {
@@ -60,7 +60,7 @@ def _note_markdown(m: MeasureValue) -> str:
     return "\n".join(lines)
 
 
-def show_exceptions(app: Scorecard, report: Report, user: SignedIn | None,
+def show_exceptions(app: Scorecard | None, report: Report, user: SignedIn | None,
                     live: bool) -> None:
     """The board's section: every measure owing or carrying a note for the as-at month;
     on the live view, the board accepts a note or asks for more."""
@@ -86,7 +86,9 @@ def show_exceptions(app: Scorecard, report: Report, user: SignedIn | None,
                                            "known": f"{report.known_at:%Y-%m-%d}"})
             can_review = (live and user is not None and user.role == "board"
                           and flag.note is not None and flag.review is None)
-            if can_review:
+            if can_review and app is None:
+                st.caption(READ_ONLY_NOTE)
+            elif can_review and app is not None:
                 _review_form(app, m, flag, user)
 
 

@@ -20,7 +20,7 @@ from domain.errors import CommandError
 from domain.timekeeping import utc_now
 from projections.outliers import OutlierFlag, confirmed_figures, flag_return
 from projections.report import load_plan
-from scorecard_ui.session import SignedIn, home
+from scorecard_ui.session import READ_ONLY_NOTE, SignedIn, read_model
 
 REVIEWER_ROLES = ("board", "administrator")
 
@@ -29,7 +29,7 @@ def return_flags(app: Scorecard, agency: str, messages: Sequence[Mapping[str, An
                  ) -> list[OutlierFlag]:
     """The figures the return would change that the rule questions (worked out once per
     file: the page keeps these, not the file's envelopes, until it is submitted)."""
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         return flag_return(connection, load_plan(connection), agency, messages, utc_now())
 
 
@@ -59,12 +59,13 @@ def keep_confirmations(app: Scorecard, flags: Sequence[OutlierFlag], user: Signe
                            flag.explain(), by=user.username, at=now)
 
 
-def reviewer_section(app: Scorecard, user: SignedIn | None, live: bool) -> None:
-    """Figures confirmed after being questioned at entry; the board marks follow-ups.
+def reviewer_section(app: Scorecard | None, user: SignedIn | None, live: bool) -> None:
+    """Figures confirmed after being questioned at entry; the board marks follow-ups
+    (where this process may write: ``app`` is None in a read page process).
     Shown to the board and administrators only: they are agencies' own monthly figures."""
     if user is None or user.role not in REVIEWER_ROLES:
         return
-    with home().readmodel(app) as connection:
+    with read_model() as connection:
         rows = confirmed_figures(connection, utc_now())
     st.subheader("Figures questioned at entry")
     if not rows:
@@ -79,6 +80,9 @@ def reviewer_section(app: Scorecard, user: SignedIn | None, live: bool) -> None:
         hide_index=True, width="stretch")
     open_rows = [r for r in rows if not r["follow_up"]]
     if not (live and user.role == "board" and open_rows):
+        return
+    if app is None:
+        st.caption(READ_ONLY_NOTE)
         return
     labels = {f"{r['agency']} · {r['measure']} · {r['month']}": r for r in open_rows}
     with st.form("follow_up"):

@@ -12,21 +12,25 @@ the cookie.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import duckdb
 import streamlit as st
 
 from domain.application import Scorecard
+from domain.plan import Plan
 from domain.timekeeping import end_of_day, utc_now
 from projections import readmodel
 from projections.disclosure import disclosed_report
-from projections.report import Report
+from projections.report import Report, load_plan
 from projections.report_cache import ReportCache
-from scorecard.access import AccessStore
-from scorecard.bootstrap import Home
+from scorecard.access import AccessStore, UserDirectory
+from scorecard.bootstrap import Home, head_of
 from scorecard.settings import Settings
 from scorecard_ui import single_sign_on as sso
 from scorecard_ui.session_tokens import SessionTokens
@@ -88,7 +92,7 @@ def single_sign_on() -> SignedIn | sso.Refused | None:
     return SignedIn(found.username, found.role, found.agency)
 
 
-def authenticate(app: Scorecard, now: datetime) -> SignedIn | None:
+def authenticate(app: Users, now: datetime) -> SignedIn | None:
     """The user of this rerun's live session, looked up afresh (exists, enabled, role),
     or None; what views read through ``current_user`` is set here and only here. With
     no session cookie, the single sign-on identity, its claims mapped afresh."""
@@ -112,7 +116,7 @@ def authenticate(app: Scorecard, now: datetime) -> SignedIn | None:
     return signed
 
 
-def still_signed_in(app: Scorecard, now: datetime) -> bool:
+def still_signed_in(app: Users, now: datetime) -> bool:
     """For a fragment's own reruns (the live board refreshes every second without the
     app's script): whether the sign-in is still live and its user enabled, without
     counting the refresh as use. True when there is no token to check: the fragment
@@ -168,16 +172,39 @@ def home() -> Home:
     return Home.from_settings(settings())
 
 
+class Users(Protocol):
+    """Where a page looks users up and checks passwords: the event store's application,
+    or, in a read page process, the sign-in list the projector publishes."""
+
+    def user(self, username: str) -> Any: ...
+
+    def sign_in(self, username: str, password: str) -> Any: ...
+
+
+READ_ONLY_NOTE = ("This page process only reads: record the board's decisions with the "
+                  "command line (`scorecard exception review`, `scorecard outliers "
+                  "follow-up`) or on a page process that may write.")
+
+
+class NoEventStore(RuntimeError):
+    """A read page process asked for the event store it must never open."""
+
+
 _APPLICATIONS: dict[tuple[str, str | None, int | None], Scorecard] = {}
 _APPLICATIONS_LOCK = threading.Lock()
 
 
 def application() -> Scorecard:
-    """The application over the home. The server keeps one per event store for the
+    """The application over the home, for pages that write. A read page process
+    (``SCORECARD_PAGES=read``) has no event store: asking for it is a bug, said loudly.
+    The server keeps one per event store for the
     process (opening one cost 5-40 ms, and a rerun asked for it half a dozen times): it
     holds no state of its own but the adopted plan, which never changes once adopted,
     so it reads what other processes record as a fresh one would. A store replaced under
     the same path (a demo rebuilt) is a new file, and so gets a new application."""
+    if settings().reads_only:
+        raise NoEventStore("this page process serves read pages only (SCORECARD_PAGES=read)"
+                           " and never opens the event store")
     current = home()
     if not _INSTALLED:
         return current.open()
@@ -199,6 +226,27 @@ def _file_id(path: Path) -> int | None:
         return None
 
 
+def writer() -> Scorecard | None:
+    """The application when this process may write, else None (a read page process):
+    for views that offer a write (a board's review) beside what they show."""
+    return None if settings().reads_only else application()
+
+
+def directory() -> Users:
+    """Who may sign in: the event store's users, or in a read page process the access
+    store's sign-in list (the projector keeps it), so a board page signs people in while
+    the event store is unreachable."""
+    if settings().reads_only:
+        return UserDirectory(access_store())
+    return application()
+
+
+def current_plan() -> Plan:
+    """The adopted plan, as the projector published it (no event store needed)."""
+    with read_model() as connection:
+        return load_plan(connection)
+
+
 @st.cache_resource
 def report_cache() -> ReportCache:
     """One cache per server process, shared by every session: a live page asks for the
@@ -214,10 +262,27 @@ def audience(user: SignedIn | None, suppress: bool | None = None) -> str:
     return "scrutiny" if suppress else "board"
 
 
+# How long a page that has just written waits for the projector to publish its write.
+WRITE_VISIBLE_SECONDS = 5.0
+
+
+@contextmanager
+def read_model(caught_up_with: Scorecard | None = None
+               ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the read model the projector published; the page never
+    folds. A page that writes passes its application: the read then waits (a few
+    seconds at most) until the projector has published everything the event log holds,
+    so what was just recorded is on the page that follows."""
+    if caught_up_with is not None:
+        home().wait_for(head_of(caught_up_with), WRITE_VISIBLE_SECONDS)
+    with home().reader() as connection:
+        yield connection
+
+
 def counted_report(as_at: Any, known_at: Any, from_day: Any) -> Report:
     """The report as counted: for the board's own exports only (views for anyone else
     render ``load_report``'s disclosed document)."""
-    with home().readmodel(application()) as connection:
+    with read_model() as connection:
         return report_cache().report(connection, as_at=as_at, known_at=known_at,
                                      from_day=from_day)
 
@@ -227,7 +292,7 @@ def load_report(as_at: Any, known_day: Any, from_day: Any, zone: Any, *,
     """The scorecard as known at the end of ``known_day`` (or now, when live), as
     ``shown_to`` may see it (``Report.to_json()`` for the board)."""
     known_at = utc_now() if live else end_of_day(known_day, zone)
-    with home().readmodel(application()) as connection:
+    with read_model() as connection:
         report = report_cache().report(connection, as_at=as_at, known_at=known_at,
                                        from_day=from_day)
         return disclosed_report(connection, report, shown_to)

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
@@ -38,7 +39,8 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.application import Scorecard
 from domain.errors import CommandError
-from domain.users import SignInWindow, User
+from domain.users import SignInWindow
+from scorecard.access import AccessStore
 
 LIMIT = 5
 NAME_LIMIT = 50
@@ -188,8 +190,64 @@ def said(failed: int, locks: dict[str | None, datetime]) -> str:
                       f"until {until:%H:%M} UTC" for source, until in locks.items()) + ".")
 
 
-def attempt_sign_in(app: Scorecard, throttle: SignInThrottle, username: str, password: str,
-                    source: str, now: datetime) -> User | Locked | None:
+class ReadPageThrottle:
+    """The throttle of a read page process, which has no event store to count in: the
+    same limits, counted in the access store (``sign_in_failures``), so shared by the page
+    processes of one host but not across hosts (docs/security.md). Check and count are
+    one ``BEGIN IMMEDIATE`` transaction."""
+
+    def __init__(self, store: AccessStore, limit: int = LIMIT, name_limit: int = NAME_LIMIT,
+                 window: timedelta = WINDOW) -> None:
+        self.store = store
+        self.limit = limit
+        self.name_limit = name_limit
+        self.window = window
+
+    def begin(self, username: str, source: str, now: datetime) -> Attempt | Locked:
+        since = (now - self.window).timestamp()
+        with self.store.transaction() as connection:
+            connection.execute("DELETE FROM sign_in_failures WHERE at <= ?", [since])
+            rows = connection.execute("SELECT source, at FROM sign_in_failures "
+                                      "WHERE username = ?", [username]).fetchall()
+            pair = sorted(at for s, at in rows if s == source)
+            everywhere = sorted(at for _, at in rows)
+            until = max(pair[len(pair) - self.limit] if len(pair) >= self.limit else 0.0,
+                        everywhere[len(everywhere) - self.name_limit]
+                        if len(everywhere) >= self.name_limit else 0.0)
+            if until:
+                return Locked(datetime.fromtimestamp(until, UTC) + self.window)
+            connection.execute("INSERT INTO sign_in_failures VALUES (?, ?, ?)",
+                               [username, source, now.timestamp()])
+        return Attempt(username, source, now)
+
+    def succeeded(self, attempt: Attempt) -> None:
+        with self.store.transaction() as connection:
+            connection.execute("DELETE FROM sign_in_failures WHERE username = ? AND source = ?",
+                               [attempt.username, attempt.source])
+
+
+class Throttle(Protocol):
+    def begin(self, username: str, source: str, now: datetime) -> Attempt | Locked: ...
+
+    def succeeded(self, attempt: Attempt) -> None: ...
+
+
+class KnownUser(Protocol):
+    """What a sign-in gives: an event store's ``User`` or a sign-in list's entry."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+class ChecksPasswords(Protocol):
+    def sign_in(self, username: str, password: str) -> KnownUser | None: ...
+
+
+def attempt_sign_in(app: ChecksPasswords, throttle: Throttle, username: str,
+                    password: str, source: str, now: datetime) -> KnownUser | Locked | None:
     """The user if the password is theirs; ``Locked`` if the throttle refuses the attempt
     without checking it; None for a wrong password or an unknown or disabled user."""
     attempt = throttle.begin(username, source, now)

@@ -98,6 +98,5 @@ def build_demo_home(home: Home, *, replace: bool = True, history: History | None
         pushed.rejections.extend(result.rejections)
     for decision in decisions:
         _decide(app, decision, keys)
-    with home.readmodel(app):
-        pass  # bring the read model up to date so the page opens instantly
+    home.project(app)  # fold and publish the history, so the page opens at once
     return DemoSummary(len(history.agencies), len(history.returns), pushed)

@@ -12,11 +12,17 @@ import streamlit as st
 
 from domain.contract import EVENT_TYPES, SECTORS
 from domain.errors import CommandError
-from domain.timekeeping import iso_utc, utc_now
+from domain.timekeeping import utc_now
 from domain.users import ROLES
 from projections import directory
 from projections.rejected import list_rejected
-from scorecard_ui.session import application, current_user, home, session_tokens
+from scorecard_ui.formatting import uk_time
+from scorecard_ui.session import (
+    application,
+    current_user,
+    read_model,
+    session_tokens,
+)
 from scorecard_ui.spreadsheet import neutralised_frame
 from scorecard_ui.text import as_text
 from scorecard_ui.throttle import SignInThrottle, said, unlock_sign_in
@@ -89,7 +95,7 @@ def _agencies(codes: list[str]) -> None:
     agency = app.agency(chosen)
     if agency is None:
         return
-    st.dataframe(pd.DataFrame([{"Key id": k, "Expires": iso_utc(e) if e else "current"}
+    st.dataframe(pd.DataFrame([{"Key id": k, "Expires": uk_time(e) if e else "current"}
                                for k, e in agency.key_ids().items()]), hide_index=True)
     grace = st.number_input("Grace period for older keys (hours)", min_value=0, value=72,
                             key="grace_hours")
@@ -111,8 +117,9 @@ def _agencies(codes: list[str]) -> None:
 def _users(codes: list[str]) -> None:
     app = application()
     by = _actor()
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         users = pd.DataFrame(directory.users(connection), columns=directory.USER_COLUMNS)
+    users["added_at"] = users["added_at"].map(uk_time)
     st.dataframe(users, hide_index=True, width="stretch")
     with st.form("add_user", clear_on_submit=True):
         st.markdown("**Add a user**")
@@ -179,7 +186,7 @@ def _manage_user(usernames: list[str], by: str) -> None:
 def _quarantine() -> None:
     """Rejected messages not proven to come from the agency they name: kept for
     administrators only, never shown to that agency or resubmittable by it."""
-    with home().readmodel() as connection:
+    with read_model(application()) as connection:
         rows = list_rejected(connection, view="quarantine")
     st.caption("Messages whose signature did not verify for the agency they name (or "
                "that name none): anyone able to reach the topic could have sent them.")
@@ -187,21 +194,23 @@ def _quarantine() -> None:
         st.success("Nothing in quarantine.")
         return
     st.dataframe(neutralised_frame(pd.DataFrame([
-        {k: r[k] for k in ("received_at", "agency", "event_id", "reason", "field", "message",
-                           "source")} for r in rows])), hide_index=True, width="stretch")
+        {"Received": uk_time(r["received_at"]),
+         **{k: r[k] for k in ("agency", "event_id", "reason", "field", "message", "source")}}
+        for r in rows])), hide_index=True, width="stretch")
 
 
 def render() -> None:
     st.title("Administration")
     st.caption("Agencies, their keys, and the people who sign in.")
-    with home().readmodel() as connection:
+    with read_model(application()) as connection:
         agencies = pd.DataFrame(directory.agencies(connection),
                                 columns=directory.AGENCY_COLUMNS)
     codes = list(agencies["code"]) if not agencies.empty else []
     tab_agencies, tab_users, tab_quarantine = st.tabs(
         ["Agencies and keys", "Users and roles", "Quarantine"])
     with tab_agencies:
-        st.dataframe(agencies, hide_index=True, width="stretch")
+        st.dataframe(agencies.assign(registered_at=agencies["registered_at"].map(uk_time)),
+                     hide_index=True, width="stretch")
         _agencies(codes)
     with tab_users:
         _users(codes)

@@ -32,6 +32,7 @@ from projections.returns import (
     returns_calendar,
 )
 from scorecard_ui.exceptions_view import note_form
+from scorecard_ui.formatting import uk_time
 from scorecard_ui.outliers_view import keep_confirmations, question_return, return_flags
 from scorecard_ui.return_submission import (
     Preview,
@@ -45,7 +46,7 @@ from scorecard_ui.returns_upload import (
     UploadRefused,
     template_csv,
 )
-from scorecard_ui.session import SignedIn, application, counted_report, current_user, home
+from scorecard_ui.session import SignedIn, application, counted_report, current_user, read_model
 from scorecard_ui.spreadsheet import neutralised_frame, safe_csv
 from scorecard_ui.text import as_text
 from scorecard_ui.view_state import live_day
@@ -170,7 +171,7 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
     notice = st.session_state.pop("rejected_notice", None)
     if notice:
         st.success(notice)
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         counts = own_rejection_counts(connection, agency)
     open_count = counts["status"].get("open", 0)
     done_count = counts["status"].get("resubmitted", 0)
@@ -208,20 +209,21 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
     chosen = RejectedFilter(reason=None if reason == "(none)" else reason,
                             type=None if event_type == "(none)" else event_type,
                             month=month, status=status)
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         total, _ = own_rejections(connection, agency, chosen, limit=0)
     pages = max(1, -(-total // PAGE_SIZE))
     page = int(st.number_input(f"Page (of {pages:,}; {PAGE_SIZE} rows a page)", min_value=1,
                                max_value=pages, value=1, step=1, key="rejected_page"))
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         total, rows = own_rejections(connection, agency, chosen, limit=PAGE_SIZE,
                                      offset=(page - 1) * PAGE_SIZE)
     if not rows:
         st.info("No rejection of yours matches these choices.")
         return
     st.dataframe(neutralised_frame(pd.DataFrame([
-        {k: r[k] for k in ("received_at", "event_id", "type", "reason", "field", "message",
-                           "status")} for r in rows])), hide_index=True, width="stretch")
+        {"Received": uk_time(r["received_at"]),
+         **{k: r[k] for k in ("event_id", "type", "reason", "field", "message", "status")}}
+        for r in rows])), hide_index=True, width="stretch")
     first = (page - 1) * PAGE_SIZE + 1
     st.caption(f"Rows {first:,} to {first + len(rows) - 1:,} of {total:,}")
     _download(app, agency, chosen, total)
@@ -236,7 +238,7 @@ def rejected(app: Scorecard, agency: str, user: SignedIn) -> None:
 def _download(app: Scorecard, agency: str, chosen: RejectedFilter, total: int) -> None:
     key = f"rejected_csv:{chosen}"
     if st.button(f"Prepare a CSV of these {total:,}", key="rejected_prepare_csv"):
-        with home().readmodel(app) as connection:
+        with read_model(app) as connection:
             _, every = own_rejections(connection, agency, chosen)
         st.session_state[key] = safe_csv(pd.DataFrame([
             {k: r[k] for k in ("received_at", "event_id", "type", "reason", "field",
@@ -255,7 +257,7 @@ def _resubmit_all(app: Scorecard, agency: str, user: SignedIn, chosen: RejectedF
                      help="For rejections whose cause is now fixed, such as a type now "
                           "permitted or a case now referred. Each is decided again."):
         return
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         _, every = own_rejections(connection, agency, chosen)
     lines, skipped = [], 0
     for row in every:
@@ -283,7 +285,7 @@ def _withdraw_all(app: Scorecard, agency: str, user: SignedIn, chosen: RejectedF
                        key="withdraw_confirm")
     if not st.button(f"Withdraw all {total:,}", key="withdraw_all", disabled=not sure):
         return
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         _, every = own_rejections(connection, agency, chosen)
     withdrawn = 0
     ids = [UUID(row["id"]) for row in every]
@@ -478,7 +480,7 @@ TABLE_STYLE = """<style>
 def calendar(app: Scorecard, agency: str, name: str, user: SignedIn) -> None:
     zone = app.plan.zone
     now = utc_now()
-    with home().readmodel(app) as connection:
+    with read_model(app) as connection:
         plan = load_plan(connection)
         months = months_owed(plan, agency, now.astimezone(zone).date())
         if plan.returns is None or not months:
@@ -560,7 +562,7 @@ def render() -> None:
     if user.role == "agency":
         agency = user.agency or ""
     else:
-        with home().readmodel(app) as connection:
+        with read_model(app) as connection:
             codes = agency_codes(connection)
         if not codes:
             st.info("No agency is registered yet.")

@@ -28,11 +28,13 @@ from scorecard_ui.measure_text import metadata_text
 from scorecard_ui.outliers_view import reviewer_section
 from scorecard_ui.overview import legend_html, overview_table, summary_html
 from scorecard_ui.session import (
-    application,
     counted_report,
+    current_plan,
     current_user,
+    directory,
     load_report,
     still_signed_in,
+    writer,
 )
 from scorecard_ui.style import status_tag, tag
 from scorecard_ui.view_state import ViewDates, page_link, replay_controls
@@ -71,7 +73,7 @@ def measure_link(view: ViewDates) -> Any:
 
 
 def show(plan: Plan, view: ViewDates, suppress: bool) -> None:
-    if not still_signed_in(application(), utc_now()):
+    if not still_signed_in(directory(), utc_now()):
         st.session_state.pop("user", None)
         st.rerun(scope="app")  # the whole page again: it shows the sign-in
     report = load_report(view.as_at, view.known_day, view.from_day, plan.zone,
@@ -116,14 +118,14 @@ def show(plan: Plan, view: ViewDates, suppress: bool) -> None:
                               json.dumps(report, indent=2, ensure_ascii=False),
                               file_name=f"{name}.json", mime="application/json",
                               key="board_json")
-        show_exceptions(application(), counted, current_user(), view.live)
-        reviewer_section(application(), current_user(), view.live)
+        show_exceptions(writer(), counted, current_user(), view.live)
+        reviewer_section(writer(), current_user(), view.live)
     st.html(actions_table(report, plan).to_html())
 
 
 def render() -> None:
     user = current_user()
-    plan = application().plan
+    plan = current_plan()
     today = utc_now().astimezone(plan.zone).date()
     st.title(plan.title)
     st.caption(f"{plan.partnership} · the plan runs {uk_date(plan.starts)} to "

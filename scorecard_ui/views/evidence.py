@@ -17,7 +17,7 @@ from projections.evidence import EARLIEST, check_signature, evidence
 from projections.report import scorecard_measures
 from scorecard_ui.formatting import uk_date, uk_time
 from scorecard_ui.html_table import Column, HtmlTable
-from scorecard_ui.session import application, current_user, home
+from scorecard_ui.session import current_plan, current_user, read_model, writer
 
 MAX_CHECKED = 2000  # signatures checked again in one click
 PAGE_SIZE = 200  # events in the table at once: a real table, read by screen readers
@@ -39,8 +39,8 @@ def _day(name: str, default: date) -> date:
 
 def render() -> None:
     user = current_user()
-    app = application()
-    plan = app.plan
+    app = writer()  # None in a read page process: it holds no agency keys
+    plan = current_plan()
     today = utc_now().astimezone(plan.zone).date()
     st.title("Evidence behind a figure")
     st.caption("The signed events a measure's figure counts, as they were known at a time: "
@@ -58,7 +58,7 @@ def render() -> None:
     known_day = right.date_input("As known at the end of", value=_day("known", today),
                                  key="evidence_known", format="DD/MM/YYYY")
     known_at = utc_now() if known_day >= today else end_of_day(known_day, plan.zone)
-    with home().readmodel(app) as connection:
+    with read_model() as connection:
         found = evidence(connection, measure_id, as_at=as_at, known_at=known_at)
     with_cases = user is not None and user.role == "board"
     since = (f"from {uk_date(found.window[0])} " if found.window[0] != EARLIEST
@@ -68,7 +68,11 @@ def render() -> None:
     shown_ids = {e.submission_id for e in found.events}
     checked = {i: c for i, c in st.session_state.get("evidence_checks", {}).items()
                if i in shown_ids}  # checks of another figure's events are not this one's
-    if st.button("Check the signatures again", key="evidence_verify"):
+    if app is None:
+        st.caption("Signatures are checked against the agencies' keys, which this page "
+                   "process does not hold: `scorecard evidence --verify`, or the "
+                   "administration pages' process.")
+    elif st.button("Check the signatures again", key="evidence_verify"):
         checked = {e.submission_id: check_signature(app, e.submission_id)
                    for e in found.events[:MAX_CHECKED]}
         st.session_state["evidence_checks"] = checked

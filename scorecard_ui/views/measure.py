@@ -36,7 +36,7 @@ from scorecard_ui.measure_text import (
     trend_text,
     value_text,
 )
-from scorecard_ui.session import application, audience, current_user, home
+from scorecard_ui.session import audience, current_plan, current_user, read_model
 from scorecard_ui.svg_chart import PALETTE, LineChart, Series, image_html
 from scorecard_ui.view_state import replay_controls
 
@@ -119,7 +119,7 @@ def facts_html(current: Measure, as_at: date) -> str:
 
 def render() -> None:
     user = current_user()
-    plan = application().plan
+    plan = current_plan()
     today = utc_now().astimezone(plan.zone).date()
     st.title("A measure over time")
     measure = choose_measure(plan)
@@ -128,7 +128,7 @@ def render() -> None:
     board = shown_to == "board"
     known_at = utc_now() if view.live else end_of_day(view.known_day, plan.zone)
     meetings = [(m.date, m.title) for m in plan.meetings if m.date <= view.as_at]
-    with home().readmodel() as connection:
+    with read_model() as connection:
         builder = ReportBuilder(connection, as_at=view.as_at, known_at=known_at,
                                 from_day=view.from_day)
         rules = rules_in_force(connection, measure.id, known_at)

@@ -24,7 +24,14 @@ from scorecard.packs import pack_csv, pack_html, pack_name, stated_hash
 from scorecard_ui.exceptions_view import notes_html
 from scorecard_ui.formatting import DATE_INPUT_FORMAT, uk_date, uk_time
 from scorecard_ui.html_table import Column, HtmlTable, Markup, escape
-from scorecard_ui.session import application, audience, current_user, home, report_cache
+from scorecard_ui.session import (
+    audience,
+    current_plan,
+    current_user,
+    home,
+    read_model,
+    report_cache,
+)
 from scorecard_ui.style import status_tag, tag
 from scorecard_ui.view_state import FROM, MEETING
 
@@ -152,7 +159,7 @@ def cached_pack(_connection: Any, home_path: str, meeting: date, known_at: datet
 
 def render() -> None:
     user = current_user()
-    plan = application().plan
+    plan = current_plan()
     st.title("Scrutiny: replay a meeting")
     st.caption("What the board knew on the day of a meeting, what we now know happened by "
                "then, and what changed in between, with each cause's effect on the figure.")
@@ -179,7 +186,7 @@ def render() -> None:
         return
     shown_to = audience(user)
     then_at = end_of_day(meeting, plan.zone)
-    with home().readmodel() as connection:
+    with read_model() as connection:
         # "Now" is the newest event's time: the same figures as the clock's now, and a
         # knowledge time the pack can be rebuilt by (and cached by, until more arrive).
         latest = latest_known(connection)

@@ -13,6 +13,9 @@ import os
 import shutil
 import stat
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +55,32 @@ class Cli:
     def json(self, *args: str) -> Any:
         return json.loads(self(*args, "--json").stdout)
 
+    @contextmanager
+    def projector(self) -> Iterator[None]:
+        """The projector service beside the commands, as in a deployment: reports read
+        what it publishes (waiting a moment for it to fold what the log holds)."""
+        service = subprocess.Popen([SCORECARD, "project", "--follow", "--interval", "0.05"],
+                                   env=self.env, stdout=subprocess.DEVNULL)
+        published = Path(self.env["SCORECARD_HOME"]) / "snapshots" / "published.json"
+        try:
+            deadline = time.monotonic() + 60
+            while not published.exists():
+                assert service.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            yield
+        finally:
+            service.terminate()
+            assert service.wait(timeout=30) == 0
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Cli:
+def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cli]:
     if request.param == "postgres":
-        return Cli(tmp_path / "home", request.getfixturevalue("postgres_url"))
-    return Cli(tmp_path / "home")
+        cli = Cli(tmp_path / "home", request.getfixturevalue("postgres_url"))
+    else:
+        cli = Cli(tmp_path / "home")
+    with cli.projector():
+        yield cli
 
 
 def test_every_reason_code_is_rejected_kept_and_listed(cli: Cli, tmp_path: Path) -> None:
@@ -276,23 +299,25 @@ def test_an_administrator_unlocks_enables_and_resets_a_user(cli: Cli, tmp_path: 
 
 def test_push_decides_hostile_lines_and_quarantine_is_listed_apart(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "home")
-    cli("agency", "add", "racs", "--name", "RACS", "--sector", "voluntary",
-        "--key-file", str(tmp_path / "racs.key"))
-    path = tmp_path / "hostile.jsonl"
-    path.write_bytes(b'{"agency":"\\ud800"}\n'
-                     b'{"agency":"racs","event_id":"e-1","payload":{"note":"\\udfff"}}\n'
-                     + json.dumps(signed(event("helpline.contact", "e-2"), "0" * 64)).encode()
-                     + b"\n" + json.dumps(event("helpline.contact", "e-3")).encode() + b"\n")
-    pushed = cli("push", str(path), "--agency", "racs", "--key-file", str(tmp_path / "racs.key"))
-    assert pushed.stdout.strip().splitlines()[-1] == "accepted 1, duplicate 0, rejected 3"
-    assert "hostile.jsonl:1: [invalid] agency: must be valid Unicode text (a lone surrogate " \
-        "\\ud800 was found)" in pushed.stdout
-    assert "payload.note: must be valid Unicode text" in pushed.stdout
+    with cli.projector():
+        cli("agency", "add", "racs", "--name", "RACS", "--sector", "voluntary",
+            "--key-file", str(tmp_path / "racs.key"))
+        path = tmp_path / "hostile.jsonl"
+        path.write_bytes(b'{"agency":"\\ud800"}\n'
+                         b'{"agency":"racs","event_id":"e-1","payload":{"note":"\\udfff"}}\n'
+                         + json.dumps(signed(event("helpline.contact", "e-2"), "0" * 64)).encode()
+                         + b"\n" + json.dumps(event("helpline.contact", "e-3")).encode() + b"\n")
+        pushed = cli("push", str(path), "--agency", "racs", "--key-file",
+                     str(tmp_path / "racs.key"))
+        assert pushed.stdout.strip().splitlines()[-1] == "accepted 1, duplicate 0, rejected 3"
+        assert "hostile.jsonl:1: [invalid] agency: must be valid Unicode text (a lone surrogate " \
+            "\\ud800 was found)" in pushed.stdout
+        assert "payload.note: must be valid Unicode text" in pushed.stdout
 
-    own = cli.json("rejected", "--agency", "racs")
-    quarantine = cli.json("rejected", "--quarantine")
-    assert sorted(r["source"] for r in own) == ["hostile.jsonl:1", "hostile.jsonl:2"]
-    assert [(r["event_id"], r["reason"], r["quarantined"]) for r in quarantine] == [
-        ("e-2", "unauthenticated", True)]
-    assert len(cli.json("rejected")) == 3  # an administrator's whole view
-    assert "quarantine)" in cli("rejected", "--quarantine").stdout
+        own = cli.json("rejected", "--agency", "racs")
+        quarantine = cli.json("rejected", "--quarantine")
+        assert sorted(r["source"] for r in own) == ["hostile.jsonl:1", "hostile.jsonl:2"]
+        assert [(r["event_id"], r["reason"], r["quarantined"]) for r in quarantine] == [
+            ("e-2", "unauthenticated", True)]
+        assert len(cli.json("rejected")) == 3  # an administrator's whole view
+        assert "quarantine)" in cli("rejected", "--quarantine").stdout

@@ -191,7 +191,7 @@ def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(demo_home: Pa
             timeout=30_000)
         screenshot(page, "agency-rejected-withdrawn")
     # What the page did is in the store: the corrected one resubmitted, the others withdrawn.
-    with Home(demo_home).readmodel() as connection:
+    with Home(demo_home).projected() as connection:
         _, kept = own_rejections(connection, "racs", RejectedFilter(type="referral.received",
                                                                     status=None))
     statuses = {r["event_id"]: r["status"] for r in kept if r["event_id"].startswith("bad-")}
@@ -265,7 +265,7 @@ def test_an_administrator_unlocks_a_user_the_throttle_locked(demo_home: Path) ->
         admin.get_by_text("No failed sign-in in the last 15 minutes").wait_for(timeout=30_000)
         sign_in(guesser, url, "scrutiny", demo_password("scrutiny"))
     assert throttle.standing("scrutiny", datetime.now(UTC)) == (0, {})
-    with Home(demo_home).readmodel() as connection:
+    with Home(demo_home).projected() as connection:
         audited = connection.execute(
             "SELECT actor FROM audit WHERE subject = 'scrutiny' AND action = 'sign-in unlocked'"
         ).fetchall()
@@ -315,7 +315,7 @@ def test_rejections_whose_cause_is_fixed_are_resubmitted_all_at_once(demo_home: 
         page.get_by_text(re.compile(r"Resubmitted [0-9,]+: 2 accepted")).wait_for(
             timeout=60_000)
         screenshot(page, "agency-rejected-resubmitted")
-    with Home(demo_home).readmodel() as connection:
+    with Home(demo_home).projected() as connection:
         _, kept = own_rejections(connection, "racs", RejectedFilter(type="case.closed",
                                                                     status=None))
     assert {r["event_id"]: r["status"] for r in kept if r["event_id"].startswith("shut-")} \

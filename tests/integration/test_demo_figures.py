@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from projections.report import (
 from projections.statistics import poisson_interval, wilson_interval
 from scorecard.bootstrap import Home
 from scorecard.demo import build_demo_home
+from scorecard.demo.feed import run_feed
 from scorecard.demo.schools import school_register
 from scorecard.rendering import report_csv
 
@@ -42,7 +44,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCo
     home = Home(tmp_path_factory.mktemp("demo") / "home")
     summary = build_demo_home(home)
     assert summary.pushed.rejected == 0
-    with home.readmodel() as connection:
+    # the live feed has played a fortnight of the plan's final year, as under `make demo`
+    fed = run_feed(home, 0, threading.Event(), days=14)
+    assert fed.accepted > 0 and fed.rejected == 0
+    with home.projected() as connection:
         yield connection
 
 

@@ -119,7 +119,7 @@ def scrutiny_views(home: Home, contacts: list[tuple[str, date, str]],
             assert shown == value, label
         views.add(label, vec, value, shown != SUPPRESSED)
 
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         for version, known in knowledge.items():
             for from_day in FROMS:
                 for as_at in AS_ATS:
@@ -203,5 +203,5 @@ def test_no_scrutiny_output_lets_a_c_be_worked_out(tmp_path: Path, seed: int | N
         leaks = {c.label for c in linear_recoveries(old)}
         assert "then month 2015-08-01..2015-08-31" in leaks  # July..August less July
         assert "then 2015-09-01..2015-10-31 racs" in leaks  # 5 now, one late return
-    with home.readmodel() as connection:
+    with home.projected() as connection:
         assert load_plan(connection).disclosure_threshold == 5

@@ -35,7 +35,7 @@ def push(app: Scorecard, path: Path, messages: list[dict[str, Any]], key: str,
 
 def report(home: Home, app: Scorecard, known_at: datetime, as_at: date = date(2015, 10, 31),
            from_day: date | None = None) -> Report:
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         return build_report(connection, as_at=as_at, known_at=known_at, from_day=from_day)
 
 
@@ -195,7 +195,7 @@ def test_rejections_are_listed_with_reasons_and_marked_when_resubmitted(
         event("case.closed", "c-1", "2015-10-02", case="C-7"),
     ], key)
     push(app, tmp_path / "b.jsonl", [event("helpline.contact", "h-1", "2015-10-02")], key)
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         listed = list_rejected(connection, "racs")
         assert list_rejected(connection, "grow") == []
     assert [(r["event_id"], r["reason"], r["field"], r["status"]) for r in listed] == [
@@ -210,7 +210,7 @@ def test_a_read_model_of_an_older_schema_is_rebuilt(
 ) -> None:
     key = register(app, "racs")
     push(app, tmp_path / "a.jsonl", [event("helpline.contact", "h-1", "2015-10-02")], key)
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         connection.execute("UPDATE meta SET value = 'old' WHERE name = 'schema'")
         connection.execute("ALTER TABLE facts DROP COLUMN ended_position")
     assert values(report(home, app, NOW))["helpline_contacts"] == 1

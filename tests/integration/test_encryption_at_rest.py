@@ -37,7 +37,7 @@ def test_stored_events_are_unreadable_without_the_key(tmp_path: Path) -> None:
     assert b"RACS-SECRET-0042" not in raw and key.encode() not in raw
     assert b"Rotherham" not in raw  # the plan document is encrypted too
 
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         r = build_report(connection, as_at=date(2015, 10, 31), known_at=datetime.now(UTC))
     assert r.measure("referrals_received").value == 1
 

@@ -49,7 +49,7 @@ def test_the_events_behind_a_figure_are_those_it_counts_as_known_then(
     summary = push_file(app, write_jsonl(tmp_path / "fix.jsonl", [correction]), agency=COUNCIL,
                         key=keys[COUNCIL], now=NOW, known_at=at("2019-10-10T09:00:00"))
     assert summary.accepted == 1
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         before = evidence(connection, MEASURE, as_at=AS_AT, known_at=at("2019-10-05T00:00:00"))
         after = evidence(connection, MEASURE, as_at=AS_AT, known_at=at("2019-10-11T00:00:00"))
         report = build_report(connection, as_at=AS_AT, known_at=at("2019-10-11T00:00:00"))
@@ -68,7 +68,7 @@ def test_the_events_behind_a_figure_are_those_it_counts_as_known_then(
     # Case references only on request (the board's own view).
     assert "case" not in cases.to_json()["events"][0]
     assert cases.to_json(with_cases=True)["events"][0]["case"] == "HYT-0001"
-    with home.readmodel(app) as connection, pytest.raises(CommandError, match="no measure"):
+    with home.projected(app) as connection, pytest.raises(CommandError, match="no measure"):
         evidence(connection, "no_such", as_at=AS_AT, known_at=NOW)
 
 
@@ -84,7 +84,7 @@ def test_signatures_verify_again_against_the_key_valid_on_arrival_after_rotation
                   course="online-grooming", attendees=20)
     assert push_file(app, write_jsonl(tmp_path / "later.jsonl", [later]), agency=COUNCIL,
                      key=new_key, now=datetime.now(UTC)).accepted == 1
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         found = evidence(connection, MEASURE, as_at=AS_AT, known_at=datetime.now(UTC))
     checks = {e.event_id: check_signature(app, e.submission_id) for e in found.events}
     assert {i: c.status for i, c in checks.items()} == {

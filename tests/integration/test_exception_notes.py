@@ -60,7 +60,7 @@ def note(app: Scorecard, key: str, known: str, *, agency: str = "harbourside-cou
 
 
 def flags(home: Home, app: Scorecard, known: str) -> dict[str, dict[str, Any]]:
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         report = build_report(connection, as_at=AS_AT, known_at=at(known))
     return {m["id"]: m["exception"] for m in report.to_json()["measures"]}
 
@@ -105,7 +105,7 @@ def test_a_red_measure_owes_a_note_and_its_lifecycle_replays_as_known_then(
     assert flags(home, app, "2019-10-11T00:00:00")[
         "online_safety_schools_this_year"]["status"] == "missing"
 
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         text = render_text(build_report(connection, as_at=AS_AT,
                                         known_at=at("2019-10-11T00:00:00")))
         trail = audit_trail(connection, agency="harbourside-council")
@@ -151,7 +151,7 @@ def test_a_note_is_not_a_return_for_the_month_it_is_written_in(
     app, keys = harbourside
     note(app, keys["harbour-youth-trust"], "2019-10-05T10:00:00",
          agency="harbour-youth-trust", measure="online_safety_schools_this_year")
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         rows = returns_calendar(connection, load_plan(connection), "2019-10",
                                 at("2019-11-30T00:00:00"))
     trust = next(r for r in rows if r["agency"] == "harbour-youth-trust")

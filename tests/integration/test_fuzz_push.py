@@ -44,7 +44,7 @@ def test_the_push_path_keeps_its_promises_under_fuzzing(tmp_path: Path) -> None:
         assert label != "accepted" and label != "duplicate", outcome.rejection
         if label != "rejected":
             assert outcome.rejection.reason == label, (label, str(outcome.rejection))
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         facts = connection.execute("SELECT count(*), count(DISTINCT event_id) FROM facts")
         assert facts.fetchone() == (expected["accepted"], expected["accepted"])
         kept = connection.execute("SELECT count(*) FROM rejections").fetchone()

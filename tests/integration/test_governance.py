@@ -61,7 +61,7 @@ def push(app: Scorecard, tmp_path: Path, key: str, known: str, *messages: dict[s
 
 def report(home: Home, app: Scorecard, as_at: str, known: datetime = NOW,
            rules: str = "then") -> Report:
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         return build_report(connection, as_at=date.fromisoformat(as_at), known_at=known,
                             rules=rules)
 
@@ -111,7 +111,7 @@ def test_a_target_change_replayed_under_the_rules_then_and_now(
     assert (then.target, then.rag, then.rules_as_of) == (10, "amber", "then")
     assert (now.target, now.rag, now.rules_as_of) == (20, "red", "now")
     assert now.rules is not None and now.rules.by == "board chair"
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         diff = restatements(connection, as_at=date(2015, 9, 30), known_at=meeting,
                             against=NOW)
     (change,) = diff["measures"]
@@ -130,7 +130,7 @@ def test_returns_late_on_time_missing_not_due_and_nil(
     app.approve_return("grow", "2015-09", grow, by="grow officer", at=at("2015-10-02T10:00:00"))
 
     def statuses(month: str, known: datetime) -> dict[str, str]:
-        with home.readmodel(app) as connection:
+        with home.projected(app) as connection:
             rows = returns_calendar(connection, load_plan(connection), month, known)
         return {r["agency"]: r["status"] for r in rows}
 
@@ -171,7 +171,7 @@ def test_data_quality_rates_per_agency_and_month(
         agency="racs", key=key, now=NOW, known_at=at("2015-10-25T10:00:00"))
     push(app, tmp_path, key, "2015-11-01T09:00:00",
          event("helpline.contact", "h-0b", "2015-09-10", supersedes="h-0", channel="email"))
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         rows = {(r["agency"], r["month"]): r
                 for r in data_quality(connection, load_plan(connection), NOW, "racs")}
     september = rows[("racs", "2015-09")]
@@ -184,7 +184,7 @@ def test_data_quality_rates_per_agency_and_month(
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     home = Home(tmp_path_factory.mktemp("demo") / "home")
     build_demo_home(home)
-    with home.readmodel() as connection:
+    with home.projected() as connection:
         yield connection
 
 
@@ -223,7 +223,7 @@ def test_without_a_returns_policy_each_month_an_agency_sent_must_be_approved(
     key = register(app, "racs")
     push(app, tmp_path, key, "2015-11-05T09:00:00",
          *[event("helpline.contact", f"h-{n}", "2015-10-10") for n in range(3)])
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         before = build_report(connection, as_at=date(2015, 10, 31), known_at=NOW,
                               from_day=date(2015, 10, 1)).measure("helpline_contacts")
     assert before.markers == ["[p]"]
@@ -231,7 +231,7 @@ def test_without_a_returns_policy_each_month_an_agency_sent_must_be_approved(
     assert before.completeness.to_json() == {"month": "2015-10", "expected": 1,
                                              "received": 1, "missing": []}
     app.approve_return("racs", "2015-10", key, by="racs officer", at=at("2015-11-06T09:00:00"))
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         after = build_report(connection, as_at=date(2015, 10, 31), known_at=NOW,
                              from_day=date(2015, 10, 1)).measure("helpline_contacts")
     assert after.markers == []

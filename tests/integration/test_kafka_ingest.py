@@ -73,7 +73,7 @@ def test_workers_apply_each_event_once_keep_and_republish_rejections(
     values, sources = rejected_topic(kafka.bootstrap, planned)
     assert values == planned.invalid
     assert kept_rejection_sources(app) <= sources
-    with home.readmodel(app) as connection:  # the projector follows this store too
+    with home.projected(app) as connection:  # the projector follows this store too
         facts = connection.execute("SELECT count(*) FROM facts").fetchone()
     assert facts == (len(planned.valid),)
 
@@ -108,7 +108,7 @@ def test_push_produces_to_kafka_and_the_workers_decide_it(
 
 
 def _reasons(home: Home, app: Scorecard) -> list[tuple[str]]:
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         return connection.execute("SELECT reason FROM rejections").fetchall()
 
 

@@ -71,7 +71,7 @@ def test_the_audit_trail_names_who_did_what_and_when(
                      "New target", by="board chair", at=now)
     app.rotate_key("racs", timedelta(hours=1), by="admin", at=now)
     app.set_suspended("racs", True, by="admin")
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         trail = audit_trail(connection)
         assert {r["agency"] for r in audit_trail(connection, "racs")} == {"racs"}
         assert audit_trail(connection, since=now + timedelta(days=1)) == []

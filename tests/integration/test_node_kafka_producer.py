@@ -293,17 +293,18 @@ def test_a_node_kafka_producer_interoperates_and_no_message_it_sends_stops_inges
 
     # What the command line shows: planted and unproven messages only in quarantine.
     cli = Cli(home.path)
-    quarantine = json.loads(cli("rejected", "--quarantine", "--json").stdout)
-    assert {r["source"] for r in quarantine} == {
-        source for source, kept in expected.items() if kept[2]}
-    for agency in ("racs", "grow"):
-        own = json.loads(cli("rejected", "--agency", agency, "--json").stdout)
-        assert {r["source"] for r in own} == {
-            source for source, kept in expected.items() if kept[0] == agency and not kept[2]}
-        assert not any(r["quarantined"] for r in own)
-    assert UNKNOWN_PRODUCER in {r["agency"] for r in quarantine}
-    # KafkaJS sent a real tombstone (a null value), not an empty one.
-    tombstone = next(source_of(where["partition"], where["offset"]) for send, where in hostile
-                     if send.value is None and send.event is None)
-    assert [r["message"] for r in quarantine if r["source"] == tombstone] == [
-        "the Kafka message has no value (null)"]
+    with cli.projector():
+        quarantine = json.loads(cli("rejected", "--quarantine", "--json").stdout)
+        assert {r["source"] for r in quarantine} == {
+            source for source, kept in expected.items() if kept[2]}
+        for agency in ("racs", "grow"):
+            own = json.loads(cli("rejected", "--agency", agency, "--json").stdout)
+            assert {r["source"] for r in own} == {
+                source for source, kept in expected.items() if kept[0] == agency and not kept[2]}
+            assert not any(r["quarantined"] for r in own)
+        assert UNKNOWN_PRODUCER in {r["agency"] for r in quarantine}
+        # KafkaJS sent a real tombstone (a null value), not an empty one.
+        tombstone = next(source_of(where["partition"], where["offset"]) for send, where in hostile
+                         if send.value is None and send.event is None)
+        assert [r["message"] for r in quarantine if r["source"] == tombstone] == [
+            "the Kafka message has no value (null)"]

@@ -44,7 +44,7 @@ def racs_home(home: Home, tmp_path: Path) -> tuple[Home, Any]:
 
 
 def flags(home: Home, app: Any, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         found = flag_return(connection, load_plan(connection), "racs", messages, NOW)
     return [f.to_json() for f in found]
 
@@ -105,7 +105,7 @@ def test_a_confirmed_outlier_is_kept_for_the_reviewer_who_marks_it_for_follow_up
     app.mark_figure_for_follow_up("racs", "referrals_received", "2015-10",
                                   "Ask for the referral sources", by="board",
                                   at=datetime(2026, 1, 2, tzinfo=UTC))
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         before = confirmed_figures(connection, datetime(2026, 1, 1, 12, tzinfo=UTC))
         after = confirmed_figures(connection, datetime(2026, 1, 3, tzinfo=UTC))
         trail = [line["action"] for line in audit_trail(connection, agency="racs")]
@@ -120,5 +120,5 @@ def test_a_confirmed_outlier_is_kept_for_the_reviewer_who_marks_it_for_follow_up
 
 
 def flag_return_now(home: Home, app: Any, messages: list[dict[str, Any]]) -> list[Any]:
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         return flag_return(connection, load_plan(connection), "racs", messages, NOW)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ingest.file_push import push_file
-from scorecard.bootstrap import Home
+from scorecard.bootstrap import Home, head_of
+from scorecard.service import InThread
 from tests.html_tables import html_tables, row_of
 from tests.support import event, register, write_jsonl
 
@@ -20,7 +22,7 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     home = Home(tmp_path / "home")
     app = home.open()
     key = register(app, "nspcc-helpline")
@@ -36,7 +38,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
                                    ("helpline", "agency", "nspcc-helpline")):
         app.add_user(username, role, agency, f"{username}-password", by="test")
     monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    return home
+    with InThread(home):  # the projector service, keeping the pages' read model current
+        yield home
 
 
 def page(view: str, role: str, agency: str | None = None) -> AppTest:
@@ -275,7 +278,9 @@ def test_a_session_state_without_a_live_sign_in_gets_the_sign_in_page(home: Home
 def test_a_page_failure_shows_a_reference_not_a_traceback(home: Home) -> None:
     """Issue 12 item 9: tracebacks with server paths reached users."""
     at = signed_in("chair")
-    home.readmodel_path.write_bytes(b"not a database " * 1000)
+    published = home.published()
+    assert published is not None
+    published.file.write_bytes(b"not a database " * 1000)  # what the page opens
     at.run()
     assert not at.exception
     shown = " ".join(e.value for e in at.error)
@@ -324,7 +329,8 @@ def test_an_administrator_unlocks_disables_and_resets_users_on_the_page(home: Ho
     next(b for b in at.button if b.label == "Reset password").click().run()
     assert home.open().sign_in("cllr", "a-new-password") is not None
     next(b for b in at.button if b.label == "Unlock sign-in").click().run()
-    with home.readmodel() as connection:
+    home.wait_for(head_of(home.open()), 10)  # the projector service has published it
+    with home.reader() as connection:
         actions = [a for a, in connection.execute(
             "SELECT action FROM audit WHERE subject = 'cllr' ORDER BY position").fetchall()]
     assert actions[1:] == ["user disabled", "user enabled", "password changed",

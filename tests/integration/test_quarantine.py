@@ -5,6 +5,7 @@ Resubmit (issue 12, items 1 and 2)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -22,6 +23,7 @@ from projections.report import load_plan
 from projections.returns import data_quality
 from scorecard.bootstrap import Home
 from scorecard.rendering import as_json, render_rejected
+from scorecard.service import InThread
 from scorecard_ui.text import as_text
 from tests.integration.test_pages import page
 from tests.support import event, reasons, register
@@ -39,7 +41,7 @@ def _value(message: dict[str, object]) -> bytes:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     """racs's own events, good and bad, and a retraction planted under racs's key."""
     home = Home(tmp_path / "home")
     app = home.open()
@@ -57,7 +59,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     assert reasons(outcomes) == ["accepted", "invalid", "unauthenticated"]
     app.add_user("racs-staff", "agency", "racs", "racs-staff-password", by="test")
     monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    return home
+    with InThread(home):  # the projector service, keeping the pages' read model current
+        yield home
 
 
 def _hostile(home: Home, tmp_path: Path) -> None:
@@ -83,7 +86,7 @@ def test_hostile_rejections_are_projected_listed_and_rendered(home: Home,
                                                               tmp_path: Path) -> None:
     _hostile(home, tmp_path)
     app = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         everything = list_rejected(connection, view="all")
         own = list_rejected(connection, "racs")
         quarantine = list_rejected(connection, "racs", "quarantine")
@@ -131,7 +134,7 @@ def test_the_administrator_sees_the_quarantine(home: Home) -> None:
 
 def test_resubmitting_a_planted_rejection_is_refused_by_the_application(home: Home) -> None:
     app: Scorecard = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         planted = next(r for r in list_rejected(connection, "racs", "quarantine")
                        if r["event_id"] == "planted-x")
     with pytest.raises(CommandError):

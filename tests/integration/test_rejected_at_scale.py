@@ -5,6 +5,7 @@ made from the contract; the counts read again after each action."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from domain.application import Scorecard
 from projections.audit import audit_trail
 from projections.rejected import RejectedFilter, own_rejection_counts, own_rejections
 from scorecard.bootstrap import Home
+from scorecard.service import InThread
 from tests.support import event, line, register, submit
 
 CLOSURES = 1_200  # each sent before its referral: no_open_case
@@ -22,7 +24,7 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     home = Home(tmp_path / "home")
     app = home.open()
     key = register(app, "racs")
@@ -33,7 +35,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
         submit(app, key, *closures[start:start + 500], received_at=NOW)
     submit(app, key, *bad, received_at=NOW)
     monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    return home
+    with InThread(home):  # the projector service, keeping the pages' read model current
+        yield home
 
 
 def captions(at: AppTest) -> str:
@@ -49,7 +52,7 @@ def page() -> AppTest:
 
 def test_filters_pages_and_counts_come_from_sql(home: Home) -> None:
     app: Scorecard = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         counts = own_rejection_counts(connection, "racs")
         assert counts["reason"] == {"no_open_case": CLOSURES, "invalid": 3}
         assert counts["type"] == {"case.closed": CLOSURES, "helpline.contact": 3}
@@ -96,7 +99,7 @@ def test_a_rejection_is_corrected_in_a_form_made_from_the_contract(home: Home) -
     at.selectbox(key="rejected_reason").set_value("invalid").run()
     pick = at.selectbox(key="resubmit_pick")
     app: Scorecard = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         rejection_id = own_rejections(connection, "racs", RejectedFilter(reason="invalid"),
                                       limit=1)[1][0]["id"]
     channel = at.selectbox(key=f"fix:{rejection_id}:channel")
@@ -121,7 +124,7 @@ def test_many_are_withdrawn_at_once_and_audited(home: Home) -> None:
     assert "Withdrew 3." in at.success[0].value
     assert f"{CLOSURES:,} open, 0 since resubmitted, 3 withdrawn" in captions(at)
     app: Scorecard = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         trail = audit_trail(connection, "racs")
     withdrawn = [r for r in trail if r["action"] == "rejection withdrawn"]
     assert sorted(r["subject"] for r in withdrawn) == ["h-0", "h-1", "h-2"]

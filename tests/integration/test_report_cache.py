@@ -33,14 +33,14 @@ def test_a_live_page_polling_with_nothing_new_reuses_its_report(home: Home,
     push(app, tmp_path / "a.jsonl", [event("helpline.contact", "c1", "2015-10-02")], key)
     cache = ReportCache()
     now = datetime.now(UTC)
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         first = cache.report(connection, as_at=AS_AT, known_at=now)
         again = cache.report(connection, as_at=AS_AT, known_at=now + timedelta(seconds=1))
     assert cache.built == 1
     assert again.known_at == now + timedelta(seconds=1)
     assert again.to_json() | {"known_at": None} == first.to_json() | {"known_at": None}
     push(app, tmp_path / "b.jsonl", [event("helpline.contact", "c2", "2015-10-03")], key)
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         later = cache.report(connection, as_at=AS_AT, known_at=datetime.now(UTC))
         expected = build_report(connection, as_at=AS_AT, known_at=later.known_at)
     assert cache.built == 2  # something new was folded: built again
@@ -60,7 +60,7 @@ def test_a_report_is_rebuilt_when_something_became_known_in_between(
     push(app, tmp_path / "b.jsonl", [event("helpline.contact", "c2", "2015-10-20")], key,
          known_at=NOV_10)
     cache = ReportCache()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         at_meeting = cache.report(connection, as_at=AS_AT, known_at=MEETING)
         after = cache.report(connection, as_at=AS_AT, known_at=NOV_10 + timedelta(days=1))
         meeting_again = cache.report(connection, as_at=AS_AT, known_at=MEETING)
@@ -76,7 +76,7 @@ def test_the_cache_keeps_only_the_most_recent_reports(home: Home, tmp_path: Path
     push(app, tmp_path / "a.jsonl", [event("helpline.contact", "c1", "2015-10-02")], key)
     cache = ReportCache(size=2)
     now = datetime.now(UTC)
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         for day in (29, 30, 31, 29):
             cache.report(connection, as_at=date(2015, 10, day), known_at=now)
     assert cache.built == 4  # 29 October was evicted by 30 and 31, so built again
@@ -95,7 +95,7 @@ def test_a_rule_change_or_sign_off_between_the_two_times_forces_a_rebuild(
                      "set after the meeting", by="board chair", at=NOV_10)
     app.accept_month("2015-10", by="board", at=NOV_10)
     cache = ReportCache()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         before = cache.report(connection, as_at=AS_AT, known_at=MEETING).measure(
             "helpline_cse_contacts")
         after = cache.report(connection, as_at=AS_AT, known_at=NOV_10 + timedelta(days=1))
@@ -119,7 +119,7 @@ def test_an_approval_between_the_two_times_clears_the_provisional_marker(
     app.approve_return("racs", "2015-10", key, by="racs officer", at=NOV_10)
     cache = ReportCache()
     october = date(2015, 10, 1)
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         before = cache.report(connection, as_at=AS_AT, known_at=MEETING, from_day=october)
         after = cache.report(connection, as_at=AS_AT, known_at=NOV_10 + timedelta(days=1),
                              from_day=october)

@@ -3,6 +3,7 @@ period and since, deadlines as dates, each expected type's events, approving a m
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,14 @@ from streamlit.testing.v1 import AppTest
 from ingest.file_push import push_file
 from projections.returns import months_owed, returns_by_type
 from scorecard.bootstrap import Home
+from scorecard.service import InThread
 from tests.support import event, register, write_jsonl
 
 NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     home = Home(tmp_path / "home")
     app = home.open()
     key = register(app, "racs", ["referral.received", "case.closed", "helpline.contact"])
@@ -28,7 +30,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     push_file(app, write_jsonl(tmp_path / "r.jsonl", events), agency="racs", key=key,
               now=NOW)
     monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    return home
+    with InThread(home):  # the projector service, keeping the pages' read model current
+        yield home
 
 
 def page(agency: str | None = "racs", role: str = "agency") -> AppTest:
@@ -51,7 +54,7 @@ def test_the_months_run_from_the_plans_first_to_this_one(home: Home) -> None:
 
 def test_each_expected_type_is_received_or_missing(home: Home) -> None:
     app = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         rows = returns_by_type(connection, app.plan, "racs", "2015-10", NOW)
     assert [(r["type"], r["events"], r["late"], r["status"]) for r in rows] == [
         ("referral.received", 2, 2, "received late"),  # pushed today, years after
@@ -86,7 +89,7 @@ def test_an_agency_approves_a_month_from_the_page(home: Home) -> None:
     assert any(s.startswith("Approved by racs\\-officer on ") and
                "confirmed the return for October 2015" in s for s in approved), approved
     app = home.open()
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         rows: list[Any] = connection.execute(
             "SELECT agency, month, approved_by FROM approvals").fetchall()
     assert rows == [("racs", "2015-10", "racs-officer")]

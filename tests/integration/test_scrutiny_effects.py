@@ -63,7 +63,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Home:
 def test_on_the_demo_the_effects_add_up_to_each_difference(demo: Home, meeting: str) -> None:
     app = demo.open()
     day = date.fromisoformat(meeting)
-    with demo.readmodel(app) as connection:
+    with demo.projected(app) as connection:
         diff = restatements(connection, as_at=day, known_at=end_of_day(day, app.plan.zone),
                             against=datetime(2016, 6, 1, tzinfo=UTC))
         names = dict(connection.execute("SELECT code, name FROM agencies").fetchall())
@@ -219,7 +219,7 @@ def test_on_generated_histories_the_effects_add_up_to_each_difference(
     app = home.open()
     zone = app.plan.zone
     mixed = checked = 0
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         for as_at, from_day in ((THEN_DAY, None), (date(2015, 10, 31), date(2015, 7, 1)),
                                 (date(2015, 9, 30), None)):
             diff = restatements(connection, as_at=as_at, known_at=end_of_day(THEN_DAY, zone),
@@ -247,7 +247,7 @@ def test_scrutiny_sees_no_small_effect_and_no_hidden_effect_it_could_subtract(
     app = home.open()
     zone = app.plan.zone
     hidden_seen = 0
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         policy = Policy.from_plan(app.plan)
         for as_at, from_day in ((THEN_DAY, None), (date(2015, 10, 31), date(2015, 7, 1)),
                                 (date(2015, 9, 30), None)):

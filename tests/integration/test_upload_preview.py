@@ -4,6 +4,7 @@ and conflicts within the file, case rules, references — and records nothing.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from domain.application import Delivery, Scorecard
 from ingest.file_push import file_line_delivery
 from scorecard.bootstrap import Home
+from scorecard.service import InThread
 from tests.support import RECEIVED, event, line, memory_app, reasons, register
 
 PERMITTED = ["helpline.contact", "referral.received", "case.closed", "event.retracted"]
@@ -58,11 +60,12 @@ def test_the_dry_run_decides_what_submitting_decides_and_records_nothing() -> No
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     home = Home(tmp_path / "home")
     register(home.open(), "racs", PERMITTED)
     monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    return home
+    with InThread(home):  # the projector service, keeping the pages' read model current
+        yield home
 
 
 def test_the_page_preview_names_every_rejection_submitting_gives(home: Home) -> None:

@@ -38,8 +38,11 @@ AGENCIES_COMPOSE = DOCKER / "compose.agencies.yaml"
 DOCKERFILE = DOCKER / "Dockerfile"
 
 # Services that run the scorecard image, and the one allowed to publish a port.
-APP_SERVICES = ("ingest", "projector", "ui")
+APP_SERVICES = ("ingest", "projector", "board", "desk")
 PROXY = "oauth2-proxy"
+DESK_PROXY = "desk-proxy"
+# Services that open the event store (the board, a read page process, never does).
+STORE_SERVICES = ("ingest", "projector", "desk")
 SENSITIVE_KEY = re.compile(r"PASSWORD|SECRET|CIPHER_KEY|TOKEN|CREDENTIAL", re.IGNORECASE)
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?+-][^}]*)?\}")
 URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
@@ -187,7 +190,8 @@ def check_no_literal_secrets(compose: Compose) -> Problems:
     return problems
 
 
-def check_published_ports(compose: Compose, allowed: tuple[str, ...] = (PROXY,)) -> Problems:
+def check_published_ports(compose: Compose,
+                          allowed: tuple[str, ...] = (PROXY, DESK_PROXY)) -> Problems:
     return [f"{name}: publishes ports {service['ports']} (only {', '.join(allowed)} may)"
             for name, service in services(compose).items()
             if service.get("ports") and name not in allowed]
@@ -396,7 +400,7 @@ def compose() -> Compose:
 
 def test_compose_services_are_the_planned_ones(compose: Compose) -> None:
     assert set(services(compose)) == {"kafka", "kafka-setup", "postgres", *APP_SERVICES,
-                                      PROXY}
+                                      PROXY, DESK_PROXY}
 
 
 def test_every_service_has_a_pinned_image_or_an_existing_build(compose: Compose) -> None:
@@ -419,15 +423,27 @@ def test_secrets_configs_volumes_and_networks_are_declared(compose: Compose) -> 
 
 def test_no_password_or_key_is_written_in_the_compose_file(compose: Compose) -> None:
     assert check_no_literal_secrets(compose) == []
-    for name in ("ingest", "projector", "ui"):
+    for name in STORE_SERVICES:
         env = environment(services(compose)[name])
         assert env["SCORECARD_CIPHER_KEY_FILE"] == "/run/secrets/cipher_key"
         assert env["SCORECARD_EVENT_STORE_FILE"] == "/run/secrets/event_store_url"
 
 
+def test_the_board_holds_no_event_store_credentials_nor_key(compose: Compose) -> None:
+    board = services(compose)["board"]
+    env = environment(board)
+    assert env["SCORECARD_PAGES"] == "read"
+    assert not any(name.startswith(("SCORECARD_EVENT_STORE", "SCORECARD_CIPHER_KEY",
+                                    "SCORECARD_KAFKA")) for name in env)
+    assert not board.get("secrets")
+    assert "backend" not in set(board.get("networks") or [])  # it cannot reach PostgreSQL
+    assert environment(services(compose)["desk"])["SCORECARD_PAGES"] == "write"
+
+
 def test_only_the_proxy_publishes_a_port(compose: Compose) -> None:
     assert check_published_ports(compose) == []
     assert services(compose)[PROXY].get("ports")
+    assert services(compose)[DESK_PROXY].get("ports")
 
 
 def test_the_ui_sits_behind_the_proxy_and_the_data_behind_internal_networks(
@@ -438,9 +454,14 @@ def test_the_ui_sits_behind_the_proxy_and_the_data_behind_internal_networks(
     assert declared["backend"].get("internal") is True
     assert declared["web"].get("internal") is True
     assert nets["kafka"] == nets["postgres"] == {"backend"}
-    assert "backend" not in nets[PROXY]
-    assert nets[PROXY] & nets["ui"]  # the proxy reaches the page, and only it
-    assert "http://ui:8501" in environment(services(compose)[PROXY])["OAUTH2_PROXY_UPSTREAMS"]
+    assert "backend" not in nets[PROXY] | nets[DESK_PROXY]
+    assert nets[PROXY] & nets["board"]  # each proxy reaches its page, and only it
+    assert nets[DESK_PROXY] & nets["desk"]
+    assert not nets[PROXY] & nets["desk"] and not nets[DESK_PROXY] & nets["board"]
+    assert "http://board:8501" in environment(services(compose)[PROXY])[
+        "OAUTH2_PROXY_UPSTREAMS"]
+    assert "http://desk:8501" in environment(services(compose)[DESK_PROXY])[
+        "OAUTH2_PROXY_UPSTREAMS"]
 
 
 def test_kafka_is_kraft_with_scram_listeners_and_acls(compose: Compose) -> None:
@@ -450,7 +471,8 @@ def test_kafka_is_kraft_with_scram_listeners_and_acls(compose: Compose) -> None:
 def test_projector_and_ui_share_the_scorecard_home(compose: Compose) -> None:
     def home(name: str) -> set[str]:
         return {v for v in services(compose)[name]["volumes"] if v.endswith(":/var/lib/scorecard")}
-    assert home("projector") == home("ui") == {"scorecard-home:/var/lib/scorecard"}
+    assert home("projector") == home("board") == home("desk") == {
+        "scorecard-home:/var/lib/scorecard"}
 
 
 def test_app_commands_parse_with_the_scorecard_parser(compose: Compose) -> None:
@@ -618,7 +640,7 @@ services:
   projector:
     image: partnership-scorecard
     command: ["scorecard", "project", "--folow"]
-  ui:
+  board:
     image: partnership-scorecard:latest
     build: {context: ../nowhere}
     command: ["streamlit", "run", "app.py"]
@@ -647,8 +669,8 @@ def test_a_service_without_image_or_with_unpinned_or_missing_build_is_reported(
     problems = "\n".join(check_images_and_builds(broken, DOCKER))
     assert "ingest: neither image nor build" in problems
     assert "projector: image 'partnership-scorecard' is not pinned" in problems
-    assert "ui: image 'partnership-scorecard:latest' is not pinned" in problems
-    assert "ui: build context" in problems
+    assert "board: image 'partnership-scorecard:latest' is not pinned" in problems
+    assert "board: build context" in problems
     assert "kafka: image 'apache/kafka' is not pinned" in problems
 
 
@@ -694,12 +716,15 @@ def test_invalid_scorecard_commands_are_reported(broken: Compose) -> None:
     problems = check_app_commands(broken, build_parser())
     assert any(p.startswith("projector: `scorecard project --folow` does not parse")
                for p in problems)
-    assert "ui: command must be a list starting with 'scorecard'" in problems
+    assert "board: command must be a list starting with 'scorecard'" in problems
+    assert "no desk service" in problems
     assert not any(p.startswith("ingest") for p in problems)
     wrong_ui = {"services": {"ingest": {"command": ["scorecard", "ingest"]},
                              "projector": {"command": ["scorecard", "project"]},
-                             "ui": {"command": ["scorecard", "ui", "--port", "http"]}}}
-    assert [p.split(":")[0] for p in check_app_commands(wrong_ui, build_parser())] == ["ui"]
+                             "board": {"command": ["scorecard", "ui", "--port", "http"]},
+                             "desk": {"command": ["scorecard", "ui"]}}}
+    assert [p.split(":")[0] for p in check_app_commands(wrong_ui, build_parser())] == [
+        "board"]
 
 
 def test_missing_or_over_broad_acls_are_reported() -> None:

@@ -36,7 +36,7 @@ def test_an_older_hash_still_signs_in_and_is_replaced_at_today_s_cost(tmp_path: 
     rehashed = app.user("cllr").password_hash  # type: ignore[union-attr]
     assert rehashed.split("$")[1] == "ln=17,r=8,p=1" and not needs_rehash(rehashed)
     assert app.sign_in("cllr", "cllr-password") is not None
-    with home.readmodel(app) as connection:
+    with home.projected(app) as connection:
         actions = connection.execute("SELECT actor, action FROM audit WHERE subject = 'cllr' "
                                      "ORDER BY position").fetchall()
     assert actions[-1] == ("cllr", "password changed")

@@ -15,7 +15,14 @@ import pytest
 from domain.application import Scorecard
 from domain.users import SignInWindow, User
 from scorecard.bootstrap import Home
-from scorecard_ui.throttle import Attempt, Locked, SignInThrottle, attempt_sign_in, unlock_sign_in
+from scorecard_ui.throttle import (
+    Attempt,
+    KnownUser,
+    Locked,
+    SignInThrottle,
+    attempt_sign_in,
+    unlock_sign_in,
+)
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).parents[2]
@@ -174,7 +181,7 @@ def test_forty_parallel_sign_ins_check_at_most_five_passwords(app: Scorecard) ->
     app.add_user("root", "administrator", None, "root-password", by="test")
     guard = SignInThrottle(app)
     start = threading.Barrier(40)
-    results: list[User | Locked | None] = []
+    results: list[KnownUser | Locked | None] = []
     lock = threading.Lock()
 
     def guess(n: int) -> None:

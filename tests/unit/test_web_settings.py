@@ -51,12 +51,15 @@ def test_the_home_is_private_and_its_stores_owner_only(tmp_path: Path,
     home = Home(tmp_path / "home")
     app = home.open()
     app.add_user("chair", "board", None, "chair-password", by="test")
-    with home.readmodel(app):
+    with home.projected(app):
         pass
     assert mode(home.path) == 0o700
-    for path in home.path.iterdir():
-        assert mode(path) == 0o600, path.name
-    assert {p.name for p in home.path.iterdir()} >= {"events.sqlite", "readmodel.duckdb"}
+    for path in home.path.rglob("*"):
+        assert mode(path) == (0o700 if path.is_dir() else 0o600), path.name
+    assert {p.name for p in home.path.iterdir()} >= {"events.sqlite", "readmodel.duckdb",
+                                                     "snapshots", "access.sqlite"}
+    published = home.published()
+    assert published is not None and mode(published.file) == 0o600
 
 
 def test_an_existing_open_home_is_narrowed(tmp_path: Path, usual_umask: None) -> None:

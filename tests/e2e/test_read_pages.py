@@ -1,0 +1,85 @@
+"""A read page process (``SCORECARD_PAGES=read``) serves the board with no event store: its
+configured PostgreSQL is a socket that answers nobody and is never even connected to,
+sign-in works from the access store's sign-in list, and the board shows figures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from scorecard.demo.build import demo_password
+from tests.e2e.browser import browser_page, free_port, screenshot, sign_in
+from tests.e2e.test_command_line import SCORECARD
+from tests.e2e.test_processes_together import children, command_line
+
+
+def environment_of(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(pair.decode().split("=", 1) for pair in pairs if b"=" in pair)
+
+
+def test_the_board_is_served_while_the_event_store_is_unreachable(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = dict(os.environ, SCORECARD_HOME=str(home))
+    subprocess.run([SCORECARD, "demo", "--no-ui"], env=env, check=True, capture_output=True)
+    (home / "events.sqlite").rename(tmp_path / "events.sqlite")  # no record in the home
+    with socket.socket() as postgres:  # where the event store is said to be: it never answers
+        postgres.bind(("127.0.0.1", 0))
+        postgres.listen()
+        postgres.setblocking(False)
+        port = free_port()
+        read_env = dict(env, SCORECARD_PAGES="read", SCORECARD_CIPHER_KEY="a-key-it-must-not-get",
+                        SCORECARD_EVENT_STORE="postgresql://scorecard:secret@127.0.0.1:"
+                                              f"{postgres.getsockname()[1]}/scorecard")
+        server = subprocess.Popen([SCORECARD, "ui", "--port", str(port)], env=read_env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                assert server.poll() is None and time.monotonic() < deadline
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                        if answer.read() == b"ok":
+                            break
+                except OSError:
+                    time.sleep(0.3)
+            members = children(server.pid)
+            assert not any("project" in command_line(pid) for pid in members)  # no projector
+            page_env = environment_of(members[0])
+            assert page_env["SCORECARD_PAGES"] == "read"
+            assert not {"SCORECARD_EVENT_STORE", "SCORECARD_CIPHER_KEY"} & set(page_env)
+
+            with browser_page() as page:
+                page.goto(url)
+                page.get_by_role("textbox", name="Username").fill("board")
+                page.get_by_role("textbox", name="Password").fill("not-the-password")
+                page.get_by_role("button", name="Sign in").click()
+                page.get_by_text("Unknown user or wrong password").wait_for(timeout=30_000)
+                sign_in(page, url, "board", demo_password("board"))
+                row = page.locator("tr", has_text="Helpline contacts").first
+                row.wait_for(timeout=30_000)
+                assert any(ch.isdigit() for ch in row.inner_text())
+                screenshot(page, "board-read-page-no-event-store")
+                assert page.get_by_role("link", name="Agency returns").count() == 0
+                # an agency user's pages are on the other page process
+                page.get_by_role("button", name="Sign out").click()
+                page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+                sign_in(page, url, "racs", demo_password("racs"))
+                page.get_by_text("Your pages are not served here").wait_for(timeout=30_000)
+            try:
+                postgres.accept()
+                connected = True
+            except BlockingIOError:
+                connected = False
+            assert not connected, "the read page process tried the event store"
+            assert not (home / "events.sqlite").exists()
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
