@@ -250,7 +250,7 @@ def connect(path: Path, *, read_only: bool = False, memory_limit: str | None = N
     instead (see ``keep_open``).
     """
     if _keeping.idle > 0:
-        with _keeping.cursor(path, read_only, memory_limit) as cursor:
+        with _keeping.cursor(path, read_only, memory_limit, wait) as cursor:
             yield cursor
         return
     connection = _open(path, read_only, memory_limit, wait)
@@ -289,15 +289,15 @@ class _Keeper:
         self._closer: threading.Thread | None = None
 
     @contextmanager
-    def cursor(self, path: Path, read_only: bool,
-               memory_limit: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    def cursor(self, path: Path, read_only: bool, memory_limit: str | None,
+               wait: float = LOCK_RETRY_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
         key = (str(Path(path).absolute()), read_only, memory_limit)
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None:
                 kept.users += 1
         if kept is None:
-            opened = _open(path, read_only, memory_limit)
+            opened = _open(path, read_only, memory_limit, wait)
             with self._lock:
                 kept = self._kept.setdefault(key, _Kept(opened, time.monotonic()))
                 kept.users += 1
