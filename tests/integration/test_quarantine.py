@@ -152,13 +152,18 @@ def test_the_agency_page_uploads_lines_with_lone_surrogates_without_a_traceback(
         + contract.canonical_bytes(event("helpline.contact", "u-2")) + b"\n",
         "application/jsonl")).run()
     assert not at.exception
-    at.button(key="submit_return").click().run()
-    assert not at.exception
-    assert "Submitted: 1 accepted, 0 duplicate, 2 rejected" in at.success[-1].value
-    problems = list(at.dataframe[0].value["Problem"])
+    problems = list(at.dataframe[0].value["Problem"])  # the preview
     assert problems[0] == ("[invalid] agency: must be valid Unicode text (a lone surrogate "
                            "\\ud800 was found)")
     assert problems[2] == "ok"
+    at.button(key="submit_return").click().run()
+    assert not at.exception
+    assert "Submitted: 1 accepted, 0 duplicate, 2 rejected" in at.success[-1].value
+    rejected = at.dataframe[0].value  # the page then lists the agency's open rejections
+    messages = dict(zip(rejected["field"], rejected["message"], strict=True))
+    assert messages["agency"] == ("must be valid Unicode text (a lone surrogate \\ud800 was "
+                                  "found)")
+    assert messages["payload.note"].endswith("\\udfff was found)")
 
 
 @pytest.mark.parametrize(("name", "content"), [
