@@ -632,15 +632,26 @@ def _behind(published: Published | None, head: int) -> str:
 
 @contextmanager
 def _reading(home: Home, app: Scorecard) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The published read model for a report, after waiting a moment for the projector
-    to fold what the log already holds; when it is still behind, the report says so on
-    standard error (the report itself stays machine-readable)."""
+    """The published read model for a report, up to date with the event log.
+
+    The agencies' contract makes ``report`` count everything known now, so when the read
+    model is behind and no projector service is running, the command does the
+    projector's one pass itself (``scorecard project``) before it reads; when a service
+    holds the working file, it waits a moment for that service to publish. Still behind
+    after that (a busy service), the report says so on standard error (the report itself
+    stays machine-readable). The pages never do this: they only read."""
     head = head_of(app)
-    published = home.wait_for(head, READ_WAIT_SECONDS)
+    published = home.published()
     if published is None or published.behind(head):
-        print(f"scorecard: note: the read model is {_behind(published, head)}; is the "
-              "projector running? (scorecard project --follow, or scorecard project once)",
-              file=sys.stderr)
+        try:
+            with home.working_readmodel(wait=0.2) as connection:
+                home.fold_and_publish(app, connection)
+        except ProjectorBusy:  # the service folds it: give it a moment
+            home.wait_for(head, READ_WAIT_SECONDS)
+        published = home.published()
+    if published is None or published.behind(head):
+        print(f"scorecard: note: the read model is {_behind(published, head)}; the "
+              "projector service has not caught up yet", file=sys.stderr)
     with home.reader() as connection:
         yield connection
 

@@ -321,3 +321,26 @@ def test_push_decides_hostile_lines_and_quarantine_is_listed_apart(tmp_path: Pat
             ("e-2", "unauthenticated", True)]
         assert len(cli.json("rejected")) == 3  # an administrator's whole view
         assert "quarantine)" in cli("rejected", "--quarantine").stdout
+
+
+def test_the_contract_s_commands_alone_count_what_was_pushed(tmp_path: Path) -> None:
+    """The contract's command line with no projector service running (as an agency or an
+    acceptance check uses it): ``report`` counts everything known now, because the
+    command does the projector's one pass itself when no service holds the read model."""
+    cli = Cli(tmp_path / "home")
+    empty = cli("report", "--as-at", "2015-10-31", "--json")
+    assert "note" not in empty.stderr
+    assert next(m["value"] for m in json.loads(empty.stdout)["measures"]
+                if m["id"] == "helpline_contacts") == 0
+    key = tmp_path / "n.key"
+    cli("agency", "add", "nspcc-helpline", "--name", "NSPCC helpline", "--sector",
+        "voluntary", "--key-file", str(key))
+    pushed = write_jsonl(tmp_path / "h.jsonl", [
+        event("helpline.contact", f"h-{n}", f"2015-10-0{n}", agency="nspcc-helpline")
+        for n in range(1, 4)])
+    assert "accepted 3" in cli("push", str(pushed), "--agency", "nspcc-helpline",
+                                "--key-file", str(key)).stdout
+    report = cli("report", "--as-at", "2015-10-31", "--json")
+    assert "note" not in report.stderr  # up to date: nothing to warn about
+    assert next(m["value"] for m in json.loads(report.stdout)["measures"]
+                if m["id"] == "helpline_contacts") == 3
