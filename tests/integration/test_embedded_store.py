@@ -210,10 +210,14 @@ def test_a_read_model_of_an_older_schema_is_rebuilt(
 ) -> None:
     key = register(app, "racs")
     push(app, tmp_path / "a.jsonl", [event("helpline.contact", "h-1", "2015-10-02")], key)
-    with home.projected(app) as connection:
+    home.project(app)
+    with home.working_readmodel() as connection:  # the projector's own file, made old
         connection.execute("UPDATE meta SET value = 'old' WHERE name = 'schema'")
         connection.execute("ALTER TABLE facts DROP COLUMN ended_position")
-    assert values(report(home, app, NOW))["helpline_contacts"] == 1
+    push(app, tmp_path / "b.jsonl", [event("helpline.contact", "h-2", "2015-10-03")], key)
+    # The projector's next pass finds the old schema, rebuilds and folds both events (a
+    # fold into the old table, which lacks a column, would fail).
+    assert values(report(home, app, NOW))["helpline_contacts"] == 2
 
 
 def test_the_read_model_s_memory_cap_comes_from_the_settings(tmp_path: Path) -> None:
