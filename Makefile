@@ -74,6 +74,7 @@ fuzz: install
 ## docs/benchmarks.md). bench/ingest_throughput.py alone gives the ingest figures.
 bench: install
 	PYTHONPATH=. $(BIN)/python bench/report_speed.py
+	PYTHONPATH=. $(BIN)/python bench/rejections_speed.py
 	PYTHONPATH=. $(BIN)/python bench/page_speed.py --events $${BENCH_EVENTS:-1000000}
 	PYTHONPATH=. $(BIN)/python bench/scale.py --events $${BENCH_EVENTS:-1000000}
 

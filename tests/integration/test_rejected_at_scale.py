@@ -4,10 +4,10 @@ made from the contract; the counts read again after each action."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -59,10 +59,8 @@ def test_filters_pages_and_counts_come_from_sql(home: Home) -> None:
         total, rows = own_rejections(connection, "racs", RejectedFilter(reason="invalid"),
                                      limit=2, offset=2)
         assert total == 3 and [r["event_id"] for r in rows] == ["h-2"]
-        started = time.perf_counter()
         total, rows = own_rejections(connection, "racs", RejectedFilter(type="case.closed"),
                                      limit=100, offset=1_100)
-        assert time.perf_counter() - started < 1
         assert total == CLOSURES and rows[0]["event_id"] == "c-1100"
 
 
@@ -131,15 +129,10 @@ def test_many_are_withdrawn_at_once_and_audited(home: Home) -> None:
     assert {r["actor"] for r in withdrawn} == {"racs-staff"}
 
 
-def test_a_page_of_200000_rejections_is_quick() -> None:
-    """The listing's SQL over 200,000 rejections and 100,000 facts: counts and one page
-    well under a second each (the page stays responsive)."""
-    import duckdb
-
-    from projections.readmodel import SCHEMA
-
-    connection = duckdb.connect()
-    connection.execute(SCHEMA)
+def fill_200000_rejections(connection: Any) -> None:
+    """200,000 rejections and 100,000 facts: every even event id accepted later
+    (resubmitted), the odd ones (no_open_case) still open. ``bench/rejections_speed.py``
+    times the listing over the same rows."""
     connection.execute("""
         INSERT INTO rejections SELECT i, 'rej-' || i, 'racs', 'e-' || i,
             CASE WHEN i % 3 = 0 THEN 'case.closed' ELSE 'helpline.contact' END,
@@ -153,12 +146,21 @@ def test_a_page_of_200000_rejections_is_quick() -> None:
         "'s-' || i, 'racs', 'e-' || (i * 2), 'helpline.contact', '2015-10-01', "
         "TIMESTAMP '2015-10-01', DATE '2015-10-01', TIMESTAMP '2015-10-01', false, '{}' "
         "FROM range(100000) t(i)")
-    started = time.perf_counter()
+
+
+def test_a_page_of_200000_rejections_counts_and_pages_right() -> None:
+    """The listing's SQL over 200,000 rejections and 100,000 facts: the counts by status
+    and one page deep in the list (``make bench`` times it: bench/rejections_speed.py)."""
+    import duckdb
+
+    from projections.readmodel import SCHEMA
+
+    connection = duckdb.connect()
+    connection.execute(SCHEMA)
+    fill_200000_rejections(connection)
     counts = own_rejection_counts(connection, "racs")
     total, rows = own_rejections(connection, "racs", RejectedFilter(reason="no_open_case"),
                                  limit=100, offset=50_000)
-    elapsed = time.perf_counter() - started
     # every even event id was accepted later: resubmitted; the odd ones (no_open_case) open
     assert counts["status"] == {"open": 100_000, "resubmitted": 100_000}
     assert total == 100_000 and len(rows) == 100 and rows[0]["event_id"] == "e-100001"
-    assert elapsed < 2, f"{elapsed:.2f} s"
