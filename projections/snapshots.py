@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 
 from domain.errors import CommandError
+from projections import engine, readmodel
 
 POINTER = "published.json"
 KEEP = 2  # the published snapshot and the one before it (a reader may be opening it)
@@ -39,6 +40,11 @@ KEEP = 2  # the published snapshot and the one before it (a reader may be openin
 
 class NotPublished(CommandError, LookupError):
     """No snapshot has been published yet: the projector has not run."""
+
+
+class KeyMismatch(CommandError):
+    """The published snapshot is encrypted with another key than this reader's (or one
+    of them has none)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,16 @@ def _prune(folder: Path, current: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
+def withdraw(folder: Path) -> None:
+    """Unpublish every snapshot: the working file they were copied from was written with
+    another key (or none) and has been thrown away to be folded again. Readers find
+    nothing published until the projector publishes afresh (a reader that has one open
+    keeps reading it until it closes)."""
+    (folder / POINTER).unlink(missing_ok=True)
+    for old in folder.glob("readmodel-*.duckdb"):
+        old.unlink(missing_ok=True)
+
+
 def latest(folder: Path) -> Published | None:
     """The published snapshot, or None before the first publication."""
     try:
@@ -121,24 +137,32 @@ def latest(folder: Path) -> Published | None:
 
 
 @contextmanager
-def open_latest(folder: Path, config: dict[str, str | bool | int | float | list[str]]
+def open_latest(folder: Path, memory_limit: str | None = None, key: str | None = None
                 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, Published]]:
-    """A read-only connection to the newest snapshot, and which one it is."""
+    """A read-only connection to the newest snapshot, and which one it is. A snapshot is
+    a copy of the projector's working file, so it is encrypted with the same ``key``
+    (``engine.py``)."""
     for _attempt in range(10):
         published = latest(folder)
         if published is None:
             raise NotPublished("the read model has not been published yet: is the projector "
                                "running? (scorecard project --follow)")
         try:
-            connection = duckdb.connect(str(published.file), read_only=True, config=config)
-        except duckdb.Error:
-            if published.file.exists():
-                raise
-            continue  # superseded and pruned between reading the pointer and opening it
+            attached = engine.attach(published.file, read_only=True,
+                                     memory_limit=memory_limit, key=key)
+        except duckdb.Error as error:
+            if not published.file.exists():
+                continue  # superseded and pruned between reading the pointer and opening it
+            if readmodel.is_key_mismatch(error):
+                raise KeyMismatch(
+                    "cannot read the published read model: it is encrypted with another "
+                    "key, or not as this process expects (SCORECARD_READMODEL_KEY, or the "
+                    f"key derived from SCORECARD_CIPHER_KEY): {error}") from None
+            raise
         try:
-            yield connection, published
+            yield attached.connection, published
         finally:
-            connection.close()
+            attached.close()
         return
     raise NotPublished("the published read model kept changing while it was opened")
 
