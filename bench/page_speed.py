@@ -23,16 +23,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -40,6 +35,8 @@ from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PageTimeout
+
+from tests.loopback import streamlit_page
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -90,40 +87,6 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(s for s in samples if s == s) or [FAILED]
     rank = max(0, min(len(ordered) - 1, round(0.95 * len(ordered) + 0.5) - 1))
     return statistics.median(ordered) * 1000, ordered[rank] * 1000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serving(command: list[str], env: dict[str, str]) -> Iterator[str]:
-    """A Streamlit server on a free port until the block ends (its process group is
-    ended by its own id)."""
-    port = free_port()
-    flag = "--server.port" if "streamlit" in command else "--port"
-    server = subprocess.Popen([*command, flag, str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def scorecard_ui(home: Path) -> tuple[list[str], dict[str, str]]:
@@ -322,8 +285,8 @@ def main() -> None:
             sync_playwright() as driver:
         folder = Path(name)
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        with serving(*bare_server(folder)) as url:
-            bare = bare_figures(browser, url, options.runs)
+        with streamlit_page(*bare_server(folder), port_option="--server.port") as page:
+            bare = bare_figures(browser, page.url, options.runs)
         for kind in ("load", "rerun"):
             p50, p95 = percentiles(bare[kind])
             figure(f"bare Streamlit page {kind} p50 / p95", p50, "ms", "baseline", None,
@@ -336,8 +299,8 @@ def main() -> None:
                                          folder / "national", options.events)))
         for label, build in homes:
             home, user, meetings = build()
-            with serving(*scorecard_ui(home)) as url:
-                found = board_figures(browser, url, user, meetings, options.runs)
+            with streamlit_page(*scorecard_ui(home)) as page:
+                found = board_figures(browser, page.url, user, meetings, options.runs)
             show(label, found, bare)
         browser.close()
 
