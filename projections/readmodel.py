@@ -22,7 +22,7 @@ from projections import engine
 
 # Bump when a table changes: a read model of another version is dropped and refolded
 # from the event store (it holds nothing the event store does not).
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Payload fields copied into typed columns of ``facts``, so that measures filter and
 # count on them without parsing JSON (a JSON lookup per row cost a measure ~20 ms per
@@ -159,6 +159,21 @@ CREATE TABLE IF NOT EXISTS users (
     disabled BOOLEAN NOT NULL,
     added_at TIMESTAMP NOT NULL,
     added_by VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counts (  -- the plan's counts (projections/fact_counts.py)
+    id INTEGER PRIMARY KEY,
+    key VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counted (  -- which facts each count counts, and what they add
+    count_id INTEGER NOT NULL,
+    position BIGINT NOT NULL,  -- the fact's, with its agency, day and times (as in facts)
+    agency VARCHAR NOT NULL,
+    occurred_on DATE NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    ended_at TIMESTAMP,
+    ended_position BIGINT,
+    value DOUBLE,  -- what it adds to a count (1) or a sum (its field)
+    item VARCHAR   -- what it adds to a distinct count (its field)
 );
 CREATE TABLE IF NOT EXISTS plan_actions (
     ord INTEGER NOT NULL,
