@@ -109,8 +109,12 @@ class _Engines:
         with self._lock:
             found = self._instances.get(key)
             if found is None:
+                # a folder per instance: two instances spilling into one would overwrite
+                # each other's temporary files
+                spills = self._spill_folder() / f"instance-{len(self._instances)}"
+                spills.mkdir(mode=0o700)
                 config: dict[str, str | bool | int | float | list[str]] = {
-                    "temp_directory": str(self._spill_folder())}
+                    "temp_directory": str(spills)}
                 if memory_limit:
                     config["memory_limit"] = memory_limit
                 found = duckdb.connect(":memory:", config=config)
