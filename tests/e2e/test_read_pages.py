@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from scorecard.demo.build import demo_password
@@ -23,10 +24,10 @@ def environment_of(pid: int) -> dict[str, str]:
     return dict(pair.decode().split("=", 1) for pair in pairs if b"=" in pair)
 
 
-def test_the_board_is_served_while_the_event_store_is_unreachable(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_the_board_is_served_while_the_event_store_is_unreachable(
+        new_demo_home: Callable[[], Path], tmp_path: Path) -> None:
+    home = new_demo_home()
     env = dict(os.environ, SCORECARD_HOME=str(home))
-    subprocess.run([SCORECARD, "demo", "--no-ui"], env=env, check=True, capture_output=True)
     (home / "events.sqlite").rename(tmp_path / "events.sqlite")  # no record in the home
     with socket.socket() as postgres:  # where the event store is said to be: it never answers
         postgres.bind(("127.0.0.1", 0))
