@@ -6,11 +6,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.loopback import streamlit_page
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
@@ -26,37 +23,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 SCREENSHOTS = Path(__file__).parents[2] / "test-output" / "screenshots"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def served(scorecard: str, home: Path, *, port: int | None = None,
            cwd: Path | None = None) -> Iterator[str]:
     """``scorecard ui`` for ``home`` on ``port`` (a free one by default), until the block
     ends; run in ``cwd`` when given (Streamlit reads ``.streamlit/secrets.toml`` there)."""
-    port = port or free_port()
     env = dict(os.environ, SCORECARD_HOME=str(home))
-    server = subprocess.Popen([scorecard, "ui", "--port", str(port)], env=env, cwd=cwd,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                time.sleep(0.3)
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
+    with streamlit_page([scorecard, "ui"], env, port=port, cwd=cwd) as page:
+        yield page.url
 
 
 class _Chromium:

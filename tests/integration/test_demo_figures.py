@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from domain.timekeeping import end_of_day
-from projections import symbols
+from projections import fact_counts, symbols
 from projections.breakdowns import breakdowns
 from projections.report import (
     Report,
@@ -490,3 +490,28 @@ def test_a_distinct_count_is_forecast_from_its_new_items_by_school_term(
     assert schools.value == 25 and schools.forecast is not None
     assert schools.forecast.value == pytest.approx(25 + 3.7 * 25 / 6.3)
     assert schools.target_to_date == pytest.approx(25 * (6.3 + 0.7 * 16 / 31) / 10)
+
+
+@pytest.mark.parametrize(("as_at", "known_at"), [
+    ("2015-10-31", datetime(2015, 11, 4, 23, 59, tzinfo=UTC)),
+    ("2015-10-31", TODAY),
+    ("2015-12-16", PUBLISHED),
+    ("2016-03-31", TODAY),
+])
+def test_the_recorded_counts_give_the_report_its_aggregates_give(
+    demo: duckdb.DuckDBPyConnection, as_at: str, known_at: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The report answers its flow measures from the counts the projector recorded
+    (``projections/fact_counts.py``); with none recorded it writes each aggregate out, as
+    it did before. Both give the same report, to the last field."""
+    measures = scorecard_measures(ReportBuilder(demo, as_at=date(2015, 12, 16),
+                                                known_at=PUBLISHED).plan)
+    assert len(fact_counts.counts_of(measures)) > 10
+    assert fact_counts.ids_for(measures, fact_counts.recorded(demo)) is not None  # in use
+    fast = build_report(demo, as_at=date.fromisoformat(as_at), known_at=known_at,
+                        from_day=date(2014, 4, 1)).to_json()
+    monkeypatch.setattr(fact_counts, "recorded", lambda _connection: {})
+    written_out = build_report(demo, as_at=date.fromisoformat(as_at), known_at=known_at,
+                               from_day=date(2014, 4, 1)).to_json()
+    assert fast == written_out
