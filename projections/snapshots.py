@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 
 from domain.errors import CommandError
+from projections import engine, readmodel
 
 POINTER = "published.json"
 KEEP = 2  # the published snapshot and the one before it (a reader may be opening it)
@@ -40,6 +41,11 @@ KEEP = 2  # the published snapshot and the one before it (a reader may be openin
 
 class NotPublished(CommandError, LookupError):
     """No snapshot has been published yet: the projector has not run."""
+
+
+class KeyMismatch(CommandError):
+    """The published snapshot is encrypted with another key than this reader's (or one
+    of them has none)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,16 @@ def _prune(folder: Path, current: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
+def withdraw(folder: Path) -> None:
+    """Unpublish every snapshot: the working file they were copied from was written with
+    another key (or none) and has been thrown away to be folded again. Readers find
+    nothing published until the projector publishes afresh (a reader that has one open
+    keeps reading it until it closes)."""
+    (folder / POINTER).unlink(missing_ok=True)
+    for old in folder.glob("readmodel-*.duckdb"):
+        old.unlink(missing_ok=True)
+
+
 def latest(folder: Path) -> Published | None:
     """The published snapshot, or None before the first publication."""
     try:
@@ -121,28 +137,33 @@ def latest(folder: Path) -> Published | None:
                      datetime.fromisoformat(found["published_at"]))
 
 
-Config = dict[str, str | bool | int | float | list[str]]
+def _connect(file: Path, memory_limit: str | None, key: str | None) -> engine.Attached:
+    """A new read-only attachment of one snapshot file (the one place a reader opens
+    one, kept or not). A snapshot is a copy of the projector's working file, so it is
+    encrypted with the same ``key`` (``engine.py``)."""
+    try:
+        return engine.attach(file, read_only=True, memory_limit=memory_limit, key=key)
+    except duckdb.Error as error:
+        if file.exists() and readmodel.is_key_mismatch(error):
+            raise KeyMismatch(
+                "cannot read the published read model: it is encrypted with another key, "
+                "or not as this process expects (SCORECARD_READMODEL_KEY, or the key "
+                f"derived from SCORECARD_CIPHER_KEY): {error}") from None
+        raise
 
 
-def _connect(file: Path, config: Config) -> duckdb.DuckDBPyConnection:
-    """A new read-only connection to one snapshot file (the one place a reader opens
-    one, kept or not)."""
-    return duckdb.connect(str(file), read_only=True, config=config)
-
-
-def _cursor(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A cursor on a kept connection, for one use: its own transactions, and whatever a
-    connection's session needs set (none yet) set again, since a cursor does not share
-    the connection's session settings."""
-    return connection.cursor()
+def _cursor(attached: engine.Attached) -> duckdb.DuckDBPyConnection:
+    """A cursor on a kept snapshot, for one use: its own transactions, with the snapshot
+    as its default database (a cursor does not share its connection's ``USE``)."""
+    return attached.cursor()
 
 
 @contextmanager
-def open_latest(folder: Path, config: Config
+def open_latest(folder: Path, memory_limit: str | None = None, key: str | None = None
                 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, Published]]:
     """A read-only connection to the newest snapshot, and which one it is: a cursor on
     the connection this process keeps to it when ``keep_open`` was called, else a new
-    connection closed after the block."""
+    connection closed after the block. ``key``: the read model's (``engine.py``)."""
     keep = _readers.enabled
     for _attempt in range(10):
         published = latest(folder)
@@ -151,14 +172,17 @@ def open_latest(folder: Path, config: Config
                                "running? (scorecard project --follow)")
         with ExitStack() as stack:
             try:
-                connection = stack.enter_context(_readers.cursor(folder, published, config)) \
-                    if keep else _connect(published.file, config)
+                if keep:
+                    connection = stack.enter_context(
+                        _readers.cursor(folder, published, memory_limit, key))
+                else:
+                    attached = _connect(published.file, memory_limit, key)
+                    stack.callback(attached.close)
+                    connection = attached.connection
             except duckdb.Error:
                 if published.file.exists():
                     raise
                 continue  # superseded and pruned between reading the pointer and opening it
-            if not keep:
-                stack.callback(connection.close)
             yield connection, published
             return
     raise NotPublished("the published read model kept changing while it was opened")
@@ -167,7 +191,7 @@ def open_latest(folder: Path, config: Config
 @dataclass
 class _Reader:
     file: Path
-    connection: duckdb.DuckDBPyConnection
+    connection: engine.Attached
     users: int = 0
     superseded: bool = False
 
@@ -192,15 +216,15 @@ class _Readers:
         self._lock = threading.Lock()
 
     @contextmanager
-    def cursor(self, folder: Path, published: Published, config: Config
-               ) -> Iterator[duckdb.DuckDBPyConnection]:
+    def cursor(self, folder: Path, published: Published, memory_limit: str | None,
+               key: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
         file = published.file.absolute()
         with self._lock:
             reader = self._kept.get(file)
             if reader is not None:
                 reader.users += 1
         if reader is None:
-            opened = _connect(file, config)
+            opened = _connect(file, memory_limit, key)
             with self._lock:
                 reader = self._kept.setdefault(file, _Reader(file, opened))
                 reader.users += 1

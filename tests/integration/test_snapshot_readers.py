@@ -32,7 +32,7 @@ def publish(working: Path, folder: Path, position: int) -> snapshots.Published:
 
 
 def read(folder: Path) -> int:
-    with snapshots.open_latest(folder, {}) as (connection, _published):
+    with snapshots.open_latest(folder) as (connection, _published):
         row = connection.execute("SELECT position FROM probe").fetchone()
         assert row is not None
         return int(row[0])
@@ -44,8 +44,8 @@ def test_reads_share_the_kept_connection_of_the_published_snapshot(
     first = publish(tmp_path / "working.duckdb", folder, 1)
     assert read(folder) == 1
     assert snapshots.kept_files() == [first.file.absolute()]
-    with snapshots.open_latest(folder, {}) as (one, _), \
-            snapshots.open_latest(folder, {}) as (other, _):
+    with snapshots.open_latest(folder) as (one, _), \
+            snapshots.open_latest(folder) as (other, _):
         assert one is not other  # a cursor each, on the one kept connection
         assert snapshots.kept_files() == [first.file.absolute()]
 
@@ -55,7 +55,7 @@ def test_a_newer_snapshot_replaces_the_kept_one_once_no_read_uses_it(
     folder = tmp_path / "snapshots"
     working = tmp_path / "working.duckdb"
     first = publish(working, folder, 1)
-    with snapshots.open_latest(folder, {}) as (during, published):
+    with snapshots.open_latest(folder) as (during, published):
         assert published == first
         second = publish(working, folder, 2)
         assert read(folder) == 2  # the next read opens the newer snapshot
