@@ -285,12 +285,6 @@ def main() -> None:
             sync_playwright() as driver:
         folder = Path(name)
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        with streamlit_page(*bare_server(folder), port_option="--server.port") as page:
-            bare = bare_figures(browser, page.url, options.runs)
-        for kind in ("load", "rerun"):
-            p50, p95 = percentiles(bare[kind])
-            figure(f"bare Streamlit page {kind} p50 / p95", p50, "ms", "baseline", None,
-                   f"p95 {p95:.0f} ms")
         homes: list[tuple[str, Callable[[], tuple[Path, tuple[str, str], list[date]]]]] = [
             ("demo", partial(demo_home, folder / "demo"))]
         if not options.demo_only:
@@ -299,9 +293,18 @@ def main() -> None:
                                          folder / "national", options.events)))
         for label, build in homes:
             home, user, meetings = build()
+            # The baseline just before each home's figures: the load on this shared
+            # machine drifts over the minutes a national store takes to build.
+            with streamlit_page(*bare_server(folder), port_option="--server.port") as page:
+                bare = bare_figures(browser, page.url, options.runs)
+            for kind in ("load", "rerun"):
+                p50, p95 = percentiles(bare[kind])
+                figure(f"bare Streamlit page {kind} p50 / p95 (before {label})", p50, "ms",
+                       "baseline", None, f"p95 {p95:.0f} ms")
             with streamlit_page(*scorecard_ui(home)) as page:
                 found = board_figures(browser, page.url, user, meetings, options.runs)
             show(label, found, bare)
+            print(f"# load average {os.getloadavg()[0]:.1f} after {label}", flush=True)
         browser.close()
 
 

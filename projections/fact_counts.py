@@ -282,3 +282,21 @@ def contributions(connection: duckdb.DuckDBPyConnection, measures: list[Measure]
             agency: Contribution(in_window, months if by_month else frozenset())
             for agency, (in_window, months) in sorted(merged.items())}
     return results
+
+
+FIRST_SEEN_SQL = """
+WITH {hits}
+SELECT strftime(first, '%Y-%m'), count(*) FROM (
+    SELECT item, min(occurred_on) AS first FROM hits
+    WHERE count_id = $count AND item IS NOT NULL GROUP BY item)
+GROUP BY 1
+"""
+
+
+def first_seen(connection: duckdb.DuckDBPyConnection, count: Count, ids: Mapping[str, int],
+               months: list[tuple[date, date]], standing: Standing) -> list[float]:
+    """``standing.first_seen`` from the recorded counts."""
+    rows = dict(connection.execute(FIRST_SEEN_SQL.format(hits=HITS_SQL), {
+        **standing.params(), "start": months[0][0], "end": months[-1][1],
+        "count": ids[key(count)]}).fetchall())
+    return [float(rows.get(f"{start:%Y-%m}", 0)) for start, _ in months]

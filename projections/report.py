@@ -320,6 +320,7 @@ class ReportBuilder:
         self._approved_months: dict[str, set[str]] | None = None
         self._arrived: set[str] | None = None
         self._exceptions: ExceptionBook | None = None
+        self._ids: dict[str, int] | None = None  # the recorded counts, when all are
 
     def _monthly_span(self, measures: list[Measure]) -> list[Span]:
         """The complete months the trends and forecasts of ``measures`` read."""
@@ -345,6 +346,7 @@ class ReportBuilder:
         # recorded (a few aggregates grouped by count) when it recorded all of theirs.
         ids = fact_counts.ids_for(flows, fact_counts.recorded(self.connection)) if (
             flows) else None
+        self._ids = ids
         windows: dict[tuple[date, date], list[Measure]] = {}
         for measure in measures:
             windows.setdefault(period_window(measure, self.as_at, self.from_day, self.plan),
@@ -618,8 +620,11 @@ class ReportBuilder:
         weights = {m[0]: rules.rules.month_weight(m[0].year, m[0].month, *span) for m in months}
         to_come = [weights[m[0]] for m in months if m[0] > last]
         if measure.numerator is not None and measure.numerator.aggregate == "distinct":
-            new = first_seen(self.connection, measure.numerator, done,
-                             self.standing) if done else []
+            ids = self._ids
+            new = [] if not done else first_seen(
+                self.connection, measure.numerator, done, self.standing) if ids is None \
+                or fact_counts.key(measure.numerator) not in ids else fact_counts.first_seen(
+                self.connection, measure.numerator, ids, done, self.standing)
             return forecast_outturn([(n * scale, weights[m[0]]) for n, m in
                                      zip(new, done, strict=True)], to_come, target,
                                     measure.polarity)

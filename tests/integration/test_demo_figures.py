@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -28,7 +29,6 @@ from projections.report import (
 )
 from projections.statistics import poisson_interval, wilson_interval
 from scorecard.bootstrap import Home
-from scorecard.demo import build_demo_home
 from scorecard.demo.feed import run_feed
 from scorecard.demo.schools import school_register
 from scorecard.rendering import report_csv
@@ -40,10 +40,10 @@ KNOWLEDGE = pytest.mark.parametrize("known_at", [PUBLISHED, TODAY], ids=["publis
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    home = Home(tmp_path_factory.mktemp("demo") / "home")
-    summary = build_demo_home(home)
-    assert summary.pushed.rejected == 0
+def demo(new_demo_home: Callable[[], Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    home = Home(new_demo_home())
+    with home.reader() as built:  # the history was pushed with nothing rejected
+        assert built.execute("SELECT count(*) FROM rejections").fetchone() == (0,)
     # the live feed has played a fortnight of the plan's final year, as under `make demo`
     fed = run_feed(home, 0, threading.Event(), days=14)
     assert fed.accepted > 0 and fed.rejected == 0
