@@ -15,6 +15,7 @@ demo home and a national store of ``--events`` (``bench/national.py``, folded be
 clock starts) are measured, each served by ``scorecard ui`` as a user would run it.
 
     PYTHONPATH=. python bench/page_speed.py [--events 1000000] [--runs 20] [--demo-only]
+                                            [--national .bench/national-1m]
 """
 
 from __future__ import annotations
@@ -22,16 +23,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -39,6 +35,8 @@ from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PageTimeout
+
+from tests.loopback import streamlit_page
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -89,40 +87,6 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(s for s in samples if s == s) or [FAILED]
     rank = max(0, min(len(ordered) - 1, round(0.95 * len(ordered) + 0.5) - 1))
     return statistics.median(ordered) * 1000, ordered[rank] * 1000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serving(command: list[str], env: dict[str, str]) -> Iterator[str]:
-    """A Streamlit server on a free port until the block ends (its process group is
-    ended by its own id)."""
-    port = free_port()
-    flag = "--server.port" if "streamlit" in command else "--port"
-    server = subprocess.Popen([*command, flag, str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def scorecard_ui(home: Path) -> tuple[list[str], dict[str, str]]:
@@ -279,18 +243,27 @@ def demo_home(folder: Path) -> tuple[Path, tuple[str, str], list[date]]:
 
 
 def national_home(folder: Path, events: int) -> tuple[Path, tuple[str, str], list[date]]:
+    """A national store of ``events`` in ``folder``, built there unless a run with
+    ``--national DIR`` built it already (then only folded up to date)."""
     from bench.national import build_store
     from scorecard.bootstrap import Home
 
     home = Home(folder)
+    built = (folder / "built").exists()
     app = home.open()
     started = time.perf_counter()
-    saved = build_store(app, events)
-    app.add_user(BOARD[0], "board", None, BOARD[1], by="bench")
+    if not built:
+        saved = build_store(app, events)
+        app.add_user(BOARD[0], "board", None, BOARD[1], by="bench")
     with home.projected(app):  # folded before the clock starts, as a running service keeps it
         pass
-    print(f"# built and folded a national store of {saved:,} events in "
-          f"{time.perf_counter() - started:.0f} s", flush=True)
+    if not built:
+        (folder / "built").write_text(f"{saved}\n")
+        print(f"# built and folded a national store of {saved:,} events in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+    else:
+        print(f"# reused the national store in {folder} (folded in "
+              f"{time.perf_counter() - started:.0f} s)", flush=True)
     today = datetime.now(UTC).date()
     meetings = sorted((m.date for m in app.plan.meetings if m.date <= today), reverse=True)
     return folder, BOARD, meetings[:2]
@@ -301,6 +274,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--demo-only", action="store_true")
+    parser.add_argument("--national", type=Path, help=(
+        "keep the national store in this folder and reuse it on the next run (built "
+        "once: about 12 minutes at 1M events here)"))
     options = parser.parse_args()
     (Path.cwd() / ".bench").mkdir(exist_ok=True)
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, page speed in Chromium, "
@@ -309,22 +285,26 @@ def main() -> None:
             sync_playwright() as driver:
         folder = Path(name)
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        with serving(*bare_server(folder)) as url:
-            bare = bare_figures(browser, url, options.runs)
-        for kind in ("load", "rerun"):
-            p50, p95 = percentiles(bare[kind])
-            figure(f"bare Streamlit page {kind} p50 / p95", p50, "ms", "baseline", None,
-                   f"p95 {p95:.0f} ms")
         homes: list[tuple[str, Callable[[], tuple[Path, tuple[str, str], list[date]]]]] = [
             ("demo", partial(demo_home, folder / "demo"))]
         if not options.demo_only:
             label = f"{options.events / 1e6:g}M events"
-            homes.append((label, partial(national_home, folder / "national", options.events)))
+            homes.append((label, partial(national_home, options.national or
+                                         folder / "national", options.events)))
         for label, build in homes:
             home, user, meetings = build()
-            with serving(*scorecard_ui(home)) as url:
-                found = board_figures(browser, url, user, meetings, options.runs)
+            # The baseline just before each home's figures: the load on this shared
+            # machine drifts over the minutes a national store takes to build.
+            with streamlit_page(*bare_server(folder), port_option="--server.port") as page:
+                bare = bare_figures(browser, page.url, options.runs)
+            for kind in ("load", "rerun"):
+                p50, p95 = percentiles(bare[kind])
+                figure(f"bare Streamlit page {kind} p50 / p95 (before {label})", p50, "ms",
+                       "baseline", None, f"p95 {p95:.0f} ms")
+            with streamlit_page(*scorecard_ui(home)) as page:
+                found = board_figures(browser, page.url, user, meetings, options.runs)
             show(label, found, bare)
+            print(f"# load average {os.getloadavg()[0]:.1f} after {label}", flush=True)
         browser.close()
 
 

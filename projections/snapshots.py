@@ -30,9 +30,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ from pathlib import Path
 import duckdb
 
 from domain.errors import CommandError
+from projections import engine, readmodel
 
 POINTER = "published.json"
 KEEP = 2  # the published snapshot and the one before it (a reader may be opening it)
@@ -47,6 +49,11 @@ KEEP = 2  # the published snapshot and the one before it (a reader may be openin
 
 class NotPublished(CommandError, LookupError):
     """No snapshot has been published yet: the projector has not run."""
+
+
+class KeyMismatch(CommandError):
+    """The published snapshot is encrypted with another key than this reader's (or one
+    of them has none)."""
 
 
 @dataclass(frozen=True)
@@ -235,6 +242,17 @@ def _prune(folder: Path, current: Path, base: Path | None,
                 stale.unlink(missing_ok=True)
 
 
+def withdraw(folder: Path) -> None:
+    """Unpublish every snapshot: the working file they were copied from was written with
+    another key (or none) and has been thrown away to be folded again. Readers find
+    nothing published until the projector publishes afresh (a reader that has one open
+    keeps reading it until it closes)."""
+    (folder / POINTER).unlink(missing_ok=True)
+    for pattern in ("readmodel-*.duckdb", "readmodel-*.duckdb.wal", ".base-readmodel-*"):
+        for old in folder.glob(pattern):
+            old.unlink(missing_ok=True)
+
+
 def latest(folder: Path) -> Published | None:
     """The published snapshot, or None before the first publication."""
     try:
@@ -245,27 +263,162 @@ def latest(folder: Path) -> Published | None:
                      datetime.fromisoformat(found["published_at"]))
 
 
+def _connect(file: Path, memory_limit: str | None, key: str | None) -> engine.Attached:
+    """A new read-only attachment of one snapshot file (the one place a reader opens
+    one, kept or not). A snapshot is a copy of the projector's working file, so it is
+    encrypted with the same ``key`` (``engine.py``)."""
+    try:
+        return engine.attach(file, read_only=True, memory_limit=memory_limit, key=key)
+    except duckdb.Error as error:
+        if file.exists() and readmodel.is_key_mismatch(error):
+            raise KeyMismatch(
+                "cannot read the published read model: it is encrypted with another key, "
+                "or not as this process expects (SCORECARD_READMODEL_KEY, or the key "
+                f"derived from SCORECARD_CIPHER_KEY): {error}") from None
+        raise
+
+
+def _cursor(attached: engine.Attached) -> duckdb.DuckDBPyConnection:
+    """A cursor on a kept snapshot, for one use: its own transactions, with the snapshot
+    as its default database (a cursor does not share its connection's ``USE``)."""
+    return attached.cursor()
+
+
 @contextmanager
-def open_latest(folder: Path, config: dict[str, str | bool | int | float | list[str]]
+def open_latest(folder: Path, memory_limit: str | None = None, key: str | None = None
                 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, Published]]:
-    """A read-only connection to the newest snapshot, and which one it is."""
+    """A read-only connection to the newest snapshot, and which one it is: a cursor on
+    the connection this process keeps to it when ``keep_open`` was called, else a new
+    connection closed after the block. ``key``: the read model's (``engine.py``)."""
+    keep = _readers.enabled
     for _attempt in range(10):
         published = latest(folder)
         if published is None:
             raise NotPublished("the read model has not been published yet: is the projector "
                                "running? (scorecard project --follow)")
-        try:
-            connection = duckdb.connect(str(published.file), read_only=True, config=config)
-        except duckdb.Error:
-            if published.file.exists():
-                raise
-            continue  # superseded and pruned between reading the pointer and opening it
-        try:
+        with ExitStack() as stack:
+            try:
+                if keep:
+                    connection = stack.enter_context(
+                        _readers.cursor(folder, published, memory_limit, key))
+                else:
+                    attached = _connect(published.file, memory_limit, key)
+                    stack.callback(attached.close)
+                    connection = attached.connection
+            except duckdb.Error:
+                if published.file.exists():
+                    raise
+                continue  # superseded and pruned between reading the pointer and opening it
             yield connection, published
-        finally:
-            connection.close()
-        return
+            return
     raise NotPublished("the published read model kept changing while it was opened")
+
+
+@dataclass
+class _Reader:
+    file: Path
+    connection: engine.Attached
+    users: int = 0
+    superseded: bool = False
+
+
+class _Readers:
+    """One read-only connection per published snapshot, kept open in a page process.
+
+    Opening a snapshot costs 50-120 ms (DuckDB reads the file's catalogue afresh), and a
+    page's rerun reads the read model half a dozen times: most of a date change. A
+    snapshot is never written after it is published, so a connection to it stays true
+    for as long as it is open; each use gets its own cursor on it (its own transactions,
+    safe across Streamlit's session threads). When the pointer names a newer snapshot,
+    it is opened and the older one closed as soon as no use holds a cursor on it (a
+    pruned snapshot is an unlinked file an open handle still reads, so a rerun that
+    began on it finishes on it).
+    """
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._kept: dict[Path, _Reader] = {}  # by snapshot file
+        self._newest: dict[Path, Path] = {}  # folder -> its newest kept snapshot file
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def cursor(self, folder: Path, published: Published, memory_limit: str | None,
+               key: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        file = published.file.absolute()
+        with self._lock:
+            reader = self._kept.get(file)
+            if reader is not None:
+                reader.users += 1
+        if reader is None:
+            opened = _connect(file, memory_limit, key)
+            with self._lock:
+                reader = self._kept.setdefault(file, _Reader(file, opened))
+                reader.users += 1
+                if reader.connection is not opened:  # another thread opened it meanwhile
+                    opened.close()
+                self._adopt(folder.absolute(), reader)
+        try:
+            with self._lock:
+                cursor = _cursor(reader.connection)
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+        finally:
+            with self._lock:
+                reader.users -= 1
+                self._close_if_done(reader)
+
+    def _adopt(self, folder: Path, reader: _Reader) -> None:
+        """``reader`` is the folder's newest snapshot unless a later one is kept already;
+        the one it replaces closes once free (under the lock)."""
+        current = self._newest.get(folder)
+        if current == reader.file:
+            return
+        if current is not None and current.name > reader.file.name:
+            reader.superseded = True  # a slow opener of an older pointer
+        else:
+            self._newest[folder] = reader.file
+            old = self._kept.get(current) if current is not None else None
+            if old is not None:
+                old.superseded = True
+                self._close_if_done(old)
+        self._close_if_done(reader)
+
+    def _close_if_done(self, reader: _Reader) -> None:
+        if reader.superseded and not reader.users and self._kept.get(reader.file) is reader:
+            reader.connection.close()
+            del self._kept[reader.file]
+
+    def kept(self) -> list[Path]:
+        """The snapshot files this process holds open (for tests and monitoring)."""
+        with self._lock:
+            return sorted(self._kept)
+
+    def close(self) -> None:
+        """Close every kept connection that no use holds; the rest close when freed."""
+        with self._lock:
+            self._newest.clear()
+            for reader in list(self._kept.values()):
+                reader.superseded = True
+                self._close_if_done(reader)
+
+
+_readers = _Readers()
+
+
+def keep_open(enabled: bool = True) -> None:
+    """Keep each published snapshot's read-only connection open in this process between
+    reads (the page server: a rerun reads it several times); off, each read opens and
+    closes its own connection (the CLI reads once)."""
+    _readers.enabled = enabled
+    if not enabled:
+        _readers.close()
+
+
+def kept_files() -> list[Path]:
+    """The snapshot files this process keeps open."""
+    return _readers.kept()
 
 
 def wait_for(folder: Path, position: int, timeout: float) -> Published | None:

@@ -8,7 +8,6 @@ ACLs; nothing here relies on them.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import uuid
@@ -22,6 +21,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from ingest.kafka_messages import REJECTED_TOPIC, TOPIC
+from tests.loopback import free_port
 
 POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/{database}"
@@ -60,12 +60,6 @@ def throwaway_database() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Broker:

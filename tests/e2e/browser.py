@@ -6,11 +6,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.loopback import streamlit_page
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
@@ -26,50 +23,65 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 SCREENSHOTS = Path(__file__).parents[2] / "test-output" / "screenshots"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def served(scorecard: str, home: Path, *, port: int | None = None,
            cwd: Path | None = None) -> Iterator[str]:
     """``scorecard ui`` for ``home`` on ``port`` (a free one by default), until the block
     ends; run in ``cwd`` when given (Streamlit reads ``.streamlit/secrets.toml`` there)."""
-    port = port or free_port()
     env = dict(os.environ, SCORECARD_HOME=str(home))
-    server = subprocess.Popen([scorecard, "ui", "--port", str(port)], env=env, cwd=cwd,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                time.sleep(0.3)
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
+    with streamlit_page([scorecard, "ui"], env, port=port, cwd=cwd) as page:
+        yield page.url
+
+
+class _Chromium:
+    """The test process's one Chromium and the Playwright driver that launched it."""
+
+    driver: Any = None
+    browser: Any = None
+
+
+_chromium = _Chromium()
+
+
+def chromium() -> Any:
+    """The test session's Chromium, launched at first use and relaunched if it has died
+    (``close_chromium`` ends it). A launch takes seconds of a loaded machine, and a test
+    needs none of its own: each test opens its own browser context, with its own
+    cookies, storage and viewport, which is what a new browser gave it."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run 'make test', which installs it")
+    if _chromium.driver is None:
+        _chromium.driver = playwright.sync_playwright().start()
+    if _chromium.browser is None or not _chromium.browser.is_connected():
+        _chromium.browser = _chromium.driver.chromium.launch(executable_path=CHROMIUM,
+                                                             args=CHROMIUM_ARGS)
+    return _chromium.browser
+
+
+def close_chromium() -> None:
+    if _chromium.browser is not None:
+        _chromium.browser.close()
+        _chromium.browser = None
+    if _chromium.driver is not None:
+        _chromium.driver.stop()
+        _chromium.driver = None
 
 
 @contextmanager
 def browser_page(width: int = 1400, height: int = 1400) -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: run 'make test', which installs it")
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium.new_page(viewport={"width": width, "height": height})
-        finally:
-            chromium.close()
+    """A page in a new browser context of the session's Chromium: no cookie or storage
+    of any other test's. Every context opened in the block (a second user's page made
+    with ``page.context.browser.new_page()``) is closed with it."""
+    browser = chromium()
+    before = list(browser.contexts)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        yield context.new_page()
+    finally:
+        for opened in browser.contexts:
+            if opened not in before:
+                opened.close()
 
 
 def settled(page: Any, timeout: float = 30_000) -> None:

@@ -7,13 +7,14 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import free_port
 from tests.e2e.test_command_line import SCORECARD
+from tests.loopback import streamlit_page
 
 
 def children(pid: int) -> list[int]:
@@ -33,36 +34,24 @@ def command_line(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
-def serving(home: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
-    """``scorecard ui`` once the page answers; its child processes."""
+@contextmanager
+def serving(home: Path) -> Iterator[tuple[subprocess.Popen[bytes], list[int]]]:
+    """``scorecard ui`` once the page answers, and its child processes; the whole group
+    is ended after the block (if the test has not ended it)."""
     env = dict(os.environ, SCORECARD_HOME=str(home))
     subprocess.run([SCORECARD, "init"], env=env, check=True, capture_output=True)
-    port = free_port()
-    server = subprocess.Popen([SCORECARD, "ui", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    deadline = time.monotonic() + 90
-    while True:
-        assert server.poll() is None and time.monotonic() < deadline
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                        timeout=2) as response:
-                if response.read() == b"ok":
-                    break
-        except OSError:
-            time.sleep(0.3)
-    members = children(server.pid)
-    lines = [command_line(pid) for pid in members]
-    assert any("project --follow" in line for line in lines), lines
-    assert any("streamlit run" in line for line in lines), lines
-    assert (home / "snapshots" / "published.json").exists()
-    return server, members
+    with streamlit_page([SCORECARD, "ui"], env) as page:
+        members = children(page.process.pid)
+        lines = [command_line(pid) for pid in members]
+        assert any("project --follow" in line for line in lines), lines
+        assert any("streamlit run" in line for line in lines), lines
+        assert (home / "snapshots" / "published.json").exists()
+        yield page.process, members
 
 
 @pytest.mark.parametrize("how", ["SIGTERM to the command", "Ctrl-C at the terminal"])
 def test_the_projector_and_the_page_stop_together(tmp_path: Path, how: str) -> None:
-    server, members = serving(tmp_path / "home")
-    try:
+    with serving(tmp_path / "home") as (server, members):
         if how == "SIGTERM to the command":
             server.send_signal(signal.SIGTERM)
         else:
@@ -72,14 +61,10 @@ def test_the_projector_and_the_page_stop_together(tmp_path: Path, how: str) -> N
         while any(alive(pid) for pid in members):
             assert time.monotonic() < deadline, [command_line(p) for p in members if alive(p)]
             time.sleep(0.1)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 def test_a_member_that_dies_stops_the_others(tmp_path: Path) -> None:
-    server, members = serving(tmp_path / "home")
-    try:
+    with serving(tmp_path / "home") as (server, members):
         projector = next(p for p in members if "project --follow" in command_line(p))
         os.kill(projector, signal.SIGKILL)
         assert server.wait(timeout=30) != 0
@@ -87,6 +72,3 @@ def test_a_member_that_dies_stops_the_others(tmp_path: Path) -> None:
         while any(alive(pid) for pid in members):
             assert time.monotonic() < deadline
             time.sleep(0.1)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)

@@ -17,8 +17,7 @@ from scorecard.bootstrap import Home
 from scorecard.demo.build import demo_password
 from scorecard_ui.returns_upload import MAX_UPLOAD_BYTES
 from scorecard_ui.throttle import SignInThrottle
-from tests.e2e.browser import browser_page, grid_row, screenshot, served, settled, sign_in
-from tests.e2e.test_command_line import SCORECARD
+from tests.e2e.browser import browser_page, grid_row, screenshot, settled, sign_in
 from tests.unit.test_upload_formats import with_saved_values
 
 COLUMNS = "event_id;type;occurred_at;case;source;client;age_band;gender;historic"
@@ -80,11 +79,10 @@ def files(folder: Path) -> dict[str, tuple[Path, str]]:
     return paths
 
 
-def test_each_kind_of_file_is_read_or_refused_in_words(demo_home: Path,
-                                                       tmp_path: Path) -> None:
-    with served(SCORECARD, demo_home) as url, browser_page() as page:
+def test_each_kind_of_file_is_read_or_refused_in_words(demo_url: str, tmp_path: Path) -> None:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
-        sign_in(page, url, "racs", demo_password("racs"))
+        sign_in(page, demo_url, "racs", demo_password("racs"))
         page.get_by_text("Download the CSV template").first.wait_for(timeout=30_000)
         for name, (path, words) in files(tmp_path).items():
             page.locator("input[type=file]").set_input_files(str(path))
@@ -118,10 +116,10 @@ def test_each_kind_of_file_is_read_or_refused_in_words(demo_home: Path,
         screenshot(page, "agency-upload-oversize")
 
 
-def test_the_calendar_reaches_a_plan_month_and_approves_it(demo_home: Path) -> None:
-    with served(SCORECARD, demo_home) as url, browser_page() as page:
+def test_the_calendar_reaches_a_plan_month_and_approves_it(demo_url: str) -> None:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
-        sign_in(page, url, "racs", demo_password("racs"))
+        sign_in(page, demo_url, "racs", demo_password("racs"))
         page.get_by_role("tab", name="Returns calendar").click()
         pick_month(page, "March 2015")  # approved in the demo's history
         page.get_by_role("table", name="events for March 2015 by type").wait_for(
@@ -150,8 +148,8 @@ def pick_month(page: Any, month: str) -> None:
     page.get_by_role("option").filter(has_text=month).first.click()
 
 
-def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(demo_home: Path,
-                                                                   tmp_path: Path) -> None:
+def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(
+        demo_home: Path, demo_url: str, tmp_path: Path) -> None:
     rows = "\r\n".join([
         "event_id,type,occurred_at,case,source,client,age_band,gender,historic",
         *(f"bad-{n},referral.received,0{n}/03/2016,RACS-80{n}0,police,child,11-15,woman,false"
@@ -159,9 +157,9 @@ def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(demo_home: Pa
         "fine-1,referral.received,04/03/2016,RACS-8040,police,child,11-15,female,false"]) \
         + "\r\n"
     (tmp_path / "faxes.csv").write_text(rows, encoding="utf-8")
-    with served(SCORECARD, demo_home) as url, browser_page() as page:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
-        sign_in(page, url, "racs", demo_password("racs"))
+        sign_in(page, demo_url, "racs", demo_password("racs"))
         page.locator("input[type=file]").set_input_files(str(tmp_path / "faxes.csv"))
         page.get_by_text("3 of 4 rows have a problem").wait_for(timeout=60_000)
         page.get_by_role("button", name="Submit this return").click()
@@ -198,10 +196,11 @@ def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(demo_home: Pa
     assert statuses == {"bad-1": "resubmitted", "bad-2": "withdrawn", "bad-3": "withdrawn"}
 
 
-def test_an_administrator_disables_enables_resets_and_unlocks_a_user(demo_home: Path) -> None:
-    with served(SCORECARD, demo_home) as url, browser_page() as page:
+def test_an_administrator_disables_enables_resets_and_unlocks_a_user(
+        demo_home: Path, demo_url: str) -> None:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
-        sign_in(page, url, "admin", demo_password("admin"))
+        sign_in(page, demo_url, "admin", demo_password("admin"))
         page.get_by_role("tab", name="Users and roles").click()
         page.get_by_text("Manage a user").first.wait_for(timeout=30_000)
         page.get_by_label("User", exact=True).first.click()
@@ -222,16 +221,17 @@ def test_an_administrator_disables_enables_resets_and_unlocks_a_user(demo_home: 
     assert app.sign_in("racs", demo_password("racs")) is None
 
 
-def test_an_administrator_unlocks_a_user_the_throttle_locked(demo_home: Path) -> None:
+def test_an_administrator_unlocks_a_user_the_throttle_locked(demo_home: Path,
+                                                              demo_url: str) -> None:
     """Five wrong passwords lock the user from that browser's address, the right one
     included; the administrator sees the lock, unlocks, and the user signs in. The count
     is in the event store: the page's server and this test's process read the same."""
-    with served(SCORECARD, demo_home) as url, browser_page() as guesser:
+    with browser_page() as guesser:
         guesser.set_viewport_size({"width": 1366, "height": 768})
         # a second browser context: its own cookies, the same address
         admin = guesser.context.browser.new_page(viewport={"width": 1366, "height": 768})
         throttle = SignInThrottle(Home(demo_home).open())
-        guesser.goto(url)
+        guesser.goto(demo_url)
         for n in range(6):
             guesser.get_by_role("textbox", name="Username").fill("scrutiny")
             guesser.get_by_role("textbox", name="Password").fill(
@@ -250,7 +250,7 @@ def test_an_administrator_unlocks_a_user_the_throttle_locked(demo_home: Path) ->
         assert guesser.get_by_text("Signed in as scrutiny").count() == 0
         screenshot(guesser, "sign-in-throttled")
         assert throttle.standing("scrutiny", datetime.now(UTC))[0] == 5
-        sign_in(admin, url, "admin", demo_password("admin"))
+        sign_in(admin, demo_url, "admin", demo_password("admin"))
         admin.get_by_role("tab", name="Users and roles").click()
         admin.get_by_text("Manage a user").first.wait_for(timeout=30_000)
         admin.get_by_label("User", exact=True).first.click()
@@ -263,7 +263,7 @@ def test_an_administrator_unlocks_a_user_the_throttle_locked(demo_home: Path) ->
         admin.get_by_text("Unlocked scrutiny (5 failed sign-ins forgotten)").wait_for(
             timeout=30_000)
         admin.get_by_text("No failed sign-in in the last 15 minutes").wait_for(timeout=30_000)
-        sign_in(guesser, url, "scrutiny", demo_password("scrutiny"))
+        sign_in(guesser, demo_url, "scrutiny", demo_password("scrutiny"))
     assert throttle.standing("scrutiny", datetime.now(UTC)) == (0, {})
     with Home(demo_home).projected() as connection:
         audited = connection.execute(
@@ -272,8 +272,8 @@ def test_an_administrator_unlocks_a_user_the_throttle_locked(demo_home: Path) ->
     assert audited and audited[-1][0].endswith("admin")
 
 
-def test_rejections_whose_cause_is_fixed_are_resubmitted_all_at_once(demo_home: Path,
-                                                                     tmp_path: Path) -> None:
+def test_rejections_whose_cause_is_fixed_are_resubmitted_all_at_once(
+        demo_home: Path, demo_url: str, tmp_path: Path) -> None:
     """Closures sent before their referrals are rejected (no open case); once the
     referrals are in, one click sends every filtered rejection again, and each is
     accepted."""
@@ -286,9 +286,9 @@ def test_rejections_whose_cause_is_fixed_are_resubmitted_all_at_once(demo_home: 
     (tmp_path / "referrals.csv").write_text(referrals, encoding="utf-8")
     # the demo's password again (the administrator's test resets it)
     Home(demo_home).open().reset_password("racs", demo_password("racs"), by="test")
-    with served(SCORECARD, demo_home) as url, browser_page() as page:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
-        sign_in(page, url, "racs", demo_password("racs"))
+        sign_in(page, demo_url, "racs", demo_password("racs"))
         page.locator("input[type=file]").set_input_files(str(tmp_path / "closures.csv"))
         page.get_by_text("2 of 2 rows have a problem").wait_for(timeout=60_000)
         page.get_by_role("button", name="Submit this return").click()

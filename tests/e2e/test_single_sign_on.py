@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser import browser_page, free_port, screenshot, served
+from tests.e2e.browser import browser_page, screenshot, served
 from tests.e2e.test_command_line import SCORECARD
 from tests.e2e.test_sessions_in_the_browser import REFUSED, status
+from tests.loopback import free_port
 
 OIDC = Path(__file__).parent / "oidc"
 UPLOAD = "/_stcore/upload_file/some-session/some-file"

@@ -26,7 +26,8 @@ from tests.integration.kafka_support import (
     wait_until_applied,
     worker_env,
 )
-from tests.services import PARTITIONS, Broker, free_port, running_broker
+from tests.loopback import free_port
+from tests.services import PARTITIONS, Broker, running_broker
 from tests.support import event, signed, write_jsonl
 
 pytestmark = pytest.mark.slow
