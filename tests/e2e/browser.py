@@ -85,11 +85,19 @@ def browser_page(width: int = 1400, height: int = 1400) -> Iterator[Any]:
 
 
 def settled(page: Any, timeout: float = 30_000) -> None:
-    """Wait until Streamlit has finished the script's run and drawn what it sent (the app
-    root says ``notRunning``; a short pause lets the last elements and fonts paint)."""
+    """Wait until Streamlit has finished the script's run and drawn what it sent: the app
+    root says ``notRunning``, the fonts have loaded and two frames have been painted
+    since, and a short pause more for the data grids (canvas) to draw. (A fixed 700 ms
+    pause did this before: it was most of a view's time in the accessibility tests.
+    Elements marked stale during a run come back at once: Streamlit's opacity transition
+    applies only on the way to stale.)"""
     page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(
         state="attached", timeout=timeout)
-    page.wait_for_timeout(700)
+    page.evaluate("""async () => {
+        await document.fonts.ready;
+        await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+    }""")
+    page.wait_for_timeout(250)
 
 
 def cell(page: Any, row_text: str, column: int) -> str:

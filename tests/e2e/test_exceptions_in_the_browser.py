@@ -18,6 +18,7 @@ from tests.e2e.browser import (
     grid_row,
     screenshot,
     served,
+    settled,
     sign_in,
     table_cell,
     table_row,
@@ -75,7 +76,7 @@ def test_a_red_measure_from_overview_to_note_to_evidence(url: str) -> None:
         page.get_by_label("Replay a meeting", exact=True).first.click()
         page.get_by_role("option").filter(has_text="16 Oct 2019").first.click()
         page.get_by_text("Scorecard as at 16 Oct 2019", exact=True).wait_for(timeout=30_000)
-        page.wait_for_timeout(1500)
+        settled(page)
         screenshot(page, "exceptions-board-overview")
         assert table_cell(page, MEASURE_TITLE, "Exception") == "Note to review"
         assert table_cell(page, "Secondary schools with online safety workshops this "
@@ -122,7 +123,7 @@ def test_the_agency_writes_a_note_and_the_board_accepts_it(url: str) -> None:
         screenshot(page, "exceptions-to-review")
         page.get_by_role("button", name="Accept the note").first.click()
         page.get_by_text("accepted by chair").first.wait_for(timeout=30_000)
-        page.wait_for_timeout(1500)
+        table_row(page, MEASURE_TITLE).get_by_text("Note accepted").wait_for(timeout=30_000)
         assert table_cell(page, MEASURE_TITLE, "Exception") == "Note accepted"
         screenshot(page, "exceptions-accepted")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scorecard.demo.build import demo_password
-from tests.e2e.browser import browser_page, choose, grid_row, screenshot, sign_in
+from tests.e2e.browser import browser_page, choose, grid_row, screenshot, settled, sign_in
 
 
 def test_each_role_signs_in_and_sees_its_pages(demo_url: str) -> None:
@@ -17,7 +17,7 @@ def test_each_role_signs_in_and_sees_its_pages(demo_url: str) -> None:
             sign_in(page, demo_url, username, demo_password(username))
             page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
             assert page.get_by_role("heading", name=heading).first.is_visible()
-            page.wait_for_timeout(1500)
+            settled(page)
             screenshot(page, f"{username}-first-page")
             page.get_by_role("button", name="Sign out").click()
             page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
