@@ -20,9 +20,8 @@ import pytest
 
 from scorecard.demo.build import demo_password
 from tests.e2e.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     assert_accessible,
+    chromium_browser,
     screenshot,
     served,
     settled,
@@ -81,15 +80,8 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: run 'make test', which installs it")
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium_browser() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")
