@@ -209,15 +209,21 @@ def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(demo_home: Pa
     assert statuses == {"bad-1": "resubmitted", "bad-2": "withdrawn", "bad-3": "withdrawn"}
 
 
+def manage_user(page: Any, username: str) -> None:
+    """On the administrator's "Users and roles" tab, pick ``username`` to manage: typed
+    to filter the list, then the option named exactly that."""
+    page.get_by_role("tab", name="Users and roles").click()
+    page.get_by_text("Manage a user").first.wait_for(timeout=30_000)
+    page.get_by_label("User", exact=True).first.click()
+    page.keyboard.type(username)
+    page.get_by_role("option", name=username, exact=True).click()
+
+
 def test_an_administrator_disables_enables_resets_and_unlocks_a_user(demo_home: Path) -> None:
     with served(SCORECARD, demo_home) as url, browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, url, "admin", demo_password("admin"))
-        page.get_by_role("tab", name="Users and roles").click()
-        page.get_by_text("Manage a user").first.wait_for(timeout=30_000)
-        page.get_by_label("User", exact=True).first.click()
-        page.keyboard.type("racs")
-        page.get_by_role("option", name="racs", exact=True).click()
+        manage_user(page, "racs")
         page.get_by_role("button", name="Disable").click()
         page.get_by_text("Disabled racs").wait_for(timeout=30_000)
         page.get_by_role("button", name="Enable").click()
@@ -260,11 +266,7 @@ def test_an_administrator_unlocks_a_user_the_throttle_locked(demo_home: Path) ->
         screenshot(guesser, "sign-in-throttled")
         assert throttle.standing("scrutiny", datetime.now(UTC))[0] == 5
         sign_in(admin, url, "admin", demo_password("admin"))
-        admin.get_by_role("tab", name="Users and roles").click()
-        admin.get_by_text("Manage a user").first.wait_for(timeout=30_000)
-        admin.get_by_label("User", exact=True).first.click()
-        admin.keyboard.type("scrutiny")
-        admin.get_by_role("option", name="scrutiny", exact=True).click()
+        manage_user(admin, "scrutiny")
         admin.get_by_text("5 failed sign-ins in the last 15 minutes; locked from").wait_for(
             timeout=30_000)
         screenshot(admin, "admin-user-locked")
