@@ -75,6 +75,7 @@ fuzz: install
 bench: install
 	PYTHONPATH=. $(BIN)/python bench/report_speed.py
 	PYTHONPATH=. $(BIN)/python bench/rejections_speed.py
+	PYTHONPATH=. $(BIN)/python bench/readmodel_open.py
 	PYTHONPATH=. $(BIN)/python bench/page_speed.py --events $${BENCH_EVENTS:-1000000}
 	PYTHONPATH=. $(BIN)/python bench/scale.py --events $${BENCH_EVENTS:-1000000}
 

@@ -15,6 +15,7 @@ demo home and a national store of ``--events`` (``bench/national.py``, folded be
 clock starts) are measured, each served by ``scorecard ui`` as a user would run it.
 
     PYTHONPATH=. python bench/page_speed.py [--events 1000000] [--runs 20] [--demo-only]
+                                            [--national .bench/national-1m]
 """
 
 from __future__ import annotations
@@ -238,18 +239,27 @@ def demo_home(folder: Path) -> tuple[Path, tuple[str, str], list[date]]:
 
 
 def national_home(folder: Path, events: int) -> tuple[Path, tuple[str, str], list[date]]:
+    """A national store of ``events`` in ``folder``, built there unless a run with
+    ``--national DIR`` built it already (then only folded up to date)."""
     from bench.national import build_store
     from scorecard.bootstrap import Home
 
     home = Home(folder)
+    built = (folder / "built").exists()
     app = home.open()
     started = time.perf_counter()
-    saved = build_store(app, events)
-    app.add_user(BOARD[0], "board", None, BOARD[1], by="bench")
+    if not built:
+        saved = build_store(app, events)
+        app.add_user(BOARD[0], "board", None, BOARD[1], by="bench")
     with home.projected(app):  # folded before the clock starts, as a running service keeps it
         pass
-    print(f"# built and folded a national store of {saved:,} events in "
-          f"{time.perf_counter() - started:.0f} s", flush=True)
+    if not built:
+        (folder / "built").write_text(f"{saved}\n")
+        print(f"# built and folded a national store of {saved:,} events in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+    else:
+        print(f"# reused the national store in {folder} (folded in "
+              f"{time.perf_counter() - started:.0f} s)", flush=True)
     today = datetime.now(UTC).date()
     meetings = sorted((m.date for m in app.plan.meetings if m.date <= today), reverse=True)
     return folder, BOARD, meetings[:2]
@@ -260,6 +270,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--demo-only", action="store_true")
+    parser.add_argument("--national", type=Path, help=(
+        "keep the national store in this folder and reuse it on the next run (built "
+        "once: about 12 minutes at 1M events here)"))
     options = parser.parse_args()
     (Path.cwd() / ".bench").mkdir(exist_ok=True)
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, page speed in Chromium, "
@@ -268,22 +281,26 @@ def main() -> None:
             sync_playwright() as driver:
         folder = Path(name)
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        with streamlit_page(*bare_server(folder), port_option="--server.port") as page:
-            bare = bare_figures(browser, page.url, options.runs)
-        for kind in ("load", "rerun"):
-            p50, p95 = percentiles(bare[kind])
-            figure(f"bare Streamlit page {kind} p50 / p95", p50, "ms", "baseline", None,
-                   f"p95 {p95:.0f} ms")
         homes: list[tuple[str, Callable[[], tuple[Path, tuple[str, str], list[date]]]]] = [
             ("demo", partial(demo_home, folder / "demo"))]
         if not options.demo_only:
             label = f"{options.events / 1e6:g}M events"
-            homes.append((label, partial(national_home, folder / "national", options.events)))
+            homes.append((label, partial(national_home, options.national or
+                                         folder / "national", options.events)))
         for label, build in homes:
             home, user, meetings = build()
+            # The baseline just before each home's figures: the load on this shared
+            # machine drifts over the minutes a national store takes to build.
+            with streamlit_page(*bare_server(folder), port_option="--server.port") as page:
+                bare = bare_figures(browser, page.url, options.runs)
+            for kind in ("load", "rerun"):
+                p50, p95 = percentiles(bare[kind])
+                figure(f"bare Streamlit page {kind} p50 / p95 (before {label})", p50, "ms",
+                       "baseline", None, f"p95 {p95:.0f} ms")
             with streamlit_page(*scorecard_ui(home)) as page:
                 found = board_figures(browser, page.url, user, meetings, options.runs)
             show(label, found, bare)
+            print(f"# load average {os.getloadavg()[0]:.1f} after {label}", flush=True)
         browser.close()
 
 

@@ -35,7 +35,10 @@ from domain.model import (
 from domain.plan import Plan
 from domain.timekeeping import to_naive_utc
 from domain.users import SignInWindow, User
+from projections import fact_counts
+from projections.measures import Count
 from projections.readmodel import PAYLOAD_COLUMNS, tracked_position
+from projections.report import load_plan, scorecard_measures
 
 TRACKING_NAME = "facts"
 BATCH_SIZE = 10_000
@@ -161,6 +164,9 @@ class Projector:
                 connection.register("new_facts", new_facts)
                 connection.execute("INSERT INTO facts SELECT * FROM new_facts")
                 connection.unregister("new_facts")
+            if batch.facts or batch.plans:
+                fact_counts.record(connection, _plan_counts(connection),
+                                   batch.facts[0][0] - 1 if batch.facts else position)
             if batch.ends:
                 ends = pa.Table.from_pylist(batch.ends, schema=END_SCHEMA)
                 connection.register("ends", ends)
@@ -169,6 +175,7 @@ class Projector:
                     "ended_position = ends.ended_position, end_kind = ends.end_kind FROM ends "
                     "WHERE facts.submission_id = ends.submission_id"
                 )
+                fact_counts.end(connection, "ends")
                 connection.unregister("ends")
             if batch.rejections:
                 rejected = pa.Table.from_pylist(batch.rejections, schema=REJECTION_SCHEMA)
@@ -195,6 +202,15 @@ class Projector:
         except BaseException:
             connection.rollback()
             raise
+
+
+def _plan_counts(connection: duckdb.DuckDBPyConnection) -> list[Count]:
+    """The counts of the plan the read model holds (none before a plan is adopted)."""
+    try:
+        plan = load_plan(connection)
+    except LookupError:
+        return []
+    return fact_counts.counts_of(scorecard_measures(plan))
 
 
 def _insert_rows(connection: duckdb.DuckDBPyConnection, table: str,

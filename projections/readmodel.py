@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +18,11 @@ from pathlib import Path
 import duckdb
 
 from domain import contract
+from projections import engine
 
 # Bump when a table changes: a read model of another version is dropped and refolded
 # from the event store (it holds nothing the event store does not).
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Payload fields copied into typed columns of ``facts``, so that measures filter and
 # count on them without parsing JSON (a JSON lookup per row cost a measure ~20 ms per
@@ -159,6 +160,21 @@ CREATE TABLE IF NOT EXISTS users (
     added_at TIMESTAMP NOT NULL,
     added_by VARCHAR NOT NULL
 );
+CREATE TABLE IF NOT EXISTS counts (  -- the plan's counts (projections/fact_counts.py)
+    id INTEGER PRIMARY KEY,
+    key VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counted (  -- which facts each count counts, and what they add
+    count_id INTEGER NOT NULL,
+    position BIGINT NOT NULL,  -- the fact's, with its agency, day and times (as in facts)
+    agency VARCHAR NOT NULL,
+    occurred_on DATE NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    ended_at TIMESTAMP,
+    ended_position BIGINT,
+    value DOUBLE,  -- what it adds to a count (1) or a sum (its field)
+    item VARCHAR   -- what it adds to a distinct count (its field)
+);
 CREATE TABLE IF NOT EXISTS plan_actions (
     ord INTEGER NOT NULL,
     code VARCHAR PRIMARY KEY,
@@ -178,7 +194,8 @@ TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
 
 def _ensure_schema(connection: duckdb.DuckDBPyConnection) -> None:
     tables = {row[0] for row in connection.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = 'main'"
     ).fetchall()}
     version = None
     if "meta" in tables:
@@ -207,62 +224,76 @@ def is_lock_conflict(error: duckdb.Error) -> bool:
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set" in text)
 
 
-def config(memory_limit: str | None) -> dict[str, str | bool | int | float | list[str]]:
-    """DuckDB settings. ``memory_limit`` (``SCORECARD_DUCKDB_MEMORY_LIMIT``, e.g.
-    ``512MB``) caps what DuckDB keeps in memory, its cache of what it has read included;
-    unset, DuckDB's own default applies (80% of the machine's memory), which a page over
-    a ten-million-event read model fills to about a gigabyte."""
-    return {"memory_limit": memory_limit} if memory_limit else {}
+def is_key_mismatch(error: duckdb.Error) -> bool:
+    """Whether DuckDB refused a file for its encryption: a wrong key, no key for an
+    encrypted file, or a key for a plain one."""
+    text = str(error)
+    return ("encryption key" in text or "encrypted database" in text
+            or "is not encrypted" in text)
 
 
 def _open(path: Path, read_only: bool, memory_limit: str | None,
-          wait: float = LOCK_RETRY_SECONDS) -> duckdb.DuckDBPyConnection:
-    """A new connection, waiting up to ``wait`` seconds while another process holds
-    DuckDB's file lock."""
+          wait: float = LOCK_RETRY_SECONDS, key: str | None = None,
+          discarded: Callable[[], None] | None = None) -> engine.Attached:
+    """The file attached (``engine.attach``), waiting up to ``wait`` seconds while
+    another process holds DuckDB's file lock. A writable file written with another key
+    (or with none, or with one when none is given now) is deleted and made afresh, as
+    one of another schema version is refolded: it holds nothing the event store does
+    not. ``discarded`` is then called (to withdraw what was published from it)."""
     deadline = time.monotonic() + wait
     while True:
         try:
             if read_only and not Path(path).exists():
                 read_only = False  # nothing to read yet: create it
-            connection = duckdb.connect(str(path), read_only=read_only,
-                                        config=config(memory_limit))
+            attached = engine.attach(path, read_only=read_only, memory_limit=memory_limit,
+                                     key=key)
             break
-        except duckdb.IOException as error:
-            if not is_lock_conflict(error) or time.monotonic() > deadline:
+        except duckdb.Error as error:
+            if not read_only and is_key_mismatch(error):
+                for suffix in ("", ".wal"):
+                    Path(str(path) + suffix).unlink(missing_ok=True)
+                if discarded is not None:
+                    discarded()
+                continue
+            if not (isinstance(error, duckdb.IOException) and is_lock_conflict(error)) \
+                    or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
     try:
         if not read_only:
-            _ensure_schema(connection)
+            _ensure_schema(attached.connection)
     except BaseException:
-        connection.close()
+        attached.close()
         raise
-    return connection
+    return attached
 
 
 @contextmanager
 def connect(path: Path, *, read_only: bool = False, memory_limit: str | None = None,
-            wait: float = LOCK_RETRY_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+            wait: float = LOCK_RETRY_SECONDS, key: str | None = None,
+            discarded: Callable[[], None] | None = None
+            ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open a read-model file, waiting up to ``wait`` seconds while another process holds
-    DuckDB's file lock. The projector's working file has one writer, the projector;
-    readers open the snapshots it publishes (``snapshots.py``), never that file. A
-    process that called ``keep_open`` gets a cursor on a connection it keeps between uses
-    instead (see ``keep_open``).
+    DuckDB's file lock; encrypted with ``key`` when one is given (``engine.py``). The
+    projector's working file has one writer, the projector; readers open the snapshots
+    it publishes (``snapshots.py``), never that file. A process that called
+    ``keep_open`` gets a cursor on a connection it keeps between uses instead (see
+    ``keep_open``). ``discarded``: see ``_open``.
     """
     if _keeping.idle > 0:
-        with _keeping.cursor(path, read_only, memory_limit, wait) as cursor:
+        with _keeping.cursor(path, read_only, memory_limit, wait, key) as cursor:
             yield cursor
         return
-    connection = _open(path, read_only, memory_limit, wait)
+    attached = _open(path, read_only, memory_limit, wait, key, discarded)
     try:
-        yield connection
+        yield attached.connection
     finally:
-        connection.close()
+        attached.close()
 
 
 @dataclass
 class _Kept:
-    connection: duckdb.DuckDBPyConnection
+    connection: engine.Attached
     opened: float
     users: int = 0
     last_used: float = 0.0
@@ -284,20 +315,21 @@ class _Keeper:
     def __init__(self) -> None:
         self.idle = 0.0
         self.hold = 0.0
-        self._kept: dict[tuple[str, bool, str | None], _Kept] = {}
+        self._kept: dict[tuple[str, bool, str | None, str | None], _Kept] = {}
         self._lock = threading.Lock()
         self._closer: threading.Thread | None = None
 
     @contextmanager
     def cursor(self, path: Path, read_only: bool, memory_limit: str | None,
-               wait: float = LOCK_RETRY_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
-        key = (str(Path(path).absolute()), read_only, memory_limit)
+               wait: float = LOCK_RETRY_SECONDS, encryption_key: str | None = None
+               ) -> Iterator[duckdb.DuckDBPyConnection]:
+        key = (str(Path(path).absolute()), read_only, memory_limit, encryption_key)
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None:
                 kept.users += 1
         if kept is None:
-            opened = _open(path, read_only, memory_limit, wait)
+            opened = _open(path, read_only, memory_limit, wait, encryption_key)
             with self._lock:
                 kept = self._kept.setdefault(key, _Kept(opened, time.monotonic()))
                 kept.users += 1
@@ -335,7 +367,8 @@ class _Keeper:
                     return
             time.sleep(0.01)
 
-    def _close_due(self, key: tuple[str, bool, str | None], kept: _Kept, now: float) -> bool:
+    def _close_due(self, key: tuple[str, bool, str | None, str | None], kept: _Kept,
+                   now: float) -> bool:
         """Close ``kept`` if it is free and idle or held too long (under the lock)."""
         if kept.users or (now - kept.last_used < self.idle and now - kept.opened < self.hold):
             return False

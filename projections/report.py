@@ -22,7 +22,7 @@ import duckdb
 from domain.plan import Plan, Population
 from domain.rules import MeasureRules
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
-from projections import symbols
+from projections import fact_counts, symbols
 from projections.exceptions import ExceptionBook, ExceptionFlag, note_month, reasons_for_note
 from projections.measures import (
     DEFAULT_NO_TARGET,
@@ -53,7 +53,6 @@ from projections.standing import (
     complete_at,
     contributions,
     contributors,
-    contributors_of,
     fact_condition,
     first_seen,
     flow_month_parts,
@@ -321,6 +320,7 @@ class ReportBuilder:
         self._approved_months: dict[str, set[str]] | None = None
         self._arrived: set[str] | None = None
         self._exceptions: ExceptionBook | None = None
+        self._ids: dict[str, int] | None = None  # the recorded counts, when all are
 
     def _monthly_span(self, measures: list[Measure]) -> list[Span]:
         """The complete months the trends and forecasts of ``measures`` read."""
@@ -342,21 +342,27 @@ class ReportBuilder:
         standings = [self.standing, *([Standing(self.known_at, pinned)]
                                       if pinned is not None else [])]
         flows = [m for m in measures if m.kind == "flow"]
+        # The flow measures' questions are answered from the counts the projector
+        # recorded (a few aggregates grouped by count) when it recorded all of theirs.
+        ids = fact_counts.ids_for(flows, fact_counts.recorded(self.connection)) if (
+            flows) else None
+        self._ids = ids
         windows: dict[tuple[date, date], list[Measure]] = {}
         for measure in measures:
             windows.setdefault(period_window(measure, self.as_at, self.from_day, self.plan),
                                []).append(measure)
         for window, group in windows.items():
             span = self._contribution_window(window)
-            for measure_id, found in contributions(
-                    self.connection, group, span[0], window[0], span[1], self.standing,
-                    by_month=self.plan.returns is None).items():
-                self._contributions[(measure_id, span)] = found
             flowing = [m for m in group if m.kind == "flow"]
+            for measure_id, found in self._contributions_of(
+                    group, ids, span[0], window[0], span[1]).items():
+                self._contributions[(measure_id, span)] = found
             for standing in standings:
                 if not flowing:
                     continue
-                splits = flow_splits(self.connection, flowing, *window, standing)
+                splits = flow_splits(self.connection, flowing, *window, standing) if (
+                    ids is None) else fact_counts.flow_splits(self.connection, flowing, ids,
+                                                              *window, standing)
                 for measure_id, (total, by_agency, last, parts) in splits.items():
                     self._splits[(measure_id, window, standing.position)] = (total, by_agency)
                     if standing is self.standing:
@@ -364,17 +370,38 @@ class ReportBuilder:
                         self._parts[(measure_id, window)] = parts
         months = self._monthly_span(flows)
         if flows and months:
-            for measure_id, by_month in flow_month_parts(self.connection, flows, months,
-                                                         self.standing).items():
+            for measure_id, by_month in (
+                    flow_month_parts(self.connection, flows, months, self.standing)
+                    if ids is None else fact_counts.flow_month_parts(
+                        self.connection, flows, ids, months, self.standing)).items():
                 self._month_parts[measure_id] = {start: part for (start, _), part in
                                                  zip(months, by_month, strict=True)}
                 self._months[measure_id] = {start: v for (start, _), v in
                                             zip(months, as_values(by_month), strict=True)}
         self._prefetch_states([m for m in measures if m.kind != "flow"], standings)
         if pinned is None and measures:
-            self._contributors = contributors_of(self.connection, measures,
-                                                 self.as_at.replace(day=1), self.as_at,
-                                                 self.standing)
+            first = self.as_at.replace(day=1)
+            self._contributors = {
+                measure_id: set(found) for measure_id, found in self._contributions_of(
+                    measures, ids, first, first, self.as_at).items()}
+
+    def _contributions_of(self, measures: list[Measure], ids: dict[str, int] | None,
+                          start: date, window_start: date, end: date
+                          ) -> dict[str, dict[str, Contribution]]:
+        """``contributions`` of ``measures``: the flows' from the recorded counts when
+        ``ids`` has them, the rest by their own aggregates."""
+        by_month = self.plan.returns is None
+        recorded = [m for m in measures if m.kind == "flow"] if ids is not None else []
+        others = [m for m in measures if m not in recorded]
+        found: dict[str, dict[str, Contribution]] = {}
+        if recorded and ids is not None:
+            found.update(fact_counts.contributions(self.connection, recorded, ids, start,
+                                                   window_start, end, self.standing,
+                                                   by_month=by_month))
+        if others:
+            found.update(contributions(self.connection, others, start, window_start, end,
+                                       self.standing, by_month=by_month))
+        return {m.id: found[m.id] for m in measures}
 
     def _prefetch_states(self, states: list[Measure], standings: list[Standing]) -> None:
         """State measures at as_at and at each trend month's end (so their values come
@@ -593,8 +620,11 @@ class ReportBuilder:
         weights = {m[0]: rules.rules.month_weight(m[0].year, m[0].month, *span) for m in months}
         to_come = [weights[m[0]] for m in months if m[0] > last]
         if measure.numerator is not None and measure.numerator.aggregate == "distinct":
-            new = first_seen(self.connection, measure.numerator, done,
-                             self.standing) if done else []
+            ids = self._ids
+            new = [] if not done else first_seen(
+                self.connection, measure.numerator, done, self.standing) if ids is None \
+                or fact_counts.key(measure.numerator) not in ids else fact_counts.first_seen(
+                self.connection, measure.numerator, ids, done, self.standing)
             return forecast_outturn([(n * scale, weights[m[0]]) for n, m in
                                      zip(new, done, strict=True)], to_come, target,
                                     measure.polarity)

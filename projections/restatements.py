@@ -144,6 +144,9 @@ def _intermediate(connection: duckdb.DuckDBPyConnection, measure: Measure, start
     assert database is not None
     cursor = connection.cursor()
     try:
+        # a new cursor starts in DuckDB's default database, not the one ``connection``
+        # uses (the read model is attached: projections/engine.py)
+        cursor.execute(f'USE "{database[0]}"')
         cursor.execute("CREATE TEMP TABLE cause_steps (position BIGINT, step INTEGER, "
                        "stood_a BOOLEAN)")
         cursor.executemany("INSERT INTO cause_steps VALUES (?, ?, ?)", [

@@ -33,11 +33,14 @@ ACTION_STATUS_SQL = types_sql([ACTION_STATUS_TYPE], "standing.type")
 
 CLOSED_BY_SQL = case_type_sql("closes", column="c.type")
 
-STANDING_SQL = """
+# A row (of ``facts``, or of a table that copies their times) that stands.
+STANDS_SQL = """recorded_at <= $known AND position <= $upto
+      AND NOT (ended_at IS NOT NULL AND ended_at <= $known AND ended_position <= $upto)"""
+
+STANDING_SQL = f"""
 standing AS (
     SELECT * FROM facts
-    WHERE recorded_at <= $known AND position <= $upto
-      AND NOT (ended_at IS NOT NULL AND ended_at <= $known AND ended_position <= $upto)
+    WHERE {STANDS_SQL}
 )"""
 
 OPEN_CASES_SQL = f"""
@@ -108,8 +111,8 @@ def measure_split(connection: duckdb.DuckDBPyConnection, measure: Measure, start
     if measure.denominator is None:
         return total, dict(by_agency)
     base, base_by_agency = count(connection, measure.denominator, start, end, standing)
-    return (_share(total, base),
-            {agency: _share(by_agency.get(agency, 0.0), base_by_agency[agency])
+    return (share(total, base),
+            {agency: share(by_agency.get(agency, 0.0), base_by_agency[agency])
              for agency in base_by_agency})
 
 
@@ -144,10 +147,10 @@ def monthly_values(connection: duckdb.DuckDBPyConnection, measure: Measure,
     if measure.denominator is None:
         return [counted.get(key, 0.0) for key in keys]
     bases = _monthly(connection, measure.denominator, first, last, standing)
-    return [_share(counted.get(key, 0.0), bases.get(key, 0.0)) for key in keys]
+    return [share(counted.get(key, 0.0), bases.get(key, 0.0)) for key in keys]
 
 
-def _share(part: float, whole: float) -> float | None:
+def share(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
@@ -267,9 +270,9 @@ def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure], 
             continue
         denominator, base_seen = at.denominator
         base = total(measure.denominator, denominator)
-        shares = {r[0]: _share(float(r[at.numerator] or 0), float(r[denominator] or 0))
+        shares = {r[0]: share(float(r[at.numerator] or 0), float(r[denominator] or 0))
                   for r in rows if r[base_seen]}
-        results[measure.id] = (_share(numerator, base), shares, latest, (numerator, base))
+        results[measure.id] = (share(numerator, base), shares, latest, (numerator, base))
     return results
 
 
@@ -317,7 +320,7 @@ def first_seen(connection: duckdb.DuckDBPyConnection, count: Count,
 
 def as_values(parts: MonthParts) -> list[float | None]:
     """Each month's value: its count, or its numerator's share of its denominator."""
-    return [count if base is None else _share(count, base) for count, base in parts]
+    return [count if base is None else share(count, base) for count, base in parts]
 
 
 def monthly_parts(connection: duckdb.DuckDBPyConnection, measure: Measure,
@@ -331,18 +334,6 @@ def monthly_parts(connection: duckdb.DuckDBPyConnection, measure: Measure,
         return [(counted.get(key, 0.0), None) for key in keys]
     bases = _monthly(connection, measure.denominator, first, last, standing)
     return [(counted.get(key, 0.0), bases.get(key, 0.0)) for key in keys]
-
-
-def contributors_of(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                    start: date, end: date, standing: Standing) -> dict[str, set[str]]:
-    """``contributors`` of many measures in one query."""
-    aggregates = _Aggregates(first=1)
-    at = {m.id: aggregates.add(f"count(*) FILTER (WHERE {fact_condition(m)})")
-          for m in measures}
-    sql = (f"WITH {STANDING_SQL} SELECT agency, {aggregates.sql()} FROM standing "
-           "WHERE occurred_on BETWEEN $start AND $end GROUP BY agency")
-    rows = connection.execute(sql, {**standing.params(), "start": start, "end": end}).fetchall()
-    return {m.id: {r[0] for r in rows if r[at[m.id]]} for m in measures}
 
 
 @dataclass(frozen=True)
@@ -399,51 +390,47 @@ def referrals_condition(measure: Measure) -> str:
     return measure.numerator.condition() if measure.numerator else case_type_sql("opens")
 
 
+# Each (measure, end, agency)'s open cases: each case episode is joined to its closure
+# once, whichever measures follow its referral, and to each end; a case counts once
+# however many of its episodes are open. Measures and ends are rows here, not columns:
+# DuckDB's cost is per aggregate written (≈0.2 ms each to set up), so a column per
+# (measure, end) cost more than the work, even at a million facts.
 OPEN_CASES_AT_ENDS_SQL = f"""
 WITH {STANDING_SQL},
-referred AS (SELECT agency, case_ref, episode, occurred_on AS referred_on, {{follows}}
+referred AS (SELECT agency, case_ref, episode, occurred_on AS referred_on,
+                    unnest(list_filter([{{follows}}], x -> x IS NOT NULL)) AS measure
              FROM standing WHERE occurred_on <= $last AND ({{any_referral}})),
 closed AS (SELECT agency, case_ref, episode, min(occurred_on) AS closed_on FROM standing
            WHERE occurred_on <= $last AND {case_type_sql("closes")} GROUP BY ALL),
-cases AS (SELECT agency, case_ref, {{open_at_ends}}
-          FROM referred LEFT JOIN closed USING (agency, case_ref, episode)
-          GROUP BY agency, case_ref)
-SELECT agency, {{counts}} FROM cases GROUP BY agency ORDER BY agency
+ends AS (SELECT unnest($ends::DATE[]) AS month_end,
+                unnest(range(len($ends::DATE[]))) AS k),
+open AS (SELECT DISTINCT measure, k, agency, case_ref
+         FROM referred LEFT JOIN closed USING (agency, case_ref, episode)
+         JOIN ends ON referred_on <= month_end
+         WHERE closed_on IS NULL OR closed_on > month_end)
+SELECT measure, k, agency, count(*) FROM open GROUP BY ALL
 """
-
-
-def _splits_at(ends: list[date], rows: list[tuple[Any, ...]], first: int) -> list[Split]:
-    """(total, by agency) at each end from rows of (agency, values...), the value at the
-    k-th end being in column ``first + k``; agencies with nothing to count are left out,
-    as a grouped count leaves them out."""
-    splits = []
-    for column in range(first, first + len(ends)):
-        by_agency = {r[0]: float(r[column]) for r in rows if r[column]}
-        splits.append((float(sum(by_agency.values())), by_agency))
-    return splits
 
 
 def open_cases_at(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
                   ends: list[date], standing: Standing) -> dict[str, list[Split]]:
-    """Every open-cases measure at each of ``ends``, by agency, in one query: each case
-    episode is joined to its closure once, whichever referrals a measure follows, and a
-    case counts once however many of its episodes are open."""
-    follows = ", ".join(f"({referrals_condition(m)}) AS follows_{i}"
+    """Every open-cases measure at each of ``ends``, by agency, in one query."""
+    follows = ", ".join(f"CASE WHEN {referrals_condition(m)} THEN {i} END"
                         for i, m in enumerate(measures))
-    open_at_ends = ", ".join(
-        f"bool_or(follows_{i} AND referred_on <= $end_{k} "
-        f"AND (closed_on IS NULL OR closed_on > $end_{k})) AS open_{i}_{k}"
-        for i, _ in enumerate(measures) for k, _ in enumerate(ends))
-    counts = ", ".join(f"count(*) FILTER (WHERE open_{i}_{k})"
-                       for i, _ in enumerate(measures) for k, _ in enumerate(ends))
     any_referral = " OR ".join(f"({referrals_condition(m)})" for m in measures)
-    sql = OPEN_CASES_AT_ENDS_SQL.format(follows=follows, open_at_ends=open_at_ends,
-                                        counts=counts, any_referral=any_referral)
-    rows = connection.execute(sql, {**standing.params(), "last": max(ends),
-                                    **{f"end_{k}": end for k, end in enumerate(ends)}}
-                              ).fetchall()
-    return {m.id: _splits_at(ends, rows, 1 + i * len(ends))
-            for i, m in enumerate(measures)}
+    sql = OPEN_CASES_AT_ENDS_SQL.format(follows=follows, any_referral=any_referral)
+    found: dict[tuple[int, int], dict[str, float]] = {}
+    for measure, k, agency, cases in connection.execute(
+            sql, {**standing.params(), "last": max(ends), "ends": ends}).fetchall():
+        found.setdefault((measure, k), {})[agency] = float(cases)
+    results: dict[str, list[Split]] = {}
+    for i, m in enumerate(measures):
+        splits: list[Split] = []
+        for k in range(len(ends)):
+            by_agency = dict(sorted(found.get((i, k), {}).items()))
+            splits.append((float(sum(by_agency.values())), by_agency))
+        results[m.id] = splits
+    return results
 
 
 LATEST_STATUSES_SQL = f"""
@@ -466,6 +453,17 @@ def latest_statuses(connection: duckdb.DuckDBPyConnection, ends: list[date],
     that has any by then)."""
     return connection.execute(LATEST_STATUSES_SQL,
                               {**standing.params(), "ends": ends}).fetchall()
+
+
+def _splits_at(ends: list[date], rows: list[tuple[Any, ...]], first: int) -> list[Split]:
+    """(total, by agency) at each end from rows of (agency, values...), the value at the
+    k-th end being in column ``first + k``; agencies with nothing to count are left out,
+    as a grouped count leaves them out."""
+    splits = []
+    for column in range(first, first + len(ends)):
+        by_agency = {r[0]: float(r[column]) for r in rows if r[column]}
+        splits.append((float(sum(by_agency.values())), by_agency))
+    return splits
 
 
 def complete_at(statuses: list[StatusRow], ends: list[date]) -> list[Split]:

@@ -13,6 +13,7 @@ by the process's entry point and handed to ``Home``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import pwd
@@ -27,13 +28,15 @@ from urllib.parse import unquote, urlsplit
 
 import duckdb
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import InternalError as PersistenceInternalError
 
 from domain.application import Scorecard
 from domain.errors import CommandError
 from domain.plan import load_plan_document
-from projections import readmodel, snapshots
+from projections import engine, readmodel, snapshots
 from projections.measures import check_plan_measure
 from projections.projector import Projector
 from scorecard.access import AccessStore, ListedUser, UserDirectory, private_file
@@ -159,22 +162,29 @@ class Home:
         """Where the projector publishes the read model for readers (``snapshots.py``)."""
         return self.path / "snapshots"
 
-    def _duckdb_config(self) -> dict[str, str | bool | int | float | list[str]]:
-        return readmodel.config(self.settings.duckdb_memory_limit)
+    def readmodel_key(self) -> str | None:
+        """The read model's encryption key (``readmodel_key``), read afresh: a process
+        holds it only while it opens a file."""
+        return readmodel_key(self.path, self.settings)
 
     @contextmanager
     def working_readmodel(self, *, wait: float = readmodel.LOCK_RETRY_SECONDS
                           ) -> Iterator[duckdb.DuckDBPyConnection]:
         """The projector's own read-write file; only a projector opens it. Raises
-        ``ProjectorBusy`` when another projector holds it for longer than ``wait``."""
+        ``ProjectorBusy`` when another projector holds it for longer than ``wait``.
+        Its publisher (``fold_and_publish``) lets go of the file after the connection."""
         path = self.readmodel_path.absolute()
         with _HELD_LOCK:  # DuckDB's file lock keeps out other processes, not other threads
             if path in _HELD:
                 raise ProjectorBusy("a projector of this process holds the read model")
-            _HELD.add(path)
+            publisher = _HELD[path] = snapshots.Publisher(self.readmodel_path,
+                                                          self.snapshots_path)
         try:
             with readmodel.connect(self.readmodel_path, wait=wait,
-                                   memory_limit=self.settings.duckdb_memory_limit) as connection:
+                                   memory_limit=self.settings.duckdb_memory_limit,
+                                   key=self.readmodel_key(),
+                                   discarded=lambda: snapshots.withdraw(self.snapshots_path)
+                                   ) as connection:
                 self.make_private()  # a new read model file, created by DuckDB's umask
                 yield connection
         except duckdb.IOException as error:
@@ -183,8 +193,9 @@ class Home:
                                     "`scorecard project --follow` running?)") from None
             raise
         finally:
+            publisher.close()
             with _HELD_LOCK:
-                _HELD.discard(path)
+                _HELD.pop(path, None)
 
     def fold_and_publish(self, app: Scorecard, connection: duckdb.DuckDBPyConnection,
                          *, publish: bool = False) -> int:
@@ -198,8 +209,9 @@ class Home:
             self._publish_sign_in_list(app, connection, None if everyone
                                        else projector.users_touched)
         if folded or everyone:
-            snapshots.publish(connection, self.readmodel_path, self.snapshots_path,
-                              projector.position(connection), head_of(app))
+            with _HELD_LOCK:
+                publisher = _HELD[self.readmodel_path.absolute()]  # working_readmodel's
+            publisher.publish(connection, projector.position(connection), head_of(app))
         return folded
 
     def _publish_sign_in_list(self, app: Scorecard, connection: duckdb.DuckDBPyConnection,
@@ -244,8 +256,8 @@ class Home:
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection to the newest published read model. Never folds: the
         projector (``scorecard project --follow``) is the read model's only writer."""
-        with snapshots.open_latest(self.snapshots_path, self._duckdb_config()) as (
-                connection, _published):
+        with snapshots.open_latest(self.snapshots_path, self.settings.duckdb_memory_limit,
+                                   self.readmodel_key()) as (connection, _published):
             yield connection
 
     @contextmanager
@@ -268,7 +280,8 @@ class Home:
             return self.fold_and_publish(app, connection, publish=True)
 
 
-_HELD: set[Path] = set()  # working files a projector of this process has open
+# Working files a projector of this process has open, and the publisher of each
+_HELD: dict[Path, snapshots.Publisher] = {}
 _HELD_LOCK = threading.Lock()
 
 
@@ -285,23 +298,62 @@ CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 
 
 def cipher_env(home: Path, settings: Settings) -> dict[str, str]:
-    """Encryption at rest of the event store (AES-GCM), when a key is configured.
+    """Encryption at rest of the event store (AES-GCM), when a key is configured."""
+    key = cipher_key(home, settings)
+    return {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": key} if key else {}
 
-    The key comes from ``SCORECARD_CIPHER_KEY`` or the file named by
+
+def cipher_key(home: Path, settings: Settings) -> str | None:
+    """The event store's key, from ``SCORECARD_CIPHER_KEY`` or the file named by
     ``SCORECARD_CIPHER_KEY_FILE``, which must lie outside the home: a key kept beside
     the data it protects protects nothing. The file is read each time the store is
-    opened, so a process holds the key only while it has the store open.
-    """
-    key = settings.cipher_key or ""
-    if settings.cipher_key_file is not None:
-        path = settings.cipher_key_file
-        if path.is_relative_to(home.absolute()):
-            raise CommandError("SCORECARD_CIPHER_KEY_FILE must be outside SCORECARD_HOME")
+    opened, so a process holds the key only while it has the store open."""
+    return _key(home, settings.cipher_key, settings.cipher_key_file,
+                "SCORECARD_CIPHER_KEY_FILE", "cipher key")
+
+
+def readmodel_key(home: Path, settings: Settings) -> str | None:
+    """The key the read model (the projector's working file and its snapshots) is
+    encrypted with: ``SCORECARD_READMODEL_KEY`` or its file when given, else derived
+    from the event store's cipher key (``derive_readmodel_key``); None without either,
+    and then the read model is plain. A read page process is given this key alone."""
+    given = _key(home, settings.readmodel_key, settings.readmodel_key_file,
+                 "SCORECARD_READMODEL_KEY_FILE", "read-model key")
+    if given is not None:
         try:
-            key = path.read_text("utf-8").strip()
-        except OSError as error:
-            raise CommandError(f"cannot read cipher key file {path}: {error.strerror}") from None
-    return {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": key} if key else {}
+            return engine.check_key(given)
+        except engine.KeyRefused as refused:
+            raise CommandError(f"SCORECARD_READMODEL_KEY: {refused}") from None
+    cipher = cipher_key(home, settings)
+    return derive_readmodel_key(cipher) if cipher else None
+
+
+def _key(home: Path, value: str | None, file: Path | None, name: str, what: str
+         ) -> str | None:
+    if file is None:
+        return value or None
+    if file.is_relative_to(home.absolute()):
+        raise CommandError(f"{name} must be outside SCORECARD_HOME")
+    try:
+        return file.read_text("utf-8").strip() or None
+    except OSError as error:
+        raise CommandError(f"cannot read {what} file {file}: {error.strerror}") from None
+
+
+# The HKDF label of the read model's key: a different label would give another key, so
+# a key derived for anything else is never the read model's, and the read model's key
+# tells nothing of the cipher key it came from.
+READMODEL_KEY_INFO = b"partnership-scorecard read model: DuckDB database encryption v1"
+
+
+def derive_readmodel_key(cipher: str) -> str:
+    """The read model's key derived from the event store's cipher key (HKDF-SHA256,
+    256 bits, base64): the projector and a write page derive it; a read page is given
+    it (``SCORECARD_READMODEL_KEY``), so it can read the board's figures without the key
+    to the record."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=READMODEL_KEY_INFO).derive(cipher.encode("utf-8"))
+    return base64.b64encode(derived).decode("ascii")
 
 
 def new_cipher_key() -> str:

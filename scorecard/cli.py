@@ -675,6 +675,16 @@ def cmd_cipher_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_readmodel_key(args: argparse.Namespace) -> int:
+    """The read model's key, for a read page process's SCORECARD_READMODEL_KEY."""
+    key = Home.from_settings(args.settings).readmodel_key()
+    if key is None:
+        raise CommandError("no cipher key (SCORECARD_CIPHER_KEY or SCORECARD_CIPHER_KEY_FILE)"
+                           " nor read-model key is set: the read model is not encrypted")
+    print(key)
+    return 0
+
+
 def cmd_rebuild(args: argparse.Namespace) -> int:
     folded = Home.from_settings(args.settings).rebuild()
     print(f"rebuilt the read model from {folded} stored events")
@@ -707,7 +717,7 @@ def _serve(home: Home, args: argparse.Namespace, feed: float | None = None) -> i
     settings = home.settings
     inherited = dict(os.environ)
     if settings.reads_only:  # read pages: no event store, no key, no projector here
-        settings = settings.without_store_access()
+        settings = settings.without_store_access(home.readmodel_key())
         inherited = {name: value for name, value in inherited.items()
                      if name not in STORE_ACCESS and name.removesuffix("_FILE")
                      not in STORE_ACCESS}
@@ -1015,6 +1025,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cipher = commands.add_parser("cipher-key", help="print a new key for SCORECARD_CIPHER_KEY")
     cipher.set_defaults(run=cmd_cipher_key)
+    readmodel_key = commands.add_parser(
+        "readmodel-key", help="print the read model's encryption key (derived from the "
+        "cipher key) for a read page process's SCORECARD_READMODEL_KEY")
+    readmodel_key.set_defaults(run=cmd_readmodel_key)
 
     rebuild = commands.add_parser("rebuild", help="rebuild the read model from the event store")
     rebuild.set_defaults(run=cmd_rebuild)

@@ -58,6 +58,13 @@ SETTINGS: tuple[Setting, ...] = (
             secret=True),
     Setting("SCORECARD_CIPHER_KEY_FILE", "none",
             "a file (outside the home) holding the cipher key, instead of the variable"),
+    Setting("SCORECARD_READMODEL_KEY", "derived from the cipher key; none without one",
+            "base64 key of the read model's DuckDB encryption (its working file and "
+            "snapshots): for read page processes, which get no cipher key. "
+            "`scorecard readmodel-key` prints the one derived from the cipher key (HKDF); "
+            "given, it is used instead of that one by every process", secret=True),
+    Setting("SCORECARD_READMODEL_KEY_FILE", "none",
+            "a file (outside the home) holding the read-model key, instead of the variable"),
     Setting("SCORECARD_KAFKA_BOOTSTRAP", "no Kafka: `push` writes to the event store",
             "brokers (`host:port,…`): `push` produces to Kafka; `ingest` consumes"),
     Setting("SCORECARD_KAFKA_SECURITY_PROTOCOL", "librdkafka's (`plaintext`)",
@@ -68,14 +75,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCORECARD_KAFKA_SASL_PASSWORD", "none", "Kafka `sasl.password`", secret=True),
     Setting("SCORECARD_KAFKA_SSL_CA_LOCATION", "system CAs", "Kafka `ssl.ca.location`"),
     Setting("SCORECARD_DUCKDB_MEMORY_LIMIT", "DuckDB's (80% of RAM)",
-            "e.g. `512MB`: caps what each read-model connection keeps in memory (its cache "
-            "of what it read included); a page over 10M events otherwise grows to about "
-            "1 GB"),
+            "e.g. `512MB`: caps what a process's DuckDB keeps in memory for the read-model "
+            "files it has open (its cache of what it read included; beyond it, a query "
+            "spills to `TMPDIR`, encrypted with the read model); a page over 10M events "
+            "otherwise grows to about 1 GB"),
     Setting("SCORECARD_PAGES", "`all`",
             "which pages a page process serves: `read` (board, measure, scrutiny, "
-            "evidence; it opens neither the event store nor any key, so give it no "
-            "event-store URL or cipher key), `write` (agency returns and administration) "
-            "or `all`"),
+            "evidence; it opens neither the event store nor its key, so give it no "
+            "event-store URL or cipher key, only `SCORECARD_READMODEL_KEY` when the read "
+            "model is encrypted), `write` (agency returns and administration) or `all`"),
     Setting("SCORECARD_SESSION_IDLE_MINUTES", "`30`",
             "a page sign-in ends after this many minutes without a click"),
     Setting("SCORECARD_SESSION_MAX_HOURS", "`12`",
@@ -142,6 +150,8 @@ class Settings:
     event_store_url: str | None = field(default=None, repr=False)
     cipher_key: str | None = field(default=None, repr=False)
     cipher_key_file: Path | None = None
+    readmodel_key: str | None = field(default=None, repr=False)
+    readmodel_key_file: Path | None = None
     kafka_bootstrap: str | None = None
     kafka_security: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     duckdb_memory_limit: str | None = None
@@ -169,11 +179,15 @@ class Settings:
                                f"not {pages!r}")
         fault = given.get("SCORECARD_FAULT_AFTER_COMMIT")
         key_file = given.get("SCORECARD_CIPHER_KEY_FILE")
+        readmodel_key_file = given.get("SCORECARD_READMODEL_KEY_FILE")
         return cls(
             home=Path(given.get("SCORECARD_HOME") or DEFAULT_HOME).absolute(),
             event_store_url=given.get("SCORECARD_EVENT_STORE"),
             cipher_key=given.get("SCORECARD_CIPHER_KEY"),
             cipher_key_file=Path(key_file).absolute() if key_file else None,
+            readmodel_key=given.get("SCORECARD_READMODEL_KEY"),
+            readmodel_key_file=(Path(readmodel_key_file).absolute() if readmodel_key_file
+                                else None),
             kafka_bootstrap=given.get("SCORECARD_KAFKA_BOOTSTRAP"),
             kafka_security=tuple((option, given[name]) for name, option in KAFKA_CLIENT.items()
                                  if name in given),
@@ -200,10 +214,14 @@ class Settings:
         """A read page process: it never opens the event store, nor holds a key."""
         return self.pages == "read"
 
-    def without_store_access(self) -> Settings:
+    def without_store_access(self, readmodel_key: str | None = None) -> Settings:
         """These settings less every event-store, Kafka and password secret: what a read
-        page process is started with."""
+        page process is started with; with ``readmodel_key`` (the read model's key,
+        derived from the cipher key it does not get) when the read model is encrypted
+        and no read-model key of its own is set."""
         given = {name: value for name, value in self.given if name not in STORE_ACCESS}
+        if readmodel_key is not None and not (self.readmodel_key or self.readmodel_key_file):
+            given["SCORECARD_READMODEL_KEY"] = readmodel_key  # the derived one
         return Settings.from_environment(given | {"SCORECARD_HOME": str(self.home),
                                                   "SCORECARD_PAGES": "read"})
 

@@ -28,6 +28,7 @@ from scorecard_ui.session import (
     directory,
     end_session,
     home,
+    request,
     settings,
     single_sign_on,
     start_session,
@@ -180,5 +181,5 @@ def landing(first: st.Page) -> st.Page:
                    title=first.title, url_path="start", default=True, visibility="hidden")
 
 
-with page_boundary():
+with page_boundary(), request():  # the event store, when a view needs it, for this rerun
     main()

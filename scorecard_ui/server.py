@@ -31,7 +31,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from domain.timekeeping import utc_now
 from scorecard.settings import Settings
 from scorecard_ui import single_sign_on as sso
-from scorecard_ui.session import COOKIE, directory, install, session_tokens, settings
+from scorecard_ui.session import (
+    COOKIE,
+    directory,
+    install,
+    request,
+    session_tokens,
+    settings,
+)
 
 PAGE_PATH = re.compile(r"[a-z][a-z-]{0,39}")  # one of the app's url_paths; never another site
 # A view's query string: short key=value pairs of letters, digits, dashes and underscores
@@ -89,8 +96,9 @@ def signed_in_role(cookie_header: str) -> str | None:
     username = session_tokens().resume(morsel.value, utc_now())
     if username is None:
         return None
-    user = directory().user(username)
-    return None if user is None or user.disabled else str(user.role)
+    with request():  # a write page's event store, dropped once the user is looked up
+        user = directory().user(username)
+        return None if user is None or user.disabled else str(user.role)
 
 
 def _single_sign_on_role(cookies: SimpleCookie) -> str | None:

@@ -11,13 +11,13 @@ the cookie.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol
 
 import duckdb
 import streamlit as st
@@ -25,7 +25,7 @@ import streamlit as st
 from domain.application import Scorecard
 from domain.plan import Plan
 from domain.timekeeping import end_of_day, utc_now
-from projections import readmodel
+from projections import readmodel, snapshots
 from projections.disclosure import disclosed_report
 from projections.report import Report, load_plan
 from projections.report_cache import ReportCache
@@ -34,6 +34,8 @@ from scorecard.bootstrap import Home, head_of
 from scorecard.settings import Settings
 from scorecard_ui import single_sign_on as sso
 from scorecard_ui.session_tokens import SessionTokens
+
+P = ParamSpec("P")
 
 UNSUPPRESSED_ROLES = ("board", "administrator")
 COOKIE = "scorecard_session"
@@ -156,10 +158,13 @@ KEEP_READMODEL_HOLD = 5.0  # and at most, before letting other processes have th
 def install(configured: Settings) -> None:
     """The page process's entry point (``server.py``) reads the settings once, at start-up,
     and installs them here, the page's composition root. The server also keeps the read
-    model open between reruns and one application per event store (see ``application``):
-    a rerun opened each of them half a dozen times."""
+    model open between reruns: a rerun opened it half a dozen times. The page reads the
+    snapshots the projector publishes, so it keeps each published snapshot's read-only
+    connection open (``snapshots.keep_open``) until a newer one is published and no rerun
+    still reads it. It keeps no event store open between reruns (see ``request``)."""
     _INSTALLED[:] = [configured]
     readmodel.keep_open(KEEP_READMODEL_IDLE, KEEP_READMODEL_HOLD)
+    snapshots.keep_open()
 
 
 def settings() -> Settings:
@@ -190,40 +195,61 @@ class NoEventStore(RuntimeError):
     """A read page process asked for the event store it must never open."""
 
 
-_APPLICATIONS: dict[tuple[str, str | None, int | None], Scorecard] = {}
-_APPLICATIONS_LOCK = threading.Lock()
+class _Request(threading.local):
+    """What one rerun of this thread holds: the application over the event store, once
+    a view has asked for it."""
+
+    open: bool = False
+    app: Scorecard | None = None
+
+
+_REQUEST = _Request()
+
+
+@contextmanager
+def request() -> Iterator[None]:
+    """One rerun of the page (or of a fragment): the event store's application, and
+    with it the event store's cipher key and the agency keys it loads, is opened at the
+    rerun's first need and dropped (its connections closed) at the rerun's end, not kept
+    for the process's life. Opening it costs a few milliseconds (docs/security.md); a
+    rerun asks for it several times, and gets the one it opened. Nested, the outer
+    rerun's."""
+    if _REQUEST.open:
+        yield
+        return
+    _REQUEST.open, _REQUEST.app = True, None
+    try:
+        yield
+    finally:
+        app, _REQUEST.open, _REQUEST.app = _REQUEST.app, False, None
+        if app is not None:
+            app.close()
+
+
+def per_request(function: Callable[P, None]) -> Callable[P, None]:
+    """``function`` as a rerun of its own (``request``): for a fragment, whose reruns
+    run without the page's script."""
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        with request():
+            function(*args, **kwargs)
+    return run
 
 
 def application() -> Scorecard:
     """The application over the home, for pages that write. A read page process
     (``SCORECARD_PAGES=read``) has no event store: asking for it is a bug, said loudly.
-    The server keeps one per event store for the
-    process (opening one cost 5-40 ms, and a rerun asked for it half a dozen times): it
-    holds no state of its own but the adopted plan, which never changes once adopted,
-    so it reads what other processes record as a fresh one would. A store replaced under
-    the same path (a demo rebuilt) is a new file, and so gets a new application."""
+    Within a rerun (``request``) one application serves the whole rerun and is dropped
+    at its end; outside one (a widget's callback, the server's upload check) each call
+    opens its own, dropped when the caller lets it go."""
     if settings().reads_only:
         raise NoEventStore("this page process serves read pages only (SCORECARD_PAGES=read)"
                            " and never opens the event store")
-    current = home()
-    if not _INSTALLED:
-        return current.open()
-    store = None if current.event_store_url else _file_id(current.event_store_path)
-    key = (str(current.path), current.event_store_url, store)
-    with _APPLICATIONS_LOCK:
-        found = _APPLICATIONS.get(key)
-    if found is None:
-        found = current.open()
-        with _APPLICATIONS_LOCK:
-            found = _APPLICATIONS.setdefault(key, found)
-    return found
-
-
-def _file_id(path: Path) -> int | None:
-    try:
-        return path.stat().st_ino
-    except FileNotFoundError:
-        return None
+    if not _REQUEST.open:
+        return home().open()
+    if _REQUEST.app is None:
+        _REQUEST.app = home().open()
+    return _REQUEST.app
 
 
 def writer() -> Scorecard | None:

@@ -33,6 +33,7 @@ from scorecard_ui.session import (
     current_user,
     directory,
     load_report,
+    per_request,
     still_signed_in,
     writer,
 )
@@ -137,5 +138,6 @@ def render() -> None:
                                      value=False, key="suppress",
                                      help="For any view shared beyond the board.")
     # Live view: re-read every second while agencies push; a replay is fixed.
-    fragment = st.fragment(run_every=LIVE_REFRESH if view.live else None)(guarded(show))
+    fragment = st.fragment(run_every=LIVE_REFRESH if view.live else None)(
+        guarded(per_request(show)))
     fragment(plan, view, suppress)

@@ -33,25 +33,55 @@ def served(scorecard: str, home: Path, *, port: int | None = None,
         yield page.url
 
 
-@contextmanager
-def chromium_browser() -> Iterator[Any]:
-    """Debian's Chromium, headless under Playwright, closed after the block; the test
-    fails (not skips) where it is not installed."""
+class _Chromium:
+    """The test process's one Chromium and the Playwright driver that launched it."""
+
+    driver: Any = None
+    browser: Any = None
+
+
+_chromium = _Chromium()
+
+
+def chromium() -> Any:
+    """The test session's Chromium, launched at first use and relaunched if it has died
+    (``close_chromium`` ends it). A launch takes seconds of a loaded machine, and a test
+    needs none of its own: each test opens its own browser context, with its own
+    cookies, storage and viewport, which is what a new browser gave it."""
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: run 'make test', which installs it")
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    if _chromium.driver is None:
+        _chromium.driver = playwright.sync_playwright().start()
+    if _chromium.browser is None or not _chromium.browser.is_connected():
+        _chromium.browser = _chromium.driver.chromium.launch(executable_path=CHROMIUM,
+                                                             args=CHROMIUM_ARGS)
+    return _chromium.browser
+
+
+def close_chromium() -> None:
+    if _chromium.browser is not None:
+        _chromium.browser.close()
+        _chromium.browser = None
+    if _chromium.driver is not None:
+        _chromium.driver.stop()
+        _chromium.driver = None
 
 
 @contextmanager
 def browser_page(width: int = 1400, height: int = 1400) -> Iterator[Any]:
-    with chromium_browser() as browser:
-        yield browser.new_page(viewport={"width": width, "height": height})
+    """A page in a new browser context of the session's Chromium: no cookie or storage
+    of any other test's. Every context opened in the block (a second user's page made
+    with ``page.context.browser.new_page()``) is closed with it."""
+    browser = chromium()
+    before = list(browser.contexts)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        yield context.new_page()
+    finally:
+        for opened in browser.contexts:
+            if opened not in before:
+                opened.close()
 
 
 def settled(page: Any, timeout: float = 30_000) -> None:

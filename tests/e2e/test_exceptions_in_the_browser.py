@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,8 +63,15 @@ def harbourside_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "home"
 
 
-def test_a_red_measure_from_overview_to_note_to_evidence(harbourside_home: Path) -> None:
-    with served(SCORECARD, harbourside_home) as url, browser_page() as page:
+@pytest.fixture(scope="module")
+def url(harbourside_home: Path) -> Iterator[str]:
+    """The Harbourside page, served for the module (each test its own browser context)."""
+    with served(SCORECARD, harbourside_home) as address:
+        yield address
+
+
+def test_a_red_measure_from_overview_to_note_to_evidence(url: str) -> None:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, url, "chair", PASSWORD)
         choose(page, "Replay a meeting", "16 Oct 2019")
@@ -90,8 +98,8 @@ def test_a_red_measure_from_overview_to_note_to_evidence(harbourside_home: Path)
         screenshot(page, "exceptions-evidence")
 
 
-def test_the_agency_writes_a_note_and_the_board_accepts_it(harbourside_home: Path) -> None:
-    with served(SCORECARD, harbourside_home) as url, browser_page() as page:
+def test_the_agency_writes_a_note_and_the_board_accepts_it(url: str) -> None:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, url, "trainer", PASSWORD)
         page.get_by_role("tab", name="Exception notes").click()
@@ -119,14 +127,14 @@ def test_the_agency_writes_a_note_and_the_board_accepts_it(harbourside_home: Pat
 
 
 def test_an_outlying_return_is_questioned_confirmed_and_marked_for_follow_up(
-        harbourside_home: Path, tmp_path: Path) -> None:
+        url: str, tmp_path: Path) -> None:
     upload = tmp_path / "october.jsonl"
     upload.write_text(json.dumps({
         "event_id": "hbc-tr-900", "agency": "harbourside-council", "type": "training.delivered",
         "schema_version": 1, "occurred_at": "2019-10-08",
         "payload": {"course": "online-grooming", "audience": "workforce", "attendees": 900}})
         + "\n", encoding="utf-8")
-    with served(SCORECARD, harbourside_home) as url, browser_page() as page:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, url, "trainer", PASSWORD)
         page.locator("input[type=file]").set_input_files(str(upload))

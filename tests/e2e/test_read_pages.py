@@ -1,6 +1,7 @@
 """A read page process (``SCORECARD_PAGES=read``) serves the board with no event store: its
 configured PostgreSQL is a socket that answers nobody and is never even connected to,
-sign-in works from the access store's sign-in list, and the board shows figures."""
+sign-in works from the access store's sign-in list, and the board shows figures from
+the encrypted read model with the read-model key alone (not the cipher key)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+from scorecard.bootstrap import derive_readmodel_key, new_cipher_key
 from scorecard.demo.build import demo_password
 from tests.e2e.browser import browser_page, screenshot, sign_in, sign_out, submit_sign_in
 from tests.e2e.test_command_line import SCORECARD
@@ -23,14 +25,15 @@ def environment_of(pid: int) -> dict[str, str]:
 
 def test_the_board_is_served_while_the_event_store_is_unreachable(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = dict(os.environ, SCORECARD_HOME=str(home))
+    cipher = new_cipher_key()  # the record and the read model encrypted at rest
+    env = dict(os.environ, SCORECARD_HOME=str(home), SCORECARD_CIPHER_KEY=cipher)
     subprocess.run([SCORECARD, "demo", "--no-ui"], env=env, check=True, capture_output=True)
     (home / "events.sqlite").rename(tmp_path / "events.sqlite")  # no record in the home
     with socket.socket() as postgres:  # where the event store is said to be: it never answers
         postgres.bind(("127.0.0.1", 0))
         postgres.listen()
         postgres.setblocking(False)
-        read_env = dict(env, SCORECARD_PAGES="read", SCORECARD_CIPHER_KEY="a-key-it-must-not-get",
+        read_env = dict(env, SCORECARD_PAGES="read",
                         SCORECARD_EVENT_STORE="postgresql://scorecard:secret@127.0.0.1:"
                                               f"{postgres.getsockname()[1]}/scorecard")
         with streamlit_page([SCORECARD, "ui"], read_env) as served:
@@ -40,6 +43,9 @@ def test_the_board_is_served_while_the_event_store_is_unreachable(tmp_path: Path
             page_env = environment_of(members[0])
             assert page_env["SCORECARD_PAGES"] == "read"
             assert not {"SCORECARD_EVENT_STORE", "SCORECARD_CIPHER_KEY"} & set(page_env)
+            assert cipher not in "".join(page_env.values())
+            # only the read model's key, derived from the cipher key it was not given
+            assert page_env["SCORECARD_READMODEL_KEY"] == derive_readmodel_key(cipher)
 
             with browser_page() as page:
                 page.goto(url)

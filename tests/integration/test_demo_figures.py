@@ -10,15 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
 from domain.timekeeping import end_of_day
-from projections import symbols
+from projections import fact_counts, symbols
 from projections.breakdowns import breakdowns
 from projections.report import (
     Report,
@@ -28,7 +29,6 @@ from projections.report import (
 )
 from projections.statistics import poisson_interval, wilson_interval
 from scorecard.bootstrap import Home
-from scorecard.demo import build_demo_home
 from scorecard.demo.feed import run_feed
 from scorecard.demo.schools import school_register
 from scorecard.rendering import report_csv
@@ -40,10 +40,10 @@ KNOWLEDGE = pytest.mark.parametrize("known_at", [PUBLISHED, TODAY], ids=["publis
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    home = Home(tmp_path_factory.mktemp("demo") / "home")
-    summary = build_demo_home(home)
-    assert summary.pushed.rejected == 0
+def demo(new_demo_home: Callable[[], Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    home = Home(new_demo_home())
+    with home.reader() as built:  # the history was pushed with nothing rejected
+        assert built.execute("SELECT count(*) FROM rejections").fetchone() == (0,)
     # the live feed has played a fortnight of the plan's final year, as under `make demo`
     fed = run_feed(home, 0, threading.Event(), days=14)
     assert fed.accepted > 0 and fed.rejected == 0
@@ -476,3 +476,28 @@ def test_a_distinct_count_is_forecast_from_its_new_items_by_school_term(
     assert schools.value == 25 and schools.forecast is not None
     assert schools.forecast.value == pytest.approx(25 + 3.7 * 25 / 6.3)
     assert schools.target_to_date == pytest.approx(25 * (6.3 + 0.7 * 16 / 31) / 10)
+
+
+@pytest.mark.parametrize(("as_at", "known_at"), [
+    ("2015-10-31", datetime(2015, 11, 4, 23, 59, tzinfo=UTC)),
+    ("2015-10-31", TODAY),
+    ("2015-12-16", PUBLISHED),
+    ("2016-03-31", TODAY),
+])
+def test_the_recorded_counts_give_the_report_its_aggregates_give(
+    demo: duckdb.DuckDBPyConnection, as_at: str, known_at: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The report answers its flow measures from the counts the projector recorded
+    (``projections/fact_counts.py``); with none recorded it writes each aggregate out, as
+    it did before. Both give the same report, to the last field."""
+    measures = scorecard_measures(ReportBuilder(demo, as_at=date(2015, 12, 16),
+                                                known_at=PUBLISHED).plan)
+    assert len(fact_counts.counts_of(measures)) > 10
+    assert fact_counts.ids_for(measures, fact_counts.recorded(demo)) is not None  # in use
+    fast = build_report(demo, as_at=date.fromisoformat(as_at), known_at=known_at,
+                        from_day=date(2014, 4, 1)).to_json()
+    monkeypatch.setattr(fact_counts, "recorded", lambda _connection: {})
+    written_out = build_report(demo, as_at=date.fromisoformat(as_at), known_at=known_at,
+                               from_day=date(2014, 4, 1)).to_json()
+    assert fast == written_out

@@ -435,7 +435,9 @@ def test_the_board_holds_no_event_store_credentials_nor_key(compose: Compose) ->
     assert env["SCORECARD_PAGES"] == "read"
     assert not any(name.startswith(("SCORECARD_EVENT_STORE", "SCORECARD_CIPHER_KEY",
                                     "SCORECARD_KAFKA")) for name in env)
-    assert not board.get("secrets")
+    # its one secret: the read model's key (docs/security.md), not the event store's
+    assert board.get("secrets") == ["readmodel_key"]
+    assert env["SCORECARD_READMODEL_KEY_FILE"] == "/run/secrets/readmodel_key"
     assert "backend" not in set(board.get("networks") or [])  # it cannot reach PostgreSQL
     assert environment(services(compose)["desk"])["SCORECARD_PAGES"] == "write"
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from scorecard.bootstrap import derive_readmodel_key, new_cipher_key
 from scorecard.cli import main
 from scorecard.settings import NAMES, SECRET, Settings, markdown_table
 
@@ -43,6 +46,7 @@ def test_the_effective_settings_mask_every_secret() -> None:
                "SCORECARD_CIPHER_KEY": "cipher-Secret-2", "SCORECARD_PASSWORD": "pw-Secret-3",
                "SCORECARD_KAFKA_SASL_PASSWORD": "sasl-Secret-4",
                "SCORECARD_ADMIN_PASSWORD": "admin-Secret-5", "SCORECARD_HOME": "/srv/home",
+               "SCORECARD_READMODEL_KEY": "readmodel-Secret-6",
                "SCORECARD_SESSION_IDLE_MINUTES": "5"}
     shown = dict(Settings.from_environment(environ).effective())
     text = repr(shown) + repr(Settings.from_environment(environ))
@@ -51,7 +55,8 @@ def test_the_effective_settings_mask_every_secret() -> None:
     assert shown["SCORECARD_HOME"] == "/srv/home"
     assert shown["SCORECARD_SESSION_IDLE_MINUTES"] == "5"
     assert shown["SCORECARD_DUCKDB_MEMORY_LIMIT"].startswith("(unset")
-    assert {"SCORECARD_EVENT_STORE", "SCORECARD_CIPHER_KEY", "SCORECARD_PASSWORD"} <= SECRET
+    assert {"SCORECARD_EVENT_STORE", "SCORECARD_CIPHER_KEY", "SCORECARD_PASSWORD",
+            "SCORECARD_READMODEL_KEY"} <= SECRET
 
 
 def test_scorecard_settings_prints_them(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -64,3 +69,17 @@ def test_scorecard_settings_prints_them(capsys, monkeypatch) -> None:  # type: i
     assert re.search(r"SCORECARD_DUCKDB_MEMORY_LIMIT +256MB", out)
     assert main(["settings", "--table"]) == 0
     assert capsys.readouterr().out == markdown_table()
+
+
+def test_scorecard_readmodel_key_prints_the_key_derived_from_the_cipher_key(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    cipher = new_cipher_key()
+    monkeypatch.setenv("SCORECARD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SCORECARD_CIPHER_KEY", cipher)
+    assert main(["readmodel-key"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == derive_readmodel_key(cipher) != cipher
+    read_page = Settings.from_environment({"SCORECARD_CIPHER_KEY": cipher}) \
+        .without_store_access(printed)
+    assert read_page.cipher_key is None and read_page.readmodel_key == printed
