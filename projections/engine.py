@@ -67,7 +67,7 @@ class Attached:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """Another cursor on the same file (its own transactions, for another thread)."""
-        cursor = self._engine.cursor()
+        cursor = _cursor(self._engine)
         cursor.execute(f'USE "{self.alias}"')
         return cursor
 
@@ -78,10 +78,21 @@ class Attached:
         _detach(self._engine, self.alias)
 
 
+_CURSORS = threading.Lock()
+
+
+def _cursor(engine: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A new cursor (a connection of its own) on ``engine``, made under a lock: the
+    engine's connection object, which keeps the list of its cursors, is shared by every
+    thread of the process."""
+    with _CURSORS:
+        return engine.cursor()
+
+
 def _detach(engine: duckdb.DuckDBPyConnection, alias: str) -> None:
     """On a cursor of its own: a DuckDB connection object is not safe to share between
     threads, and the engine's is shared."""
-    cursor = engine.cursor()
+    cursor = _cursor(engine)
     try:
         cursor.execute(f'DETACH DATABASE IF EXISTS "{alias}"')
     finally:
@@ -131,7 +142,7 @@ class _Engines:
         options = [*(["READ_ONLY"] if read_only else []),
                    *([f"ENCRYPTION_KEY '{check_key(key)}'"] if key is not None else [])]
         quoted = str(Path(path).absolute()).replace("'", "''")
-        cursor = engine.cursor()
+        cursor = _cursor(engine)
         try:
             cursor.execute(f"ATTACH '{quoted}' AS \"{alias}\""
                            + (f" ({', '.join(options)})" if options else ""))

@@ -2,26 +2,34 @@
 
 DuckDB lets a file be opened by one read-write process or by many read-only processes,
 never both at once. The projector alone writes its working file (``readmodel.duckdb``);
-after a catch-up that folded something it checkpoints it (the WAL merged into the file,
-so the file alone is the whole database), copies it to a new, uniquely named file in
+after a catch-up that folded something it publishes a new, uniquely named snapshot in
 ``snapshots/`` and then points ``snapshots/published.json`` at it by an atomic rename.
 Readers (the pages, the CLI's reports) read the pointer and open that file read-only: a
 reader never waits for the projector nor the projector for a reader, and a reader sees
 one whole published state.
 
+A snapshot is a base plus, usually, a log (``Publisher``). The base is the working file
+checkpointed (its write-ahead log merged in) and copied whole. Between checkpoints
+DuckDB only appends committed changes to the working file's log, so a publication is a
+hard link to the base under the new name plus a copy of that log beside it
+(``<name>.wal``), which a read-only connection replays in memory as it opens the file:
+its cost follows what was folded since the base, not the read model's size. Once the log
+passes ``REBASE_BYTES``, or the working file itself changed, the next publication
+checkpoints and copies a new base.
+
 Each snapshot has its own name because DuckDB shares one database instance between the
 connections of a process that open the same path: a server whose readers overlapped
 would keep reading the file it first opened if a new snapshot were renamed over an old
-one. Superseded snapshots are deleted at the next publication; on POSIX a reader that
-still has one open keeps reading it until it closes, and a reader that read the pointer
-just before the deletion tries the pointer again.
+one. Superseded snapshots are deleted at a later publication, their log copies some
+time after; on POSIX a reader that still has one open keeps reading it until it closes,
+and a reader that read the pointer just before the deletion tries the pointer again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -67,54 +75,171 @@ class Published:
                 "published_at": self.published_at.isoformat()}
 
 
-def _private_copy(source: Path, target: Path) -> None:
-    """``source`` copied to ``target`` in the kernel, created 0600 (the read model is the
-    home's). Not fsynced: other processes see the page cache, and after a crash the
-    projector publishes afresh when it starts (a snapshot is derived, never the record)."""
+REBASE_BYTES = 8 << 20  # a write-ahead log this long is checkpointed into a new base
+HEADER_BYTES = 3 * 4096  # DuckDB's file header and its two database headers
+SUPERSEDED_LOG_SECONDS = 30.0  # how long a pruned snapshot's log copy outlives its file
+
+
+def _private_copy(source: int, target: Path, size: int) -> None:
+    """``size`` bytes of the open file ``source`` copied to ``target`` in the kernel,
+    created 0600 (the read model is the home's). Not fsynced: other processes see the
+    page cache, and after a crash the projector publishes afresh when it starts (a
+    snapshot is derived, never the record). ``source`` is read by offset and never
+    closed here: see ``Publisher``."""
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out, source.open("rb") as stream:
-        size = os.fstat(stream.fileno()).st_size
+    with os.fdopen(fd, "wb") as out:
         copied = 0
         try:
             while copied < size:
-                done = os.copy_file_range(stream.fileno(), out.fileno(), size - copied)
+                done = os.copy_file_range(source, out.fileno(), size - copied, copied)
                 if done == 0:
                     break
                 copied += done
         except OSError:  # a file system without copy_file_range
-            stream.seek(0)
             out.seek(0)
             out.truncate()
-            shutil.copyfileobj(stream, out, 1 << 20)
+            copied = 0
+            while copied < size:
+                chunk = os.pread(source, min(1 << 20, size - copied), copied)
+                if not chunk:
+                    break
+                out.write(chunk)
+                copied += len(chunk)
 
 
-def publish(connection: duckdb.DuckDBPyConnection, working: Path, folder: Path,
-            position: int, head: int) -> Published:
-    """Publish the projector's working file (open on ``connection``) as the newest
-    snapshot, folded up to ``position`` of a log whose head was ``head``."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    connection.execute("CHECKPOINT")
-    name = f"readmodel-{position:012d}-{time.time_ns()}.duckdb"
-    partial = folder / f".{name}.partial"
-    _private_copy(working, partial)
-    os.rename(partial, folder / name)
-    published = Published(folder / name, position, head, datetime.now(UTC))
-    pointer = folder / f".{POINTER}.partial"
-    fd = os.open(pointer, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        json.dump(published.to_json(), stream)
-    os.replace(pointer, folder / POINTER)
-    _prune(folder, published.file)
-    return published
+@dataclass
+class _Base:
+    """The snapshot base: a copy of the working file as of its last checkpoint, and
+    what the working file looked like then (to tell whether it has been written since)."""
+
+    file: Path
+    header: bytes
+    size: int
+    mtime_ns: int
 
 
-def _prune(folder: Path, current: Path) -> None:
+class Publisher:
+    """The projector's side: publishes its working file (``working``, open read-write on
+    ``connection``) into ``folder``, for as long as that connection is open.
+
+    A publication is cheap when the working file has only grown its write-ahead log
+    since the last base: the new snapshot is a hard link to the base plus a copy of the
+    log (kilobytes to a few megabytes, whatever the read model's size), and a read-only
+    DuckDB connection replays that log when it opens the snapshot. When the log has
+    grown past ``REBASE_BYTES`` (readers would replay too much), at the first
+    publication, or when the working file's own bytes changed since the base (a
+    checkpoint DuckDB made itself), the working file is checkpointed and copied whole
+    into a new base.
+
+    The working file is opened once, read by offset and closed only after the
+    projector's connection has closed (``close``): closing any descriptor of a file
+    drops every POSIX lock the process holds on it, DuckDB's lock on the working file
+    among them, which would let a second projector open it for writing.
+    """
+
+    def __init__(self, working: Path, folder: Path) -> None:
+        self.working = working
+        self.log = Path(f"{working}.wal")
+        self.folder = folder
+        self._fd: int | None = None
+        self._base: _Base | None = None
+        self._gone: dict[Path, float] = {}  # log copies of pruned snapshots, and when
+
+    def publish(self, connection: duckdb.DuckDBPyConnection, position: int, head: int
+                ) -> Published:
+        """Publish the working file as the newest snapshot, folded up to ``position``
+        of a log whose head was ``head``."""
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self._fd is None:
+            self._fd = os.open(self.working, os.O_RDONLY)
+        name = f"readmodel-{position:012d}-{time.time_ns()}.duckdb"
+        log = self.log.stat().st_size if self.log.exists() else 0
+        if self._base is None or log > REBASE_BYTES or not self._base_current():
+            self._rebase(connection, name)
+        else:
+            self._on_base(name, log)
+        published = Published(self.folder / name, position, head, datetime.now(UTC))
+        pointer = self.folder / f".{POINTER}.partial"
+        fd = os.open(pointer, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            json.dump(published.to_json(), stream)
+        os.replace(pointer, self.folder / POINTER)
+        _prune(self.folder, published.file, self._base.file if self._base else None,
+               self._gone)
+        return published
+
+    def _rebase(self, connection: duckdb.DuckDBPyConnection, name: str) -> None:
+        """Checkpoint the working file (its log merged in, so the file alone is the whole
+        database) and copy it whole: the new snapshot, and the base of those after it."""
+        assert self._fd is not None
+        connection.execute("CHECKPOINT")
+        size = os.fstat(self._fd).st_size
+        partial = self.folder / f".{name}.partial"
+        _private_copy(self._fd, partial, size)
+        os.rename(partial, self.folder / name)
+        base = self.folder / f".base-{name}"
+        os.link(self.folder / name, base)
+        old, self._base = self._base, _Base(base, os.pread(self._fd, HEADER_BYTES, 0), size,
+                                            os.fstat(self._fd).st_mtime_ns)
+        if old is not None:
+            old.file.unlink(missing_ok=True)
+
+    def _on_base(self, name: str, log: int) -> None:
+        """The new snapshot as the base (a hard link: no copy) and a copy of the working
+        file's write-ahead log, in place before the file that readers open."""
+        assert self._base is not None
+        if log:
+            partial = self.folder / f".{name}.wal.partial"
+            with open(self.log, "rb") as source:  # no lock is held on the log
+                _private_copy(source.fileno(), partial, log)
+            os.rename(partial, self.folder / f"{name}.wal")
+        os.link(self._base.file, self.folder / name)
+
+    def _base_current(self) -> bool:
+        """Whether the working file's own bytes are still the base's: its headers (a
+        checkpoint rewrites them), size and modification time. Between checkpoints
+        DuckDB appends committed changes to the log only: a transaction writes to the
+        file itself only once it holds a whole row group (122,880 rows) of one table,
+        more than a catch-up's batch (``projector.BATCH_SIZE``)."""
+        assert self._base is not None and self._fd is not None
+        stat = os.fstat(self._fd)
+        return (stat.st_size == self._base.size and stat.st_mtime_ns == self._base.mtime_ns
+                and os.pread(self._fd, HEADER_BYTES, 0) == self._base.header)
+
+    def close(self) -> None:
+        """Let go of the working file: only once the projector's connection has closed."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _prune(folder: Path, current: Path, base: Path | None,
+           gone: dict[Path, float] | None = None) -> None:
+    """Delete superseded snapshots (the published one and the one before it stay: a
+    reader may be opening it) and older bases. A log copy goes ``SUPERSEDED_LOG_SECONDS``
+    after its snapshot (noted in ``gone``; a reader that found the file an instant before
+    it went still replays the log as it opens it), or, left by an earlier projector,
+    once that old."""
+    now = time.time()
+    gone = {} if gone is None else gone
     snapshots = sorted(folder.glob("readmodel-*.duckdb"), key=lambda p: p.name)
     for old in [p for p in snapshots if p != current][:-(KEEP - 1) or None]:
         old.unlink(missing_ok=True)
+        gone.setdefault(Path(f"{old}.wal"), now)
+    for log in folder.glob("readmodel-*.duckdb.wal"):
+        with contextlib.suppress(FileNotFoundError):
+            since = gone.get(log) or (None if log.with_suffix("").exists()
+                                      else log.stat().st_mtime)
+            if since is not None and now - since > SUPERSEDED_LOG_SECONDS:
+                log.unlink(missing_ok=True)
+                gone.pop(log, None)
+    for old_base in folder.glob(".base-readmodel-*.duckdb"):
+        if old_base != base:
+            old_base.unlink(missing_ok=True)
     for stale in folder.glob(".readmodel-*.partial"):  # a copy a crash left behind
-        if time.time() - stale.stat().st_mtime > 60:
-            stale.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if now - stale.stat().st_mtime > 60:
+                stale.unlink(missing_ok=True)
 
 
 def withdraw(folder: Path) -> None:
@@ -123,8 +248,9 @@ def withdraw(folder: Path) -> None:
     nothing published until the projector publishes afresh (a reader that has one open
     keeps reading it until it closes)."""
     (folder / POINTER).unlink(missing_ok=True)
-    for old in folder.glob("readmodel-*.duckdb"):
-        old.unlink(missing_ok=True)
+    for pattern in ("readmodel-*.duckdb", "readmodel-*.duckdb.wal", ".base-readmodel-*"):
+        for old in folder.glob(pattern):
+            old.unlink(missing_ok=True)
 
 
 def latest(folder: Path) -> Published | None:

@@ -171,12 +171,14 @@ class Home:
     def working_readmodel(self, *, wait: float = readmodel.LOCK_RETRY_SECONDS
                           ) -> Iterator[duckdb.DuckDBPyConnection]:
         """The projector's own read-write file; only a projector opens it. Raises
-        ``ProjectorBusy`` when another projector holds it for longer than ``wait``."""
+        ``ProjectorBusy`` when another projector holds it for longer than ``wait``.
+        Its publisher (``fold_and_publish``) lets go of the file after the connection."""
         path = self.readmodel_path.absolute()
         with _HELD_LOCK:  # DuckDB's file lock keeps out other processes, not other threads
             if path in _HELD:
                 raise ProjectorBusy("a projector of this process holds the read model")
-            _HELD.add(path)
+            publisher = _HELD[path] = snapshots.Publisher(self.readmodel_path,
+                                                          self.snapshots_path)
         try:
             with readmodel.connect(self.readmodel_path, wait=wait,
                                    memory_limit=self.settings.duckdb_memory_limit,
@@ -191,8 +193,9 @@ class Home:
                                     "`scorecard project --follow` running?)") from None
             raise
         finally:
+            publisher.close()
             with _HELD_LOCK:
-                _HELD.discard(path)
+                _HELD.pop(path, None)
 
     def fold_and_publish(self, app: Scorecard, connection: duckdb.DuckDBPyConnection,
                          *, publish: bool = False) -> int:
@@ -206,8 +209,9 @@ class Home:
             self._publish_sign_in_list(app, connection, None if everyone
                                        else projector.users_touched)
         if folded or everyone:
-            snapshots.publish(connection, self.readmodel_path, self.snapshots_path,
-                              projector.position(connection), head_of(app))
+            with _HELD_LOCK:
+                publisher = _HELD[self.readmodel_path.absolute()]  # working_readmodel's
+            publisher.publish(connection, projector.position(connection), head_of(app))
         return folded
 
     def _publish_sign_in_list(self, app: Scorecard, connection: duckdb.DuckDBPyConnection,
@@ -276,7 +280,8 @@ class Home:
             return self.fold_and_publish(app, connection, publish=True)
 
 
-_HELD: set[Path] = set()  # working files a projector of this process has open
+# Working files a projector of this process has open, and the publisher of each
+_HELD: dict[Path, snapshots.Publisher] = {}
 _HELD_LOCK = threading.Lock()
 
 

@@ -19,7 +19,7 @@ from types import FrameType
 
 from scorecard.bootstrap import Home
 
-DEFAULT_INTERVAL = 0.25  # seconds between catch-ups: freshness is about half of it, plus a fold
+DEFAULT_INTERVAL = 0.1  # seconds between looks at an idle log (a look is two small queries)
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -38,16 +38,19 @@ def stop_on_signals() -> threading.Event:
 def follow(home: Home, interval: float = DEFAULT_INTERVAL,
            stop: threading.Event | None = None, log: Callable[[str], None] | None = None
            ) -> int:
-    """The projector service: fold and publish every ``interval`` seconds until ``stop``
-    (by default SIGTERM or Ctrl-C). The working file stays open for the service's life:
-    no reader ever opens it."""
+    """The projector service: fold and publish until ``stop`` (by default SIGTERM or
+    Ctrl-C). After a catch-up that folded something it looks again at once (events that
+    arrived meanwhile wait for no timer); only an idle log is looked at every
+    ``interval`` seconds. The working file stays open for the service's life: no reader
+    ever opens it."""
     stop = stop or stop_on_signals()
     say = log or (lambda text: print(text, flush=True))
     app = home.open_store()
     with home.working_readmodel() as connection:
         published = home.fold_and_publish(app, connection, publish=True)
         say(f"projector: folded {published} events; following the event store")
-        while not stop.wait(interval):
+        folded = 0
+        while not stop.wait(0 if folded else interval):
             folded = home.fold_and_publish(app, connection)
             if folded:
                 say(f"projector: folded {folded} events")

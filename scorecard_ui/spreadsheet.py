@@ -9,9 +9,10 @@ numbers ("-3", "+1.5") are left alone: they are not formulas.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # the frames come from the caller: the command line's CSV needs no pandas
+    import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

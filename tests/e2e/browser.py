@@ -33,17 +33,55 @@ def served(scorecard: str, home: Path, *, port: int | None = None,
         yield page.url
 
 
-@contextmanager
-def browser_page(width: int = 1400, height: int = 1400) -> Iterator[Any]:
+class _Chromium:
+    """The test process's one Chromium and the Playwright driver that launched it."""
+
+    driver: Any = None
+    browser: Any = None
+
+
+_chromium = _Chromium()
+
+
+def chromium() -> Any:
+    """The test session's Chromium, launched at first use and relaunched if it has died
+    (``close_chromium`` ends it). A launch takes seconds of a loaded machine, and a test
+    needs none of its own: each test opens its own browser context, with its own
+    cookies, storage and viewport, which is what a new browser gave it."""
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: run 'make test', which installs it")
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium.new_page(viewport={"width": width, "height": height})
-        finally:
-            chromium.close()
+    if _chromium.driver is None:
+        _chromium.driver = playwright.sync_playwright().start()
+    if _chromium.browser is None or not _chromium.browser.is_connected():
+        _chromium.browser = _chromium.driver.chromium.launch(executable_path=CHROMIUM,
+                                                             args=CHROMIUM_ARGS)
+    return _chromium.browser
+
+
+def close_chromium() -> None:
+    if _chromium.browser is not None:
+        _chromium.browser.close()
+        _chromium.browser = None
+    if _chromium.driver is not None:
+        _chromium.driver.stop()
+        _chromium.driver = None
+
+
+@contextmanager
+def browser_page(width: int = 1400, height: int = 1400) -> Iterator[Any]:
+    """A page in a new browser context of the session's Chromium: no cookie or storage
+    of any other test's. Every context opened in the block (a second user's page made
+    with ``page.context.browser.new_page()``) is closed with it."""
+    browser = chromium()
+    before = list(browser.contexts)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        yield context.new_page()
+    finally:
+        for opened in browser.contexts:
+            if opened not in before:
+                opened.close()
 
 
 def settled(page: Any, timeout: float = 30_000) -> None:
@@ -68,15 +106,29 @@ def screenshot(page: Any, name: str) -> None:
 
 def sign_in(page: Any, url: str, username: str, password: str) -> None:
     page.goto(url)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    submit_sign_in(page, username, password)
     page.get_by_text(f"Signed in as {username}").wait_for(timeout=30_000)
 
 
-def choose(page: Any, label: str, option_text: str) -> None:
-    """Pick an option of a Streamlit selectbox by its label and part of the option text."""
+def submit_sign_in(page: Any, username: str, password: str) -> None:
+    """Fill in the sign-in form on the page and press "Sign in", whatever it answers."""
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def sign_out(page: Any) -> None:
+    """Press "Sign out" and wait for the sign-in form."""
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+
+
+def choose(page: Any, label: str, option_text: str, typed: str = "") -> None:
+    """Pick an option of a Streamlit selectbox by its label and part of the option text;
+    ``typed`` is typed into the box first, to filter a long list down."""
     page.get_by_label(label, exact=True).first.click()
+    if typed:
+        page.keyboard.type(typed)
     page.get_by_role("option").filter(has_text=option_text).first.click()
 
 

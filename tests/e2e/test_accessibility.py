@@ -9,9 +9,7 @@ hides the result of another."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,16 +17,8 @@ from typing import Any
 import pytest
 
 from scorecard.demo.build import demo_password
-from tests.e2e.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    assert_accessible,
-    screenshot,
-    served,
-    settled,
-    sign_in,
-)
-from tests.e2e.test_command_line import SCORECARD
+from tests.e2e.browser import assert_accessible, screenshot, settled, sign_in
+from tests.e2e.browser import chromium as shared_chromium
 
 VIEWPORTS = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
 
@@ -71,25 +61,9 @@ VIEWS = [
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("demo") / "home"
-    subprocess.run([SCORECARD, "demo", "--no-ui"], env=dict(os.environ, SCORECARD_HOME=str(home)),
-                   check=True, capture_output=True)
-    with served(SCORECARD, home) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: run 'make test', which installs it")
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def chromium() -> Any:
+    """The session's Chromium: each view opens in a new context of it."""
+    return shared_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -23,8 +22,7 @@ from domain.plan import Plan, load_plan_document
 from projections.disclosure import Policy
 from projections.report import scorecard_measures
 from scorecard.demo.build import demo_password
-from tests.e2e.browser import browser_page, choose, served, sign_in, table_row
-from tests.e2e.test_command_line import SCORECARD
+from tests.e2e.browser import browser_page, choose, sign_in, table_row
 from tests.html_tables import html_tables
 
 PLAN = Plan.from_document(load_plan_document())
@@ -107,14 +105,14 @@ def small_counts(frames: list[bytes]) -> list[tuple[str, str, Any]]:
     return found
 
 
-def browse(url: str, username: str) -> list[bytes]:
+def browse(site: str, username: str) -> list[bytes]:
     """Sign in, open each page a scrutiny user can, and return every frame received."""
     frames: list[bytes] = []
     with browser_page() as page:
         page.on("websocket", lambda ws: ws.on(
             "framereceived", lambda payload: frames.append(
                 payload if isinstance(payload, bytes) else payload.encode())))
-        sign_in(page, url, username, demo_password(username))
+        sign_in(page, site, username, demo_password(username))
         if username == "scrutiny":
             page.get_by_role("heading", name="Scrutiny: replay a meeting").wait_for(
                 timeout=30_000)
@@ -134,11 +132,10 @@ def browse(url: str, username: str) -> list[bytes]:
 
 @pytest.mark.slow
 def test_a_scrutiny_browser_receives_no_small_count_of_people(
-    demo_home: Path,
+    demo_url: str,
 ) -> None:
-    with served(SCORECARD, demo_home) as url:
-        scrutiny = browse(url, "scrutiny")
-        board = browse(url, "board")
+    scrutiny = browse(demo_url, "scrutiny")
+    board = browse(demo_url, "board")
     assert people_rows(scrutiny) > 20, "too few rows about people decoded from the frames"
     assert small_counts(scrutiny) == []
     # The board sees figures as counted: the same check finds small counts there.

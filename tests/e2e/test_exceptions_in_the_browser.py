@@ -8,16 +8,19 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.browser import (
     browser_page,
+    choose,
     grid_row,
     screenshot,
     served,
     sign_in,
+    sign_out,
     table_cell,
     table_row,
 )
@@ -60,12 +63,18 @@ def harbourside_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "home"
 
 
-def test_a_red_measure_from_overview_to_note_to_evidence(harbourside_home: Path) -> None:
-    with served(SCORECARD, harbourside_home) as url, browser_page() as page:
+@pytest.fixture(scope="module")
+def url(harbourside_home: Path) -> Iterator[str]:
+    """The Harbourside page, served for the module (each test its own browser context)."""
+    with served(SCORECARD, harbourside_home) as address:
+        yield address
+
+
+def test_a_red_measure_from_overview_to_note_to_evidence(url: str) -> None:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, url, "chair", PASSWORD)
-        page.get_by_label("Replay a meeting", exact=True).first.click()
-        page.get_by_role("option").filter(has_text="16 Oct 2019").first.click()
+        choose(page, "Replay a meeting", "16 Oct 2019")
         page.get_by_text("Scorecard as at 16 Oct 2019", exact=True).wait_for(timeout=30_000)
         page.wait_for_timeout(1500)
         screenshot(page, "exceptions-board-overview")
@@ -89,8 +98,8 @@ def test_a_red_measure_from_overview_to_note_to_evidence(harbourside_home: Path)
         screenshot(page, "exceptions-evidence")
 
 
-def test_the_agency_writes_a_note_and_the_board_accepts_it(harbourside_home: Path) -> None:
-    with served(SCORECARD, harbourside_home) as url, browser_page() as page:
+def test_the_agency_writes_a_note_and_the_board_accepts_it(url: str) -> None:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, url, "trainer", PASSWORD)
         page.get_by_role("tab", name="Exception notes").click()
@@ -103,12 +112,10 @@ def test_the_agency_writes_a_note_and_the_board_accepts_it(harbourside_home: Pat
         screenshot(page, "exceptions-agency-form")
         form.get_by_role("button", name="Send the note").click()
         page.get_by_text("sent: the board sees it now").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Sign out").click()
-        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        sign_out(page)
 
         sign_in(page, url, "chair", PASSWORD)
-        page.get_by_label("Replay a meeting", exact=True).first.click()
-        page.get_by_role("option").filter(has_text="Today").first.click()
+        choose(page, "Replay a meeting", "Today")
         table_row(page, MEASURE_TITLE).wait_for(state="attached", timeout=30_000)
         page.get_by_text("Agency trainer engaged").first.wait_for(timeout=30_000)
         screenshot(page, "exceptions-to-review")
@@ -120,14 +127,14 @@ def test_the_agency_writes_a_note_and_the_board_accepts_it(harbourside_home: Pat
 
 
 def test_an_outlying_return_is_questioned_confirmed_and_marked_for_follow_up(
-        harbourside_home: Path, tmp_path: Path) -> None:
+        url: str, tmp_path: Path) -> None:
     upload = tmp_path / "october.jsonl"
     upload.write_text(json.dumps({
         "event_id": "hbc-tr-900", "agency": "harbourside-council", "type": "training.delivered",
         "schema_version": 1, "occurred_at": "2019-10-08",
         "payload": {"course": "online-grooming", "audience": "workforce", "attendees": 900}})
         + "\n", encoding="utf-8")
-    with served(SCORECARD, harbourside_home) as url, browser_page() as page:
+    with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, url, "trainer", PASSWORD)
         page.locator("input[type=file]").set_input_files(str(upload))
@@ -139,12 +146,10 @@ def test_an_outlying_return_is_questioned_confirmed_and_marked_for_follow_up(
         page.get_by_text("These figures are right").click()
         submit.click()
         page.get_by_text("Submitted: 1 accepted").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Sign out").click()
-        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        sign_out(page)
 
         sign_in(page, url, "chair", PASSWORD)
-        page.get_by_label("Replay a meeting", exact=True).first.click()
-        page.get_by_role("option").filter(has_text="Today").first.click()
+        choose(page, "Replay a meeting", "Today")
         page.get_by_role("heading", name="Figures questioned at entry").wait_for(timeout=30_000)
         row = grid_row(page, "workers_trained_this_year")
         row.wait_for(state="attached", timeout=30_000)

@@ -4,30 +4,25 @@ sign-in, and a link sent to someone signed out who then sees only what their rol
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from scorecard.demo.build import demo_password
 from tests.e2e.browser import (
     assert_accessible,
     browser_page,
     screenshot,
-    served,
     settled,
     sign_in,
+    submit_sign_in,
     table_cell,
     table_row,
 )
-from tests.e2e.test_command_line import SCORECARD
 
 MEETING = "as_at=2015-11-04"
 CSE_CONTACTS = "Helpline contacts about CSE in the area"
 
 
-def test_from_the_overview_to_a_measure_and_back_by_link(
-    demo_home: Path,
-) -> None:
-    with served(SCORECARD, demo_home) as url, browser_page(1366, 768) as page:
-        sign_in(page, url, "board", demo_password("board"))
+def test_from_the_overview_to_a_measure_and_back_by_link(demo_url: str) -> None:
+    with browser_page(1366, 768) as page:
+        sign_in(page, demo_url, "board", demo_password("board"))
         # The plan ended in 2018: the board opens on its last meeting, as known then.
         page.get_by_text("Scorecard as at 16 Dec 2015", exact=True).wait_for(timeout=30_000)
         settled(page)
@@ -41,7 +36,7 @@ def test_from_the_overview_to_a_measure_and_back_by_link(
         screenshot(page, "overview-board-1920x1080")
 
         # Another meeting: the address changes with it, so the view can be sent.
-        page.goto(f"{url}/?meeting=2015-11-04&{MEETING}&from=2015-04-01&known=2015-11-04")
+        page.goto(f"{demo_url}/?meeting=2015-11-04&{MEETING}&from=2015-04-01&known=2015-11-04")
         page.get_by_text("Scorecard as at 4 Nov 2015", exact=True).wait_for(timeout=30_000)
         settled(page)
         value = table_cell(page, "Helpline contacts", "Value so far")
@@ -77,19 +72,17 @@ def test_from_the_overview_to_a_measure_and_back_by_link(
 
     # The link, opened by a councillor who is not signed in: the sign-in, then the same
     # measure and dates, with small numbers suppressed and no cumulative line.
-    with served(SCORECARD, demo_home) as url, browser_page(1366, 768) as page:
-        page.goto(sent.replace(sent.split("/measure")[0], url))
+    with browser_page(1366, 768) as page:
+        page.goto(sent)
         page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
         assert page.get_by_text("Helpline contacts").count() == 0
-        page.get_by_role("textbox", name="Username").fill("scrutiny")
-        page.get_by_role("textbox", name="Password").fill(demo_password("scrutiny"))
-        page.get_by_role("button", name="Sign in").click()
+        submit_sign_in(page, "scrutiny", demo_password("scrutiny"))
         page.get_by_role("heading", name="A measure over time").wait_for(timeout=30_000)
         settled(page)
         assert page.get_by_text("a suppressed month is a gap").count() == 1
         assert page.get_by_text("Value so far (then)").count() == 0
         screenshot(page, "overview-measure-scrutiny-1366x768")
-        page.goto(f"{url}/board?meeting=2015-11-04&{MEETING}&from=2015-04-01&known=2015-11-04")
+        page.goto(f"{demo_url}/board?meeting=2015-11-04&{MEETING}&from=2015-04-01&known=2015-11-04")
         page.get_by_text("Scorecard as at 4 Nov 2015", exact=True).wait_for(timeout=30_000)
         settled(page)
         assert table_cell(page, CSE_CONTACTS, "Value so far").startswith("[c]") or (

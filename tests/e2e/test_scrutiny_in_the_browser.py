@@ -17,7 +17,7 @@ import pytest
 
 from scorecard.demo.build import demo_password
 from scorecard.packs import verify
-from tests.e2e.browser import browser_page, choose, screenshot, served, sign_in
+from tests.e2e.browser import browser_page, choose, screenshot, sign_in
 from tests.e2e.test_command_line import SCORECARD
 
 SIZES = ((1366, 768), (1920, 1080))
@@ -50,10 +50,10 @@ def rebuilt(home: Path, out: Path, fields: dict[str, str]) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("username", ["scrutiny", "board"])
 def test_the_scrutiny_page_explains_and_its_pack_regenerates(
-    demo_home: Path, tmp_path: Path, username: str,
+    demo_home: Path, demo_url: str, tmp_path: Path, username: str,
 ) -> None:
-    with served(SCORECARD, demo_home) as url, browser_page() as page:
-        sign_in(page, url, username, demo_password(username))
+    with browser_page() as page:
+        sign_in(page, demo_url, username, demo_password(username))
         if username == "board":
             page.get_by_role("link", name="Scrutiny replay").click()
         page.get_by_role("heading", name="Scrutiny: replay a meeting").wait_for(timeout=30_000)
@@ -101,7 +101,7 @@ def test_the_scrutiny_page_explains_and_its_pack_regenerates(
             assert b"[c]" not in csv_data.split(b"\n\nsymbol,meaning")[0]
 
         # The empty window is said, not drawn as zeros.
-        page.goto(f"{url}/scrutiny?meeting=2015-09-23&from=2015-10-01")
+        page.goto(f"{demo_url}/scrutiny?meeting=2015-09-23&from=2015-10-01")
         page.get_by_text("Nothing to show: events are counted from 1 Oct 2015").wait_for(
             timeout=60_000)
         assert page.locator("table").count() == 0

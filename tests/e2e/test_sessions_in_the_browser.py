@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,17 +15,27 @@ import pytest
 import streamlit
 
 from scorecard.bootstrap import Home
-from tests.e2e.browser import browser_page, served, settled, sign_in
+from tests.e2e.browser import (
+    browser_page,
+    served,
+    settled,
+    sign_in,
+    sign_out,
+    submit_sign_in,
+)
 from tests.e2e.test_command_line import SCORECARD
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The page of a home with an administrator and a councillor, served for the module
+    (each test opens its own browser context: no cookie of another test's)."""
     home = Home(tmp_path_factory.mktemp("sessions") / "home")
     app = home.open()
     app.add_user("root", "administrator", None, "root-password", by="test")
     app.add_user("cllr", "scrutiny", None, "cllr-password", by="test")
-    return home.path
+    with served(SCORECARD, home.path) as address:
+        yield address
 
 
 REFUSED = (403, "sign in first")  # the scorecard's guard, not Streamlit's own checks
@@ -49,9 +60,9 @@ def session_cookie(page: Any) -> dict[str, Any]:
     return found
 
 
-def test_a_reload_keeps_the_sign_in_and_only_the_cookie_carries_it(home: Path) -> None:
+def test_a_reload_keeps_the_sign_in_and_only_the_cookie_carries_it(url: str) -> None:
     """Issue 15 item 6 and issue 12 item 4."""
-    with served(SCORECARD, home) as url, browser_page() as page:
+    with browser_page() as page:
         grants: list[str] = []
         page.on("request", lambda r: grants.append(r.url) if "/auth/session" in r.url
                 else None)
@@ -68,18 +79,17 @@ def test_a_reload_keeps_the_sign_in_and_only_the_cookie_carries_it(home: Path) -
         assert other.get_by_text("Signed in as").count() == 0
         assert not [c for c in other.context.cookies() if c["name"] == "scorecard_session"]
 
-        page.get_by_role("button", name="Sign out").click()
-        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        sign_out(page)
         assert not [c for c in page.context.cookies() if c["name"] == "scorecard_session"]
         page.reload()
         page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
         assert page.get_by_text("Signed in as").count() == 0
 
 
-def test_uploads_and_media_need_a_signed_in_user_who_may_see_them(home: Path) -> None:
+def test_uploads_and_media_need_a_signed_in_user_who_may_see_them(url: str) -> None:
     """Issue 12 items 5 and 8: a signed-out browser could upload 4 x 50 MB, and a new
     agency key stayed at /media/... for anyone."""
-    with served(SCORECARD, home) as url, browser_page() as page:
+    with browser_page() as page:
         upload = f"{url}/_stcore/upload_file/some-session/some-file"
         assert status(upload, "PUT") == REFUSED
         assert status(f"{url}/media/0123456789abcdef.key") == REFUSED
@@ -101,28 +111,22 @@ def test_uploads_and_media_need_a_signed_in_user_who_may_see_them(home: Path) ->
 
 
 def test_a_link_to_a_page_the_role_may_not_use_gives_the_sign_in_then_the_role_s_pages(
-        home: Path) -> None:
+        url: str) -> None:
     """Issue 15 item 6: a shared link to the Administration page, opened by a councillor."""
-    with served(SCORECARD, home) as url, browser_page() as page:
+    with browser_page() as page:
         page.goto(f"{url}/admin")
         page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
         assert page.get_by_role("heading", name="Administration").count() == 0
-        page.get_by_role("textbox", name="Username").fill("cllr")
-        page.get_by_role("textbox", name="Password").fill("cllr-password")
-        page.get_by_role("button", name="Sign in").click()
+        submit_sign_in(page, "cllr", "cllr-password")
         page.get_by_text("Signed in as cllr").wait_for(timeout=30_000)
         page.get_by_role("heading", name="Scrutiny: replay a meeting").wait_for(timeout=30_000)
         assert page.get_by_role("heading", name="Administration").count() == 0
         assert page.get_by_role("link", name="Administration").count() == 0
 
 
-def test_a_link_to_a_page_the_role_may_use_opens_it_after_the_sign_in(home: Path) -> None:
-    with served(SCORECARD, home) as url, browser_page() as page:
-        page.goto(f"{url}/measure")
-        page.get_by_role("textbox", name="Username").fill("cllr")
-        page.get_by_role("textbox", name="Password").fill("cllr-password")
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_text("Signed in as cllr").wait_for(timeout=30_000)
+def test_a_link_to_a_page_the_role_may_use_opens_it_after_the_sign_in(url: str) -> None:
+    with browser_page() as page:
+        sign_in(page, f"{url}/measure", "cllr", "cllr-password")
         # the page then writes its view (measure, dates) into the query string
         page.wait_for_url(lambda address: urlsplit(address).path.endswith("/measure"),
                           timeout=30_000)
@@ -132,16 +136,12 @@ def test_a_link_to_a_page_the_role_may_use_opens_it_after_the_sign_in(home: Path
         assert page.get_by_role("button", name="Sign in").count() == 0
 
 
-def test_a_link_to_the_role_s_first_page_opens_it_without_page_not_found(home: Path) -> None:
+def test_a_link_to_the_role_s_first_page_opens_it_without_page_not_found(url: str) -> None:
     """Issue 15 item 6: Streamlit serves a role's first page at ``/`` and answered its own
     path (``/admin`` for an administrator) with a "Page not found" dialog over the page,
     both after the sign-in a sent link led to and when a signed-in user opened it."""
-    with served(SCORECARD, home) as url, browser_page() as page:
-        page.goto(f"{url}/admin")
-        page.get_by_role("textbox", name="Username").fill("root")
-        page.get_by_role("textbox", name="Password").fill("root-password")
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_text("Signed in as root").wait_for(timeout=30_000)
+    with browser_page() as page:
+        sign_in(page, f"{url}/admin", "root", "root-password")
         page.get_by_role("heading", name="Administration").wait_for(timeout=30_000)
         settled(page)
         assert page.url == f"{url}/admin"
@@ -155,9 +155,9 @@ def test_a_link_to_the_role_s_first_page_opens_it_without_page_not_found(home: P
         page.get_by_role("heading", name="Administration").wait_for(timeout=30_000)
 
 
-def test_users_see_no_developer_toolbar(home: Path) -> None:
+def test_users_see_no_developer_toolbar(url: str) -> None:
     """Issue 15 item 6: no Deploy button, no developer options, signed out or in."""
-    with served(SCORECARD, home) as url, browser_page() as page:
+    with browser_page() as page:
         page.goto(url)
         page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
         settled(page)

@@ -9,6 +9,7 @@ import io
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from domain.timekeeping import end_of_day
 from ingest.file_push import push_file
 from projections.pack import build_pack
 from scorecard.bootstrap import Home
-from scorecard.demo import build_demo_home
 from scorecard.packs import pack_csv, pack_html, stated_hash, verify
 from tests.e2e.test_command_line import SCORECARD
 from tests.support import event, write_jsonl
@@ -27,9 +27,8 @@ MEETING = date(2015, 11, 4)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Home:
-    home = Home(tmp_path_factory.mktemp("demo") / "home")
-    build_demo_home(home)
+def demo(new_demo_home: Callable[[], Path]) -> Home:
+    home = Home(new_demo_home())
     return home
 
 

@@ -5,7 +5,9 @@ adds nothing twice."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +15,6 @@ import pytest
 from domain.timekeeping import end_of_day
 from projections.report import build_report
 from scorecard.bootstrap import Home
-from scorecard.demo import build_demo_home
 from scorecard.demo.feed import day_messages, final_year, run_feed
 from scorecard.rendering import report_json
 
@@ -22,10 +23,8 @@ DAYS = 4
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
-    home = Home(tmp_path_factory.mktemp("feed") / "home")
-    build_demo_home(home)
-    return home
+def home(new_demo_home: Callable[[], Path]) -> Home:
+    return Home(new_demo_home())
 
 
 def published_scorecard(home: Home) -> str:

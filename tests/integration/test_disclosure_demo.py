@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from domain.plan import Plan, load_plan_document
 from ingest.file_push import push_file
 from projections.disclosure import HIDDEN_CAUSES, SUPPRESSED, Policy
 from scorecard.bootstrap import Home
-from scorecard.demo import build_demo_home
 from tests.e2e.test_command_line import SCORECARD
 from tests.html_tables import html_tables
 from tests.support import event, write_jsonl
@@ -36,9 +35,8 @@ PEOPLE = Policy.from_plan(Plan.from_document(PLAN)).people
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
-    home = Home(tmp_path_factory.mktemp("demo") / "home")
-    build_demo_home(home)
+def demo(new_demo_home: Callable[[], Path]) -> Iterator[Home]:
+    home = Home(new_demo_home())
     yield home
 
 

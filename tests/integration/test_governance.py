@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from projections.report import Report, build_report, load_plan
 from projections.restatements import restatements
 from projections.returns import data_quality, returns_calendar
 from scorecard.bootstrap import Home
-from scorecard.demo import build_demo_home
 from tests.support import event, plan_file, register, write_jsonl
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -181,9 +180,8 @@ def test_data_quality_rates_per_agency_and_month(
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    home = Home(tmp_path_factory.mktemp("demo") / "home")
-    build_demo_home(home)
+def demo(new_demo_home: Callable[[], Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    home = Home(new_demo_home())
     with home.projected() as connection:
         yield connection
 

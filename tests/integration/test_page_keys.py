@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from domain.application import Scorecard
 from domain.model import Agency
+from projections import readmodel, snapshots
 from scorecard.bootstrap import Home, new_cipher_key
 from scorecard.settings import Settings
 from scorecard_ui import session
@@ -71,14 +72,14 @@ def environ(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Undo ``session.install`` (its settings, the kept read model) after the test."""
+    """Undo ``session.install`` (its settings, the kept read model and snapshots) after
+    the test."""
     try:
         yield
     finally:
         session._INSTALLED.clear()
-        from projections import readmodel
-
         readmodel.keep_open(0, 0)
+        snapshots.keep_open(False)
 
 
 def signed_in(username: str, password: str) -> AppTest:

@@ -20,7 +20,6 @@ from ingest.file_push import push_file
 from projections.disclosure import SUPPRESSED, Policy, disclosed_restatements
 from projections.restatements import EFFECT_ORDER, effect_sentences, restatements
 from scorecard.bootstrap import Home
-from scorecard.demo import build_demo_home
 from tests.support import event, write_jsonl
 
 AGENCIES = {"racs": "Rotherham Abuse Counselling Service", "grow": "GROW",
@@ -53,9 +52,8 @@ def check_effects_sum(diff: dict[str, Any]) -> int:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Home:
-    home = Home(tmp_path_factory.mktemp("demo") / "home")
-    build_demo_home(home)
+def demo(new_demo_home: Callable[[], Path]) -> Home:
+    home = Home(new_demo_home())
     return home
 
 

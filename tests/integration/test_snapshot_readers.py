@@ -28,7 +28,11 @@ def publish(working: Path, folder: Path, position: int) -> snapshots.Published:
         connection.execute("CREATE TABLE IF NOT EXISTS probe (position BIGINT)")
         connection.execute("DELETE FROM probe")
         connection.execute("INSERT INTO probe VALUES (?)", [position])
-        return snapshots.publish(connection, working, folder, position, position)
+        publisher = snapshots.Publisher(working, folder)  # a whole copy: a new publisher
+        try:
+            return publisher.publish(connection, position, position)
+        finally:
+            publisher.close()
 
 
 def read(folder: Path) -> int:
