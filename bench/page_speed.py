@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -36,12 +35,9 @@ from typing import Any
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PageTimeout
 
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.loopback import streamlit_page
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 TARGET_RATIO = 3.0  # p95 date change against the bare page's p95 rerun
 TIMEOUT_MS = 60_000  # a sample that takes longer is counted as failed, not timed
 FAILED = float("nan")  # a sample that timed out

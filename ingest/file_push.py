@@ -10,10 +10,11 @@ sends the lines to ``agency-events`` instead, for the ingest workers to decide.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,6 +25,9 @@ from ingest.crash_guard import submit_guarded
 from ingest.producer import AgencyProducer, line_value_and_signature
 
 BATCH_SIZE = 2000
+
+# told how many deliveries are submitted so far (the page's progress bar)
+Progress = Callable[[int], object]
 
 
 @dataclass
@@ -58,43 +62,24 @@ def file_line_delivery(
     source: str,
     arrived_at: datetime | None = None,
     operator: str = "",
+    decoded: dict[str, Any] | None = None,
 ) -> Delivery:
-    """Turn one file line into a delivery: decode it and find the bytes its signature covers."""
+    """Turn one file line into a delivery: decode it and find the bytes its signature
+    covers. ``decoded`` is the line as ``contract.decode_message`` already gave it, where
+    the caller has it: the page's upload reader has decoded each line already, to name a
+    row's problem, and decoding it twice was a tenth of the page's submission."""
     delivery = partial(Delivery, received_at=received_at, backfill=backfill, source=source,
                        producer_verified=producer_verified, arrived_at=arrived_at,
                        operator=operator)
-    # A line whose own signature cannot be read is signed, as it is, with the pusher's
-    # key, like a line without one: its rejection is then the agency's own exactly when
-    # the pusher's key is the agency's (else it goes to quarantine).
-    try:
-        message = contract.decode_message(raw)
-    except InvalidEvent as error:
-        return delivery(producer, raw, None, error, raw, signing.sign(key, raw))
-    return decoded_line_delivery(raw, message, producer=producer, key=key,
-                                 producer_verified=producer_verified,
-                                 received_at=received_at, backfill=backfill, source=source,
-                                 arrived_at=arrived_at, operator=operator)
-
-
-def decoded_line_delivery(
-    raw: bytes,
-    message: dict[str, Any],
-    *,
-    producer: str,
-    key: str,
-    producer_verified: bool,
-    received_at: datetime,
-    backfill: bool,
-    source: str,
-    arrived_at: datetime | None = None,
-    operator: str = "",
-) -> Delivery:
-    """``file_line_delivery`` of a line already decoded by ``contract.decode_message``
-    (``message`` is its result): the page's upload reader has decoded each line already,
-    to name a row's problem, and decoding it twice was a tenth of the page's submission."""
-    delivery = partial(Delivery, received_at=received_at, backfill=backfill, source=source,
-                       producer_verified=producer_verified, arrived_at=arrived_at,
-                       operator=operator)
+    message = decoded
+    if message is None:
+        # A line whose own signature cannot be read is signed, as it is, with the
+        # pusher's key, like a line without one: its rejection is then the agency's own
+        # exactly when the pusher's key is the agency's (else it goes to quarantine).
+        try:
+            message = contract.decode_message(raw)
+        except InvalidEvent as error:
+            return delivery(producer, raw, None, error, raw, signing.sign(key, raw))
     envelope = {k: v for k, v in message.items() if k != "signature"}
     signed_bytes = contract.canonical_bytes(envelope)
     signature = message.get("signature")
@@ -113,6 +98,24 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
             yield number, stripped
 
 
+def submit_in_batches(app: Scorecard, deliveries: Iterable[Delivery], *,
+                      batch_size: int = BATCH_SIZE,
+                      progress: Progress | None = None) -> PushSummary:
+    """Submit ``deliveries`` a batch at a time, one transaction per batch behind the
+    crash-loop guard: how every push is submitted (a pushed file, the page's upload, its
+    resubmissions). Only the batch being submitted is held, so a lazy ``deliveries`` reads
+    a large file as it goes; ``progress`` is told how many are done after each batch."""
+    summary = PushSummary()
+    done = 0
+    remaining = iter(deliveries)
+    while batch := list(islice(remaining, batch_size)):
+        summary.add(submit_guarded(app, batch))
+        done += len(batch)
+        if progress is not None:
+            progress(done)
+    return summary
+
+
 def push_file(
     app: Scorecard,
     path: Path,
@@ -128,30 +131,21 @@ def push_file(
     registered = app.agency(agency)
     verified = registered is not None and registered.holds_key(key, now)
     received_at = known_at or now
-    summary = PushSummary()
-    batch: list[Delivery] = []
     name = Path(path).name
     with Path(path).open("rb") as stream:
-        for number, raw in _lines(stream):
-            batch.append(
-                file_line_delivery(
-                    raw,
-                    producer=agency,
-                    key=key,
-                    producer_verified=verified,
-                    received_at=received_at,
-                    backfill=known_at is not None,
-                    source=f"{name}:{number}",
-                    arrived_at=now,
-                    operator=operator,
-                )
+        return submit_in_batches(app, (
+            file_line_delivery(
+                raw,
+                producer=agency,
+                key=key,
+                producer_verified=verified,
+                received_at=received_at,
+                backfill=known_at is not None,
+                source=f"{name}:{number}",
+                arrived_at=now,
+                operator=operator,
             )
-            if len(batch) >= batch_size:
-                summary.add(submit_guarded(app, batch))
-                batch = []
-    if batch:
-        summary.add(submit_guarded(app, batch))
-    return summary
+            for number, raw in _lines(stream)), batch_size=batch_size)
 
 
 def push_message(app: Scorecard, message: dict[str, Any], *, agency: str, key: str,

@@ -88,6 +88,22 @@ def _read_key(path: Path) -> str:
     return key
 
 
+def _opened(args: argparse.Namespace) -> tuple[Home, Scorecard]:
+    """The home the settings name, and its application (a new home adopts its plan then):
+    where every command that records or reads starts."""
+    home = Home.from_settings(args.settings)
+    return home, home.open()
+
+
+@contextmanager
+def _read_model(args: argparse.Namespace) -> Iterator[tuple[Scorecard, duckdb.DuckDBPyConnection]]:
+    """The application and the published read model, brought up to date first
+    (``_reading``): where every command that reads the read model starts."""
+    home, app = _opened(args)
+    with _reading(home, app) as connection:
+        yield app, connection
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     home = Home.from_settings(args.settings)
     app = home.open(args.plan)
@@ -317,10 +333,8 @@ def _window(args: argparse.Namespace) -> tuple[date, date | None]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
-    app = home.open()
     as_at, from_day = _window(args)
-    with _reading(home, app) as connection:
+    with _read_model(args) as (app, connection):
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
                               from_day=from_day, rules=args.rules)
         if args.audience is not None:
@@ -329,8 +343,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                                    f"{args.audience} is shown use --for {args.audience} "
                                    "--json, or the text form")
             shown = disclosed_report(connection, report, args.audience)
-            print(json.dumps(shown, indent=2, ensure_ascii=False) if args.json
-                  else render_disclosed_text(shown))
+            print(as_json(shown) if args.json else render_disclosed_text(shown))
             return 0
     if args.csv:
         print(report_csv(report), end="")
@@ -340,10 +353,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
-    app = home.open()
     as_at, from_day = _window(args)
-    with _reading(home, app) as connection:
+    with _read_model(args) as (app, connection):
         diff = restatements(connection, as_at=as_at, known_at=_known_at(args, app),
                             against=_known_at(args, app, "against"), from_day=from_day)
         if args.audience is not None:
@@ -354,8 +365,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_pack(args: argparse.Namespace) -> int:
     """A meeting's reproducible pack (CSV and printable HTML) into --out."""
-    home = Home.from_settings(args.settings)
-    app = home.open()
+    home, app = _opened(args)
     meeting = _parse(parse_day, args.meeting, "--meeting")
     from_day = _parse(parse_day, args.from_day, "--from") if args.from_day else None
     known = _parse(lambda t: parse_moment(t, app.plan.zone), args.known, "--known") if (
@@ -384,11 +394,9 @@ def cmd_verify_pack(args: argparse.Namespace) -> int:
 
 
 def cmd_returns(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
-    app = home.open()
     if not MONTH.match(args.month):
         raise CommandError(f"--month {args.month!r} is not a month in the form YYYY-MM")
-    with _reading(home, app) as connection:
+    with _read_model(args) as (app, connection):
         rows = returns_calendar(connection, load_plan(connection), args.month,
                                 _known_at(args, app))
     print(as_json(rows) if args.json else render_calendar(rows))
@@ -396,9 +404,7 @@ def cmd_returns(args: argparse.Namespace) -> int:
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
-    app = home.open()
-    with _reading(home, app) as connection:
+    with _read_model(args) as (app, connection):
         rows = data_quality(connection, load_plan(connection), _known_at(args, app),
                             args.agency)
     print(as_json(rows) if args.json else render_quality(rows))
@@ -406,8 +412,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
-    app = home.open()
+    home, app = _opened(args)
     at = _known_at(args, app)
     app.approve_return(args.agency, args.month, _read_key(args.key_file),
                        by=_recorded_by(args, home, app), at=at)
@@ -416,8 +421,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
-    app = home.open()
+    home, app = _opened(args)
     at = _known_at(args, app)
     position = app.accept_month(args.month, by=_recorded_by(args, home, app), at=at)
     print(f"the board accepted {args.month}; figures pinned at log position {position}")
@@ -426,8 +430,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 def cmd_exception_note(args: argparse.Namespace) -> int:
     """An agency's exception note for a measure's month, signed with its key."""
-    home = Home.from_settings(args.settings)
-    app = home.open()
+    home, app = _opened(args)
     now = utc_now()
     known_at = _known_at(args, app) if args.known_at else None
     if known_at is not None and known_at > now:
@@ -451,8 +454,7 @@ def cmd_exception_note(args: argparse.Namespace) -> int:
 
 def cmd_exception_review(args: argparse.Namespace) -> int:
     """The board accepts a note or asks its agency for more."""
-    home = Home.from_settings(args.settings)
-    app = home.open()
+    home, app = _opened(args)
     decision = "accepted" if args.accept else "more_requested"
     app.review_exception(args.measure, args.month, args.agency, args.note, decision,
                          args.comment or "", by=_recorded_by(args, home, app),
@@ -464,15 +466,13 @@ def cmd_exception_review(args: argparse.Namespace) -> int:
 
 def cmd_exception_list(args: argparse.Namespace) -> int:
     """Every measure's exception flag for the as-at month, as known."""
-    home = Home.from_settings(args.settings)
-    app = home.open()
     as_at, from_day = _window(args)
-    with _reading(home, app) as connection:
+    with _read_model(args) as (app, connection):
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
                               from_day=from_day)
     flags = {m.id: m.exception.to_json() for m in report.measures if m.exception}
     if args.json:
-        print(json.dumps(flags, indent=2, ensure_ascii=False))
+        print(as_json(flags))
     else:
         for measure_id, flag in flags.items():
             note = flag["note"]
@@ -486,10 +486,8 @@ def cmd_exception_list(args: argparse.Namespace) -> int:
 
 def cmd_evidence(args: argparse.Namespace) -> int:
     """The events behind a measure's figure; with --verify, each signature checked again."""
-    home = Home.from_settings(args.settings)
-    app = home.open()
     as_at, from_day = _window(args)
-    with _reading(home, app) as connection:
+    with _read_model(args) as (app, connection):
         found = evidence(connection, args.measure, as_at=as_at,
                          known_at=_known_at(args, app), from_day=from_day)
     shown = found.to_json(with_cases=args.with_cases)
@@ -497,7 +495,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
         for row, event in zip(shown["events"], found.events, strict=True):
             row["signature"] = check_signature(app, event.submission_id).to_json()
     if args.json:
-        print(json.dumps(shown, indent=2, ensure_ascii=False))
+        print(as_json(shown))
         return 0
     since = f"from {shown['window']['from']} " if shown["window"]["from"] else ""
     print(f"{found.measure.title} ({found.measure.id}): {len(found.events)} events {since}"
@@ -514,8 +512,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
 
 def cmd_outliers_check(args: argparse.Namespace) -> int:
     """The figures a return would make that the outlier rule questions (nothing is sent)."""
-    home = Home.from_settings(args.settings)
-    app = home.open()
+    home, app = _opened(args)
     if not Path(args.file).is_file():
         raise CommandError(f"no such file: {args.file}")
     messages = []
@@ -530,7 +527,7 @@ def cmd_outliers_check(args: argparse.Namespace) -> int:
         flags = flag_return(connection, load_plan(connection), args.agency, messages,
                             utc_now())
     if args.json:
-        print(json.dumps([f.to_json() for f in flags], indent=2, ensure_ascii=False))
+        print(as_json([f.to_json() for f in flags]))
     else:
         for flag in flags:
             print(flag.explain())
@@ -540,12 +537,10 @@ def cmd_outliers_check(args: argparse.Namespace) -> int:
 
 def cmd_outliers_list(args: argparse.Namespace) -> int:
     """Figures confirmed after being questioned at entry, and their follow-up marks."""
-    home = Home.from_settings(args.settings)
-    app = home.open()
-    with _reading(home, app) as connection:
+    with _read_model(args) as (app, connection):
         rows = confirmed_figures(connection, _known_at(args, app), args.agency)
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(as_json(rows))
     else:
         for r in rows:
             follow = f"  follow up: {r['follow_up_note']}" if r["follow_up"] else ""
@@ -566,8 +561,7 @@ def cmd_outliers_follow_up(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_set(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
-    app = home.open()
+    home, app = _opened(args)
     by = _recorded_by(args, home, app)
     targets = []
     for step in args.target or []:
@@ -589,10 +583,9 @@ def cmd_rules_set(args: argparse.Namespace) -> int:
 
 
 def cmd_rejected(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
     # An agency's list is its own rejections only; quarantine is asked for by name.
     view: View = "quarantine" if args.quarantine else "own" if args.agency else "all"
-    with _reading(home, home.open()) as connection:
+    with _read_model(args) as (_app, connection):
         rejections = list_rejected(connection, args.agency, view)
     print(as_json(rejections) if args.json else render_rejected(rejections))
     return 0
@@ -657,8 +650,7 @@ def _reading(home: Home, app: Scorecard) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    home = Home.from_settings(args.settings)
-    app = home.open()
+    home, app = _opened(args)
     since = _known_at(args, app, "since") if args.since else None
     with _reading(home, app) as connection:
         rows = audit_trail(connection, args.agency, since)

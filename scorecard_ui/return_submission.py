@@ -11,7 +11,7 @@ counts, and a line already decoded by the reader is not decoded again.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,12 +19,14 @@ from zoneinfo import ZoneInfo
 from domain.application import Delivery, Outcome, Scorecard
 from domain.text import visible
 from domain.timekeeping import utc_now
-from ingest.crash_guard import submit_guarded
-from ingest.file_push import BATCH_SIZE, PushSummary, decoded_line_delivery, file_line_delivery
+from ingest.file_push import (
+    BATCH_SIZE,
+    Progress,
+    PushSummary,
+    file_line_delivery,
+    submit_in_batches,
+)
 from scorecard_ui.returns_upload import as_line, read_upload
-
-# rows submitted so far: the page's progress bar
-Progress = Callable[[int], object]
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,8 @@ def upload_rows(app: Scorecard, agency: str, operator: str, name: str, content: 
                                                       notes=notes):
         source = f"{name}:{number}"
         if raw is not None and message is not None:  # a JSON Lines line, decoded once
-            delivery: Delivery | None = decoded_line_delivery(raw, message, source=source,
-                                                              **signer)
+            delivery: Delivery | None = file_line_delivery(raw, decoded=message,
+                                                           source=source, **signer)
         elif raw is not None or message is not None:  # undecodable line; a CSV/Excel row
             delivery = file_line_delivery(raw if raw is not None else as_line(message or {}),
                                           source=source, **signer)
@@ -116,26 +118,9 @@ def submit_upload(app: Scorecard, agency: str, operator: str, name: str, content
                   batch_size: int = BATCH_SIZE) -> PushSummary:
     """Submit every row of the file that has a delivery, a batch at a time (as ``scorecard
     push`` does); the counts of what became of them, and the rejections."""
-    summary = PushSummary()
-    batch: list[Delivery] = []
-    done = 0
-
-    def send() -> None:
-        nonlocal done, batch
-        summary.add(submit_guarded(app, batch))
-        done += len(batch)
-        batch = []
-        if progress is not None:
-            progress(done)
-
-    for _, _, _, delivery in upload_rows(app, agency, operator, name, content, zone):
-        if delivery is not None:
-            batch.append(delivery)
-            if len(batch) >= batch_size:
-                send()
-    if batch:
-        send()
-    return summary
+    rows = upload_rows(app, agency, operator, name, content, zone)
+    return submit_in_batches(app, (delivery for *_, delivery in rows if delivery is not None),
+                             batch_size=batch_size, progress=progress)
 
 
 def outcome_summary(outcomes: PushSummary | list[Outcome]) -> str:

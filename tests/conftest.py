@@ -1,5 +1,6 @@
-"""Fixtures for the real services (a PostgreSQL database and a Kafka broker per test) and
-the demo home (built once per session, copied for each module that uses it)."""
+"""Fixtures shared by every kind of test: a home on disk and its application, the real
+services (a PostgreSQL database and a Kafka broker per test) and the demo home (built
+once per session, copied for each module that uses it)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from domain.application import Scorecard
+from scorecard.bootstrap import Home
 from tests.services import Broker, ensure_postgres, running_broker, throwaway_database
 
 BACKENDS = ("popo", "sqlite", "postgres")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return Home(tmp_path / "home")
+
+
+@pytest.fixture
+def app(home: Home) -> Scorecard:
+    return home.open()
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +52,7 @@ def kafka(tmp_path: Path) -> Iterator[Broker]:
 @pytest.fixture(params=BACKENDS)
 def event_store_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     """``eventsourcing`` settings for each backend the contract must hold on."""
-    from scorecard.bootstrap import Home, postgres_env
+    from scorecard.bootstrap import postgres_env
 
     if request.param == "popo":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from domain import signing
 from domain.application import Outcome, Scorecard
 from domain.contract import canonical_bytes
 from domain.plan import load_plan_document
 from ingest.file_push import file_line_delivery
+from scorecard.bootstrap import Home
+from scorecard.service import InThread
 
 RECEIVED = datetime(2015, 11, 1, 9, 0, tzinfo=UTC)
 NOW_UTC = datetime(2026, 1, 1, tzinfo=UTC)
@@ -126,3 +132,12 @@ def plan_file(path: Path, **overrides: Any) -> Path:
     document.update(overrides)
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path
+
+
+@contextmanager
+def seen_by_the_pages(home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
+    """``home`` as the pages see it until the block ends: ``SCORECARD_HOME`` names it, and
+    the projector service (in a thread) keeps the pages' read model current."""
+    monkeypatch.setenv("SCORECARD_HOME", str(home.path))
+    with InThread(home):
+        yield home

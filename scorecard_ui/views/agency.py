@@ -14,13 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from domain import contract
-from domain.application import Delivery, Outcome, Scorecard
+from domain.application import Delivery, Scorecard
 from domain.contract import PAYLOADS
 from domain.errors import CommandError
 from domain.text import has_lone_surrogate, visible
 from domain.timekeeping import utc_now
 from ingest.crash_guard import submit_guarded
-from ingest.file_push import BATCH_SIZE, file_line_delivery
+from ingest.file_push import BATCH_SIZE, PushSummary, file_line_delivery, submit_in_batches
 from projections.directory import agency_codes
 from projections.outliers import OutlierFlag
 from projections.rejected import RejectedFilter, own_rejection_counts, own_rejections
@@ -67,13 +67,10 @@ def deliveries(app: Scorecard, agency: str, lines: list[bytes], user: SignedIn,
             for n, line in enumerate(lines, start=1)]
 
 
-def submit(app: Scorecard, batch: list[Delivery]) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    progress = st.progress(0.0, text="Submitting")
-    for start in range(0, len(batch), BATCH):
-        outcomes += submit_guarded(app, batch[start:start + BATCH])
-        progress.progress(min(1.0, (start + BATCH) / len(batch)), text="Submitting")
-    return outcomes
+def submit(app: Scorecard, batch: list[Delivery]) -> PushSummary:
+    bar = st.progress(0.0, text="Submitting")
+    return submit_in_batches(app, batch, batch_size=BATCH, progress=lambda done: bar.progress(
+        min(1.0, done / len(batch)), text="Submitting"))
 
 
 def upload_key(generation: int) -> str:

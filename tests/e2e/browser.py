@@ -114,15 +114,29 @@ def screenshot(page: Any, name: str) -> None:
 
 def sign_in(page: Any, url: str, username: str, password: str) -> None:
     page.goto(url)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    submit_sign_in(page, username, password)
     page.get_by_text(f"Signed in as {username}").wait_for(timeout=30_000)
 
 
-def choose(page: Any, label: str, option_text: str) -> None:
-    """Pick an option of a Streamlit selectbox by its label and part of the option text."""
+def submit_sign_in(page: Any, username: str, password: str) -> None:
+    """Fill in the sign-in form on the page and press "Sign in", whatever it answers."""
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def sign_out(page: Any) -> None:
+    """Press "Sign out" and wait for the sign-in form."""
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+
+
+def choose(page: Any, label: str, option_text: str, typed: str = "") -> None:
+    """Pick an option of a Streamlit selectbox by its label and part of the option text;
+    ``typed`` is typed into the box first, to filter a long list down."""
     page.get_by_label(label, exact=True).first.click()
+    if typed:
+        page.keyboard.type(typed)
     page.get_by_role("option").filter(has_text=option_text).first.click()
 
 

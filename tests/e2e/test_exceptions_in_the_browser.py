@@ -15,11 +15,13 @@ import pytest
 
 from tests.e2e.browser import (
     browser_page,
+    choose,
     grid_row,
     screenshot,
     served,
     settled,
     sign_in,
+    sign_out,
     table_cell,
     table_row,
 )
@@ -73,8 +75,7 @@ def test_a_red_measure_from_overview_to_note_to_evidence(url: str) -> None:
     with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, url, "chair", PASSWORD)
-        page.get_by_label("Replay a meeting", exact=True).first.click()
-        page.get_by_role("option").filter(has_text="16 Oct 2019").first.click()
+        choose(page, "Replay a meeting", "16 Oct 2019")
         page.get_by_text("Scorecard as at 16 Oct 2019", exact=True).wait_for(timeout=30_000)
         settled(page)
         screenshot(page, "exceptions-board-overview")
@@ -112,12 +113,10 @@ def test_the_agency_writes_a_note_and_the_board_accepts_it(url: str) -> None:
         screenshot(page, "exceptions-agency-form")
         form.get_by_role("button", name="Send the note").click()
         page.get_by_text("sent: the board sees it now").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Sign out").click()
-        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        sign_out(page)
 
         sign_in(page, url, "chair", PASSWORD)
-        page.get_by_label("Replay a meeting", exact=True).first.click()
-        page.get_by_role("option").filter(has_text="Today").first.click()
+        choose(page, "Replay a meeting", "Today")
         table_row(page, MEASURE_TITLE).wait_for(state="attached", timeout=30_000)
         page.get_by_text("Agency trainer engaged").first.wait_for(timeout=30_000)
         screenshot(page, "exceptions-to-review")
@@ -148,12 +147,10 @@ def test_an_outlying_return_is_questioned_confirmed_and_marked_for_follow_up(
         page.get_by_text("These figures are right").click()
         submit.click()
         page.get_by_text("Submitted: 1 accepted").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Sign out").click()
-        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        sign_out(page)
 
         sign_in(page, url, "chair", PASSWORD)
-        page.get_by_label("Replay a meeting", exact=True).first.click()
-        page.get_by_role("option").filter(has_text="Today").first.click()
+        choose(page, "Replay a meeting", "Today")
         page.get_by_role("heading", name="Figures questioned at entry").wait_for(timeout=30_000)
         row = grid_row(page, "workers_trained_this_year")
         row.wait_for(state="attached", timeout=30_000)

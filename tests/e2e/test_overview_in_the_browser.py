@@ -11,6 +11,7 @@ from tests.e2e.browser import (
     screenshot,
     settled,
     sign_in,
+    submit_sign_in,
     table_cell,
     table_row,
 )
@@ -75,9 +76,7 @@ def test_from_the_overview_to_a_measure_and_back_by_link(demo_url: str) -> None:
         page.goto(sent)
         page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
         assert page.get_by_text("Helpline contacts").count() == 0
-        page.get_by_role("textbox", name="Username").fill("scrutiny")
-        page.get_by_role("textbox", name="Password").fill(demo_password("scrutiny"))
-        page.get_by_role("button", name="Sign in").click()
+        submit_sign_in(page, "scrutiny", demo_password("scrutiny"))
         page.get_by_role("heading", name="A measure over time").wait_for(timeout=30_000)
         settled(page)
         assert page.get_by_text("a suppressed month is a gap").count() == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from scorecard.bootstrap import derive_readmodel_key, new_cipher_key
 from scorecard.demo.build import demo_password
-from tests.e2e.browser import browser_page, screenshot, sign_in
+from tests.e2e.browser import browser_page, screenshot, sign_in, sign_out, submit_sign_in
 from tests.e2e.test_command_line import SCORECARD
 from tests.e2e.test_processes_together import children, command_line
 from tests.loopback import streamlit_page
@@ -49,9 +49,7 @@ def test_the_board_is_served_while_the_event_store_is_unreachable(tmp_path: Path
 
             with browser_page() as page:
                 page.goto(url)
-                page.get_by_role("textbox", name="Username").fill("board")
-                page.get_by_role("textbox", name="Password").fill("not-the-password")
-                page.get_by_role("button", name="Sign in").click()
+                submit_sign_in(page, "board", "not-the-password")
                 page.get_by_text("Unknown user or wrong password").wait_for(timeout=30_000)
                 sign_in(page, url, "board", demo_password("board"))
                 row = page.locator("tr", has_text="Helpline contacts").first
@@ -60,8 +58,7 @@ def test_the_board_is_served_while_the_event_store_is_unreachable(tmp_path: Path
                 screenshot(page, "board-read-page-no-event-store")
                 assert page.get_by_role("link", name="Agency returns").count() == 0
                 # an agency user's pages are on the other page process
-                page.get_by_role("button", name="Sign out").click()
-                page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+                sign_out(page)
                 sign_in(page, url, "racs", demo_password("racs"))
                 page.get_by_text("Your pages are not served here").wait_for(timeout=30_000)
             try:

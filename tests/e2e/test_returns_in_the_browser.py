@@ -17,7 +17,15 @@ from scorecard.bootstrap import Home
 from scorecard.demo.build import demo_password
 from scorecard_ui.returns_upload import MAX_UPLOAD_BYTES
 from scorecard_ui.throttle import SignInThrottle
-from tests.e2e.browser import browser_page, grid_row, screenshot, settled, sign_in
+from tests.e2e.browser import (
+    browser_page,
+    choose,
+    grid_row,
+    screenshot,
+    settled,
+    sign_in,
+    submit_sign_in,
+)
 from tests.unit.test_upload_formats import with_saved_values
 
 COLUMNS = "event_id;type;occurred_at;case;source;client;age_band;gender;historic"
@@ -143,9 +151,16 @@ def test_the_calendar_reaches_a_plan_month_and_approves_it(demo_url: str) -> Non
 
 
 def pick_month(page: Any, month: str) -> None:
-    page.get_by_label("Month", exact=True).first.click()
-    page.keyboard.type(month)  # 150 months: the list is filtered by typing
-    page.get_by_role("option").filter(has_text=month).first.click()
+    choose(page, "Month", month, typed=month)  # 150 months: the list is filtered by typing
+
+
+def submit_return(page: Any, path: Path, preview: str, submitted: str) -> None:
+    """Upload a return file, wait for the page's ``preview`` of it, submit it and wait
+    for the page's count of what was ``submitted``."""
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text(preview).wait_for(timeout=60_000)
+    page.get_by_role("button", name="Submit this return").click()
+    page.get_by_text(submitted).wait_for(timeout=60_000)
 
 
 def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(
@@ -160,15 +175,10 @@ def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(
     with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, demo_url, "racs", demo_password("racs"))
-        page.locator("input[type=file]").set_input_files(str(tmp_path / "faxes.csv"))
-        page.get_by_text("3 of 4 rows have a problem").wait_for(timeout=60_000)
-        page.get_by_role("button", name="Submit this return").click()
-        page.get_by_text("Submitted: 1 accepted, 0 duplicate, 3 rejected").wait_for(
-            timeout=60_000)
+        submit_return(page, tmp_path / "faxes.csv", "3 of 4 rows have a problem",
+                      "Submitted: 1 accepted, 0 duplicate, 3 rejected")
         page.get_by_role("tab", name="Rejected events").click()
-        page.get_by_label("Type", exact=True).first.click()
-        page.keyboard.type("referral")
-        page.get_by_role("option").filter(has_text="referral.received").first.click()
+        choose(page, "Type", "referral.received", typed="referral")
         page.get_by_text("Rows 1 to 3 of 3").wait_for(timeout=30_000)
         # the form: gender is a choice from the contract's list, not JSON to edit
         page.get_by_label("payload.gender: one of the list").first.click()
@@ -196,16 +206,22 @@ def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(
     assert statuses == {"bad-1": "resubmitted", "bad-2": "withdrawn", "bad-3": "withdrawn"}
 
 
+def manage_user(page: Any, username: str) -> None:
+    """On the administrator's "Users and roles" tab, pick ``username`` to manage: typed
+    to filter the list, then the option named exactly that."""
+    page.get_by_role("tab", name="Users and roles").click()
+    page.get_by_text("Manage a user").first.wait_for(timeout=30_000)
+    page.get_by_label("User", exact=True).first.click()
+    page.keyboard.type(username)
+    page.get_by_role("option", name=username, exact=True).click()
+
+
 def test_an_administrator_disables_enables_resets_and_unlocks_a_user(
         demo_home: Path, demo_url: str) -> None:
     with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, demo_url, "admin", demo_password("admin"))
-        page.get_by_role("tab", name="Users and roles").click()
-        page.get_by_text("Manage a user").first.wait_for(timeout=30_000)
-        page.get_by_label("User", exact=True).first.click()
-        page.keyboard.type("racs")
-        page.get_by_role("option", name="racs", exact=True).click()
+        manage_user(page, "racs")
         page.get_by_role("button", name="Disable").click()
         page.get_by_text("Disabled racs").wait_for(timeout=30_000)
         page.get_by_role("button", name="Enable").click()
@@ -233,10 +249,8 @@ def test_an_administrator_unlocks_a_user_the_throttle_locked(demo_home: Path,
         throttle = SignInThrottle(Home(demo_home).open())
         guesser.goto(demo_url)
         for n in range(6):
-            guesser.get_by_role("textbox", name="Username").fill("scrutiny")
-            guesser.get_by_role("textbox", name="Password").fill(
-                demo_password("scrutiny") if n == 5 else f"wrong-{n}")
-            guesser.get_by_role("button", name="Sign in").click()
+            submit_sign_in(guesser, "scrutiny",
+                           demo_password("scrutiny") if n == 5 else f"wrong-{n}")
             if n < 5:  # each attempt is counted in the store before the next is made
                 guesser.get_by_text("Unknown user or wrong password").first.wait_for(
                     timeout=30_000)
@@ -251,11 +265,7 @@ def test_an_administrator_unlocks_a_user_the_throttle_locked(demo_home: Path,
         screenshot(guesser, "sign-in-throttled")
         assert throttle.standing("scrutiny", datetime.now(UTC))[0] == 5
         sign_in(admin, demo_url, "admin", demo_password("admin"))
-        admin.get_by_role("tab", name="Users and roles").click()
-        admin.get_by_text("Manage a user").first.wait_for(timeout=30_000)
-        admin.get_by_label("User", exact=True).first.click()
-        admin.keyboard.type("scrutiny")
-        admin.get_by_role("option", name="scrutiny", exact=True).click()
+        manage_user(admin, "scrutiny")
         admin.get_by_text("5 failed sign-ins in the last 15 minutes; locked from").wait_for(
             timeout=30_000)
         screenshot(admin, "admin-user-locked")
@@ -289,24 +299,14 @@ def test_rejections_whose_cause_is_fixed_are_resubmitted_all_at_once(
     with browser_page() as page:
         page.set_viewport_size({"width": 1366, "height": 768})
         sign_in(page, demo_url, "racs", demo_password("racs"))
-        page.locator("input[type=file]").set_input_files(str(tmp_path / "closures.csv"))
-        page.get_by_text("2 of 2 rows have a problem").wait_for(timeout=60_000)
-        page.get_by_role("button", name="Submit this return").click()
-        page.get_by_text("Submitted: 0 accepted, 0 duplicate, 2 rejected").wait_for(
-            timeout=60_000)
+        submit_return(page, tmp_path / "closures.csv", "2 of 2 rows have a problem",
+                      "Submitted: 0 accepted, 0 duplicate, 2 rejected")
         settled(page)
-        page.locator("input[type=file]").set_input_files(str(tmp_path / "referrals.csv"))
-        page.get_by_text("All 2 rows would be accepted").wait_for(timeout=60_000)
-        page.get_by_role("button", name="Submit this return").click()
-        page.get_by_text("Submitted: 2 accepted, 0 duplicate, 0 rejected").wait_for(
-            timeout=60_000)
+        submit_return(page, tmp_path / "referrals.csv", "All 2 rows would be accepted",
+                      "Submitted: 2 accepted, 0 duplicate, 0 rejected")
         page.get_by_role("tab", name="Rejected events").click()
-        page.get_by_label("Reason", exact=True).first.click()
-        page.keyboard.type("no_open_case")
-        page.get_by_role("option").filter(has_text="no_open_case").first.click()
-        page.get_by_label("Type", exact=True).first.click()
-        page.keyboard.type("case.closed")
-        page.get_by_role("option").filter(has_text="case.closed").first.click()
+        choose(page, "Reason", "no_open_case", typed="no_open_case")
+        choose(page, "Type", "case.closed", typed="case.closed")
         button = page.get_by_role("button", name=re.compile(r"Resubmit all [0-9,]+ as they are"))
         button.wait_for(timeout=30_000)
         settled(page)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from scorecard.demo.build import demo_password
-from tests.e2e.browser import browser_page, choose, grid_row, screenshot, settled, sign_in
+from tests.e2e.browser import (
+    browser_page,
+    choose,
+    grid_row,
+    screenshot,
+    settled,
+    sign_in,
+    sign_out,
+    submit_sign_in,
+)
 
 
 def test_each_role_signs_in_and_sees_its_pages(demo_url: str) -> None:
@@ -19,11 +28,8 @@ def test_each_role_signs_in_and_sees_its_pages(demo_url: str) -> None:
             assert page.get_by_role("heading", name=heading).first.is_visible()
             settled(page)
             screenshot(page, f"{username}-first-page")
-            page.get_by_role("button", name="Sign out").click()
-            page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
-        page.get_by_role("textbox", name="Username").fill("racs")
-        page.get_by_role("textbox", name="Password").fill("not-the-password")
-        page.get_by_role("button", name="Sign in").click()
+            sign_out(page)
+        submit_sign_in(page, "racs", "not-the-password")
         page.get_by_text("Unknown user or wrong password").wait_for(timeout=30_000)
         assert page.get_by_text("Signed in as").count() == 0
 

@@ -15,7 +15,14 @@ import pytest
 import streamlit
 
 from scorecard.bootstrap import Home
-from tests.e2e.browser import browser_page, served, settled, sign_in
+from tests.e2e.browser import (
+    browser_page,
+    served,
+    settled,
+    sign_in,
+    sign_out,
+    submit_sign_in,
+)
 from tests.e2e.test_command_line import SCORECARD
 
 
@@ -72,8 +79,7 @@ def test_a_reload_keeps_the_sign_in_and_only_the_cookie_carries_it(url: str) -> 
         assert other.get_by_text("Signed in as").count() == 0
         assert not [c for c in other.context.cookies() if c["name"] == "scorecard_session"]
 
-        page.get_by_role("button", name="Sign out").click()
-        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        sign_out(page)
         assert not [c for c in page.context.cookies() if c["name"] == "scorecard_session"]
         page.reload()
         page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
@@ -111,9 +117,7 @@ def test_a_link_to_a_page_the_role_may_not_use_gives_the_sign_in_then_the_role_s
         page.goto(f"{url}/admin")
         page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
         assert page.get_by_role("heading", name="Administration").count() == 0
-        page.get_by_role("textbox", name="Username").fill("cllr")
-        page.get_by_role("textbox", name="Password").fill("cllr-password")
-        page.get_by_role("button", name="Sign in").click()
+        submit_sign_in(page, "cllr", "cllr-password")
         page.get_by_text("Signed in as cllr").wait_for(timeout=30_000)
         page.get_by_role("heading", name="Scrutiny: replay a meeting").wait_for(timeout=30_000)
         assert page.get_by_role("heading", name="Administration").count() == 0
@@ -122,11 +126,7 @@ def test_a_link_to_a_page_the_role_may_not_use_gives_the_sign_in_then_the_role_s
 
 def test_a_link_to_a_page_the_role_may_use_opens_it_after_the_sign_in(url: str) -> None:
     with browser_page() as page:
-        page.goto(f"{url}/measure")
-        page.get_by_role("textbox", name="Username").fill("cllr")
-        page.get_by_role("textbox", name="Password").fill("cllr-password")
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_text("Signed in as cllr").wait_for(timeout=30_000)
+        sign_in(page, f"{url}/measure", "cllr", "cllr-password")
         # the page then writes its view (measure, dates) into the query string
         page.wait_for_url(lambda address: urlsplit(address).path.endswith("/measure"),
                           timeout=30_000)
@@ -141,11 +141,7 @@ def test_a_link_to_the_role_s_first_page_opens_it_without_page_not_found(url: st
     path (``/admin`` for an administrator) with a "Page not found" dialog over the page,
     both after the sign-in a sent link led to and when a signed-in user opened it."""
     with browser_page() as page:
-        page.goto(f"{url}/admin")
-        page.get_by_role("textbox", name="Username").fill("root")
-        page.get_by_role("textbox", name="Password").fill("root-password")
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_text("Signed in as root").wait_for(timeout=30_000)
+        sign_in(page, f"{url}/admin", "root", "root-password")
         page.get_by_role("heading", name="Administration").wait_for(timeout=30_000)
         settled(page)
         assert page.url == f"{url}/admin"

@@ -1,20 +1,15 @@
-"""Fixtures shared by the integration tests: a home on disk and its application."""
+"""Fixtures shared by the integration tests (``home`` and ``app`` are in tests/conftest.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from domain.application import Scorecard
 from scorecard.bootstrap import Home
+from tests.integration.harbourside import open_harbourside
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "home")
-
-
-@pytest.fixture
-def app(home: Home) -> Scorecard:
-    return home.open()
+def harbourside(home: Home) -> tuple[Scorecard, dict[str, str]]:
+    """The Harbourside partnership in ``home``: its application and each agency's key."""
+    return open_harbourside(home)

@@ -18,26 +18,8 @@ from ingest.file_push import push_file
 from projections.evidence import check_signature, evidence
 from projections.report import build_report
 from scorecard.bootstrap import Home
-from tests.integration.test_exception_notes import EXAMPLE, at
+from tests.integration.harbourside import AS_AT, COUNCIL, MEASURE, NOW, at
 from tests.support import event, write_jsonl
-
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-AS_AT = date(2019, 9, 30)
-MEASURE = "workers_trained_this_year"
-COUNCIL = "harbourside-council"
-AGENCIES = {COUNCIL: "council", "harbourside-police": "police",
-            "harbour-youth-trust": "voluntary"}
-
-
-@pytest.fixture
-def harbourside(home: Home) -> tuple[Scorecard, dict[str, str]]:
-    app = home.open(EXAMPLE / "plan.yaml")
-    keys = {code: app.register_agency(code, code, sector, None, by="test")
-            for code, sector in AGENCIES.items()}
-    for code, key in keys.items():
-        push_file(app, EXAMPLE / "events" / f"{code}.jsonl", agency=code, key=key, now=NOW,
-                  known_at=at("2019-10-01T09:00:00"))
-    return app, keys
 
 
 def test_the_events_behind_a_figure_are_those_it_counts_as_known_then(

@@ -6,8 +6,7 @@ measures with targets are red at 30 Sep 2019."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,35 +14,13 @@ import pytest
 from domain.application import Scorecard
 from domain.errors import CommandError
 from domain.exception_notes import note_message
-from ingest.file_push import push_file, push_message
+from ingest.file_push import push_message
 from projections.audit import audit_trail
 from projections.report import build_report, load_plan
 from projections.returns import returns_calendar
 from scorecard.bootstrap import Home
 from scorecard.rendering import render_text
-
-EXAMPLE = Path(__file__).parents[2] / "examples" / "harbourside"
-AGENCIES = {"harbourside-council": "council", "harbourside-police": "police",
-            "harbour-youth-trust": "voluntary"}
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-AS_AT = date(2019, 9, 30)
-MEASURE = "workers_trained_this_year"
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-def harbourside(home: Home) -> tuple[Scorecard, dict[str, str]]:
-    app = home.open(EXAMPLE / "plan.yaml")
-    keys = {code: app.register_agency(code, code, sector, None, by="test")
-            for code, sector in AGENCIES.items()}
-    for code, key in keys.items():
-        summary = push_file(app, EXAMPLE / "events" / f"{code}.jsonl", agency=code, key=key,
-                            now=NOW, known_at=at("2019-10-01T09:00:00"))
-        assert summary.rejected == 0
-    return app, keys
+from tests.integration.harbourside import AS_AT, MEASURE, NOW, at
 
 
 def note(app: Scorecard, key: str, known: str, *, agency: str = "harbourside-council",

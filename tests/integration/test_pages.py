@@ -13,9 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from ingest.file_push import push_file
 from scorecard.bootstrap import Home, head_of
-from scorecard.service import InThread
 from tests.html_tables import html_tables, row_of
-from tests.support import event, register, write_jsonl
+from tests.support import event, register, seen_by_the_pages, write_jsonl
 
 APP = str(Path(__file__).parents[2] / "scorecard_ui" / "app.py")
 NOW = datetime.now(UTC)
@@ -37,8 +36,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
                                    ("root", "administrator", None),
                                    ("helpline", "agency", "nspcc-helpline")):
         app.add_user(username, role, agency, f"{username}-password", by="test")
-    monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    with InThread(home):  # the projector service, keeping the pages' read model current
+    with seen_by_the_pages(home, monkeypatch):
         yield home
 
 

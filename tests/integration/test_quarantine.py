@@ -23,10 +23,9 @@ from projections.report import load_plan
 from projections.returns import data_quality
 from scorecard.bootstrap import Home
 from scorecard.rendering import as_json, render_rejected
-from scorecard.service import InThread
 from scorecard_ui.text import as_text
 from tests.integration.test_pages import page
-from tests.support import event, reasons, register
+from tests.support import event, reasons, register, seen_by_the_pages
 
 NOW = datetime.now(UTC)
 
@@ -58,8 +57,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     ])
     assert reasons(outcomes) == ["accepted", "invalid", "unauthenticated"]
     app.add_user("racs-staff", "agency", "racs", "racs-staff-password", by="test")
-    monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    with InThread(home):  # the projector service, keeping the pages' read model current
+    with seen_by_the_pages(home, monkeypatch):
         yield home
 
 

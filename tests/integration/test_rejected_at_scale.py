@@ -16,8 +16,7 @@ from domain.application import Scorecard
 from projections.audit import audit_trail
 from projections.rejected import RejectedFilter, own_rejection_counts, own_rejections
 from scorecard.bootstrap import Home
-from scorecard.service import InThread
-from tests.support import event, line, register, submit
+from tests.support import event, line, register, seen_by_the_pages, submit
 
 CLOSURES = 1_200  # each sent before its referral: no_open_case
 NOW = datetime.now(UTC)
@@ -34,8 +33,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     for start in range(0, len(closures), 500):
         submit(app, key, *closures[start:start + 500], received_at=NOW)
     submit(app, key, *bad, received_at=NOW)
-    monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    with InThread(home):  # the projector service, keeping the pages' read model current
+    with seen_by_the_pages(home, monkeypatch):
         yield home
 
 

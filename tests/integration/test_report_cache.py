@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from domain.application import Scorecard
 from projections.report import Report, build_report
 from projections.report_cache import ReportCache
@@ -15,11 +13,6 @@ from tests.integration.test_embedded_store import MEETING, NOV_10, OCT_5, push
 from tests.support import event, register
 
 AS_AT = date(2015, 10, 31)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "home")
 
 
 def contacts(report: Report) -> int | float | None:

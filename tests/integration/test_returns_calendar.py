@@ -14,8 +14,7 @@ from streamlit.testing.v1 import AppTest
 from ingest.file_push import push_file
 from projections.returns import months_owed, returns_by_type
 from scorecard.bootstrap import Home
-from scorecard.service import InThread
-from tests.support import event, register, write_jsonl
+from tests.support import event, register, seen_by_the_pages, write_jsonl
 
 NOW = datetime.now(UTC)
 
@@ -29,8 +28,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
               event("referral.received", "r-2", "2015-10-06", case="RACS-0002")]
     push_file(app, write_jsonl(tmp_path / "r.jsonl", events), agency="racs", key=key,
               now=NOW)
-    monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    with InThread(home):  # the projector service, keeping the pages' read model current
+    with seen_by_the_pages(home, monkeypatch):
         yield home
 
 

@@ -14,8 +14,7 @@ from streamlit.testing.v1 import AppTest
 from domain.application import Delivery, Scorecard
 from ingest.file_push import file_line_delivery
 from scorecard.bootstrap import Home
-from scorecard.service import InThread
-from tests.support import RECEIVED, event, line, memory_app, reasons, register
+from tests.support import RECEIVED, event, line, memory_app, reasons, register, seen_by_the_pages
 
 PERMITTED = ["helpline.contact", "referral.received", "case.closed", "event.retracted"]
 
@@ -63,8 +62,7 @@ def test_the_dry_run_decides_what_submitting_decides_and_records_nothing() -> No
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     home = Home(tmp_path / "home")
     register(home.open(), "racs", PERMITTED)
-    monkeypatch.setenv("SCORECARD_HOME", str(home.path))
-    with InThread(home):  # the projector service, keeping the pages' read model current
+    with seen_by_the_pages(home, monkeypatch):
         yield home
 
 

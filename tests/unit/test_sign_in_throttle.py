@@ -10,8 +10,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from domain.application import Scorecard
 from domain.users import SignInWindow, User
 from scorecard.bootstrap import Home
@@ -26,16 +24,6 @@ from scorecard_ui.throttle import (
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "home")
-
-
-@pytest.fixture
-def app(home: Home) -> Scorecard:
-    return home.open()
 
 
 def fail(guard: SignInThrottle, username: str, source: str, now: datetime) -> None:
