@@ -146,7 +146,9 @@ def rejected_raws(app: Scorecard) -> list[tuple[str, bytes]]:
 def assert_exactly_once(app: Scorecard, planned: Planned) -> None:
     accepted = accepted_ids(app)
     assert len(accepted) == len(set(accepted)), "an event was applied twice"
-    assert set(accepted) == planned.valid
+    assert set(accepted) == planned.valid, (
+        f"missing {sorted(planned.valid - set(accepted))[:5]} "
+        f"extra {sorted(set(accepted) - planned.valid)[:5]}")
     rejected = rejected_raws(app)
     assert len(rejected) == len(set(rejected)), "a rejection was kept twice"
     assert set(rejected) == planned.invalid
