@@ -8,11 +8,9 @@ A fact stands, as known at K, when ``recorded_at <= K`` and it had not ended by 
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -276,135 +274,11 @@ def connect(path: Path, *, read_only: bool = False, memory_limit: str | None = N
     """Open a read-model file, waiting up to ``wait`` seconds while another process holds
     DuckDB's file lock; encrypted with ``key`` when one is given (``engine.py``). The
     projector's working file has one writer, the projector; readers open the snapshots
-    it publishes (``snapshots.py``), never that file. A process that called
-    ``keep_open`` gets a cursor on a connection it keeps between uses instead (see
-    ``keep_open``). ``discarded``: see ``_open``.
+    it publishes (``snapshots.py``, which keeps a page's connections open between
+    uses), never that file. ``discarded``: see ``_open``.
     """
-    if _keeping.idle > 0:
-        with _keeping.cursor(path, read_only, memory_limit, wait, key) as cursor:
-            yield cursor
-        return
     attached = _open(path, read_only, memory_limit, wait, key, discarded)
     try:
         yield attached.connection
     finally:
         attached.close()
-
-
-@dataclass
-class _Kept:
-    connection: engine.Attached
-    opened: float
-    users: int = 0
-    last_used: float = 0.0
-
-
-class _Keeper:
-    """Connections kept open between uses, closed once idle or held too long.
-
-    Opening the read model costs 50-150 ms (DuckDB reads the file's catalogue and its
-    write-ahead log afresh once the last connection to a file has closed), and a page's
-    rerun opened it half a dozen times: most of a date change. Each use gets its own
-    cursor (its own transactions, safe from another thread) on one connection per file.
-    The connection is closed when no one has used it for ``idle`` seconds, or as soon as
-    it falls free after being held ``hold`` seconds, so the CLI and the projector still
-    get their turn at the file lock (they wait up to ``LOCK_RETRY_SECONDS``), even while
-    a live board reads every second.
-    """
-
-    def __init__(self) -> None:
-        self.idle = 0.0
-        self.hold = 0.0
-        self._kept: dict[tuple[str, bool, str | None, str | None], _Kept] = {}
-        self._lock = threading.Lock()
-        self._closer: threading.Thread | None = None
-
-    @contextmanager
-    def cursor(self, path: Path, read_only: bool, memory_limit: str | None,
-               wait: float = LOCK_RETRY_SECONDS, encryption_key: str | None = None
-               ) -> Iterator[duckdb.DuckDBPyConnection]:
-        key = (str(Path(path).absolute()), read_only, memory_limit, encryption_key)
-        with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None:
-                kept.users += 1
-        if kept is None:
-            opened = _open(path, read_only, memory_limit, wait, encryption_key)
-            with self._lock:
-                kept = self._kept.setdefault(key, _Kept(opened, time.monotonic()))
-                kept.users += 1
-                if kept.connection is not opened:  # another thread opened it meanwhile
-                    opened.close()
-                self._start_closer()
-        try:
-            with self._lock:
-                cursor = kept.connection.cursor()
-            try:
-                yield cursor
-            finally:
-                cursor.close()
-        finally:
-            with self._lock:
-                kept.users -= 1
-                kept.last_used = time.monotonic()
-                self._close_due(key, kept, kept.last_used)
-
-    def release(self, path: Path) -> None:
-        """Close every kept connection to ``path`` (waiting for its users to finish):
-        before the file is deleted and folded again."""
-        prefix = str(Path(path).absolute())
-        while True:
-            with self._lock:
-                busy = False
-                for key, kept in list(self._kept.items()):
-                    if key[0] == prefix:
-                        if kept.users:
-                            busy = True
-                        else:
-                            kept.connection.close()
-                            del self._kept[key]
-                if not busy:
-                    return
-            time.sleep(0.01)
-
-    def _close_due(self, key: tuple[str, bool, str | None, str | None], kept: _Kept,
-                   now: float) -> bool:
-        """Close ``kept`` if it is free and idle or held too long (under the lock)."""
-        if kept.users or (now - kept.last_used < self.idle and now - kept.opened < self.hold):
-            return False
-        kept.connection.close()
-        del self._kept[key]
-        return True
-
-    def _start_closer(self) -> None:
-        if self._closer is None or not self._closer.is_alive():
-            self._closer = threading.Thread(target=self._close_idle, daemon=True,
-                                            name="readmodel-keeper")
-            self._closer.start()
-
-    def _close_idle(self) -> None:
-        while True:
-            time.sleep(min(0.25, max(0.05, self.idle / 4)))  # prompt, not busy
-            with self._lock:
-                now = time.monotonic()
-                for key, kept in list(self._kept.items()):
-                    self._close_due(key, kept, now)
-                if not self._kept:
-                    self._closer = None
-                    return
-
-
-_keeping = _Keeper()
-
-
-def keep_open(idle: float = 1.0, hold: float = 5.0) -> None:
-    """Keep read-model connections open between uses in this process: closed after
-    ``idle`` seconds unused, or when free after ``hold`` seconds (0 turns keeping off).
-    For a long-running reader that opens the read model many times a second (the page
-    server); the CLI opens it once and closes it."""
-    _keeping.idle, _keeping.hold = idle, hold
-
-
-def release(path: Path) -> None:
-    """Close this process's kept connections to the read model at ``path``."""
-    _keeping.release(path)

@@ -273,7 +273,6 @@ class Home:
         app = app or self.open_store()
         with self.working_readmodel(wait=1.0):
             pass  # refuse while a projector service holds the file
-        readmodel.release(self.readmodel_path)  # a kept connection would read the old file
         for suffix in ("", ".wal"):
             Path(str(self.readmodel_path) + suffix).unlink(missing_ok=True)
         with self.working_readmodel() as connection:

@@ -25,7 +25,7 @@ import streamlit as st
 from domain.application import Scorecard
 from domain.plan import Plan
 from domain.timekeeping import end_of_day, utc_now
-from projections import readmodel, snapshots
+from projections import snapshots
 from projections.disclosure import disclosed_report
 from projections.report import Report, load_plan
 from projections.report_cache import ReportCache
@@ -151,19 +151,14 @@ def end_session() -> None:
 _INSTALLED: list[Settings] = []
 
 
-KEEP_READMODEL_IDLE = 1.0  # seconds a page process keeps the read model open unused
-KEEP_READMODEL_HOLD = 5.0  # and at most, before letting other processes have the file
-
-
 def install(configured: Settings) -> None:
     """The page process's entry point (``server.py``) reads the settings once, at start-up,
-    and installs them here, the page's composition root. The server also keeps the read
-    model open between reruns: a rerun opened it half a dozen times. The page reads the
-    snapshots the projector publishes, so it keeps each published snapshot's read-only
+    and installs them here, the page's composition root. A rerun reads the read model half a
+    dozen times; the page reads the snapshots the projector publishes (never the
+    projector's working file), so it keeps each published snapshot's read-only
     connection open (``snapshots.keep_open``) until a newer one is published and no rerun
     still reads it. It keeps no event store open between reruns (see ``request``)."""
     _INSTALLED[:] = [configured]
-    readmodel.keep_open(KEEP_READMODEL_IDLE, KEEP_READMODEL_HOLD)
     snapshots.keep_open()
 
 

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from domain.application import Scorecard
 from domain.model import Agency
-from projections import readmodel, snapshots
+from projections import snapshots
 from scorecard.bootstrap import Home, new_cipher_key
 from scorecard.settings import Settings
 from scorecard_ui import session
@@ -78,7 +78,6 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
     finally:
         session._INSTALLED.clear()
-        readmodel.keep_open(0, 0)
         snapshots.keep_open(False)
 
 
