@@ -23,12 +23,13 @@ demo's figures are tested against.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
 
 from projections.measures import Count, Measure
+from projections.periods import months_between
 from projections.standing import (
     STANDS_SQL,
     Contribution,
@@ -141,15 +142,16 @@ def _cell(count: Count, value: Any, items: Any, facts: Any, latest: Any) -> Cell
 
 def splits(connection: duckdb.DuckDBPyConnection, counts: list[Count], ids: Mapping[str, int],
            start: date, end: date, standing: Standing
-           ) -> tuple[dict[str, dict[str, Cell]], dict[str, Cell]]:
+           ) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
     """Each count over [start, end] by agency (only agencies with any of its facts), and
-    each distinct count's over all agencies (which its agencies' do not add up to)."""
+    each distinct count's value over all agencies (which its agencies' do not add up to;
+    only counts with any item)."""
     by_id = {ids[key(c)]: c for c in counts}
     rows = connection.execute(
         f"WITH {HITS_SQL} {SPLITS_SQL}",
         {**standing.params(), "start": start, "end": end}).fetchall()
     by_agency: dict[str, dict[str, Cell]] = {key(c): {} for c in counts}
-    totals: dict[str, Cell] = {}
+    totals: dict[str, float] = {}
     for count_id, agency, value, items, facts, latest in sorted(
             rows, key=lambda r: (r[0], r[1] is not None, r[1] or "")):
         count = by_id.get(count_id)
@@ -157,7 +159,7 @@ def splits(connection: duckdb.DuckDBPyConnection, counts: list[Count], ids: Mapp
             continue  # a count of the plan this question does not ask about
         cell = _cell(count, value, items, facts, latest)
         if agency is None:
-            totals[key(count)] = cell
+            totals[key(count)] = cell[0]
         else:
             by_agency[key(count)][agency] = cell
     return by_agency, totals
@@ -215,16 +217,15 @@ def presence(connection: duckdb.DuckDBPyConnection, counts: list[Count],
 # the shapes ``standing.py`` gives them -------------------------------------------------
 
 
-def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                ids: Mapping[str, int], start: date, end: date, standing: Standing
-                ) -> dict[str, FlowSplit]:
+def flow_splits(answers: Statements, measures: list[Measure], start: date, end: date,
+                standing: Standing) -> dict[str, FlowSplit]:
     """``standing.flow_splits`` from the recorded counts."""
     counts = counts_of(measures)
-    agencies, totals = splits(connection, counts, ids, start, end, standing)
+    agencies, totals = answers.splits(counts, start, end, standing)
 
     def value(count: Count) -> float:
         if count.aggregate == "distinct":
-            return totals[key(count)][0] if key(count) in totals else 0.0
+            return totals.get(key(count), 0.0)
         return float(sum(cell[0] for cell in agencies[key(count)].values()))
 
     results: dict[str, FlowSplit] = {}
@@ -246,11 +247,11 @@ def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
     return results
 
 
-def flow_month_parts(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                     ids: Mapping[str, int], months: list[tuple[date, date]],
-                     standing: Standing) -> dict[str, MonthParts]:
+def flow_month_parts(answers: Statements, measures: list[Measure],
+                     months: list[tuple[date, date]], standing: Standing
+                     ) -> dict[str, MonthParts]:
     """``standing.flow_month_parts`` from the recorded counts."""
-    found = by_month(connection, counts_of(measures), ids, months, standing)
+    found = answers.by_month(counts_of(measures), months, standing)
     results: dict[str, MonthParts] = {}
     for measure in measures:
         assert measure.numerator is not None
@@ -261,14 +262,12 @@ def flow_month_parts(connection: duckdb.DuckDBPyConnection, measures: list[Measu
     return results
 
 
-def contributions(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                  ids: Mapping[str, int], start: date, window_start: date, end: date,
-                  standing: Standing, *, by_month: bool = False
-                  ) -> dict[str, dict[str, Contribution]]:
+def contributions(answers: Statements, measures: list[Measure], start: date,
+                  window_start: date, end: date, standing: Standing, *,
+                  by_month: bool = False) -> dict[str, dict[str, Contribution]]:
     """``standing.contributions`` of flow measures from the recorded counts: a measure
     reads the facts of its numerator and of its denominator."""
-    found = presence(connection, counts_of(measures), ids, start, window_start, end,
-                     standing)
+    found = answers.presence(counts_of(measures), start, window_start, end, standing)
     results: dict[str, dict[str, Contribution]] = {}
     for measure in measures:
         merged: dict[str, Presence] = {}
@@ -300,3 +299,195 @@ def first_seen(connection: duckdb.DuckDBPyConnection, count: Count, ids: Mapping
         **standing.params(), "start": months[0][0], "end": months[-1][1],
         "count": ids[key(count)]}).fetchall())
     return [float(rows.get(f"{start:%Y-%m}", 0)) for start, _ in months]
+
+
+# Every question of a report in one statement ------------------------------------------
+#
+# Even grouped, the questions above cost a statement each (six for the demo's report, a
+# fifth of its time: DuckDB's fixed cost per statement and per aggregate, not the rows).
+# ``Tally`` asks once: the standing facts of every count, grouped by count, agency and
+# segment of days, where the segments are cut at every start and every day after an end
+# of the report's questions and at the first day of every month between, so
+# that each question's days are a run of whole segments and its answer a sum (a union,
+# for distinct items) of theirs.
+
+PINNED_SQL = STANDS_SQL.replace("$upto", "$pinned")
+TALLY_SQL = f"""
+WITH segments AS (SELECT unnest($starts::DATE[]) AS lo, unnest($ends::DATE[]) AS hi,
+                         unnest(range(len($starts::DATE[]))) AS k),
+hits AS (
+    SELECT counted.*, k, coalesce({STANDS_SQL}, false) AS stands,
+           coalesce({PINNED_SQL}, false) AS pinned
+    FROM counted JOIN segments ON occurred_on BETWEEN lo AND hi
+)
+SELECT count_id, agency, k, stands, pinned, sum(value), count(*), max(recorded_at),
+       list(DISTINCT item) FILTER (WHERE item IS NOT NULL)
+FROM hits WHERE stands OR pinned GROUP BY ALL
+"""
+
+Span = tuple[date, date]
+_Part = tuple[float, int, Any, frozenset[str]]  # value, facts, latest, distinct items
+
+
+class Statements:
+    """The questions asked one statement each (``splits`` and the rest, above)."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, ids: Mapping[str, int]) -> None:
+        self.connection = connection
+        self.ids = ids
+
+    def splits(self, counts: list[Count], start: date, end: date, standing: Standing
+               ) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
+        return splits(self.connection, counts, self.ids, start, end, standing)
+
+    def by_month(self, counts: list[Count], months: list[Span], standing: Standing
+                 ) -> dict[str, list[float]]:
+        return by_month(self.connection, counts, self.ids, months, standing)
+
+    def presence(self, counts: list[Count], start: date, window_start: date, end: date,
+                 standing: Standing) -> dict[str, dict[str, Presence]]:
+        return presence(self.connection, counts, self.ids, start, window_start, end, standing)
+
+    def first_seen(self, count: Count, months: list[Span], standing: Standing) -> list[float]:
+        return first_seen(self.connection, count, self.ids, months, standing)
+
+
+class Tally(Statements):
+    """The report's questions over ``spans`` answered from one grouped statement, as
+    known by ``standing`` and, when the board pinned the month, as pinned at ``pinned``.
+    Every segment lies in one calendar month (each month's first day is a cut too), so
+    the months a question asks about are runs of segments. A question whose days are
+    not whole segments, or of another standing, is asked by its own statement."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, ids: Mapping[str, int],
+                 spans: list[Span], standing: Standing, pinned: int | None) -> None:
+        super().__init__(connection, ids)
+        self.standing, self.pinned = standing, pinned
+        cuts = sorted({day for start, end in spans for day in (start, end + _DAY)
+                       if start <= end})
+        if cuts:
+            cuts = sorted({*cuts, *(first for first, _ in months_between(cuts[0], cuts[-1])
+                                    if first > cuts[0])})
+        self.starts = cuts[:-1]
+        self.first = {start: k for k, start in enumerate(self.starts)}
+        self.last = {cut - _DAY: k - 1 for k, cut in enumerate(cuts) if k}
+        self.months = [f"{start:%Y-%m}" for start in self.starts]
+        self.parts: dict[bool, dict[tuple[int, str, int], _Part]] = {True: {}, False: {}}
+        if not self.starts:
+            return
+        rows = connection.execute(TALLY_SQL, {
+            **standing.params(), "pinned": pinned if pinned is not None else -1,
+            "starts": self.starts, "ends": [cut - _DAY for cut in cuts[1:]]}).fetchall()
+        for count_id, agency, k, stands, in_pin, value, facts, latest, items in rows:
+            # A segment's facts come in up to three rows: standing as known and as
+            # pinned, as known only, as pinned only; each standing adds up two of them.
+            part = (float(value or 0), int(facts), latest, frozenset(items or ()))
+            for kept, wanted in ((self.parts[False], stands), (self.parts[True], in_pin)):
+                if wanted:
+                    before = kept.get((count_id, agency, k))
+                    kept[(count_id, agency, k)] = part if before is None else _added(
+                        before, part)
+
+    def _ask(self, start: date, end: date, standing: Standing
+             ) -> tuple[range, dict[tuple[int, str, int], _Part]] | None:
+        """The segments of [start, end] and the parts of ``standing``, if answerable."""
+        first, last = self.first.get(start), self.last.get(end)
+        if first is None or last is None or last < first or standing.known != self.standing.known:
+            return None
+        if standing.position == self.standing.position:
+            return range(first, last + 1), self.parts[False]
+        if self.pinned is not None and standing.position == self.pinned:
+            return range(first, last + 1), self.parts[True]
+        return None
+
+    def _gather(self, counts: list[Count], asked: tuple[range, dict[tuple[int, str, int], _Part]]
+                ) -> dict[int, dict[str, list[tuple[int, _Part]]]]:
+        """The parts of ``counts`` in the asked segments, by count id and agency."""
+        segments, parts = asked
+        wanted = {self.ids[key(c)] for c in counts}
+        found: dict[int, dict[str, list[tuple[int, _Part]]]] = {i: {} for i in wanted}
+        for (count_id, agency, k), part in parts.items():
+            if count_id in wanted and k in segments:
+                found[count_id].setdefault(agency, []).append((k, part))
+        return found
+
+    def splits(self, counts: list[Count], start: date, end: date, standing: Standing
+               ) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
+        asked = self._ask(start, end, standing)
+        if asked is None:
+            return super().splits(counts, start, end, standing)
+        found = self._gather(counts, asked)
+        by_agency: dict[str, dict[str, Cell]] = {key(c): {} for c in counts}
+        totals: dict[str, float] = {}
+        for count in counts:
+            everyone: set[str] = set()
+            for agency, parts in sorted(found[self.ids[key(count)]].items()):
+                items = frozenset().union(*(p[3] for _, p in parts))
+                facts = sum(p[1] for _, p in parts)
+                latest = max((p[2] for _, p in parts if p[2] is not None), default=None)
+                value = float(len(items)) if count.aggregate == "distinct" else float(
+                    sum(p[0] for _, p in parts))
+                by_agency[key(count)][agency] = (value, facts, latest)
+                everyone |= items
+            if everyone:
+                totals[key(count)] = float(len(everyone))
+        return by_agency, totals
+
+    def by_month(self, counts: list[Count], months: list[Span], standing: Standing
+                 ) -> dict[str, list[float]]:
+        asked = self._ask(months[0][0], months[-1][1], standing)
+        if asked is None:
+            return super().by_month(counts, months, standing)
+        found = self._gather(counts, asked)
+        firsts = {f"{start:%Y-%m}": n for n, (start, _) in enumerate(months)}
+        results: dict[str, list[float]] = {}
+        for count in counts:
+            values = [0.0] * len(months)
+            items: list[set[str]] = [set() for _ in months]
+            for parts in found[self.ids[key(count)]].values():
+                for k, part in parts:
+                    n = firsts[self.months[k]]
+                    values[n] += part[0]
+                    items[n] |= part[3]
+            results[key(count)] = ([float(len(i)) for i in items]
+                                   if count.aggregate == "distinct" else values)
+        return results
+
+    def presence(self, counts: list[Count], start: date, window_start: date, end: date,
+                 standing: Standing) -> dict[str, dict[str, Presence]]:
+        asked = self._ask(start, end, standing)
+        if asked is None or window_start not in self.first:
+            return super().presence(counts, start, window_start, end, standing)
+        window = self.first[window_start]
+        found = self._gather(counts, asked)
+        results: dict[str, dict[str, Presence]] = {}
+        for count in counts:
+            results[key(count)] = {
+                agency: (any(k >= window for k, _ in parts),
+                         frozenset(self.months[k] for k, _ in parts))
+                for agency, parts in found[self.ids[key(count)]].items()}
+        return results
+
+    def first_seen(self, count: Count, months: list[Span], standing: Standing) -> list[float]:
+        asked = self._ask(months[0][0], months[-1][1], standing)
+        if asked is None:
+            return super().first_seen(count, months, standing)
+        first: dict[str, int] = {}
+        for parts in self._gather([count], asked)[self.ids[key(count)]].values():
+            for k, part in parts:
+                for item in part[3]:
+                    if item not in first or k < first[item]:
+                        first[item] = k
+        per_month: dict[str, int] = {}
+        for k in first.values():
+            per_month[self.months[k]] = per_month.get(self.months[k], 0) + 1
+        return [float(per_month.get(f"{start:%Y-%m}", 0)) for start, _ in months]
+
+
+_DAY = timedelta(days=1)
+
+
+def _added(one: _Part, other: _Part) -> _Part:
+    """Two parts of one segment's facts together."""
+    latest = max((x for x in (one[2], other[2]) if x is not None), default=None)
+    return one[0] + other[0], one[1] + other[1], latest, one[3] | other[3]

@@ -8,6 +8,7 @@ ended at or before P.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -71,6 +72,22 @@ class Standing:
     def params(self) -> dict[str, Any]:
         return {"known": to_naive_utc(self.known),
                 "upto": self.position if self.position is not None else NO_PIN}
+
+
+@dataclass(frozen=True)
+class StatusFact:
+    """A report of a plan action's status, with the times that say whether it stands."""
+
+    agency: str
+    action: str
+    status: str
+    occurred_at: Any
+    occurred_on: date
+    occurred_utc: datetime | None
+    recorded_at: datetime
+    position: int
+    ended_at: datetime | None
+    ended_position: int | None
 
 
 Split = tuple[float, dict[str, float]]  # total, by agency
@@ -433,26 +450,7 @@ def open_cases_at(connection: duckdb.DuckDBPyConnection, measures: list[Measure]
     return results
 
 
-LATEST_STATUSES_SQL = f"""
-WITH {STANDING_SQL},
-ends AS (SELECT unnest($ends::DATE[]) AS month_end)
-SELECT month_end, standing.agency, standing.action, standing.status, standing.occurred_at,
-       standing.recorded_at
-FROM standing JOIN plan_actions ON plan_actions.code = standing.action, ends
-WHERE {ACTION_STATUS_SQL} AND occurred_on <= month_end
-QUALIFY row_number() OVER (PARTITION BY month_end, standing.action
-                           ORDER BY occurred_utc DESC, recorded_at DESC, position DESC) = 1
-"""
-
 StatusRow = tuple[date, str, str, str, str, datetime]  # end, agency, action, status, ...
-
-
-def latest_statuses(connection: duckdb.DuckDBPyConnection, ends: list[date],
-                    standing: Standing) -> list[StatusRow]:
-    """Each plan action's latest reported status at each of ``ends`` (one row per action
-    that has any by then)."""
-    return connection.execute(LATEST_STATUSES_SQL,
-                              {**standing.params(), "ends": ends}).fetchall()
 
 
 def _splits_at(ends: list[date], rows: list[tuple[Any, ...]], first: int) -> list[Split]:
@@ -464,6 +462,44 @@ def _splits_at(ends: list[date], rows: list[tuple[Any, ...]], first: int) -> lis
         by_agency = {r[0]: float(r[column]) for r in rows if r[column]}
         splits.append((float(sum(by_agency.values())), by_agency))
     return splits
+
+
+def stands(standing: Standing) -> Callable[[StatusFact], bool]:
+    """``STANDS_SQL`` in Python, for facts read once per read-model state
+    (``projections.lookups``): recorded by the knowledge time and, when pinned, at or
+    before the position; not ended by both (an end without a position counts as ended,
+    as SQL's NULL makes it)."""
+    known = to_naive_utc(standing.known)
+    upto = standing.position if standing.position is not None else NO_PIN
+
+    def test(fact: StatusFact) -> bool:
+        ended = fact.ended_at is not None and fact.ended_at <= known and (
+            fact.ended_position is None or fact.ended_position <= upto)
+        return fact.recorded_at <= known and fact.position <= upto and not ended
+    return test
+
+
+def latest_statuses_of(facts: Iterable[StatusFact], actions: Iterable[str],
+                       ends: list[date], standing: Standing) -> list[StatusRow]:
+    """Each plan action's latest reported status at each of ``ends`` (a row per action
+    with any by then), from the status facts and the plan's action codes: the standing
+    report with the latest (occurred, recorded, position)."""
+    codes = set(actions)
+    test = stands(standing)
+    standing_facts = [f for f in facts if f.action in codes and test(f)]
+    rows: list[StatusRow] = []
+    for end in ends:
+        latest: dict[str, StatusFact] = {}
+        for fact in standing_facts:
+            if fact.occurred_on > end:
+                continue
+            found = latest.get(fact.action)
+            if found is None or (fact.occurred_utc, fact.recorded_at, fact.position) > (
+                    found.occurred_utc, found.recorded_at, found.position):
+                latest[fact.action] = fact
+        rows.extend((end, f.agency, f.action, f.status, f.occurred_at, f.recorded_at)
+                    for f in latest.values())
+    return rows
 
 
 def complete_at(statuses: list[StatusRow], ends: list[date]) -> list[Split]:
