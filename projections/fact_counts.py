@@ -23,13 +23,13 @@ demo's figures are tested against.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import duckdb
 
 from projections.measures import Count, Measure
-from projections.periods import months_between
+from projections.periods import Segments, Span
 from projections.standing import (
     STANDS_SQL,
     Contribution,
@@ -41,8 +41,13 @@ from projections.standing import (
 
 
 def key(count: Count) -> str:
-    """A count's identity: what it aggregates over which facts."""
-    return f"{count.expression()} WHERE {count.condition()}"
+    """A count's identity: what it aggregates over which facts (kept on the count, which
+    is frozen: a report asks for it thousands of times)."""
+    found = count.__dict__.get("_key")
+    if found is None:
+        found = f"{count.expression()} WHERE {count.condition()}"
+        object.__setattr__(count, "_key", found)
+    return str(found)
 
 
 def counts_of(measures: Iterable[Measure]) -> list[Count]:
@@ -325,7 +330,6 @@ SELECT count_id, agency, k, stands, pinned, sum(value), count(*), max(recorded_a
 FROM hits WHERE stands OR pinned GROUP BY ALL
 """
 
-Span = tuple[date, date]
 _Part = tuple[float, int, Any, frozenset[str]]  # value, facts, latest, distinct items
 
 
@@ -363,21 +367,14 @@ class Tally(Statements):
                  spans: list[Span], standing: Standing, pinned: int | None) -> None:
         super().__init__(connection, ids)
         self.standing, self.pinned = standing, pinned
-        cuts = sorted({day for start, end in spans for day in (start, end + _DAY)
-                       if start <= end})
-        if cuts:
-            cuts = sorted({*cuts, *(first for first, _ in months_between(cuts[0], cuts[-1])
-                                    if first > cuts[0])})
-        self.starts = cuts[:-1]
-        self.first = {start: k for k, start in enumerate(self.starts)}
-        self.last = {cut - _DAY: k - 1 for k, cut in enumerate(cuts) if k}
-        self.months = [f"{start:%Y-%m}" for start in self.starts]
+        self.segments = Segments(spans)
+        self.months = self.segments.months
         self.parts: dict[bool, dict[tuple[int, str, int], _Part]] = {True: {}, False: {}}
-        if not self.starts:
+        if not self.segments.starts:
             return
         rows = connection.execute(TALLY_SQL, {
             **standing.params(), "pinned": pinned if pinned is not None else -1,
-            "starts": self.starts, "ends": [cut - _DAY for cut in cuts[1:]]}).fetchall()
+            "starts": self.segments.starts, "ends": self.segments.ends}).fetchall()
         for count_id, agency, k, stands, in_pin, value, facts, latest, items in rows:
             # A segment's facts come in up to three rows: standing as known and as
             # pinned, as known only, as pinned only; each standing adds up two of them.
@@ -391,13 +388,13 @@ class Tally(Statements):
     def _ask(self, start: date, end: date, standing: Standing
              ) -> tuple[range, dict[tuple[int, str, int], _Part]] | None:
         """The segments of [start, end] and the parts of ``standing``, if answerable."""
-        first, last = self.first.get(start), self.last.get(end)
-        if first is None or last is None or last < first or standing.known != self.standing.known:
+        run = self.segments.run(start, end)
+        if run is None or standing.known != self.standing.known:
             return None
         if standing.position == self.standing.position:
-            return range(first, last + 1), self.parts[False]
+            return run, self.parts[False]
         if self.pinned is not None and standing.position == self.pinned:
-            return range(first, last + 1), self.parts[True]
+            return run, self.parts[True]
         return None
 
     def _gather(self, counts: list[Count], asked: tuple[range, dict[tuple[int, str, int], _Part]]
@@ -456,9 +453,9 @@ class Tally(Statements):
     def presence(self, counts: list[Count], start: date, window_start: date, end: date,
                  standing: Standing) -> dict[str, dict[str, Presence]]:
         asked = self._ask(start, end, standing)
-        if asked is None or window_start not in self.first:
+        window = self.segments.index(window_start)
+        if asked is None or window is None:
             return super().presence(counts, start, window_start, end, standing)
-        window = self.first[window_start]
         found = self._gather(counts, asked)
         results: dict[str, dict[str, Presence]] = {}
         for count in counts:
@@ -483,8 +480,6 @@ class Tally(Statements):
             per_month[self.months[k]] = per_month.get(self.months[k], 0) + 1
         return [float(per_month.get(f"{start:%Y-%m}", 0)) for start, _ in months]
 
-
-_DAY = timedelta(days=1)
 
 
 def _added(one: _Part, other: _Part) -> _Part:

@@ -47,6 +47,7 @@ from projections.standing import (
     STANDING_SQL,
     Contribution,
     Standing,
+    StateFacts,
     StatusRow,
     as_values,
     complete_at,
@@ -303,6 +304,12 @@ def _rules_from(document: str) -> MeasureRules:
     return MeasureRules.from_document(json.loads(document))
 
 
+@lru_cache(maxsize=256)
+def _month_keys(window: Span) -> frozenset[str]:
+    """The months (YYYY-MM) a window touches, kept: asked for every measure."""
+    return frozenset(f"{start:%Y-%m}" for start, _ in months_between(*window))
+
+
 def plain_number(value: float | None) -> int | float | None:
     """A figure as JSON and CSV give it: whole numbers as integers, others to 6 places."""
     if value is None:
@@ -347,6 +354,7 @@ class ReportBuilder:
         self._exceptions: ExceptionBook | None = None
         # The questions of the recorded counts, when all the report's are recorded.
         self._answers: fact_counts.Statements | None = None
+        self._states: StateFacts | None = None  # the state measures' questions
 
     def _monthly_span(self, measures: list[Measure]) -> list[Span]:
         """The complete months the trends and forecasts of ``measures`` read."""
@@ -389,14 +397,18 @@ class ReportBuilder:
             windows.setdefault(period_window(measure, self.as_at, self.from_day, self.plan),
                                []).append(measure)
         months = self._monthly_span(flows)
+        first = self.as_at.replace(day=1)
+        spans = [*windows, *(self._contribution_window(w) for w in windows),
+                 (first, self.as_at)]
         if ids is not None:  # every question below, asked of the recorded counts at once
-            first = self.as_at.replace(day=1)
-            spans = [*windows, *(self._contribution_window(w) for w in windows),
-                     (first, self.as_at), *self._first_seen_spans(flows)]
-            if months:
-                spans.append((months[0][0], months[-1][1]))
-            self._answers = fact_counts.Tally(self.connection, ids, spans, self.standing,
-                                              pinned)
+            self._answers = fact_counts.Tally(
+                self.connection, ids, [*spans, *self._first_seen_spans(flows), *(
+                    [(months[0][0], months[-1][1])] if months else [])], self.standing,
+                pinned)
+        states = [m for m in measures if m.kind != "flow"]
+        if states:  # and the state measures' (with their values as known) at once
+            self._states = StateFacts(self.connection, states, self._state_ends(), self.standing,
+                                      spans, self.lookups.statuses, self.as_at)
         for window, group in windows.items():
             span = self._contribution_window(window)
             flowing = [m for m in group if m.kind == "flow"]
@@ -443,7 +455,10 @@ class ReportBuilder:
         if recorded and answers is not None:
             found.update(fact_counts.contributions(answers, recorded, start, window_start,
                                                    end, self.standing, by_month=by_month))
-        if others:
+        if others and self._states is not None:
+            found.update(self._states.contributions(others, start, window_start, end,
+                                                    by_month=by_month))
+        elif others:
             found.update(contributions(self.connection, others, start, window_start, end,
                                        self.standing, by_month=by_month))
         return {m.id: found[m.id] for m in measures}
@@ -454,10 +469,10 @@ class ReportBuilder:
         open_cases = [m for m in states if m.kind == "open_cases"]
         trend_ends = [end for _, end in self.trend_months]
         for standing in standings:
-            ends = ([*trend_ends, self.as_at] if trend_ends[-1] != self.as_at else trend_ends
-                    ) if standing is self.standing else [self.as_at]
-            at_ends = open_cases_at(self.connection, open_cases, ends, standing) if (
-                open_cases) else {}
+            ends = self._state_ends() if standing is self.standing else [self.as_at]
+            at_ends = self._states.at_ends if (
+                standing is self.standing and self._states is not None) else open_cases_at(
+                self.connection, open_cases, ends, standing) if open_cases else {}
             statuses = latest_statuses_of(self.lookups.statuses,
                                           (code for code, *_ in self.lookups.actions),
                                           ends, standing)
@@ -474,7 +489,14 @@ class ReportBuilder:
                         start: value for (start, _), (value, _) in
                         zip(self.trend_months, splits[:len(trend_ends)], strict=True)}
         if states:
-            self._last.update(last_known(self.connection, states, self.as_at, self.standing))
+            self._last.update(self._states.last_known(states) if self._states is not None
+                              else last_known(self.connection, states, self.as_at,
+                                              self.standing))
+
+    def _state_ends(self) -> list[date]:
+        """The days state measures are evaluated at: each trend month's end and as_at."""
+        trend_ends = [end for _, end in self.trend_months]
+        return [*trend_ends, self.as_at] if trend_ends[-1] != self.as_at else trend_ends
 
     def sign_off(self) -> tuple[int | None, set[str]]:
         """The position the board pinned as_at's month at (if it accepted it, as known),
@@ -709,7 +731,7 @@ class ReportBuilder:
     def provisional(self, window: Span, contributing: dict[str, Contribution]) -> bool:
         """A contributing agency's return for a month of the window is missing or not yet
         approved (as known)."""
-        months = {f"{start:%Y-%m}" for start, _ in months_between(*window)}
+        months = _month_keys(window)
         approved = self.approved_months()
         policy = self.plan.returns
         for agency, contribution in contributing.items():
