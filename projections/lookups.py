@@ -143,3 +143,8 @@ _memo = _Memo()
 def lookups(connection: duckdb.DuckDBPyConnection) -> Lookups:
     """The small tables of the read model ``connection`` reads, read once per state."""
     return _memo.lookups(connection)
+
+
+def memo() -> _Memo:
+    """The process's kept lookups (for tests and monitoring)."""
+    return _memo

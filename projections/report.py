@@ -455,11 +455,12 @@ class ReportBuilder:
         if recorded and answers is not None:
             found.update(fact_counts.contributions(answers, recorded, start, window_start,
                                                    end, self.standing, by_month=by_month))
-        if others and self._states is not None:
-            found.update(self._states.contributions(others, start, window_start, end,
+        states = [m for m in others if m.kind != "flow"] if self._states is not None else []
+        if states and self._states is not None:
+            found.update(self._states.contributions(states, start, window_start, end,
                                                     by_month=by_month))
-        elif others:
-            found.update(contributions(self.connection, others, start, window_start, end,
+        if written := [m for m in others if m not in states]:
+            found.update(contributions(self.connection, written, start, window_start, end,
                                        self.standing, by_month=by_month))
         return {m.id: found[m.id] for m in measures}
 
