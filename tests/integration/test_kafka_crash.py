@@ -44,10 +44,16 @@ def test_every_event_is_applied_once_across_kills(
     env = worker_env(home, kafka.bootstrap)
     log = tmp_path / "ingest.log"
     planned = Planned()
-    producing = threading.Thread(
-        target=produce, args=(kafka.bootstrap, keys, EVENTS, planned),
-        kwargs={"pace": 0.15},
-    )
+    failures: list[BaseException] = []
+
+    def producing_all() -> None:
+        try:
+            produce(kafka.bootstrap, keys, EVENTS, planned, pace=0.15)
+        except BaseException as error:  # surfaced after join: a thread's error is not a test's
+            failures.append(error)
+            raise
+
+    producing = threading.Thread(target=producing_all)
     producing.start()
 
     faulty = start_ingest({**env, "SCORECARD_FAULT_AFTER_COMMIT": "3"}, log,
@@ -67,6 +73,10 @@ def test_every_event_is_applied_once_across_kills(
         kill_group(workers)
 
     producing.join()
+    assert not failures, f"producing failed: {failures}"  # else the plan is not what was sent
+    # What the test waits for is the whole topic (a fresh one): every message sent is at or
+    # before its partition's last offset. (Not the broker's watermarks: Tansu's lag.)
+    assert sum(last + 1 for last in planned.last_offsets.values()) == EVENTS
     workers = start_ingest(env, log, "--workers", "2")
     try:
         wait_until_applied(app, planned, seconds=180)
@@ -74,7 +84,7 @@ def test_every_event_is_applied_once_across_kills(
         workers.send_signal(signal.SIGTERM)
         assert workers.wait(timeout=60) == 0, log.read_text()[-3000:]
     assert log.read_text().count("assigned") >= 4
-    assert_exactly_once(app, planned)
+    assert_exactly_once(app, planned, kafka.bootstrap)
     values, sources = rejected_topic(kafka.bootstrap, planned)
     assert values == planned.invalid  # at least once: compared as sets, not counted
     assert kept_rejection_sources(app) <= sources
