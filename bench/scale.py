@@ -5,7 +5,7 @@ baseline measured in the same run (the ingest ceiling; a plain DuckDB scan for r
 and met/MISSED. See docs/benchmarks.md.
 
     python bench/scale.py [--events 1000000] [--ingest-events 20000] [--no-kafka]
-        [--upload-lines 200000]
+        [--upload-lines 200000] [--national .bench/kept] [--freshness-only]
 
 The national stores (100k and ``--events``) are built from ``bench/national.py`` by
 batched saves of pre-built aggregates, not through the domain (deciding a million events
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -24,6 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -36,7 +38,7 @@ from domain.timekeeping import to_naive_utc, utc_now
 from ingest.file_push import file_line_delivery, push_file
 from projections.report import build_report
 from projections.report_cache import ReportCache
-from scorecard.bootstrap import Home, postgres_env
+from scorecard.bootstrap import Home, head_of, postgres_env
 from scorecard.service import DEFAULT_INTERVAL, follow
 from tests.support import event, write_jsonl
 
@@ -158,11 +160,12 @@ def child(mode: str, folder: str, *args: str) -> int:
     elif mode == "load":  # background load for freshness: ~1,000 events/s until told
         app = home.open()
         stop, serial = Path(args[0]), 0
+        run = time.time_ns()  # a kept store (--national) already holds earlier runs' ids
         while not stop.exists():
             batch = []
             for _ in range(200):
                 serial += 1
-                raw = json.dumps(event("helpline.contact", f"load-{serial}", "2026-02-03",
+                raw = json.dumps(event("helpline.contact", f"load-{run}-{serial}", "2026-02-03",
                                        agency="p001-helpline")).encode()
                 batch.append(file_line_delivery(raw, producer="p001-helpline", key=KEY,
                                                 producer_verified=True, received_at=utc_now(),
@@ -175,16 +178,19 @@ def child(mode: str, folder: str, *args: str) -> int:
                          daemon=True).start()
         follow(home, DEFAULT_INTERVAL, stopped, log=lambda _text: None)
     elif mode == "reader":  # polls as the page does; notes when each sample appears
-        stop, out, ready = Path(args[0]), Path(args[1]), Path(args[2])
+        stop, out, ready, prefix = Path(args[0]), Path(args[1]), Path(args[2]), args[3]
         seen: dict[str, float] = {}
         polls: list[float] = []
+        opened: Path | None = None
         while not stop.exists():
+            opened = _wait_for_new(home, opened, stop)
             started = time.perf_counter()
             with home.reader() as connection:
                 build_report(connection, as_at=date(2026, 3, 31), known_at=utc_now(),
                              from_day=date(2025, 4, 1))
                 rows = connection.execute(
-                    "SELECT event_id FROM facts WHERE event_id LIKE 'fresh-%'").fetchall()
+                    "SELECT event_id FROM facts WHERE starts_with(event_id, ?)",
+                    [prefix]).fetchall()
             now = time.time()
             polls.append(time.perf_counter() - started)
             for (event_id,) in rows:
@@ -192,22 +198,36 @@ def child(mode: str, folder: str, *args: str) -> int:
             ready.touch()
         out.write_text(json.dumps({"seen": seen, "polls": polls}))
     elif mode == "watcher":  # opens what readers open, as a CLI report would; no report
-        stop, out = Path(args[0]), Path(args[1])
+        stop, out, prefix = Path(args[0]), Path(args[1]), args[2]
         seen_at: dict[str, float] = {}
         reads: list[float] = []
+        last: Path | None = None
         while not stop.exists():
+            last = _wait_for_new(home, last, stop)
             started = time.perf_counter()
             with home.reader() as connection:
                 rows = connection.execute(
-                    "SELECT event_id FROM facts WHERE event_id LIKE 'fresh-%'").fetchall()
+                    "SELECT event_id FROM facts WHERE starts_with(event_id, ?)",
+                    [prefix]).fetchall()
             now = time.time()
             reads.append(time.perf_counter() - started)
             for (event_id,) in rows:
                 seen_at.setdefault(event_id, now)
-            time.sleep(0.05)
         out.write_text(json.dumps({"seen": seen_at, "polls": reads}))
     print(peak_kib())
     return 0
+
+
+def _wait_for_new(home: Home, last: Path | None, stop: Path) -> Path | None:
+    """The published snapshot once it is another than ``last`` (looked for every 50 ms),
+    or ``last`` once ``stop`` exists. Opening the snapshot already read again shows
+    nothing new: a reader that did so back to back only took the projector's CPU."""
+    while not stop.exists():
+        published = home.published()
+        if published is not None and published.file != last:
+            return published.file
+        time.sleep(0.05)
+    return last
 
 
 def _set_when_exists(path: Path, event: threading.Event) -> None:
@@ -257,21 +277,31 @@ def freshness(folder: Path, label: str, samples: int = 50) -> None:
     projector = _child("projector", str(folder), str(stop), wait=False)
     while home.published() is None:
         time.sleep(0.1)
-    reader = _child("reader", str(folder), str(stop), str(out), str(ready), wait=False)
-    watcher = _child("watcher", str(folder), str(stop), str(watched), wait=False)
+    prefix = f"fresh-{time.time_ns()}-"  # a kept store (--national) holds earlier runs' samples
+    reader = _child("reader", str(folder), str(stop), str(out), str(ready), prefix, wait=False)
+    watcher = _child("watcher", str(folder), str(stop), str(watched), prefix, wait=False)
     while not ready.exists():
         time.sleep(0.1)
     accepted: dict[str, float] = {}
+    heads: dict[str, int] = {}  # the log's head just after each sample: it is at or before
+    published: dict[str, float] = {}
+    watching = threading.Thread(target=_watch_pointer, args=(home, heads, published, stop),
+                                daemon=True)
+    watching.start()
+    first, started, busy = head_of(app), time.time(), os.getloadavg()[0]
     for n in range(samples):
-        raw = json.dumps(event("helpline.contact", f"fresh-{n}", "2026-02-04",
+        raw = json.dumps(event("helpline.contact", f"{prefix}{n}", "2026-02-04",
                                agency="p002-helpline")).encode()
         app.submit([file_line_delivery(raw, producer="p002-helpline", key=KEY,
                                        producer_verified=True, received_at=utc_now(),
                                        backfill=False, source="fresh")])
-        accepted[f"fresh-{n}"] = time.time()
+        accepted[f"{prefix}{n}"] = time.time()
+        heads[f"{prefix}{n}"] = head_of(app)
         time.sleep(0.25)
+    rate = (head_of(app) - first) / (time.time() - started)
     time.sleep(5)
     stop.touch()
+    watching.join()
     for process in (reader, watcher, load, projector):
         process.communicate(timeout=120)
     page = json.loads(out.read_text())
@@ -280,6 +310,10 @@ def freshness(folder: Path, label: str, samples: int = 50) -> None:
     page50, page95 = _lags(page["seen"], accepted)
     opened = statistics.median(read["polls"])
     poll = statistics.median(page["polls"])
+    pub50, pub95 = _lags(published, accepted)
+    figure(f"freshness p50 / p95, {label}, accepted -> published", pub50, "s",
+           f"p95 {pub95:.1f} s", None,
+           f"{rate:,.0f} ev/s; load avg {busy:.1f}-{os.getloadavg()[0]:.1f}")
     figure(f"freshness p50, {label}, accepted -> readable", p50, "s", "", None,
            f"an open and a read {opened:.2f} s")
     figure(f"freshness p95, {label}, ~1,000 events/s load", p95, "s", "<= 2 s", p95 <= 2.0,
@@ -288,25 +322,60 @@ def freshness(folder: Path, label: str, samples: int = 50) -> None:
            f"p95 {page95:.1f} s", None, f"page poll {poll:.2f} s (a report)")
 
 
-def read_side(events: int) -> None:
+def _watch_pointer(home: Home, heads: dict[str, int], published: dict[str, float],
+                   stop: Path) -> None:
+    """Notes when the projector's published pointer first covers each sample (its
+    position at or past the log's head just after the sample was accepted): the
+    projector's share of the lag, before any reader opens the snapshot."""
+    while not stop.exists():
+        pointer = home.published()
+        now = time.time()
+        if pointer is not None:
+            for sample, head in list(heads.items()):
+                if pointer.position >= head:
+                    published.setdefault(sample, now)
+        time.sleep(0.02)
+
+
+def read_side(events: int, national: Path | None = None, freshness_only: bool = False
+              ) -> None:
     sizes = sorted({100_000, events})
     peaks: dict[int, dict[str, int]] = {}
     for size in sizes:
         label = f"{size // 1000:,}k events" if size < 1_000_000 else f"{size / 1e6:g}M events"
-        with tempfile.TemporaryDirectory(dir=Path.cwd() / ".bench") as name:
-            folder = Path(name)
+        with ExitStack() as stack:
+            folder = (national / f"national-{size}" if national is not None else
+                      Path(stack.enter_context(tempfile.TemporaryDirectory(
+                          dir=Path.cwd() / ".bench"))))
+            folder.mkdir(parents=True, exist_ok=True)
             home = Home(folder)
             app = home.open()
-            started = time.perf_counter()
-            saved = build_store(app, size)
-            seconds = time.perf_counter() - started
-            print(f"# built a national store of {saved:,} stored events for {label} in "
-                  f"{seconds:.0f} s (batched saves of pre-built aggregates)", flush=True)
+            stack.callback(app.close)
+            built = folder / "built"
+            if built.exists():
+                print(f"# reused the national store in {folder} ({built.read_text().strip()} "
+                      f"stored events when built)", flush=True)
+            else:
+                started = time.perf_counter()
+                saved = build_store(app, size)
+                seconds = time.perf_counter() - started
+                print(f"# built a national store of {saved:,} stored events for {label} in "
+                      f"{seconds:.0f} s (batched saves of pre-built aggregates)", flush=True)
+                if national is not None:
+                    built.write_text(f"{saved}\n")
+            if freshness_only:
+                started = time.perf_counter()
+                folded = home.project(app)
+                print(f"# folded {folded:,} events before the freshness step in "
+                      f"{time.perf_counter() - started:.0f} s", flush=True)
+                freshness(folder, label)
+                continue
             rebuild_figure(home, app, label)
             report_figures(home, app, label)
             peaks[size] = memory(folder, str(size))
             freshness(folder, label)
-            app.close()
+    if freshness_only:
+        return
     small, large = peaks[sizes[0]], peaks[sizes[-1]]
     for role in ("worker", "ui"):
         ratio = large[role] / small[role]
@@ -321,6 +390,11 @@ def main() -> None:
     parser.add_argument("--ingest-events", type=int, default=20_000)
     parser.add_argument("--no-kafka", action="store_true")
     parser.add_argument("--upload-lines", type=int, default=ingest.UPLOAD_LINES)
+    parser.add_argument("--national", type=Path, help=(
+        "keep the national stores in this folder (national-<events>) and reuse them on "
+        "the next run, instead of building them in a temporary folder"))
+    parser.add_argument("--freshness-only", action="store_true", help=(
+        "only the freshness step, on each store folded up to date first"))
     parser.add_argument("--child", nargs="+")
     options = parser.parse_args()
     if options.child:
@@ -328,9 +402,11 @@ def main() -> None:
     (Path.cwd() / ".bench").mkdir(exist_ok=True)
     started = time.perf_counter()
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, national store of {options.events:,} "
-          f"events, ingest slices of {options.ingest_events:,}", flush=True)
-    ingest_figures(options.ingest_events, not options.no_kafka, options.upload_lines)
-    read_side(options.events)
+          f"events, ingest slices of {options.ingest_events:,}; load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    if not options.freshness_only:
+        ingest_figures(options.ingest_events, not options.no_kafka, options.upload_lines)
+    read_side(options.events, options.national, options.freshness_only)
     print(f"# whole run {time.perf_counter() - started:.0f} s", flush=True)
 
 

@@ -42,6 +42,7 @@ from domain.errors import CommandError
 from domain.plan import Plan
 from domain.timekeeping import iso_utc
 from projections import symbols
+from projections.audiences import AUDIENCES
 from projections.measures import Count, Measure
 from projections.report import (
     Report,
@@ -55,7 +56,6 @@ from projections.standing import STANDING_SQL, Standing, open_cases_at
 SUPPRESSED = symbols.SUPPRESSED  # [c]: confidential
 UNPUBLISHED = symbols.NOT_AVAILABLE  # [x]: no count of people is published for this window
 PEOPLE, NOT_PEOPLE = "people", "none"
-AUDIENCES = ("board", "scrutiny")
 
 # Standard measures that do not count people (every other standard measure does).
 NOT_PEOPLE_STANDARD = frozenset({"schools_reached", "actions_complete"})

@@ -21,23 +21,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import duckdb
-
-from domain.contract import EXCEPTION_NOTE_TYPE, types_sql
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
 
 NOTE_FIELDS = ("what_happened", "why", "recovery", "recover_by", "owner")
 
-NOTES_SQL = f"""
-SELECT agency, event_id, payload, recorded_at FROM facts
-WHERE {types_sql([EXCEPTION_NOTE_TYPE])} AND recorded_at <= $known
-  AND (ended_at IS NULL OR ended_at > $known)
-ORDER BY position
-"""
-REVIEWS_SQL = """
-SELECT measure_id, month, agency, note_event_id, decision, comment, reviewed_at, reviewed_by
-FROM exception_reviews WHERE reviewed_at <= $known ORDER BY position
-"""
+NoteRow = tuple[str, str, str, datetime, datetime | None]  # agency, event, payload, times
+ReviewRow = tuple[str, str, str, str, str, str, datetime, str]
 
 
 @dataclass(frozen=True)
@@ -112,13 +101,19 @@ def reasons_for_note(rag: str | None, outlook: str | None) -> tuple[str, ...]:
 
 
 class ExceptionBook:
-    """The notes and reviews as known at one time, read once for a whole report."""
+    """The notes and reviews as known at one time, for a whole report."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, known_at: datetime) -> None:
-        known = {"known": to_naive_utc(known_at)}
+    def __init__(self, notes: list[NoteRow], reviews: list[ReviewRow],
+                 known_at: datetime) -> None:
+        """From every note fact (agency, event id, payload, recorded_at, ended_at) and
+        every review, each in log order (``projections.lookups`` keeps them): a note
+        stands when recorded by ``known_at`` and not ended by then; a review counts when
+        made by then."""
+        known = to_naive_utc(known_at)
         self.notes: dict[tuple[str, str], ExceptionNote] = {}
-        for agency, event_id, payload, recorded_at in connection.execute(
-                NOTES_SQL, known).fetchall():
+        for agency, event_id, payload, recorded_at, ended_at in notes:
+            if recorded_at > known or (ended_at is not None and ended_at <= known):
+                continue
             body = json.loads(payload)
             note = ExceptionNote(
                 measure=body["measure"], month=body["month"], agency=agency,
@@ -127,10 +122,10 @@ class ExceptionBook:
                 owner=body["owner"], known_since=from_naive_utc(recorded_at))
             self.notes[(note.measure, note.month)] = note  # the latest stands
         self.reviews: dict[tuple[str, str, str, str], Review] = {}
-        for (measure, month, agency, note_id, decision, comment, at,
-             by) in connection.execute(REVIEWS_SQL, known).fetchall():
-            self.reviews[(measure, month, agency, note_id)] = Review(
-                note_id, decision, comment, by, from_naive_utc(at))
+        for measure, month, agency, note_id, decision, comment, at, by in reviews:
+            if at <= known:
+                self.reviews[(measure, month, agency, note_id)] = Review(
+                    note_id, decision, comment, by, from_naive_utc(at))
 
     def flag(self, measure_id: str, month: str, reasons: tuple[str, ...]
              ) -> ExceptionFlag | None:

@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 
 from projections.measures import Count, Measure
+from projections.periods import Segments, Span
 from projections.standing import (
     STANDS_SQL,
     Contribution,
@@ -40,8 +41,13 @@ from projections.standing import (
 
 
 def key(count: Count) -> str:
-    """A count's identity: what it aggregates over which facts."""
-    return f"{count.expression()} WHERE {count.condition()}"
+    """A count's identity: what it aggregates over which facts (kept on the count, which
+    is frozen: a report asks for it thousands of times)."""
+    found = count.__dict__.get("_key")
+    if found is None:
+        found = f"{count.expression()} WHERE {count.condition()}"
+        object.__setattr__(count, "_key", found)
+    return str(found)
 
 
 def counts_of(measures: Iterable[Measure]) -> list[Count]:
@@ -141,15 +147,16 @@ def _cell(count: Count, value: Any, items: Any, facts: Any, latest: Any) -> Cell
 
 def splits(connection: duckdb.DuckDBPyConnection, counts: list[Count], ids: Mapping[str, int],
            start: date, end: date, standing: Standing
-           ) -> tuple[dict[str, dict[str, Cell]], dict[str, Cell]]:
+           ) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
     """Each count over [start, end] by agency (only agencies with any of its facts), and
-    each distinct count's over all agencies (which its agencies' do not add up to)."""
+    each distinct count's value over all agencies (which its agencies' do not add up to;
+    only counts with any item)."""
     by_id = {ids[key(c)]: c for c in counts}
     rows = connection.execute(
         f"WITH {HITS_SQL} {SPLITS_SQL}",
         {**standing.params(), "start": start, "end": end}).fetchall()
     by_agency: dict[str, dict[str, Cell]] = {key(c): {} for c in counts}
-    totals: dict[str, Cell] = {}
+    totals: dict[str, float] = {}
     for count_id, agency, value, items, facts, latest in sorted(
             rows, key=lambda r: (r[0], r[1] is not None, r[1] or "")):
         count = by_id.get(count_id)
@@ -157,7 +164,7 @@ def splits(connection: duckdb.DuckDBPyConnection, counts: list[Count], ids: Mapp
             continue  # a count of the plan this question does not ask about
         cell = _cell(count, value, items, facts, latest)
         if agency is None:
-            totals[key(count)] = cell
+            totals[key(count)] = cell[0]
         else:
             by_agency[key(count)][agency] = cell
     return by_agency, totals
@@ -215,16 +222,15 @@ def presence(connection: duckdb.DuckDBPyConnection, counts: list[Count],
 # the shapes ``standing.py`` gives them -------------------------------------------------
 
 
-def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                ids: Mapping[str, int], start: date, end: date, standing: Standing
-                ) -> dict[str, FlowSplit]:
+def flow_splits(answers: Statements, measures: list[Measure], start: date, end: date,
+                standing: Standing) -> dict[str, FlowSplit]:
     """``standing.flow_splits`` from the recorded counts."""
     counts = counts_of(measures)
-    agencies, totals = splits(connection, counts, ids, start, end, standing)
+    agencies, totals = answers.splits(counts, start, end, standing)
 
     def value(count: Count) -> float:
         if count.aggregate == "distinct":
-            return totals[key(count)][0] if key(count) in totals else 0.0
+            return totals.get(key(count), 0.0)
         return float(sum(cell[0] for cell in agencies[key(count)].values()))
 
     results: dict[str, FlowSplit] = {}
@@ -246,11 +252,11 @@ def flow_splits(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
     return results
 
 
-def flow_month_parts(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                     ids: Mapping[str, int], months: list[tuple[date, date]],
-                     standing: Standing) -> dict[str, MonthParts]:
+def flow_month_parts(answers: Statements, measures: list[Measure],
+                     months: list[tuple[date, date]], standing: Standing
+                     ) -> dict[str, MonthParts]:
     """``standing.flow_month_parts`` from the recorded counts."""
-    found = by_month(connection, counts_of(measures), ids, months, standing)
+    found = answers.by_month(counts_of(measures), months, standing)
     results: dict[str, MonthParts] = {}
     for measure in measures:
         assert measure.numerator is not None
@@ -261,14 +267,12 @@ def flow_month_parts(connection: duckdb.DuckDBPyConnection, measures: list[Measu
     return results
 
 
-def contributions(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                  ids: Mapping[str, int], start: date, window_start: date, end: date,
-                  standing: Standing, *, by_month: bool = False
-                  ) -> dict[str, dict[str, Contribution]]:
+def contributions(answers: Statements, measures: list[Measure], start: date,
+                  window_start: date, end: date, standing: Standing, *,
+                  by_month: bool = False) -> dict[str, dict[str, Contribution]]:
     """``standing.contributions`` of flow measures from the recorded counts: a measure
     reads the facts of its numerator and of its denominator."""
-    found = presence(connection, counts_of(measures), ids, start, window_start, end,
-                     standing)
+    found = answers.presence(counts_of(measures), start, window_start, end, standing)
     results: dict[str, dict[str, Contribution]] = {}
     for measure in measures:
         merged: dict[str, Presence] = {}
@@ -300,3 +304,185 @@ def first_seen(connection: duckdb.DuckDBPyConnection, count: Count, ids: Mapping
         **standing.params(), "start": months[0][0], "end": months[-1][1],
         "count": ids[key(count)]}).fetchall())
     return [float(rows.get(f"{start:%Y-%m}", 0)) for start, _ in months]
+
+
+# Every question of a report in one statement ------------------------------------------
+#
+# Even grouped, the questions above cost a statement each (six for the demo's report, a
+# fifth of its time: DuckDB's fixed cost per statement and per aggregate, not the rows).
+# ``Tally`` asks once: the standing facts of every count, grouped by count, agency and
+# segment of days, where the segments are cut at every start and every day after an end
+# of the report's questions and at the first day of every month between, so
+# that each question's days are a run of whole segments and its answer a sum (a union,
+# for distinct items) of theirs.
+
+PINNED_SQL = STANDS_SQL.replace("$upto", "$pinned")
+TALLY_SQL = f"""
+WITH segments AS (SELECT unnest($starts::DATE[]) AS lo, unnest($ends::DATE[]) AS hi,
+                         unnest(range(len($starts::DATE[]))) AS k),
+hits AS (
+    SELECT counted.*, k, coalesce({STANDS_SQL}, false) AS stands,
+           coalesce({PINNED_SQL}, false) AS pinned
+    FROM counted JOIN segments ON occurred_on BETWEEN lo AND hi
+)
+SELECT count_id, agency, k, stands, pinned, sum(value), count(*), max(recorded_at),
+       list(DISTINCT item) FILTER (WHERE item IS NOT NULL)
+FROM hits WHERE stands OR pinned GROUP BY ALL
+"""
+
+_Part = tuple[float, int, Any, frozenset[str]]  # value, facts, latest, distinct items
+
+
+class Statements:
+    """The questions asked one statement each (``splits`` and the rest, above)."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, ids: Mapping[str, int]) -> None:
+        self.connection = connection
+        self.ids = ids
+
+    def splits(self, counts: list[Count], start: date, end: date, standing: Standing
+               ) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
+        return splits(self.connection, counts, self.ids, start, end, standing)
+
+    def by_month(self, counts: list[Count], months: list[Span], standing: Standing
+                 ) -> dict[str, list[float]]:
+        return by_month(self.connection, counts, self.ids, months, standing)
+
+    def presence(self, counts: list[Count], start: date, window_start: date, end: date,
+                 standing: Standing) -> dict[str, dict[str, Presence]]:
+        return presence(self.connection, counts, self.ids, start, window_start, end, standing)
+
+    def first_seen(self, count: Count, months: list[Span], standing: Standing) -> list[float]:
+        return first_seen(self.connection, count, self.ids, months, standing)
+
+
+class Tally(Statements):
+    """The report's questions over ``spans`` answered from one grouped statement, as
+    known by ``standing`` and, when the board pinned the month, as pinned at ``pinned``.
+    Every segment lies in one calendar month (each month's first day is a cut too), so
+    the months a question asks about are runs of segments. A question whose days are
+    not whole segments, or of another standing, is asked by its own statement."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, ids: Mapping[str, int],
+                 spans: list[Span], standing: Standing, pinned: int | None) -> None:
+        super().__init__(connection, ids)
+        self.standing, self.pinned = standing, pinned
+        self.segments = Segments(spans)
+        self.months = self.segments.months
+        self.parts: dict[bool, dict[tuple[int, str, int], _Part]] = {True: {}, False: {}}
+        if not self.segments.starts:
+            return
+        rows = connection.execute(TALLY_SQL, {
+            **standing.params(), "pinned": pinned if pinned is not None else -1,
+            "starts": self.segments.starts, "ends": self.segments.ends}).fetchall()
+        for count_id, agency, k, stands, in_pin, value, facts, latest, items in rows:
+            # A segment's facts come in up to three rows: standing as known and as
+            # pinned, as known only, as pinned only; each standing adds up two of them.
+            part = (float(value or 0), int(facts), latest, frozenset(items or ()))
+            for kept, wanted in ((self.parts[False], stands), (self.parts[True], in_pin)):
+                if wanted:
+                    before = kept.get((count_id, agency, k))
+                    kept[(count_id, agency, k)] = part if before is None else _added(
+                        before, part)
+
+    def _ask(self, start: date, end: date, standing: Standing
+             ) -> tuple[range, dict[tuple[int, str, int], _Part]] | None:
+        """The segments of [start, end] and the parts of ``standing``, if answerable."""
+        run = self.segments.run(start, end)
+        if run is None or standing.known != self.standing.known:
+            return None
+        if standing.position == self.standing.position:
+            return run, self.parts[False]
+        if self.pinned is not None and standing.position == self.pinned:
+            return run, self.parts[True]
+        return None
+
+    def _gather(self, counts: list[Count], asked: tuple[range, dict[tuple[int, str, int], _Part]]
+                ) -> dict[int, dict[str, list[tuple[int, _Part]]]]:
+        """The parts of ``counts`` in the asked segments, by count id and agency."""
+        segments, parts = asked
+        wanted = {self.ids[key(c)] for c in counts}
+        found: dict[int, dict[str, list[tuple[int, _Part]]]] = {i: {} for i in wanted}
+        for (count_id, agency, k), part in parts.items():
+            if count_id in wanted and k in segments:
+                found[count_id].setdefault(agency, []).append((k, part))
+        return found
+
+    def splits(self, counts: list[Count], start: date, end: date, standing: Standing
+               ) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
+        asked = self._ask(start, end, standing)
+        if asked is None:
+            return super().splits(counts, start, end, standing)
+        found = self._gather(counts, asked)
+        by_agency: dict[str, dict[str, Cell]] = {key(c): {} for c in counts}
+        totals: dict[str, float] = {}
+        for count in counts:
+            everyone: set[str] = set()
+            for agency, parts in sorted(found[self.ids[key(count)]].items()):
+                items = frozenset().union(*(p[3] for _, p in parts))
+                facts = sum(p[1] for _, p in parts)
+                latest = max((p[2] for _, p in parts if p[2] is not None), default=None)
+                value = float(len(items)) if count.aggregate == "distinct" else float(
+                    sum(p[0] for _, p in parts))
+                by_agency[key(count)][agency] = (value, facts, latest)
+                everyone |= items
+            if everyone:
+                totals[key(count)] = float(len(everyone))
+        return by_agency, totals
+
+    def by_month(self, counts: list[Count], months: list[Span], standing: Standing
+                 ) -> dict[str, list[float]]:
+        asked = self._ask(months[0][0], months[-1][1], standing)
+        if asked is None:
+            return super().by_month(counts, months, standing)
+        found = self._gather(counts, asked)
+        firsts = {f"{start:%Y-%m}": n for n, (start, _) in enumerate(months)}
+        results: dict[str, list[float]] = {}
+        for count in counts:
+            values = [0.0] * len(months)
+            items: list[set[str]] = [set() for _ in months]
+            for parts in found[self.ids[key(count)]].values():
+                for k, part in parts:
+                    n = firsts[self.months[k]]
+                    values[n] += part[0]
+                    items[n] |= part[3]
+            results[key(count)] = ([float(len(i)) for i in items]
+                                   if count.aggregate == "distinct" else values)
+        return results
+
+    def presence(self, counts: list[Count], start: date, window_start: date, end: date,
+                 standing: Standing) -> dict[str, dict[str, Presence]]:
+        asked = self._ask(start, end, standing)
+        window = self.segments.index(window_start)
+        if asked is None or window is None:
+            return super().presence(counts, start, window_start, end, standing)
+        found = self._gather(counts, asked)
+        results: dict[str, dict[str, Presence]] = {}
+        for count in counts:
+            results[key(count)] = {
+                agency: (any(k >= window for k, _ in parts),
+                         frozenset(self.months[k] for k, _ in parts))
+                for agency, parts in found[self.ids[key(count)]].items()}
+        return results
+
+    def first_seen(self, count: Count, months: list[Span], standing: Standing) -> list[float]:
+        asked = self._ask(months[0][0], months[-1][1], standing)
+        if asked is None:
+            return super().first_seen(count, months, standing)
+        first: dict[str, int] = {}
+        for parts in self._gather([count], asked)[self.ids[key(count)]].values():
+            for k, part in parts:
+                for item in part[3]:
+                    if item not in first or k < first[item]:
+                        first[item] = k
+        per_month: dict[str, int] = {}
+        for k in first.values():
+            per_month[self.months[k]] = per_month.get(self.months[k], 0) + 1
+        return [float(per_month.get(f"{start:%Y-%m}", 0)) for start, _ in months]
+
+
+
+def _added(one: _Part, other: _Part) -> _Part:
+    """Two parts of one segment's facts together."""
+    latest = max((x for x in (one[2], other[2]) if x is not None), default=None)
+    return one[0] + other[0], one[1] + other[1], latest, one[3] | other[3]

@@ -18,7 +18,8 @@ import duckdb
 
 from domain.timekeeping import end_of_day, from_naive_utc, iso_utc, to_naive_utc
 from projections import symbols
-from projections.disclosure import AUDIENCES, disclosed_report, disclosed_restatements
+from projections.audiences import AUDIENCES
+from projections.disclosure import disclosed_report, disclosed_restatements
 from projections.report import build_report, load_plan
 from projections.restatements import agency_names, effect_sentences, restatements
 

@@ -86,3 +86,33 @@ def _months_between(start: date, last: date) -> tuple[Span, ...]:
         spans.append((start, month_end(start)))
         start = month_end(start) + timedelta(days=1)
     return tuple(spans)
+
+
+class Segments:
+    """Days cut into runs so that each of a report's questions is a run of whole
+    segments: cut at every question's first day and the day after its last, and at the
+    first day of every month between (so each segment lies in one calendar month).
+    Facts grouped by segment then answer every question by adding segments up."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        cuts = sorted({day for start, end in spans if start <= end
+                       for day in (start, end + timedelta(days=1))})
+        if cuts:
+            cuts = sorted({*cuts, *(first for first, _ in months_between(cuts[0], cuts[-1])
+                                    if first > cuts[0])})
+        self.starts = cuts[:-1]
+        self.ends = [cut - timedelta(days=1) for cut in cuts[1:]]
+        self.months = [f"{start:%Y-%m}" for start in self.starts]  # each segment's
+        self._first = {start: k for k, start in enumerate(self.starts)}
+        self._last = {end: k for k, end in enumerate(self.ends)}
+
+    def run(self, start: date, end: date) -> range | None:
+        """The segments [start, end] is made of (None: it is not whole segments)."""
+        first, last = self._first.get(start), self._last.get(end)
+        if first is None or last is None or last < first:
+            return None
+        return range(first, last + 1)
+
+    def index(self, start: date) -> int | None:
+        """The segment that begins on ``start``, if one does."""
+        return self._first.get(start)

@@ -22,7 +22,7 @@ import duckdb
 from domain.plan import Plan, Population
 from domain.rules import MeasureRules
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
-from projections import fact_counts, symbols
+from projections import fact_counts, lookups, symbols
 from projections.exceptions import ExceptionBook, ExceptionFlag, note_month, reasons_for_note
 from projections.measures import (
     DEFAULT_NO_TARGET,
@@ -42,12 +42,12 @@ from projections.periods import (
     period_span,
     period_window,
 )
-from projections.returns import ARRIVALS_SQL, month_span
 from projections.standing import (
     LATEST_STATUS_SQL,
     STANDING_SQL,
     Contribution,
     Standing,
+    StateFacts,
     StatusRow,
     as_values,
     complete_at,
@@ -58,7 +58,7 @@ from projections.standing import (
     flow_month_parts,
     flow_splits,
     last_known,
-    latest_statuses,
+    latest_statuses_of,
     measure_split,
     monthly_parts,
     monthly_values,
@@ -231,9 +231,14 @@ class Report:
 
 def load_plan(connection: duckdb.DuckDBPyConnection) -> Plan:
     row = connection.execute("SELECT document FROM plan").fetchone()
-    if row is None:
+    return plan_of(row[0] if row else None)
+
+
+def plan_of(document: str | None) -> Plan:
+    """The plan of a stored document (None: the read model holds none yet)."""
+    if document is None:
         raise LookupError("the read model holds no plan yet")
-    return _plan_from(row[0])
+    return _plan_from(document)
 
 
 @lru_cache(maxsize=8)
@@ -280,6 +285,31 @@ def all_rules_in_force(connection: duckdb.DuckDBPyConnection,
             for measure_id, rules, at, by, reason in rows}
 
 
+def rules_known(found: lookups.Lookups, known: datetime | None) -> dict[str, RulesInForce]:
+    """``all_rules_in_force`` from the read model's lookups: each measure's latest rules
+    (by knowledge time, then log position) recorded by ``known`` (any, when None)."""
+    at = to_naive_utc(known) if known else None
+    latest: dict[str, tuple[str, datetime, str, str]] = {}
+    for measure_id, rules, recorded_at, by, reason, _ in found.rules:  # oldest first
+        if at is None or recorded_at <= at:
+            latest[measure_id] = (rules, recorded_at, by, reason)
+    return {measure_id: RulesInForce(_rules_from(rules), from_naive_utc(recorded_at), by,
+                                     reason)
+            for measure_id, (rules, recorded_at, by, reason) in latest.items()}
+
+
+@lru_cache(maxsize=256)
+def _rules_from(document: str) -> MeasureRules:
+    """A stored rules document read and checked once per text (rules are immutable)."""
+    return MeasureRules.from_document(json.loads(document))
+
+
+@lru_cache(maxsize=256)
+def _month_keys(window: Span) -> frozenset[str]:
+    """The months (YYYY-MM) a window touches, kept: asked for every measure."""
+    return frozenset(f"{start:%Y-%m}" for start, _ in months_between(*window))
+
+
 def plain_number(value: float | None) -> int | float | None:
     """A figure as JSON and CSV give it: whole numbers as integers, others to 6 places."""
     if value is None:
@@ -296,7 +326,9 @@ class ReportBuilder:
         if rules not in ("then", "now"):
             raise ValueError("rules must be 'then' or 'now'")
         self.connection = connection
-        self.plan = load_plan(connection)
+        # The small tables, read once per state of the read model (``lookups``).
+        self.lookups = lookups.lookups(connection)
+        self.plan = plan_of(self.lookups.plan_document)
         self.as_at = as_at
         self.known_at = known_at
         self.from_day = from_day or self.plan.starts
@@ -320,7 +352,9 @@ class ReportBuilder:
         self._approved_months: dict[str, set[str]] | None = None
         self._arrived: set[str] | None = None
         self._exceptions: ExceptionBook | None = None
-        self._ids: dict[str, int] | None = None  # the recorded counts, when all are
+        # The questions of the recorded counts, when all the report's are recorded.
+        self._answers: fact_counts.Statements | None = None
+        self._states: StateFacts | None = None  # the state measures' questions
 
     def _monthly_span(self, measures: list[Measure]) -> list[Span]:
         """The complete months the trends and forecasts of ``measures`` read."""
@@ -335,45 +369,68 @@ class ReportBuilder:
         complete month (whose returns the completeness reports)."""
         return min(window[0], last_complete_month(self.as_at)), window[1]
 
+    def _first_seen_spans(self, flows: list[Measure]) -> list[Span]:
+        """The complete months of each distinct count's forecast period (``forecast``)."""
+        last = last_complete_month(self.as_at)
+        spans = []
+        for measure in flows:
+            if measure.can_forecast and measure.numerator is not None \
+                    and measure.numerator.aggregate == "distinct":
+                whole = period_span(measure, self.as_at, self.plan)
+                done = [m for m in months_between(*whole) if m[0] <= last] if whole else []
+                if done:
+                    spans.append((done[0][0], done[-1][1]))
+        return spans
+
     def prefetch(self, measures: list[Measure]) -> None:
-        self._rules = all_rules_in_force(self.connection,
-                                         self.known_at if self.rules == "then" else None)
+        self._rules = rules_known(self.lookups,
+                                  self.known_at if self.rules == "then" else None)
         pinned, _ = self.sign_off()
         standings = [self.standing, *([Standing(self.known_at, pinned)]
                                       if pinned is not None else [])]
         flows = [m for m in measures if m.kind == "flow"]
         # The flow measures' questions are answered from the counts the projector
         # recorded (a few aggregates grouped by count) when it recorded all of theirs.
-        ids = fact_counts.ids_for(flows, fact_counts.recorded(self.connection)) if (
-            flows) else None
-        self._ids = ids
+        ids = fact_counts.ids_for(flows, self.lookups.counts) if flows else None
         windows: dict[tuple[date, date], list[Measure]] = {}
         for measure in measures:
             windows.setdefault(period_window(measure, self.as_at, self.from_day, self.plan),
                                []).append(measure)
+        months = self._monthly_span(flows)
+        first = self.as_at.replace(day=1)
+        spans = [*windows, *(self._contribution_window(w) for w in windows),
+                 (first, self.as_at)]
+        if ids is not None:  # every question below, asked of the recorded counts at once
+            self._answers = fact_counts.Tally(
+                self.connection, ids, [*spans, *self._first_seen_spans(flows), *(
+                    [(months[0][0], months[-1][1])] if months else [])], self.standing,
+                pinned)
+        states = [m for m in measures if m.kind != "flow"]
+        if states:  # and the state measures' (with their values as known) at once
+            self._states = StateFacts(self.connection, states, self._state_ends(), self.standing,
+                                      spans, self.lookups.statuses, self.as_at)
         for window, group in windows.items():
             span = self._contribution_window(window)
             flowing = [m for m in group if m.kind == "flow"]
             for measure_id, found in self._contributions_of(
-                    group, ids, span[0], window[0], span[1]).items():
+                    group, span[0], window[0], span[1]).items():
                 self._contributions[(measure_id, span)] = found
             for standing in standings:
                 if not flowing:
                     continue
                 splits = flow_splits(self.connection, flowing, *window, standing) if (
-                    ids is None) else fact_counts.flow_splits(self.connection, flowing, ids,
-                                                              *window, standing)
+                    self._answers is None) else fact_counts.flow_splits(
+                    self._answers, flowing, *window, standing)
                 for measure_id, (total, by_agency, last, parts) in splits.items():
                     self._splits[(measure_id, window, standing.position)] = (total, by_agency)
                     if standing is self.standing:
                         self._last[measure_id] = last
                         self._parts[(measure_id, window)] = parts
-        months = self._monthly_span(flows)
         if flows and months:
             for measure_id, by_month in (
                     flow_month_parts(self.connection, flows, months, self.standing)
-                    if ids is None else fact_counts.flow_month_parts(
-                        self.connection, flows, ids, months, self.standing)).items():
+                    if self._answers is None else fact_counts.flow_month_parts(
+                        self._answers, flows, months, self.standing)).items():
                 self._month_parts[measure_id] = {start: part for (start, _), part in
                                                  zip(months, by_month, strict=True)}
                 self._months[measure_id] = {start: v for (start, _), v in
@@ -383,23 +440,27 @@ class ReportBuilder:
             first = self.as_at.replace(day=1)
             self._contributors = {
                 measure_id: set(found) for measure_id, found in self._contributions_of(
-                    measures, ids, first, first, self.as_at).items()}
+                    measures, first, first, self.as_at).items()}
 
-    def _contributions_of(self, measures: list[Measure], ids: dict[str, int] | None,
-                          start: date, window_start: date, end: date
+    def _contributions_of(self, measures: list[Measure], start: date, window_start: date,
+                          end: date
                           ) -> dict[str, dict[str, Contribution]]:
         """``contributions`` of ``measures``: the flows' from the recorded counts when
-        ``ids`` has them, the rest by their own aggregates."""
+        it has them all, the rest by their own aggregates."""
         by_month = self.plan.returns is None
-        recorded = [m for m in measures if m.kind == "flow"] if ids is not None else []
+        answers = self._answers
+        recorded = [m for m in measures if m.kind == "flow"] if answers is not None else []
         others = [m for m in measures if m not in recorded]
         found: dict[str, dict[str, Contribution]] = {}
-        if recorded and ids is not None:
-            found.update(fact_counts.contributions(self.connection, recorded, ids, start,
-                                                   window_start, end, self.standing,
-                                                   by_month=by_month))
-        if others:
-            found.update(contributions(self.connection, others, start, window_start, end,
+        if recorded and answers is not None:
+            found.update(fact_counts.contributions(answers, recorded, start, window_start,
+                                                   end, self.standing, by_month=by_month))
+        states = [m for m in others if m.kind != "flow"] if self._states is not None else []
+        if states and self._states is not None:
+            found.update(self._states.contributions(states, start, window_start, end,
+                                                    by_month=by_month))
+        if written := [m for m in others if m not in states]:
+            found.update(contributions(self.connection, written, start, window_start, end,
                                        self.standing, by_month=by_month))
         return {m.id: found[m.id] for m in measures}
 
@@ -409,11 +470,13 @@ class ReportBuilder:
         open_cases = [m for m in states if m.kind == "open_cases"]
         trend_ends = [end for _, end in self.trend_months]
         for standing in standings:
-            ends = ([*trend_ends, self.as_at] if trend_ends[-1] != self.as_at else trend_ends
-                    ) if standing is self.standing else [self.as_at]
-            at_ends = open_cases_at(self.connection, open_cases, ends, standing) if (
-                open_cases) else {}
-            statuses = latest_statuses(self.connection, ends, standing)
+            ends = self._state_ends() if standing is self.standing else [self.as_at]
+            at_ends = self._states.at_ends if (
+                standing is self.standing and self._states is not None) else open_cases_at(
+                self.connection, open_cases, ends, standing) if open_cases else {}
+            statuses = latest_statuses_of(self.lookups.statuses,
+                                          (code for code, *_ in self.lookups.actions),
+                                          ends, standing)
             if standing is self.standing:
                 self._statuses = [row for row in statuses if row[0] == self.as_at]
             complete = complete_at(statuses, ends)
@@ -427,7 +490,14 @@ class ReportBuilder:
                         start: value for (start, _), (value, _) in
                         zip(self.trend_months, splits[:len(trend_ends)], strict=True)}
         if states:
-            self._last.update(last_known(self.connection, states, self.as_at, self.standing))
+            self._last.update(self._states.last_known(states) if self._states is not None
+                              else last_known(self.connection, states, self.as_at,
+                                              self.standing))
+
+    def _state_ends(self) -> list[date]:
+        """The days state measures are evaluated at: each trend month's end and as_at."""
+        trend_ends = [end for _, end in self.trend_months]
+        return [*trend_ends, self.as_at] if trend_ends[-1] != self.as_at else trend_ends
 
     def sign_off(self) -> tuple[int | None, set[str]]:
         """The position the board pinned as_at's month at (if it accepted it, as known),
@@ -435,20 +505,18 @@ class ReportBuilder:
         if self._sign_off is None:
             month = f"{self.as_at:%Y-%m}"
             known = to_naive_utc(self.known_at)
-            accepted = self.connection.execute(
-                "SELECT pinned_position FROM acceptances WHERE month = $month "
-                "AND accepted_at <= $known ORDER BY position DESC LIMIT 1",
-                {"month": month, "known": known}).fetchone()
+            accepted = [pinned for accepted_month, at, _, pinned in self.lookups.acceptances
+                        if accepted_month == month and at <= known]  # by log position
             approved = {agency for agency, approved in self.approved() if approved == month}
-            self._sign_off = (int(accepted[0]) if accepted else None, approved)
+            self._sign_off = (int(accepted[-1]) if accepted else None, approved)
         return self._sign_off
 
     def approved(self) -> set[tuple[str, str]]:
         """Every (agency, month) whose return the agency had approved, as known."""
         if self._approved is None:
-            self._approved = {(agency, month) for agency, month in self.connection.execute(
-                "SELECT agency, month FROM approvals WHERE approved_at <= $known",
-                {"known": to_naive_utc(self.known_at)}).fetchall()}
+            known = to_naive_utc(self.known_at)
+            self._approved = {(agency, month) for agency, month, at in self.lookups.approvals
+                              if at <= known}
         return self._approved
 
     def approved_months(self) -> dict[str, set[str]]:
@@ -465,10 +533,9 @@ class ReportBuilder:
         its first event known, or the month approved (a nil return)."""
         if self._arrived is None:
             month = last_complete_month(self.as_at)
-            start, end = month_span(f"{month:%Y-%m}")
-            rows = self.connection.execute(ARRIVALS_SQL, {
-                "start": start, "end": end, "known": to_naive_utc(self.known_at)}).fetchall()
-            self._arrived = {row[0] for row in rows} | {
+            key, known = f"{month:%Y-%m}", to_naive_utc(self.known_at)
+            self._arrived = {agency for (agency, arrived), first in self.lookups.arrivals.items()
+                             if arrived == key and first <= known} | {
                 agency for agency, approved in self.approved() if approved == f"{month:%Y-%m}"}
         return self._arrived
 
@@ -608,7 +675,8 @@ class ReportBuilder:
     def exceptions(self) -> ExceptionBook:
         """The exception notes and reviews as known, read once for the report."""
         if self._exceptions is None:
-            self._exceptions = ExceptionBook(self.connection, self.known_at)
+            self._exceptions = ExceptionBook(self.lookups.notes, self.lookups.reviews,
+                                                self.known_at)
         return self._exceptions
 
     def forecast(self, measure: Measure, rules: RulesInForce, target: float,
@@ -620,11 +688,11 @@ class ReportBuilder:
         weights = {m[0]: rules.rules.month_weight(m[0].year, m[0].month, *span) for m in months}
         to_come = [weights[m[0]] for m in months if m[0] > last]
         if measure.numerator is not None and measure.numerator.aggregate == "distinct":
-            ids = self._ids
+            answers = self._answers
             new = [] if not done else first_seen(
-                self.connection, measure.numerator, done, self.standing) if ids is None \
-                or fact_counts.key(measure.numerator) not in ids else fact_counts.first_seen(
-                self.connection, measure.numerator, ids, done, self.standing)
+                self.connection, measure.numerator, done, self.standing) if answers is None \
+                or fact_counts.key(measure.numerator) not in answers.ids \
+                else answers.first_seen(measure.numerator, done, self.standing)
             return forecast_outturn([(n * scale, weights[m[0]]) for n, m in
                                      zip(new, done, strict=True)], to_come, target,
                                     measure.polarity)
@@ -664,7 +732,7 @@ class ReportBuilder:
     def provisional(self, window: Span, contributing: dict[str, Contribution]) -> bool:
         """A contributing agency's return for a month of the window is missing or not yet
         approved (as known)."""
-        months = {f"{start:%Y-%m}" for start, _ in months_between(*window)}
+        months = _month_keys(window)
         approved = self.approved_months()
         policy = self.plan.returns
         for agency, contribution in contributing.items():
@@ -725,8 +793,7 @@ class ReportBuilder:
                 f"SELECT action, status, occurred_at, recorded_at FROM ({LATEST_STATUS_SQL})",
                 {**self.standing.params(), "end": self.as_at}).fetchall()}
         result = []
-        for code, title, lead, due in self.connection.execute(
-                "SELECT code, title, lead, due FROM plan_actions ORDER BY ord").fetchall():
+        for code, title, lead, due in self.lookups.actions:
             status, reported_at, known = latest.get(code, ("not_started", None, None))
             result.append(ActionStatus(code, title, lead, due, status, reported_at,
                                        from_naive_utc(known) if known else None))

@@ -14,8 +14,8 @@ DuckDB only appends committed changes to the working file's log, so a publicatio
 hard link to the base under the new name plus a copy of that log beside it
 (``<name>.wal``), which a read-only connection replays in memory as it opens the file:
 its cost follows what was folded since the base, not the read model's size. Once the log
-passes ``REBASE_BYTES``, or the working file itself changed, the next publication
-checkpoints and copies a new base.
+passes ``REBASE_BYTES`` the publication is followed by a new base (checkpointed and
+copied whole), and when the working file itself changed it is preceded by one.
 
 Each snapshot has its own name because DuckDB shares one database instance between the
 connections of a process that open the same path: a server whose readers overlapped
@@ -129,7 +129,9 @@ class Publisher:
     grown past ``REBASE_BYTES`` (readers would replay too much), at the first
     publication, or when the working file's own bytes changed since the base (a
     checkpoint DuckDB made itself), the working file is checkpointed and copied whole
-    into a new base.
+    into a new base. A log grown too long is first published as it is, so what was
+    just folded never waits for the checkpoint and the copy (seconds at a million
+    events on a busy machine); the new base is published after it.
 
     The working file is opened once, read by offset and closed only after the
     projector's connection has closed (``close``): closing any descriptor of a file
@@ -152,12 +154,23 @@ class Publisher:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self._fd is None:
             self._fd = os.open(self.working, os.O_RDONLY)
-        name = f"readmodel-{position:012d}-{time.time_ns()}.duckdb"
         log = self.log.stat().st_size if self.log.exists() else 0
-        if self._base is None or log > REBASE_BYTES or not self._base_current():
-            self._rebase(connection, name)
-        else:
+        if self._base is not None and self._base_current():
+            name = _name(position)
             self._on_base(name, log)
+            published = self._point(name, position, head)
+            if log <= REBASE_BYTES:
+                return published
+            # What was just folded is readable already, on the old base and the long
+            # log; the checkpoint and the whole copy come after that publication, not
+            # before it, and readers then move to the new base (no log to replay).
+        name = _name(position)
+        self._rebase(connection, name)
+        return self._point(name, position, head)
+
+    def _point(self, name: str, position: int, head: int) -> Published:
+        """Point readers at the snapshot ``name`` (an atomic rename of the pointer), then
+        prune what it supersedes."""
         published = Published(self.folder / name, position, head, datetime.now(UTC))
         pointer = self.folder / f".{POINTER}.partial"
         fd = os.open(pointer, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -211,6 +224,11 @@ class Publisher:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _name(position: int) -> str:
+    """A new snapshot's file name: unique, and in publication order when sorted."""
+    return f"readmodel-{position:012d}-{time.time_ns()}.duckdb"
 
 
 def _prune(folder: Path, current: Path, base: Path | None,

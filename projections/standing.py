@@ -8,8 +8,9 @@ ended at or before P.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -17,6 +18,7 @@ import duckdb
 from domain.contract import ACTION_STATUS_TYPE, CaseRole, types_sql, types_with_role
 from domain.timekeeping import to_naive_utc
 from projections.measures import Count, Measure
+from projections.periods import Segments
 
 NO_PIN = 2**62
 
@@ -71,6 +73,22 @@ class Standing:
     def params(self) -> dict[str, Any]:
         return {"known": to_naive_utc(self.known),
                 "upto": self.position if self.position is not None else NO_PIN}
+
+
+@dataclass(frozen=True)
+class StatusFact:
+    """A report of a plan action's status, with the times that say whether it stands."""
+
+    agency: str
+    action: str
+    status: str
+    occurred_at: Any
+    occurred_on: date
+    occurred_utc: datetime | None
+    recorded_at: datetime
+    position: int
+    ended_at: datetime | None
+    ended_position: int | None
 
 
 Split = tuple[float, dict[str, float]]  # total, by agency
@@ -410,49 +428,55 @@ open AS (SELECT DISTINCT measure, k, agency, case_ref
          WHERE closed_on IS NULL OR closed_on > month_end)
 SELECT measure, k, agency, count(*) FROM open GROUP BY ALL
 """
+# The same, and in the same statement the case facts (referrals and closures: what an
+# open-cases measure reads) by agency and segment of days, and when the latest up to
+# ``$end`` became known: ``StateFacts``'s questions, without a statement each.
+OPEN_CASES_AND_FACTS_SQL = OPEN_CASES_AT_ENDS_SQL.replace(
+    "SELECT measure, k, agency, count(*) FROM open GROUP BY ALL", f"""
+, segments AS (SELECT unnest($starts::DATE[]) AS lo, unnest($seg_ends::DATE[]) AS hi,
+                      unnest(range(len($starts::DATE[]))) AS seg),
+cases AS (SELECT agency, seg, recorded_at FROM standing
+          JOIN segments ON occurred_on BETWEEN lo AND hi WHERE {case_type_sql("opens", "closes")})
+SELECT 0 AS part, measure, k, agency, count(*) AS n, NULL::TIMESTAMP AS latest FROM open
+GROUP BY ALL
+UNION ALL SELECT 1, NULL, seg, agency, count(*), max(recorded_at) FROM cases GROUP BY ALL
+UNION ALL SELECT 2, NULL, NULL, NULL, NULL, max(recorded_at) FROM standing
+          WHERE occurred_on <= $end AND {case_type_sql("opens", "closes")}""")
+
+
+def _open_cases_sql(measures: list[Measure], template: str) -> str:
+    follows = ", ".join(f"CASE WHEN {referrals_condition(m)} THEN {i} END"
+                        for i, m in enumerate(measures))
+    any_referral = " OR ".join(f"({referrals_condition(m)})" for m in measures)
+    return template.format(follows=follows, any_referral=any_referral)
 
 
 def open_cases_at(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
                   ends: list[date], standing: Standing) -> dict[str, list[Split]]:
     """Every open-cases measure at each of ``ends``, by agency, in one query."""
-    follows = ", ".join(f"CASE WHEN {referrals_condition(m)} THEN {i} END"
-                        for i, m in enumerate(measures))
-    any_referral = " OR ".join(f"({referrals_condition(m)})" for m in measures)
-    sql = OPEN_CASES_AT_ENDS_SQL.format(follows=follows, any_referral=any_referral)
+    return _open_splits(measures, len(ends), connection.execute(
+        _open_cases_sql(measures, OPEN_CASES_AT_ENDS_SQL),
+        {**standing.params(), "last": max(ends), "ends": ends}).fetchall())
+
+
+def _open_splits(measures: list[Measure], ends: int, rows: list[tuple[Any, ...]]
+                 ) -> dict[str, list[Split]]:
+    """Each open-cases measure's split at each end from rows of (measure, k, agency,
+    cases)."""
     found: dict[tuple[int, int], dict[str, float]] = {}
-    for measure, k, agency, cases in connection.execute(
-            sql, {**standing.params(), "last": max(ends), "ends": ends}).fetchall():
+    for measure, k, agency, cases in rows:
         found.setdefault((measure, k), {})[agency] = float(cases)
     results: dict[str, list[Split]] = {}
     for i, m in enumerate(measures):
         splits: list[Split] = []
-        for k in range(len(ends)):
+        for k in range(ends):
             by_agency = dict(sorted(found.get((i, k), {}).items()))
             splits.append((float(sum(by_agency.values())), by_agency))
         results[m.id] = splits
     return results
 
 
-LATEST_STATUSES_SQL = f"""
-WITH {STANDING_SQL},
-ends AS (SELECT unnest($ends::DATE[]) AS month_end)
-SELECT month_end, standing.agency, standing.action, standing.status, standing.occurred_at,
-       standing.recorded_at
-FROM standing JOIN plan_actions ON plan_actions.code = standing.action, ends
-WHERE {ACTION_STATUS_SQL} AND occurred_on <= month_end
-QUALIFY row_number() OVER (PARTITION BY month_end, standing.action
-                           ORDER BY occurred_utc DESC, recorded_at DESC, position DESC) = 1
-"""
-
 StatusRow = tuple[date, str, str, str, str, datetime]  # end, agency, action, status, ...
-
-
-def latest_statuses(connection: duckdb.DuckDBPyConnection, ends: list[date],
-                    standing: Standing) -> list[StatusRow]:
-    """Each plan action's latest reported status at each of ``ends`` (one row per action
-    that has any by then)."""
-    return connection.execute(LATEST_STATUSES_SQL,
-                              {**standing.params(), "ends": ends}).fetchall()
 
 
 def _splits_at(ends: list[date], rows: list[tuple[Any, ...]], first: int) -> list[Split]:
@@ -466,6 +490,44 @@ def _splits_at(ends: list[date], rows: list[tuple[Any, ...]], first: int) -> lis
     return splits
 
 
+def stands(standing: Standing) -> Callable[[StatusFact], bool]:
+    """``STANDS_SQL`` in Python, for facts read once per read-model state
+    (``projections.lookups``): recorded by the knowledge time and, when pinned, at or
+    before the position; not ended by both (an end without a position counts as ended,
+    as SQL's NULL makes it)."""
+    known = to_naive_utc(standing.known)
+    upto = standing.position if standing.position is not None else NO_PIN
+
+    def test(fact: StatusFact) -> bool:
+        ended = fact.ended_at is not None and fact.ended_at <= known and (
+            fact.ended_position is None or fact.ended_position <= upto)
+        return fact.recorded_at <= known and fact.position <= upto and not ended
+    return test
+
+
+def latest_statuses_of(facts: Iterable[StatusFact], actions: Iterable[str],
+                       ends: list[date], standing: Standing) -> list[StatusRow]:
+    """Each plan action's latest reported status at each of ``ends`` (a row per action
+    with any by then), from the status facts and the plan's action codes: the standing
+    report with the latest (occurred, recorded, position)."""
+    codes = set(actions)
+    test = stands(standing)
+    standing_facts = [f for f in facts if f.action in codes and test(f)]
+    rows: list[StatusRow] = []
+    for end in ends:
+        latest: dict[str, StatusFact] = {}
+        for fact in standing_facts:
+            if fact.occurred_on > end:
+                continue
+            found = latest.get(fact.action)
+            if found is None or (fact.occurred_utc, fact.recorded_at, fact.position) > (
+                    found.occurred_utc, found.recorded_at, found.position):
+                latest[fact.action] = fact
+        rows.extend((end, f.agency, f.action, f.status, f.occurred_at, f.recorded_at)
+                    for f in latest.values())
+    return rows
+
+
 def complete_at(statuses: list[StatusRow], ends: list[date]) -> list[Split]:
     """The actions-complete measure at each end, by the agency that reported completion."""
     counted: dict[str, list[int]] = {}
@@ -474,3 +536,77 @@ def complete_at(statuses: list[StatusRow], ends: list[date]) -> list[Split]:
             counted.setdefault(agency, [0] * len(ends))[ends.index(end)] += 1
     rows = [(agency, *counts) for agency, counts in sorted(counted.items())]
     return _splits_at(ends, rows, 1)
+
+
+class StateFacts:
+    """The state measures' questions besides their values at ``ends``: which agencies'
+    facts each reads over a span (``contributions``) and when the latest it reads up to
+    ``last_day`` became known (``last_known``), as known by ``standing``. The open-cases
+    measures' values at ``ends`` and their case facts by agency and segment of days
+    (``periods.Segments`` of ``spans``) come from one statement; the action statuses
+    from the status facts kept per read-model state (``projections.lookups``). A span
+    that is not whole segments is asked by ``contributions``' own statement."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, measures: list[Measure],
+                 ends: list[date], standing: Standing, spans: list[tuple[date, date]],
+                 statuses: list[StatusFact], last_day: date) -> None:
+        self.connection, self.standing, self.last_day = connection, standing, last_day
+        self.segments = Segments(spans)
+        self.statuses = [f for f in statuses if stands(standing)(f)]
+        self.open_cases = [m for m in measures if m.kind == "open_cases"]
+        self.at_ends: dict[str, list[Split]] = {}
+        self.cases: dict[tuple[str, int], tuple[int, Any]] = {}  # agency, segment
+        self.cases_latest: Any = None
+        if not self.open_cases:
+            return
+        rows = connection.execute(_open_cases_sql(self.open_cases, OPEN_CASES_AND_FACTS_SQL), {
+            **standing.params(), "last": max(ends), "ends": ends, "end": last_day,
+            "starts": self.segments.starts or [last_day],
+            "seg_ends": self.segments.ends or [last_day - timedelta(days=1)]}).fetchall()
+        self.at_ends = _open_splits(self.open_cases, len(ends),
+                                    [r[1:5] for r in rows if r[0] == 0])
+        for _, _, seg, agency, facts, latest in (r for r in rows if r[0] == 1):
+            self.cases[(agency, seg)] = (int(facts), latest)
+        self.cases_latest = next((r[5] for r in rows if r[0] == 2), None)
+
+    def _reads_statuses(self, measure: Measure) -> bool:
+        """An actions measure reads the status facts; an open-cases one the case facts."""
+        return measure.kind == "actions_complete"
+
+    def contributions(self, measures: list[Measure], start: date, window_start: date,
+                      end: date, *, by_month: bool = False
+                      ) -> dict[str, dict[str, Contribution]]:
+        """``contributions`` of state measures."""
+        run, window = self.segments.run(start, end), self.segments.index(window_start)
+        found: dict[str, dict[str, Contribution]] = {}
+        asked = [m for m in measures if not self._reads_statuses(m)]
+        if asked and (run is None or window is None):
+            found.update(contributions(self.connection, asked, start, window_start, end,
+                                       self.standing, by_month=by_month))
+        elif asked and run is not None and window is not None:
+            cases: dict[str, list[int]] = {}
+            for (agency, seg), _ in self.cases.items():
+                if seg in run:
+                    cases.setdefault(agency, []).append(seg)
+            made = {agency: Contribution(
+                any(seg >= window for seg in segs), frozenset(
+                    self.segments.months[seg] for seg in segs) if by_month else frozenset())
+                for agency, segs in sorted(cases.items())}
+            found.update({m.id: dict(made) for m in asked})
+        reports: dict[str, list[date]] = {}
+        for fact in self.statuses:
+            if start <= fact.occurred_on <= end:
+                reports.setdefault(fact.agency, []).append(fact.occurred_on)
+        made = {agency: Contribution(
+            any(day >= window_start for day in days),
+            frozenset(f"{day:%Y-%m}" for day in days) if by_month else frozenset())
+            for agency, days in sorted(reports.items())}
+        found.update({m.id: dict(made) for m in measures if self._reads_statuses(m)})
+        return found
+
+    def last_known(self, measures: list[Measure]) -> dict[str, Any]:
+        """``last_known`` of state measures, up to ``last_day``."""
+        statuses = max((f.recorded_at for f in self.statuses
+                        if f.occurred_on <= self.last_day), default=None)
+        return {m.id: statuses if self._reads_statuses(m) else self.cases_latest
+                for m in measures}

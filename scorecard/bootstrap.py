@@ -9,6 +9,12 @@ event store (``postgresql://user[:password]@host[:port]/database``) and
 ``SCORECARD_KAFKA_BOOTSTRAP`` the Kafka brokers agencies push to; the read model stays
 under the home either way. Every setting comes from ``scorecard.settings``, read once
 by the process's entry point and handed to ``Home``.
+
+Only what every command needs is imported here at the start: DuckDB and the projections
+(the read model's side) are imported by the methods that open the read model, and the
+PostgreSQL recorder only by ``eventsourcing`` when the store is PostgreSQL. A command
+that records an event then starts in about half the time it took with everything
+imported (``python -X importtime -m scorecard.cli``; tests/unit/test_cli_imports.py).
 """
 
 from __future__ import annotations
@@ -23,25 +29,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import duckdb
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import InternalError as PersistenceInternalError
 
 from domain.application import Scorecard
 from domain.errors import CommandError
 from domain.plan import load_plan_document
-from projections import engine, readmodel, snapshots
-from projections.measures import check_plan_measure
-from projections.projector import Projector
 from scorecard.access import AccessStore, ListedUser, UserDirectory, private_file
 from scorecard.recorders import POSTGRES_FACTORY_TOPIC, SQLITE_FACTORY_TOPIC
 from scorecard.settings import Settings
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from projections import snapshots
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,7 @@ class Home:
 
         A plan file is checked whole before the home is touched: a bad plan names every
         problem and leaves nothing behind."""
-        document = (load_plan_document(plan_file, check_plan_measure)
-                    if plan_file is not None else None)
+        document = _checked_plan(plan_file) if plan_file is not None else None
         self.make_private()
         app = self._application()
         try:
@@ -126,7 +129,7 @@ class Home:
                 f"SCORECARD_CIPHER_KEY_FILE is missing or wrong ({type(error).__name__})"
             ) from None
         if document is not None or not has_plan:
-            app.adopt_plan(document or load_plan_document(None, check_plan_measure))
+            app.adopt_plan(document or _checked_plan(None))
         return app
 
     def _application(self, attempts: int = 5) -> Scorecard:
@@ -168,11 +171,18 @@ class Home:
         return readmodel_key(self.path, self.settings)
 
     @contextmanager
-    def working_readmodel(self, *, wait: float = readmodel.LOCK_RETRY_SECONDS
+    def working_readmodel(self, *, wait: float | None = None
                           ) -> Iterator[duckdb.DuckDBPyConnection]:
         """The projector's own read-write file; only a projector opens it. Raises
-        ``ProjectorBusy`` when another projector holds it for longer than ``wait``.
+        ``ProjectorBusy`` when another projector holds it for longer than ``wait``
+        (default ``readmodel.LOCK_RETRY_SECONDS``).
         Its publisher (``fold_and_publish``) lets go of the file after the connection."""
+        import duckdb
+
+        from projections import readmodel, snapshots
+
+        if wait is None:
+            wait = readmodel.LOCK_RETRY_SECONDS
         path = self.readmodel_path.absolute()
         with _HELD_LOCK:  # DuckDB's file lock keeps out other processes, not other threads
             if path in _HELD:
@@ -202,6 +212,8 @@ class Home:
         """The projector's step: fold every new event into its working file and, when
         something was folded (or ``publish``, or nothing is published yet), publish a
         snapshot for readers. Returns how many events were folded."""
+        from projections.projector import Projector
+
         projector = Projector(app)
         folded = projector.catch_up(connection)
         everyone = publish or self.published() is None
@@ -245,17 +257,23 @@ class Home:
             return 0
 
     def published(self) -> snapshots.Published | None:
+        from projections import snapshots
+
         return snapshots.latest(self.snapshots_path)
 
     def wait_for(self, position: int, timeout: float) -> snapshots.Published | None:
         """The published read model once it has folded ``position`` (or after
         ``timeout`` seconds, as it is)."""
+        from projections import snapshots
+
         return snapshots.wait_for(self.snapshots_path, position, timeout)
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection to the newest published read model. Never folds: the
         projector (``scorecard project --follow``) is the read model's only writer."""
+        from projections import snapshots
+
         with snapshots.open_latest(self.snapshots_path, self.settings.duckdb_memory_limit,
                                    self.readmodel_key()) as (connection, _published):
             yield connection
@@ -277,6 +295,15 @@ class Home:
             Path(str(self.readmodel_path) + suffix).unlink(missing_ok=True)
         with self.working_readmodel() as connection:
             return self.fold_and_publish(app, connection, publish=True)
+
+
+def _checked_plan(plan_file: Path | None) -> dict[str, Any]:
+    """The plan document (the bundled plan without a file), each measure checked against
+    what the read model can count: only a new home or a new plan needs it, so the read
+    model's module is imported here rather than by every command."""
+    from projections.measures import check_plan_measure
+
+    return load_plan_document(plan_file, check_plan_measure)
 
 
 # Working files a projector of this process has open, and the publisher of each
@@ -319,6 +346,8 @@ def readmodel_key(home: Path, settings: Settings) -> str | None:
     given = _key(home, settings.readmodel_key, settings.readmodel_key_file,
                  "SCORECARD_READMODEL_KEY_FILE", "read-model key")
     if given is not None:
+        from projections import engine
+
         try:
             return engine.check_key(given)
         except engine.KeyRefused as refused:
@@ -350,6 +379,9 @@ def derive_readmodel_key(cipher: str) -> str:
     256 bits, base64): the projector and a write page derive it; a read page is given
     it (``SCORECARD_READMODEL_KEY``), so it can read the board's figures without the key
     to the record."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                    info=READMODEL_KEY_INFO).derive(cipher.encode("utf-8"))
     return base64.b64encode(derived).decode("ascii")
@@ -357,6 +389,8 @@ def derive_readmodel_key(cipher: str) -> str:
 
 def new_cipher_key() -> str:
     """A new 256-bit key, base64-encoded, for ``SCORECARD_CIPHER_KEY``."""
+    from eventsourcing.cryptography import AESCipher
+
     return AESCipher.create_key(32)
 
 

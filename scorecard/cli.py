@@ -1,6 +1,10 @@
 """``scorecard``: the command line of the agency event contract (section 5), and a few more.
 
 Each command is a thin shell: parse arguments, call the core, print the answer.
+
+A command imports the read model's side (DuckDB, the projections, the renderers) only
+when it reads the read model: most commands record an event, and every one is a new
+process, so what is imported at the start is paid on each (the tests run hundreds).
 """
 
 from __future__ import annotations
@@ -13,9 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
-
-import duckdb
+from typing import TYPE_CHECKING, TypeVar
 
 from domain.application import Scorecard
 from domain.contract import EVENT_TYPES, MONTH, SECTORS, decode_message
@@ -26,38 +28,12 @@ from domain.users import ROLES
 from ingest.file_push import produce_file, push_file, push_message
 from ingest.kafka_messages import TOPIC
 from ingest.kafka_worker import BATCH_SIZE, WorkerSettings
-from projections.audit import audit_trail
-from projections.disclosure import (
-    AUDIENCES,
-    disclosed_report,
-    disclosed_restatements,
-)
-from projections.evidence import check_signature, evidence
-from projections.outliers import confirmed_figures, flag_return
-from projections.rejected import View, list_rejected
-from projections.report import build_report, load_plan
-from projections.restatements import restatements
-from projections.returns import data_quality, returns_calendar
-from projections.snapshots import Published
+from projections.audiences import AUDIENCES
 from scorecard.access import AccessStore
 from scorecard.bootstrap import Home, ProjectorBusy, actor, head_of, new_cipher_key
 from scorecard.demo.feed import DEFAULT_SECONDS_PER_DAY
-from scorecard.packs import stated_hash, verify, write_pack
-from scorecard.rendering import (
-    as_json,
-    render_audit,
-    render_calendar,
-    render_disclosed_text,
-    render_quality,
-    render_rejected,
-    render_restatements,
-    render_text,
-    report_csv,
-    report_json,
-)
 from scorecard.service import DEFAULT_INTERVAL, Process, follow, run_together
 from scorecard.settings import STORE_ACCESS, Settings, markdown_table
-from scorecard.workers import run_workers
 from scorecard_ui.session_tokens import SessionTokens
 from scorecard_ui.throttle import (
     Locked,
@@ -66,6 +42,12 @@ from scorecard_ui.throttle import (
     said,
     unlock_sign_in,
 )
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from projections.rejected import View
+    from projections.snapshots import Published
 
 T = TypeVar("T")
 
@@ -316,6 +298,8 @@ def _push_to_kafka(bootstrap: str, security: tuple[tuple[str, str], ...],
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from scorecard.workers import run_workers
+
     home = Home.from_settings(args.settings)
     if not home.kafka_bootstrap:
         raise CommandError("set SCORECARD_KAFKA_BOOTSTRAP to the Kafka brokers to ingest from")
@@ -333,6 +317,16 @@ def _window(args: argparse.Namespace) -> tuple[date, date | None]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from projections.disclosure import disclosed_report
+    from projections.report import build_report
+    from scorecard.rendering import (
+        as_json,
+        render_disclosed_text,
+        render_text,
+        report_csv,
+        report_json,
+    )
+
     as_at, from_day = _window(args)
     with _read_model(args) as (app, connection):
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
@@ -353,6 +347,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from projections.disclosure import disclosed_restatements
+    from projections.restatements import restatements
+    from scorecard.rendering import as_json, render_restatements
+
     as_at, from_day = _window(args)
     with _read_model(args) as (app, connection):
         diff = restatements(connection, as_at=as_at, known_at=_known_at(args, app),
@@ -365,6 +363,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_pack(args: argparse.Namespace) -> int:
     """A meeting's reproducible pack (CSV and printable HTML) into --out."""
+    from scorecard.packs import stated_hash, write_pack
+
     home, app = _opened(args)
     meeting = _parse(parse_day, args.meeting, "--meeting")
     from_day = _parse(parse_day, args.from_day, "--from") if args.from_day else None
@@ -380,6 +380,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 def cmd_verify_pack(args: argparse.Namespace) -> int:
     """Check each pack's stated hash against its content: 0 if every one matches."""
+    from scorecard.packs import stated_hash, verify
+
     failed = 0
     for name in args.files:
         try:
@@ -394,6 +396,10 @@ def cmd_verify_pack(args: argparse.Namespace) -> int:
 
 
 def cmd_returns(args: argparse.Namespace) -> int:
+    from projections.report import load_plan
+    from projections.returns import returns_calendar
+    from scorecard.rendering import as_json, render_calendar
+
     if not MONTH.match(args.month):
         raise CommandError(f"--month {args.month!r} is not a month in the form YYYY-MM")
     with _read_model(args) as (app, connection):
@@ -404,6 +410,10 @@ def cmd_returns(args: argparse.Namespace) -> int:
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
+    from projections.report import load_plan
+    from projections.returns import data_quality
+    from scorecard.rendering import as_json, render_quality
+
     with _read_model(args) as (app, connection):
         rows = data_quality(connection, load_plan(connection), _known_at(args, app),
                             args.agency)
@@ -466,6 +476,9 @@ def cmd_exception_review(args: argparse.Namespace) -> int:
 
 def cmd_exception_list(args: argparse.Namespace) -> int:
     """Every measure's exception flag for the as-at month, as known."""
+    from projections.report import build_report
+    from scorecard.rendering import as_json
+
     as_at, from_day = _window(args)
     with _read_model(args) as (app, connection):
         report = build_report(connection, as_at=as_at, known_at=_known_at(args, app),
@@ -486,6 +499,9 @@ def cmd_exception_list(args: argparse.Namespace) -> int:
 
 def cmd_evidence(args: argparse.Namespace) -> int:
     """The events behind a measure's figure; with --verify, each signature checked again."""
+    from projections.evidence import check_signature, evidence
+    from scorecard.rendering import as_json
+
     as_at, from_day = _window(args)
     with _read_model(args) as (app, connection):
         found = evidence(connection, args.measure, as_at=as_at,
@@ -512,6 +528,10 @@ def cmd_evidence(args: argparse.Namespace) -> int:
 
 def cmd_outliers_check(args: argparse.Namespace) -> int:
     """The figures a return would make that the outlier rule questions (nothing is sent)."""
+    from projections.outliers import flag_return
+    from projections.report import load_plan
+    from scorecard.rendering import as_json
+
     home, app = _opened(args)
     if not Path(args.file).is_file():
         raise CommandError(f"no such file: {args.file}")
@@ -537,6 +557,9 @@ def cmd_outliers_check(args: argparse.Namespace) -> int:
 
 def cmd_outliers_list(args: argparse.Namespace) -> int:
     """Figures confirmed after being questioned at entry, and their follow-up marks."""
+    from projections.outliers import confirmed_figures
+    from scorecard.rendering import as_json
+
     with _read_model(args) as (app, connection):
         rows = confirmed_figures(connection, _known_at(args, app), args.agency)
     if args.json:
@@ -583,6 +606,9 @@ def cmd_rules_set(args: argparse.Namespace) -> int:
 
 
 def cmd_rejected(args: argparse.Namespace) -> int:
+    from projections.rejected import list_rejected
+    from scorecard.rendering import as_json, render_rejected
+
     # An agency's list is its own rejections only; quarantine is asked for by name.
     view: View = "quarantine" if args.quarantine else "own" if args.agency else "all"
     with _read_model(args) as (_app, connection):
@@ -650,6 +676,9 @@ def _reading(home: Home, app: Scorecard) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from projections.audit import audit_trail
+    from scorecard.rendering import as_json, render_audit
+
     home, app = _opened(args)
     since = _known_at(args, app, "since") if args.since else None
     with _reading(home, app) as connection:

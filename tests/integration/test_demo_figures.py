@@ -19,8 +19,10 @@ import duckdb
 import pytest
 
 from domain.timekeeping import end_of_day
-from projections import fact_counts, symbols
+from projections import fact_counts, lookups, symbols
+from projections import report as report_module
 from projections.breakdowns import breakdowns
+from projections.readmodel import SCHEMA
 from projections.report import (
     Report,
     ReportBuilder,
@@ -489,15 +491,35 @@ def test_the_recorded_counts_give_the_report_its_aggregates_give(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The report answers its flow measures from the counts the projector recorded
-    (``projections/fact_counts.py``); with none recorded it writes each aggregate out, as
-    it did before. Both give the same report, to the last field."""
+    (``projections/fact_counts.py``, all in one statement) and its state measures'
+    other questions with their open cases (``standing.StateFacts``); with no counts
+    recorded and without that statement it writes each aggregate out, as it did before.
+    Both give the same report, to the last field."""
     measures = scorecard_measures(ReportBuilder(demo, as_at=date(2015, 12, 16),
                                                 known_at=PUBLISHED).plan)
     assert len(fact_counts.counts_of(measures)) > 10
     assert fact_counts.ids_for(measures, fact_counts.recorded(demo)) is not None  # in use
     fast = build_report(demo, as_at=date.fromisoformat(as_at), known_at=known_at,
                         from_day=date(2014, 4, 1)).to_json()
-    monkeypatch.setattr(fact_counts, "recorded", lambda _connection: {})
+    # As if none were recorded (the recorded ids are read once per read-model state).
+    monkeypatch.setattr(fact_counts, "ids_for", lambda _measures, _ids: None)
+    monkeypatch.setattr(report_module, "StateFacts", lambda *_args: None)
     written_out = build_report(demo, as_at=date.fromisoformat(as_at), known_at=known_at,
                                from_day=date(2014, 4, 1)).to_json()
     assert fast == written_out
+
+
+def test_the_small_tables_are_read_once_per_state_of_the_read_model(
+    demo: duckdb.DuckDBPyConnection,
+) -> None:
+    """A report's lookups (rules, approvals, notes, ...) are read once per (file,
+    tracking positions) and kept; an in-memory database, which has no file to tell two
+    apart, is read afresh each time."""
+    kept = lookups.lookups(demo)
+    reads = lookups.memo().reads
+    assert lookups.lookups(demo) is kept
+    build_report(demo, as_at=date(2015, 12, 16), known_at=PUBLISHED)
+    memory = duckdb.connect()
+    memory.execute(SCHEMA)
+    assert lookups.lookups(memory) is not lookups.lookups(memory)
+    assert lookups.memo().reads == reads

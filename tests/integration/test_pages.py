@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -20,9 +21,13 @@ APP = str(Path(__file__).parents[2] / "scorecard_ui" / "app.py")
 NOW = datetime.now(UTC)
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
-    home = Home(tmp_path / "home")
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The home the pages are driven over, built once for the module: its four users'
+    password hashes (scrypt at the deployed cost) take seconds of CPU, and every test
+    needs the same home. Never handed to a test: each gets a copy (``home``)."""
+    folder = tmp_path_factory.mktemp("pages-template")
+    home = Home(folder / "home")
     app = home.open()
     key = register(app, "nspcc-helpline")
     register(app, "racs")
@@ -30,12 +35,22 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
                 for n in range(1, 8)]
     contacts.append(event("helpline.contact", "bad", "2015-10-09", agency="nspcc-helpline",
                           channel="fax"))
-    push_file(app, write_jsonl(tmp_path / "h.jsonl", contacts), agency="nspcc-helpline",
+    push_file(app, write_jsonl(folder / "h.jsonl", contacts), agency="nspcc-helpline",
               key=key, now=NOW)
     for username, role, agency in (("chair", "board", None), ("cllr", "scrutiny", None),
                                    ("root", "administrator", None),
                                    ("helpline", "agency", "nspcc-helpline")):
         app.add_user(username, role, agency, f"{username}-password", by="test")
+    app.close()  # SQLite's files whole on disk before they are copied
+    return home.path
+
+
+@pytest.fixture
+def home(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
+    """A copy of the module's home for this test to change, with the projector running
+    as the pages see it (the read model is made in the copy, by that projector)."""
+    home = Home(tmp_path / "home")
+    shutil.copytree(template, home.path, symlinks=True)
     with seen_by_the_pages(home, monkeypatch):
         yield home
 

@@ -90,6 +90,33 @@ def test_between_checkpoints_a_snapshot_is_the_base_and_a_copy_of_the_log(
         assert not first.file.exists()  # superseded twice over: pruned
 
 
+def test_a_log_grown_too_long_is_published_before_the_new_base_is_made(
+        home: Home, app: Scorecard, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What was just folded does not wait for the checkpoint and the whole copy of a new
+    base: here making the new base fails, and the batch is readable all the same (on the
+    old base and the log)."""
+    key = register(app)
+    add(app, key, 0, 5)
+    store = home.open_store()
+    with home.working_readmodel() as connection:
+        home.fold_and_publish(store, connection, publish=True)
+        first = home.published()
+        assert first is not None
+
+        def no_room(*_args: object) -> None:
+            raise OSError("no space left on device")
+
+        monkeypatch.setattr(snapshots, "REBASE_BYTES", 0)
+        monkeypatch.setattr(snapshots.Publisher, "_rebase", no_room)
+        add(app, key, 5, 4)
+        with pytest.raises(OSError, match="no space"):
+            home.fold_and_publish(store, connection)
+        published = home.published()
+        assert published is not None and published.file != first.file
+        assert published.file.stat().st_ino == first.file.stat().st_ino  # the old base
+        assert facts_published(home) == 9
+
+
 def test_a_checkpoint_the_projector_did_not_make_is_never_published_on_the_old_base(
         home: Home, app: Scorecard) -> None:
     """Once the working file's own bytes have changed, its log no longer applies to the

@@ -1,0 +1,150 @@
+"""The read model's small tables, read once per state of the read model.
+
+A report asks a dozen small questions besides its figures (the plan, the RAG rules in
+force, the approvals, the month's acceptance, the exception notes and reviews, the plan
+actions and their reported statuses, which returns had arrived, which counts the
+projector recorded). Each costs DuckDB 0.2-0.6 ms of fixed cost to set up however small
+its table, so together they were a fifth of the demo's report. They change only when the
+projector folds something, which moves a tracking position; between folds (and for ever
+in a published snapshot, which is never written) the same rows answer every report. So
+they are read here once per (database file, tracking positions) and the report's
+knowledge time is applied in Python, by the same rules the SQL applied: a row is known
+when recorded by the knowledge time, and a fact stands as ``standing.STANDS_SQL`` says.
+
+An in-memory database (no file) is read afresh for every report: two of them may hold
+different rows at the same positions.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+
+from domain.contract import ACTION_STATUS_TYPE, EXCEPTION_NOTE_TYPE, types_sql
+from projections import fact_counts
+from projections.exceptions import NoteRow, ReviewRow
+from projections.returns import NOT_A_RETURN_SQL
+from projections.standing import StatusFact
+
+# The database's file and its trackers' positions (a join, not two scalar subqueries:
+# DuckDB took five times as long to set those up).
+KEY_SQL = """
+SELECT d.path, t.name, t.position FROM duckdb_databases() d LEFT JOIN tracking t ON true
+WHERE d.database_name = current_database() ORDER BY t.name
+"""
+
+# A fact's standing times, as the standing SQL reads them (``standing.STANDS_SQL``).
+TIMES = "recorded_at, position, ended_at, ended_position"
+
+# Every report of a plan action's status (whether its action is in the plan is the
+# reader's to ask: ``standing.latest_statuses_of``).
+STATUSES_SQL = f"""
+SELECT agency, action, status, occurred_at, occurred_on, occurred_utc, {TIMES} FROM facts
+WHERE {types_sql([ACTION_STATUS_TYPE])} ORDER BY position
+"""
+NOTES_SQL = f"""
+SELECT agency, event_id, payload, recorded_at, ended_at FROM facts
+WHERE {types_sql([EXCEPTION_NOTE_TYPE])} ORDER BY position
+"""
+# Each agency's first return event of each month (``returns.ARRIVALS_SQL`` as known at
+# any time: the first event known by K is this one if it was known by K).
+ARRIVALS_SQL = f"""
+SELECT agency, strftime(occurred_on, '%Y-%m'), min(recorded_at) FROM facts
+WHERE {NOT_A_RETURN_SQL} AND supersedes IS NULL GROUP BY ALL
+"""
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """The small tables of one state of the read model (rows in their stored order)."""
+
+    plan_document: str | None
+    rules: list[tuple[str, str, datetime, str, str, int]]  # measure, rules, at, by, why, pos
+    acceptances: list[tuple[str, datetime, int, int]]  # month, accepted_at, position, pinned
+    approvals: list[tuple[str, str, datetime]]  # agency, month, approved_at
+    counts: dict[str, int]  # the recorded counts' ids by key (``fact_counts``)
+    notes: list[NoteRow]  # every exception note fact, in log order
+    reviews: list[ReviewRow]  # every review, in log order
+    actions: list[tuple[str, str, str, date]]  # code, title, lead, due, in plan order
+    statuses: list[StatusFact]
+    arrivals: dict[tuple[str, str], datetime]  # (agency, YYYY-MM) -> first return known
+
+
+def read(connection: duckdb.DuckDBPyConnection) -> Lookups:
+    """Every small table, read now."""
+    plan = connection.execute("SELECT document FROM plan").fetchone()
+    return Lookups(
+        plan_document=plan[0] if plan else None,
+        rules=connection.execute(
+            "SELECT measure_id, rules, recorded_at, changed_by, reason, position "
+            "FROM measure_rules ORDER BY recorded_at, position").fetchall(),
+        acceptances=connection.execute(
+            "SELECT month, accepted_at, position, pinned_position FROM acceptances "
+            "ORDER BY position").fetchall(),
+        approvals=connection.execute(
+            "SELECT agency, month, approved_at FROM approvals").fetchall(),
+        counts=fact_counts.recorded(connection),
+        notes=connection.execute(NOTES_SQL).fetchall(),
+        reviews=connection.execute(
+            "SELECT measure_id, month, agency, note_event_id, decision, comment, "
+            "reviewed_at, reviewed_by FROM exception_reviews ORDER BY position").fetchall(),
+        actions=connection.execute(
+            "SELECT code, title, lead, due FROM plan_actions ORDER BY ord").fetchall(),
+        statuses=[StatusFact(*row) for row in connection.execute(STATUSES_SQL).fetchall()],
+        arrivals={(agency, month): first for agency, month, first in
+                  connection.execute(ARRIVALS_SQL).fetchall()},
+    )
+
+
+class _Memo:
+    """The lookups of the most recent read-model states, by (file, inode, positions)."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self.reads = 0  # states actually read, for tests and monitoring
+        self._kept: OrderedDict[tuple[Any, ...], Lookups] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def lookups(self, connection: duckdb.DuckDBPyConnection) -> Lookups:
+        rows = connection.execute(KEY_SQL).fetchall()
+        path = rows[0][0] if rows else None
+        key: tuple[Any, ...] | None = None
+        if path and path != ":memory:":
+            try:
+                # A file deleted and made again (a rebuilt demo) is a new inode.
+                key = (path, os.stat(path).st_ino, *(row[1:] for row in rows))
+            except OSError:
+                key = None
+        if key is not None:
+            with self._lock:
+                found = self._kept.get(key)
+                if found is not None:
+                    self._kept.move_to_end(key)
+                    return found
+        fresh = read(connection)
+        if key is not None:
+            with self._lock:
+                self.reads += 1
+                self._kept[key] = fresh
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+        return fresh
+
+
+_memo = _Memo()
+
+
+def lookups(connection: duckdb.DuckDBPyConnection) -> Lookups:
+    """The small tables of the read model ``connection`` reads, read once per state."""
+    return _memo.lookups(connection)
+
+
+def memo() -> _Memo:
+    """The process's kept lookups (for tests and monitoring)."""
+    return _memo
