@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -120,7 +121,8 @@ def main() -> None:
     if options.child:
         child(Path(options.child[0]), options.child[1])
         return
-    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, demo report (uncached)", flush=True)
+    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, demo report (uncached), "
+          f"load average {load()}", flush=True)
     if options.home:
         found = measure(Path(options.home) / "readmodel.duckdb", options.runs)
     else:
@@ -130,6 +132,13 @@ def main() -> None:
     if options.json:
         print(json.dumps(found))
     report(found)
+    print(f"# load average {load()} at the end (the machine may be shared: read the "
+          "ratios to the scan, and CPU time, before wall time)", flush=True)
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages, which say how far wall times are inflated."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

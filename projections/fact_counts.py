@@ -272,7 +272,8 @@ def contributions(answers: Statements, measures: list[Measure], start: date,
                   by_month: bool = False) -> dict[str, dict[str, Contribution]]:
     """``standing.contributions`` of flow measures from the recorded counts: a measure
     reads the facts of its numerator and of its denominator."""
-    found = answers.presence(counts_of(measures), start, window_start, end, standing)
+    found = answers.presence(counts_of(measures), start, window_start, end, standing,
+                             by_month=by_month)
     results: dict[str, dict[str, Contribution]] = {}
     for measure in measures:
         merged: dict[str, Presence] = {}
@@ -349,7 +350,9 @@ class Statements:
         return by_month(self.connection, counts, self.ids, months, standing)
 
     def presence(self, counts: list[Count], start: date, window_start: date, end: date,
-                 standing: Standing) -> dict[str, dict[str, Presence]]:
+                 standing: Standing, *, by_month: bool = True
+                 ) -> dict[str, dict[str, Presence]]:
+        """The agencies with each count's facts (and, ``by_month``, their months)."""
         return presence(self.connection, counts, self.ids, start, window_start, end, standing)
 
     def first_seen(self, count: Count, months: list[Span], standing: Standing) -> list[float]:
@@ -364,10 +367,10 @@ class Tally(Statements):
     not whole segments, or of another standing, is asked by its own statement."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, ids: Mapping[str, int],
-                 spans: list[Span], standing: Standing, pinned: int | None) -> None:
+                 segments: Segments, standing: Standing, pinned: int | None) -> None:
         super().__init__(connection, ids)
         self.standing, self.pinned = standing, pinned
-        self.segments = Segments(spans)
+        self.segments = segments
         self.months = self.segments.months
         self.parts: dict[bool, dict[tuple[int, str, int], _Part]] = {True: {}, False: {}}
         if not self.segments.starts:
@@ -385,10 +388,11 @@ class Tally(Statements):
                     kept[(count_id, agency, k)] = part if before is None else _added(
                         before, part)
 
-    def _ask(self, start: date, end: date, standing: Standing
+    def _ask(self, start: date, end: date, standing: Standing, *, monthly: bool = False
              ) -> tuple[range, dict[tuple[int, str, int], _Part]] | None:
-        """The segments of [start, end] and the parts of ``standing``, if answerable."""
-        run = self.segments.run(start, end)
+        """The segments of [start, end] (each in one month, if ``monthly``) and the parts
+        of ``standing``, if answerable."""
+        run = self.segments.monthly(start, end) if monthly else self.segments.run(start, end)
         if run is None or standing.known != self.standing.known:
             return None
         if standing.position == self.standing.position:
@@ -432,7 +436,7 @@ class Tally(Statements):
 
     def by_month(self, counts: list[Count], months: list[Span], standing: Standing
                  ) -> dict[str, list[float]]:
-        asked = self._ask(months[0][0], months[-1][1], standing)
+        asked = self._ask(months[0][0], months[-1][1], standing, monthly=True)
         if asked is None:
             return super().by_month(counts, months, standing)
         found = self._gather(counts, asked)
@@ -451,8 +455,9 @@ class Tally(Statements):
         return results
 
     def presence(self, counts: list[Count], start: date, window_start: date, end: date,
-                 standing: Standing) -> dict[str, dict[str, Presence]]:
-        asked = self._ask(start, end, standing)
+                 standing: Standing, *, by_month: bool = True
+                 ) -> dict[str, dict[str, Presence]]:
+        asked = self._ask(start, end, standing, monthly=by_month)
         window = self.segments.index(window_start)
         if asked is None or window is None:
             return super().presence(counts, start, window_start, end, standing)
@@ -461,12 +466,13 @@ class Tally(Statements):
         for count in counts:
             results[key(count)] = {
                 agency: (any(k >= window for k, _ in parts),
-                         frozenset(self.months[k] for k, _ in parts))
+                         frozenset(self.months[k] for k, _ in parts) if by_month
+                         else frozenset())
                 for agency, parts in found[self.ids[key(count)]].items()}
         return results
 
     def first_seen(self, count: Count, months: list[Span], standing: Standing) -> list[float]:
-        asked = self._ask(months[0][0], months[-1][1], standing)
+        asked = self._ask(months[0][0], months[-1][1], standing, monthly=True)
         if asked is None:
             return super().first_seen(count, months, standing)
         first: dict[str, int] = {}

@@ -73,12 +73,16 @@ class Lookups:
     reviews: list[ReviewRow]  # every review, in log order
     actions: list[tuple[str, str, str, date]]  # code, title, lead, due, in plan order
     statuses: list[StatusFact]
-    arrivals: dict[tuple[str, str], datetime]  # (agency, YYYY-MM) -> first return known
+    arrivals: dict[str, dict[str, datetime]]  # YYYY-MM -> agency -> first return known
+    agencies: frozenset[str]  # every agency with a fact
 
 
 def read(connection: duckdb.DuckDBPyConnection) -> Lookups:
     """Every small table, read now."""
     plan = connection.execute("SELECT document FROM plan").fetchone()
+    arrivals: dict[str, dict[str, datetime]] = {}
+    for agency, month, first in connection.execute(ARRIVALS_SQL).fetchall():
+        arrivals.setdefault(month, {})[agency] = first
     return Lookups(
         plan_document=plan[0] if plan else None,
         rules=connection.execute(
@@ -97,8 +101,8 @@ def read(connection: duckdb.DuckDBPyConnection) -> Lookups:
         actions=connection.execute(
             "SELECT code, title, lead, due FROM plan_actions ORDER BY ord").fetchall(),
         statuses=[StatusFact(*row) for row in connection.execute(STATUSES_SQL).fetchall()],
-        arrivals={(agency, month): first for agency, month, first in
-                  connection.execute(ARRIVALS_SQL).fetchall()},
+        arrivals=arrivals,
+        agencies=frozenset(a for by_agency in arrivals.values() for a in by_agency),
     )
 
 

@@ -91,15 +91,16 @@ def _months_between(start: date, last: date) -> tuple[Span, ...]:
 class Segments:
     """Days cut into runs so that each of a report's questions is a run of whole
     segments: cut at every question's first day and the day after its last, and at the
-    first day of every month between (so each segment lies in one calendar month).
-    Facts grouped by segment then answer every question by adding segments up."""
+    first day of every month of the ``monthly`` spans (the questions asked month by
+    month: there each segment lies in one calendar month). Facts grouped by segment
+    then answer every question by adding segments up. Months are cut only where asked
+    (a plan's whole span, cut by month, would multiply the groups)."""
 
-    def __init__(self, spans: list[Span]) -> None:
-        cuts = sorted({day for start, end in spans if start <= end
-                       for day in (start, end + timedelta(days=1))})
-        if cuts:
-            cuts = sorted({*cuts, *(first for first, _ in months_between(cuts[0], cuts[-1])
-                                    if first > cuts[0])})
+    def __init__(self, spans: list[Span], monthly: list[Span]) -> None:
+        cuts = sorted({day for start, end in [*spans, *monthly] if start <= end
+                       for day in (start, end + timedelta(days=1))}
+                      | {first for start, end in monthly if start <= end
+                         for first, _ in months_between(start, end)})
         self.starts = cuts[:-1]
         self.ends = [cut - timedelta(days=1) for cut in cuts[1:]]
         self.months = [f"{start:%Y-%m}" for start in self.starts]  # each segment's
@@ -116,3 +117,11 @@ class Segments:
     def index(self, start: date) -> int | None:
         """The segment that begins on ``start``, if one does."""
         return self._first.get(start)
+
+    def monthly(self, start: date, end: date) -> range | None:
+        """``run`` of [start, end] when each of its segments lies in one month."""
+        run = self.run(start, end)
+        if run is None or any(first not in self._first for first, _ in
+                              months_between(start, end) if first > start):
+            return None
+        return run

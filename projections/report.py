@@ -33,6 +33,7 @@ from projections.measures import (
 )
 from projections.metadata import measure_metadata
 from projections.periods import (
+    Segments,
     Span,
     complete_months,
     last_complete_month,
@@ -76,6 +77,11 @@ from projections.statistics import (
 from projections.trend import MIN_POINTS, TEST_NAME, Trend, trend
 
 TREND_MONTHS = 6
+# The most (segment, count, agency) groups a report asks the recorded counts for in one
+# statement (``fact_counts.Tally``): beyond it (a national read model: hundreds of
+# agencies), each question is asked by its own statement, whose fixed cost is then
+# small beside its scan, rather than handing Python a row per group.
+TALLY_GROUPS = 20_000
 __all__ = ["months_ending", "period_window"]  # imported from here by other modules
 
 
@@ -398,17 +404,24 @@ class ReportBuilder:
                                []).append(measure)
         months = self._monthly_span(flows)
         first = self.as_at.replace(day=1)
-        spans = [*windows, *(self._contribution_window(w) for w in windows),
-                 (first, self.as_at)]
-        if ids is not None:  # every question below, asked of the recorded counts at once
-            self._answers = fact_counts.Tally(
-                self.connection, ids, [*spans, *self._first_seen_spans(flows), *(
-                    [(months[0][0], months[-1][1])] if months else [])], self.standing,
-                pinned)
+        contributing = [self._contribution_window(w) for w in windows]
+        # The days each question asks about, and those it asks about month by month.
+        segments = Segments([*windows, *contributing, (first, self.as_at)], [
+            *self._first_seen_spans(flows), *([(months[0][0], months[-1][1])] if months
+                                              else []),
+            *(contributing if self.plan.returns is None else [])])
+        if ids is not None and len(segments.starts) * len(ids) * max(
+                1, len(self.lookups.agencies)) <= TALLY_GROUPS:
+            # every question below, asked of the recorded counts at once
+            self._answers = fact_counts.Tally(self.connection, ids, segments, self.standing,
+                                              pinned)
+        elif ids is not None:
+            self._answers = fact_counts.Statements(self.connection, ids)
         states = [m for m in measures if m.kind != "flow"]
         if states:  # and the state measures' (with their values as known) at once
-            self._states = StateFacts(self.connection, states, self._state_ends(), self.standing,
-                                      spans, self.lookups.statuses, self.as_at)
+            self._states = StateFacts(self.connection, states, self._state_ends(),
+                                      self.standing, segments, self.lookups.statuses,
+                                      self.as_at)
         for window, group in windows.items():
             span = self._contribution_window(window)
             flowing = [m for m in group if m.kind == "flow"]
@@ -534,8 +547,8 @@ class ReportBuilder:
         if self._arrived is None:
             month = last_complete_month(self.as_at)
             key, known = f"{month:%Y-%m}", to_naive_utc(self.known_at)
-            self._arrived = {agency for (agency, arrived), first in self.lookups.arrivals.items()
-                             if arrived == key and first <= known} | {
+            self._arrived = {agency for agency, first in
+                             self.lookups.arrivals.get(key, {}).items() if first <= known} | {
                 agency for agency, approved in self.approved() if approved == f"{month:%Y-%m}"}
         return self._arrived
 

@@ -548,10 +548,10 @@ class StateFacts:
     that is not whole segments is asked by ``contributions``' own statement."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                 ends: list[date], standing: Standing, spans: list[tuple[date, date]],
+                 ends: list[date], standing: Standing, segments: Segments,
                  statuses: list[StatusFact], last_day: date) -> None:
         self.connection, self.standing, self.last_day = connection, standing, last_day
-        self.segments = Segments(spans)
+        self.segments = segments
         self.statuses = [f for f in statuses if stands(standing)(f)]
         self.open_cases = [m for m in measures if m.kind == "open_cases"]
         self.at_ends: dict[str, list[Split]] = {}
@@ -577,7 +577,8 @@ class StateFacts:
                       end: date, *, by_month: bool = False
                       ) -> dict[str, dict[str, Contribution]]:
         """``contributions`` of state measures."""
-        run, window = self.segments.run(start, end), self.segments.index(window_start)
+        run = self.segments.monthly(start, end) if by_month else self.segments.run(start, end)
+        window = self.segments.index(window_start)
         found: dict[str, dict[str, Contribution]] = {}
         asked = [m for m in measures if not self._reads_statuses(m)]
         if asked and (run is None or window is None):
