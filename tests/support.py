@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,10 +89,22 @@ def write_jsonl(path: Path, messages: list[dict[str, Any]]) -> Path:
     return path
 
 
+@functools.cache
+def _bundled_plan() -> dict[str, Any]:
+    return load_plan_document()
+
+
+def bundled_plan() -> dict[str, Any]:
+    """The bundled plan's document, read and checked once per test process (a read takes
+    a tenth of a second, and property tests make an application per example); each call
+    gets its own copy to change."""
+    return copy.deepcopy(_bundled_plan())
+
+
 def memory_app(env: dict[str, str] | None = None) -> Scorecard:
     """An application with the bundled plan, in memory unless ``env`` names a store."""
     app = Scorecard(env=env or {"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    app.adopt_plan(load_plan_document())
+    app.adopt_plan(bundled_plan())
     return app
 
 
