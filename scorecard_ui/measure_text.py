@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from projections.statistics import OFF_COURSE, ON_COURSE
 from scorecard_ui.figures import shown
 from scorecard_ui.formatting import uk_month
 
@@ -58,7 +59,20 @@ def forecast_text(m: Measure) -> str:
 
     return (f"{f['outlook'].capitalize()}: {figure(f['value'])} expected "
             f"({figure(f['low'])} to {figure(f['high'])}); "
-            f"{f['p_meet']:.0%} chance of meeting the target")
+            f"{chance_text(f['p_meet'])} chance of meeting the target")
+
+
+def chance_text(p_meet: float) -> str:
+    """The chance of meeting the target as a whole percentage, except where rounding
+    would carry it across the line between outlooks: 0.895 is "at risk", and "90%" beside
+    it would contradict the tag, so it reads "just under 90%"."""
+    whole = f"{p_meet:.0%}"
+    for line in (ON_COURSE, OFF_COURSE):
+        if p_meet < line <= round(p_meet, 2):
+            return f"just under {line:.0%}"
+        if round(p_meet, 2) <= line < p_meet:
+            return f"just over {line:.0%}"
+    return whole
 
 
 def rate_text(m: Measure) -> str:

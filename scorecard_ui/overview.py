@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.plan import Plan
+from projections.statistics import OFF_COURSE, ON_COURSE
 from scorecard_ui.formatting import uk_date
 from scorecard_ui.html_table import Column, HtmlTable, Markup, escape
 from scorecard_ui.measure_text import (
@@ -211,4 +212,5 @@ def legend_html() -> str:
     parts = "; ".join(f"{status_tag(s)} {escape(w)}" for s, w in words.items())
     return (f"<p class='sc-legend'>{parts}. A priority or objective shows the worst "
             "status under it, with the counts. Forecast: the chance of meeting the "
-            "period's target at the current rate.</p>")
+            f"period's target at the current rate: on course at {ON_COURSE:.0%} or more, "
+            f"off course at {OFF_COURSE:.0%} or less, at risk between.</p>")

@@ -44,6 +44,9 @@ table.sc-table a:focus { outline: 3px solid #ffdd00; background: #ffdd00; color:
 .sc-small { font-size: 0.8rem; color: #505a5f; display: block; }
 .sc-tag { display: inline-block; padding: 0.05rem 0.4rem; font-weight: 700;
   border-radius: 2px; white-space: nowrap; }
+/* In a narrow table column a tag wraps rather than running past the cell's edge, where
+   the table's box cut "Red, no note" to "Red, no not" at 1400 px wide. */
+table.sc-table td .sc-tag { white-space: normal; }
 .sc-tag-red { background: #f4cdc6; color: #942514; }
 .sc-tag-amber { background: #fff7bf; color: #594d00; }
 .sc-tag-green { background: #cce2d8; color: #005a30; }

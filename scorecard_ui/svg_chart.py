@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from scorecard_ui.formatting import uk_date
 
@@ -79,6 +79,31 @@ def summary(chart: LineChart) -> str:
     return " ".join(parts) + " The table below the chart gives every value."
 
 
+LABEL_GAP = 84  # the least distance between two axis labels' centres ("Sep 2015" is ~50)
+LABEL_HALF = 28  # half a month label: a label nearer the edge than this is anchored to it
+
+
+def _axis_labels(days: Sequence[date], x: Callable[[date], float]
+                 ) -> list[tuple[date, str, float]]:
+    """The days to label on the x axis, with each label's anchor and position: the last
+    day always (the as-at day), then going back every day at least ``LABEL_GAP`` from the
+    last one labelled, so labels never overlap, and none runs off either edge."""
+    chosen: list[date] = []
+    for d in reversed(days):
+        if not chosen or x(chosen[-1]) - x(d) >= LABEL_GAP:
+            chosen.append(d)
+    placed = []
+    for d in reversed(chosen):
+        at = x(d)
+        if at + LABEL_HALF > WIDTH:
+            placed.append((d, "end", float(WIDTH - 2)))
+        elif at - LABEL_HALF < 0:
+            placed.append((d, "start", 2.0))
+        else:
+            placed.append((d, "middle", at))
+    return placed
+
+
 def svg(chart: LineChart) -> str:
     days = sorted({d for s in chart.series for d, _ in s.points}
                   | {d for d, _, _ in chart.band})
@@ -102,14 +127,10 @@ def svg(chart: LineChart) -> str:
     out = [f"<line x1='{LEFT}' y1='{y(t):.1f}' x2='{WIDTH - RIGHT}' y2='{y(t):.1f}' "
            f"stroke='#dee0e2'/><text x='{LEFT - 6}' y='{y(t) + 4:.1f}' text-anchor='end' "
            f"font-size='12' fill='#0b0c0c'>{_label(t, chart.share)}</text>" for t in ticks]
-    step = max(1, len(days) // 8)
-    labelled = days[::step]
-    if len(labelled) > 1 and labelled[-1] != days[-1] and (
-            days[-1].toordinal() - labelled[-1].toordinal()) / span * plot_w < 70:
-        labelled = labelled[:-1]
-    for d in labelled:
-        out.append(f"<text x='{x(d):.1f}' y='{HEIGHT - BOTTOM + 18}' text-anchor='middle' "
-                   f"font-size='12' fill='#0b0c0c'>{d:%b %Y}</text>")
+    for d, anchor, label_x in _axis_labels(days, x):
+        text = uk_date(d) if d == days[-1] and (d + timedelta(days=1)).day != 1 else f"{d:%b %Y}"
+        out.append(f"<text x='{label_x:.1f}' y='{HEIGHT - BOTTOM + 18}' "
+                   f"text-anchor='{anchor}' font-size='12' fill='#0b0c0c'>{text}</text>")
     if chart.band:
         upper = " ".join(f"{x(d):.1f},{y(h):.1f}" for d, _, h in chart.band)
         lower = " ".join(f"{x(d):.1f},{y(lo):.1f}" for d, lo, _ in reversed(chart.band))
@@ -137,6 +158,8 @@ def svg(chart: LineChart) -> str:
     keys = [(s.label, s.colour, s.dashed) for s in chart.series]
     if chart.band:
         keys.append((chart.band_label or "Interval", "#a5c6e3", False))
+    if any(first <= d.toordinal() <= last for d, _ in chart.markers):
+        keys.append(("Meetings", "#505a5f", True))
     key_x = LEFT
     for label, colour, dashed in keys:
         dash = " stroke-dasharray='6 4'" if dashed else ""

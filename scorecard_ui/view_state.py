@@ -67,6 +67,11 @@ def meeting_day(plan: Plan, today: date, meeting: str) -> date:
     return live_day(plan, today) if meeting == LIVE else date.fromisoformat(meeting)
 
 
+def default_day(plan: Plan, today: date) -> date:
+    """The day a view opens on when its address names none: the default meeting's."""
+    return meeting_day(plan, today, default_meeting(plan, today))
+
+
 def _meeting_changed(plan: Plan, today: date) -> None:
     """A new meeting starts the scorecard and knowledge days afresh on its day."""
     meeting = st.session_state[MEETING]

@@ -65,3 +65,11 @@ def row_of(tables: list[dict[str, Any]], first_cell: str) -> dict[str, str]:
             if row[table["headers"][0]] == first_cell:
                 return dict(row)
     raise AssertionError(f"no row {first_cell!r} in {[t['caption'] for t in tables]}")
+
+
+def upload_preview(at: Any) -> list[str]:
+    """The problem named for each row by the returns page's preview of an upload (an
+    ``AppTest`` of the agency page), in the order shown."""
+    preview = next(t for element in at.get("html") for t in html_tables(element.proto.body)
+                   if t["caption"] == "Each row as submitting it would decide it")
+    return [row["Problem"] for row in preview["rows"]]

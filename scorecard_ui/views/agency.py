@@ -33,6 +33,7 @@ from projections.returns import (
 )
 from scorecard_ui.exceptions_view import note_form
 from scorecard_ui.formatting import uk_time
+from scorecard_ui.html_table import Column, HtmlTable
 from scorecard_ui.outliers_view import keep_confirmations, question_return, return_flags
 from scorecard_ui.return_submission import (
     Preview,
@@ -79,6 +80,7 @@ def upload_key(generation: int) -> str:
 
 
 PREVIEW_SHOWN = 5_000  # rows of the preview's table (those with a problem first)
+PREVIEW_AS_TABLE = 200  # up to this many shown rows, an HTML table; beyond, the data grid
 
 
 def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
@@ -122,10 +124,19 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
         st.info(as_text(note))
     shown = sorted(preview.rows, key=lambda r: r.problem.startswith("ok"))[:PREVIEW_SHOWN]
     shown.sort(key=lambda r: r.number)
-    st.dataframe(neutralised_frame(pd.DataFrame(
-        [{"Row": r.number, "Event": r.event_id, "Type": r.type, "Problem": r.problem}
-         for r in shown], columns=["Row", "Event", "Type", "Problem"])),
-        hide_index=True, width="stretch")
+    if len(shown) <= PREVIEW_AS_TABLE:
+        # Real table markup, whose cells wrap: a problem is a sentence naming the field
+        # and the rule, and the data grid cut it at the column's edge.
+        table = HtmlTable("Each row as submitting it would decide it", [
+            Column("Row", "7%", numeric=True), Column("Event", "18%"),
+            Column("Type", "20%"), Column("Problem", "55%")])
+        table.rows([r.number, r.event_id, r.type, r.problem] for r in shown)
+        st.html(table.to_html())
+    else:  # thousands of rows: the grid scrolls and searches them without a huge page
+        st.dataframe(neutralised_frame(pd.DataFrame(
+            [{"Row": r.number, "Event": r.event_id, "Type": r.type, "Problem": r.problem}
+             for r in shown], columns=["Row", "Event", "Type", "Problem"])),
+            hide_index=True, width="stretch")
     if len(shown) < len(preview.rows):
         st.caption(f"Showing {len(shown):,} of {len(preview.rows):,} rows: every row with a "
                    "problem first.")

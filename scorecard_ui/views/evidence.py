@@ -18,6 +18,7 @@ from projections.report import scorecard_measures
 from scorecard_ui.formatting import uk_date, uk_time
 from scorecard_ui.html_table import Column, HtmlTable
 from scorecard_ui.session import current_plan, current_user, read_model, writer
+from scorecard_ui.view_state import default_day
 
 MAX_CHECKED = 2000  # signatures checked again in one click
 PAGE_SIZE = 200  # events in the table at once: a real table, read by screen readers
@@ -53,9 +54,10 @@ def render() -> None:
                               format_func=lambda i: f"{measures[i].title} ({i})",
                               key="evidence_measure")
     left, right = st.columns(2)
-    as_at = left.date_input("Figure as at", value=_day("as_at", today), key="evidence_as_at",
-                            format="DD/MM/YYYY")
-    known_day = right.date_input("As known at the end of", value=_day("known", today),
+    opening = default_day(plan, today)  # an ended plan's last meeting, not today
+    as_at = left.date_input("Figure as at", value=_day("as_at", opening),
+                            key="evidence_as_at", format="DD/MM/YYYY")
+    known_day = right.date_input("As known at the end of", value=_day("known", opening),
                                  key="evidence_known", format="DD/MM/YYYY")
     known_at = utc_now() if known_day >= today else end_of_day(known_day, plan.zone)
     with read_model() as connection:

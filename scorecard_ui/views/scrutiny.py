@@ -204,7 +204,8 @@ def render() -> None:
         f"at {uk_time(pack['known_at'], plan.zone)} (position {pack['log_position']}). "
         f"Events counted from {uk_date(from_day)}. "
         + ("Figures as counted (the board's view)." if shown_to == "board" else
-           "Small numbers of people are shown as [c] (suppressed)."))
+           "Small numbers of people are shown as [c] (suppressed); [c] beside a figure "
+           "that is shown means some of its parts (by agency or by month) are."))
     st.html(comparison_table(pack, meeting).to_html())
     changed = actions_table(pack)
     if changed.empty:

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,19 +86,30 @@ def browser_page(width: int = 1400, height: int = 1400) -> Iterator[Any]:
 
 
 def settled(page: Any, timeout: float = 30_000) -> None:
-    """Wait until Streamlit has finished the script's run and drawn what it sent: the app
-    root says ``notRunning``, the fonts have loaded and two frames have been painted
-    since, and a short pause more for the data grids (canvas) to draw. (A fixed 700 ms
-    pause did this before: it was most of a view's time in the accessibility tests.
-    Elements marked stale during a run come back at once: Streamlit's opacity transition
-    applies only on the way to stale.)"""
-    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(
-        state="attached", timeout=timeout)
-    page.evaluate("""async () => {
-        await document.fonts.ready;
-        await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
-    }""")
-    page.wait_for_timeout(250)
+    """Wait until Streamlit has finished the script's run and drawn what it sent, and no
+    new run began meanwhile: the app root says ``notRunning``, no lazily loaded element
+    is still a skeleton (date inputs, select boxes and data grids stand as grey boxes
+    until their code arrives), no element is marked stale (Streamlit fades those while a
+    run is under way: axe then measured the faded text's contrast, under load), the fonts
+    have loaded and two frames have been painted since, and a short pause more for the
+    data grids (canvas) to draw; and the app root still says ``notRunning`` after all
+    that, or it starts again (a tab's click or an address update can start a run)."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        left = max(1.0, (deadline - time.monotonic()) * 1000)
+        page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(
+            state="attached", timeout=left)
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=stSkeleton], [data-stale=true]')",
+            timeout=left)
+        page.evaluate("""async () => {
+            await document.fonts.ready;
+            await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+        }""")
+        page.wait_for_timeout(250)
+        still = page.locator("[data-testid=stApp][data-test-script-state=notRunning]").count()
+        if still or time.monotonic() > deadline:
+            return
 
 
 def cell(page: Any, row_text: str, column: int) -> str:
@@ -141,7 +153,9 @@ def choose(page: Any, label: str, option_text: str, typed: str = "") -> None:
 
 
 def grid_row(page: Any, text: str) -> Any:
-    return page.locator("[role=row]", has_text=text).first
+    """The first row holding ``text``, of a data grid or of an HTML table (whose ``<tr>``
+    is a row to a screen reader without saying so)."""
+    return page.locator("[role=row], table.sc-table tbody tr", has_text=text).first
 
 
 def table_row(page: Any, row_text: str) -> Any:

@@ -130,6 +130,14 @@ def test_the_board_replays_and_goes_live(home: Home) -> None:
     assert all(r["Due"][-4:].isdigit() and "-" not in r["Due"] for r in actions["rows"])
 
 
+def test_the_evidence_page_opens_where_the_board_does(home: Home) -> None:
+    # An ended plan's evidence opens on its last meeting, as known that day, like the
+    # scorecard it is reached from, not on a "today" the plan does not cover.
+    at = page("evidence", "board")
+    assert date_input(at, "Figure as at").value == date(2015, 12, 16)
+    assert date_input(at, "As known at the end of").value == date(2015, 12, 16)
+
+
 def test_the_overview_groups_measures_under_priorities_and_objectives(home: Home) -> None:
     at = page("board", "board")
     overview = next(t for t in tables(at) if t["caption"].startswith("Scorecard as at"))

@@ -24,6 +24,7 @@ from projections.returns import data_quality
 from scorecard.bootstrap import Home
 from scorecard.rendering import as_json, render_rejected
 from scorecard_ui.text import as_text
+from tests.html_tables import upload_preview
 from tests.integration.test_pages import page
 from tests.support import event, reasons, register, seen_by_the_pages
 
@@ -150,7 +151,7 @@ def test_the_agency_page_uploads_lines_with_lone_surrogates_without_a_traceback(
         + contract.canonical_bytes(event("helpline.contact", "u-2")) + b"\n",
         "application/jsonl")).run()
     assert not at.exception
-    problems = list(at.dataframe[0].value["Problem"])  # the preview
+    problems = upload_preview(at)
     assert problems[0] == ("[invalid] agency: must be valid Unicode text (a lone surrogate "
                            "\\ud800 was found)")
     assert problems[2] == "ok"

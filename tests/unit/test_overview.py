@@ -3,6 +3,7 @@ functions of the report JSON."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from typing import Any
 
@@ -104,3 +105,36 @@ def test_the_summary_names_what_is_off_course() -> None:
     assert "3 of 3 measures judged" in text
     assert "Red</span> Training</p>" in text and "Amber</span> Helpline</p>" in text
     assert "Schools</p>" not in text  # green needs no name in the answer
+
+
+def _axis_texts(drawn: str) -> list[tuple[float, str, str]]:
+    import re
+
+    return [(float(x), anchor, text) for x, anchor, text in re.findall(
+        r"<text x='([\d.]+)' y='\d+' text-anchor='(\w+)' font-size='12' "
+        r"fill='#0b0c0c'>([A-Z][a-z]{2} \d{4}|\d+ [A-Z][a-z]{2} \d{4})</text>", drawn)]
+
+
+def test_axis_labels_neither_overlap_nor_leave_the_chart() -> None:
+    # Month ends then the as-at day two weeks after the last: the 30 Nov and 16 Dec
+    # labels once overlapped and "Dec 2015" was cut at the right edge.
+    days = [date(2015, m, 28) for m in range(4, 12)] + [date(2015, 11, 30), date(2015, 12, 16)]
+    drawn = svg(LineChart("Trained", [Series("Value", [(d, float(i)) for i, d in
+                                                       enumerate(days)])],
+                          markers=[(date(2015, 9, 1), "Board")]))
+    labels = _axis_texts(drawn)
+    assert labels[-1][1:] == ("end", "16 Dec 2015")  # the as-at day, in full, inside
+    assert float(labels[-1][0]) <= 760
+    centres = [x for x, anchor, _ in labels if anchor == "middle"]
+    assert all(b - a >= 84 for a, b in itertools.pairwise(centres))
+    assert labels[-1][0] - 70 >= centres[-1] + 28  # the end label clears the one before
+    assert ">Meetings<" in drawn  # the dotted lines have a key
+
+
+@pytest.mark.parametrize(("p_meet", "words"), [
+    (0.895, "just under 90%"), (0.9, "90%"), (0.87, "87%"), (0.104, "just over 10%"),
+    (0.1, "10%"), (0.5, "50%")])
+def test_a_chance_never_reads_across_its_outlook(p_meet: float, words: str) -> None:
+    from scorecard_ui.measure_text import chance_text
+
+    assert chance_text(p_meet) == words
