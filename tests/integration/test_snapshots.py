@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -40,6 +43,30 @@ def facts_published(home: Home) -> int:
     return int(found[0])
 
 
+@dataclass(frozen=True)
+class FirstPublication:
+    """A home whose read model has been folded and published once, the projector's
+    working file still open: what most of these tests start from."""
+
+    key: str
+    store: Scorecard
+    connection: duckdb.DuckDBPyConnection
+    first: snapshots.Published
+
+
+@contextmanager
+def published_once(home: Home, app: Scorecard, events: int = 5
+                   ) -> Iterator[FirstPublication]:
+    key = register(app)
+    add(app, key, 0, events)
+    store = home.open_store()
+    with home.working_readmodel() as connection:
+        home.fold_and_publish(store, connection, publish=True)
+        first = home.published()
+        assert first is not None
+        yield FirstPublication(key, store, connection, first)
+
+
 def test_a_projector_that_published_still_keeps_other_writers_out(
         home: Home, app: Scorecard) -> None:
     """Copying the working file once opened and closed a descriptor of it, and closing
@@ -61,13 +88,9 @@ def test_a_projector_that_published_still_keeps_other_writers_out(
 
 def test_between_checkpoints_a_snapshot_is_the_base_and_a_copy_of_the_log(
         home: Home, app: Scorecard, monkeypatch: pytest.MonkeyPatch) -> None:
-    key = register(app)
-    add(app, key, 0, 5)
-    store = home.open_store()
-    with home.working_readmodel() as connection:
-        home.fold_and_publish(store, connection, publish=True)
-        first = home.published()
-        assert first is not None and facts_published(home) == 5
+    with published_once(home, app) as at:
+        key, store, connection, first = at.key, at.store, at.connection, at.first
+        assert facts_published(home) == 5
         assert not Path(f"{first.file}.wal").exists()  # the first is a whole copy
         base = first.file.stat().st_ino
 
@@ -95,13 +118,8 @@ def test_a_log_grown_too_long_is_published_before_the_new_base_is_made(
     """What was just folded does not wait for the checkpoint and the whole copy of a new
     base: here making the new base fails, and the batch is readable all the same (on the
     old base and the log)."""
-    key = register(app)
-    add(app, key, 0, 5)
-    store = home.open_store()
-    with home.working_readmodel() as connection:
-        home.fold_and_publish(store, connection, publish=True)
-        first = home.published()
-        assert first is not None
+    with published_once(home, app) as at:
+        key, store, connection, first = at.key, at.store, at.connection, at.first
 
         def no_room(*_args: object) -> None:
             raise OSError("no space left on device")
@@ -121,13 +139,8 @@ def test_a_checkpoint_the_projector_did_not_make_is_never_published_on_the_old_b
         home: Home, app: Scorecard) -> None:
     """Once the working file's own bytes have changed, its log no longer applies to the
     base: publishing it there would show readers a state that never was."""
-    key = register(app)
-    add(app, key, 0, 5)
-    store = home.open_store()
-    with home.working_readmodel() as connection:
-        home.fold_and_publish(store, connection, publish=True)
-        first = home.published()
-        assert first is not None
+    with published_once(home, app) as at:
+        key, store, connection, first = at.key, at.store, at.connection, at.first
         base = first.file.stat().st_ino
         add(app, key, 5, 3)
         home.fold_and_publish(store, connection)
