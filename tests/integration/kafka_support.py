@@ -7,13 +7,12 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from eventsourcing.persistence import Notification
 
 from domain.application import Scorecard
 from ingest.kafka_messages import REJECTED_TOPIC, TOPIC, header
@@ -124,29 +123,21 @@ def wait_until_applied(app: Scorecard, planned: Planned, seconds: float = 90) ->
         time.sleep(0.3)
 
 
-def _events(app: Scorecard, page: Sequence[Notification]) -> list[Any]:
-    """A page of notifications as the domain events they record."""
-    return [app.mapper.to_domain_event(notification) for notification in page]
+def recorded(app: Scorecard, topic: str) -> Iterator[Any]:
+    """Every domain event of ``topic`` in the store, in log order, a page at a time."""
+    start = 0
+    while page := app.recorder.select_notifications(start=start, limit=10_000,
+                                                    topics=[topic], inclusive_of_start=False):
+        yield from (app.mapper.to_domain_event(notification) for notification in page)
+        start = page[-1].id
 
 
 def accepted_ids(app: Scorecard) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    start = 0
-    while page := app.recorder.select_notifications(start=start, limit=10_000,
-                                                    topics=[ACCEPTED], inclusive_of_start=False):
-        found += [(e.agency, e.event_id) for e in _events(app, page)]
-        start = page[-1].id
-    return found
+    return [(e.agency, e.event_id) for e in recorded(app, ACCEPTED)]
 
 
 def rejected_raws(app: Scorecard) -> list[tuple[str, bytes]]:
-    found: list[tuple[str, bytes]] = []
-    start = 0
-    while page := app.recorder.select_notifications(start=start, limit=10_000,
-                                                    topics=[REJECTED], inclusive_of_start=False):
-        found += [(e.producer, e.raw.encode()) for e in _events(app, page)]
-        start = page[-1].id
-    return found
+    return [(e.producer, e.raw.encode()) for e in recorded(app, REJECTED)]
 
 
 def assert_exactly_once(app: Scorecard, planned: Planned, bootstrap: str | None = None) -> None:
@@ -191,13 +182,7 @@ def rejected_topic(bootstrap: str, planned: Planned, seconds: float = 30
 
 
 def kept_rejection_sources(app: Scorecard) -> set[str]:
-    sources: set[str] = set()
-    start = 0
-    while page := app.recorder.select_notifications(start=start, limit=10_000,
-                                                    topics=[REJECTED], inclusive_of_start=False):
-        sources.update(e.source for e in _events(app, page))
-        start = page[-1].id
-    return sources
+    return {e.source for e in recorded(app, REJECTED)}
 
 
 def found_in_topic(bootstrap: str, wanted: Sequence[tuple[str, str]], seconds: float = 30
@@ -228,12 +213,5 @@ def found_in_topic(bootstrap: str, wanted: Sequence[tuple[str, str]], seconds: f
 def rejections_of(app: Scorecard, wanted: Sequence[tuple[str, str]]) -> list[str]:
     """The kept rejections of these (agency, event id) pairs, as ``source: reason``."""
     ids = {event_id for _agency, event_id in wanted}
-    found: list[str] = []
-    start = 0
-    while page := app.recorder.select_notifications(start=start, limit=10_000,
-                                                    topics=[REJECTED], inclusive_of_start=False):
-        found += [f"{e.source}: {e.reason}" for e in _events(app, page)
-                  if any(f'"{i}"' in e.raw for i in ids)]
-        start = page[-1].id
-    return found
-
+    return [f"{e.source}: {e.reason}" for e in recorded(app, REJECTED)
+            if any(f'"{i}"' in e.raw for i in ids)]
