@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -93,3 +94,11 @@ def from_naive_utc(moment: datetime) -> datetime:
 def iso_utc(moment: datetime) -> str:
     """An aware instant as ISO 8601 in UTC with a ``Z``."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@lru_cache(maxsize=4096)
+def gov_uk_date(day: date) -> str:
+    """A day as GOV.UK style writes it, ``16 Dec 2015`` (no leading zero): the one date
+    style of every figure, page and pack. Kept, because ``%b`` is slow and a report
+    writes the same few days for every measure."""
+    return f"{day.day} {day:%b %Y}"

@@ -6,11 +6,11 @@ which methods and caveats), beside the machine ``definition``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 from domain.plan import Plan, Population
 from domain.rules import MeasureRules
+from domain.timekeeping import gov_uk_date
 from projections.measures import DEFAULT_NO_TARGET, Measure
 from projections.statistics import CONFIDENCE, FORECAST_COVERAGE, MIN_FORECAST_MONTHS
 from projections.trend import MIN_POINTS, TEST_NAME
@@ -26,11 +26,8 @@ DISCLOSURE = ("Shown to the board as counted. Outside the board, counts that cou
               "identify a person are suppressed by the disclosure control and marked [c].")
 
 
-@lru_cache(maxsize=4096)
 def _day(moment: date | datetime | None) -> str | None:
-    """A date as GOV.UK style writes it: 16 Dec 2015 (kept: ``%b`` is slow, and a report
-    writes the same few days for every measure)."""
-    return f"{moment.day} {moment:%b %Y}" if moment else None
+    return gov_uk_date(moment) if moment else None
 
 
 def _amount(value: float, share: bool) -> str:

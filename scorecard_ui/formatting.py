@@ -9,6 +9,8 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from domain.timekeeping import gov_uk_date
+
 # Streamlit's date_input format string for day-first entry.
 DATE_INPUT_FORMAT = "DD/MM/YYYY"
 
@@ -22,7 +24,7 @@ def uk_date(day: date | datetime | str | None) -> str:
         return "–"
     if isinstance(day, str):
         day = datetime.fromisoformat(day) if "T" in day or " " in day else date.fromisoformat(day)
-    return f"{day.day} {day:%b %Y}"
+    return gov_uk_date(day)
 
 
 def uk_month(day: date | str) -> str:
