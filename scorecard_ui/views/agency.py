@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from html import escape
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -33,7 +32,7 @@ from projections.returns import (
 )
 from scorecard_ui.exceptions_view import note_form
 from scorecard_ui.formatting import uk_time
-from scorecard_ui.html_table import Column, HtmlTable
+from scorecard_ui.html_table import Column, HtmlTable, simple_table
 from scorecard_ui.outliers_view import keep_confirmations, question_return, return_flags
 from scorecard_ui.return_submission import (
     Preview,
@@ -465,26 +464,6 @@ def month_name(month: str) -> str:
     return f"{date.fromisoformat(month + '-01'):%B %Y}"
 
 
-def html_table(caption: str, columns: list[str], rows: list[list[str]]) -> str:
-    """A read-only table as real HTML (a caption, column headers with scope), every cell
-    escaped text: what a screen reader reads as a table, unlike a canvas grid."""
-    head = "".join(f'<th scope="col">{escape(c)}</th>' for c in columns)
-    body = "".join("<tr>" + "".join(
-        (f'<th scope="row">{escape(cell)}</th>' if index == 0 else f"<td>{escape(cell)}</td>")
-        for index, cell in enumerate(row)) + "</tr>" for row in rows)
-    return (f'<table class="scorecard-table"><caption>{escape(caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-
-
-TABLE_STYLE = """<style>
-.scorecard-table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.95rem; }
-.scorecard-table caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
-.scorecard-table th, .scorecard-table td { border: 1px solid #6b6b6b; padding: 0.3rem 0.6rem;
-  text-align: left; color: inherit; }
-.scorecard-table thead th { background: #f0f0f0; color: #0b0c0c; }
-</style>"""
-
-
 def calendar(app: Scorecard, agency: str, name: str, user: SignedIn) -> None:
     zone = app.plan.zone
     now = utc_now()
@@ -512,12 +491,13 @@ def calendar(app: Scorecard, agency: str, name: str, user: SignedIn) -> None:
         if this["arrived"] else ""
     st.markdown(f"**{month_name(month)}:** {this['status']}{arrived}. "
                 f"Deadline {day(_instant(this['deadline']), zone)}.")
-    st.html(TABLE_STYLE + html_table(
+    st.html(simple_table(
         f"{name}: events for {month_name(month)} by type",
         ["Type", "Expected", "Events received", "Of which after the deadline", "Status"],
         [[r["type"], "yes" if r["expected"] else "no", f"{r['events']:,}", f"{r['late']:,}",
           "none sent (the month is approved)" if this["approved"] and not r["events"]
-          else r["status"]] for r in by_type]))
+          else r["status"]] for r in by_type],
+        numeric=["Events received", "Of which after the deadline"]))
     if this["approved"]:
         st.success(f"Approved by {as_text(this['approved_by'] or '')} on "
                    f"{day(_instant(this['approved']), zone)}: {name} confirmed the return "
@@ -538,13 +518,13 @@ def calendar(app: Scorecard, agency: str, name: str, user: SignedIn) -> None:
                 st.error(as_text(str(error)))
             else:
                 st.rerun()
-    st.html(TABLE_STYLE + html_table(
+    st.html(simple_table(
         f"{name}: returns for the 12 months to {month_name(month)}",
         ["Month", "Deadline", "Status", "First arrived", "Events", "Approved"],
         [[month_name(r["month"]), day(_instant(r["deadline"]), zone), r["status"],
           day(_instant(r["arrived"]), zone), f"{r['events']:,}",
           (f"{day(_instant(r['approved']), zone)} by {r['approved_by']}"
-           if r["approved"] else "not approved")] for r in overview]))
+           if r["approved"] else "not approved")] for r in overview], numeric=["Events"]))
 
 
 def _instant(text: str | None) -> datetime | None:

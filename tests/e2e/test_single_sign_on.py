@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -28,6 +29,7 @@ from tests.e2e.test_sessions_in_the_browser import REFUSED, status
 from tests.loopback import free_port
 
 OIDC = Path(__file__).parent / "oidc"
+READY_SECONDS = 30  # the provider starts in well under a second
 UPLOAD = "/_stcore/upload_file/some-session/some-file"
 ACCOUNTS = {
     "chair": {"email": "chair@example.org", "name": "Board chair", "scorecard_role": "board"},
@@ -66,8 +68,11 @@ def provider(tmp_path: Path) -> Iterator[dict[str, Any]]:
         assert process.stdin is not None and process.stdout is not None
         process.stdin.write(json.dumps(config))
         process.stdin.close()
-        assert process.stdout.readline().strip() == "ready", \
-            (tmp_path / "oidc-provider.log").read_text()
+        # Never wait for ever: a provider that hangs fails the test with its log.
+        ready = select.select([process.stdout], [], [], READY_SECONDS)[0]
+        assert ready and process.stdout.readline().strip() == "ready", (
+            f"the OIDC provider was not ready within {READY_SECONDS} s: "
+            + (tmp_path / "oidc-provider.log").read_text())
         yield config | {"issuer": f"http://127.0.0.1:{port}", "page_port": page_port}
     finally:
         os.killpg(process.pid, signal.SIGTERM)

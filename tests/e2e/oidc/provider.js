@@ -17,9 +17,16 @@ import Provider from "oidc-provider";
 
 const port = Number(process.argv[2]);
 const config = JSON.parse(readFileSync(0, "utf8"));
-const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: "jwk" }), use: "sig", alg: "RS256",
-  kid: "scorecard-test" };
+// Exported as JWK by the key generation itself: exporting the KeyObject afterwards
+// (privateKey.export) deadlocked Node 20 when a garbage collection ran during the export
+// and finalised the generation job, which takes the same lock (seen 1 Dec 2026: the
+// provider never printed "ready", main thread in ExportJWKRsaKey -> ~KeyGenJob).
+const { privateKey } = generateKeyPairSync("rsa", {
+  modulusLength: 2048,
+  publicKeyEncoding: { format: "jwk" },
+  privateKeyEncoding: { format: "jwk" },
+});
+const signingKey = { ...privateKey, use: "sig", alg: "RS256", kid: "scorecard-test" };
 
 const provider = new Provider(`http://127.0.0.1:${port}`, {
   clients: [{
