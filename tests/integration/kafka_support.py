@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,29 @@ def produce(bootstrap: str, keys: dict[str, str], count: int, planned: Planned,
         sent.append((agency, value, signature))
         if pace and n % 500 == 499:
             time.sleep(pace)
+    _flushed(producers, planned)
+    # Tansu (memory storage) has acknowledged records it then did not hold: on 1 Dec a
+    # clean-clone suite's test found one agency's records of a shared partition in no
+    # fetch, the workers' nor a fresh consumer's (not reproduced alone in 30 runs). The
+    # workers cannot apply what the broker lost, so what was acknowledged is read back
+    # and anything missing is sent again, as an agency's reconciliation would: an exact
+    # copy is a duplicate the workers decide once, so exactly-once is still checked.
+    for _ in range(2):
+        held = topic_records(bootstrap, planned.last_offsets)
+        missing = {(a, v, s) for a, v, s in sent if (a, v) not in held}
+        if not missing:
+            break
+        warnings.warn(f"the broker acknowledged {len(missing)} records it does not hold "
+                      "(a Tansu fault): sent again", stacklevel=2)
+        for agency, value, signature in sorted(missing, key=repr):
+            producers[agency].send(value, signature)
+        _flushed(producers, planned)
+    else:
+        raise AssertionError(f"the broker lost {len(missing)} acknowledged records twice")
+    planned.sent += count
+
+
+def _flushed(producers: dict[str, AgencyProducer], planned: Planned) -> None:
     for producer in producers.values():
         producer.flush()
         for partition, offset in producer.last_offsets.items():
@@ -99,7 +123,30 @@ def produce(bootstrap: str, keys: dict[str, str], count: int, planned: Planned,
             # could stop waiting before the partition's tail was applied: CI, 30 Nov.)
             planned.last_offsets[partition] = max(offset,
                                                   planned.last_offsets.get(partition, -1))
-    planned.sent += count
+
+
+def topic_records(bootstrap: str, last_offsets: dict[int, int], seconds: float = 20
+                  ) -> set[tuple[str, bytes]]:
+    """The (key, value) of every record in ``agency-events`` up to each partition's
+    ``last_offsets`` (read by assignment, in no group: it takes nothing from the workers).
+    A partition whose records end short of its last offset is read for ``seconds``."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test-read-back",
+                         "enable.auto.commit": False})
+    consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in last_offsets])
+    reached = dict.fromkeys(last_offsets, -1)
+    held: set[tuple[str, bytes]] = set()
+    deadline = time.monotonic() + seconds
+    try:
+        while any(reached[p] < last for p, last in last_offsets.items()) \
+                and time.monotonic() < deadline:
+            for message in consumer.consume(1000, 0.5):
+                partition, offset = message.partition(), message.offset()
+                if message.error() is None and partition is not None and offset is not None:
+                    reached[partition] = max(reached.get(partition, -1), offset)
+                    held.add(((message.key() or b"").decode(), message.value() or b""))
+    finally:
+        consumer.close()
+    return held
 
 
 def event_bytes(agency: str, event_id: str, **payload: Any) -> bytes:

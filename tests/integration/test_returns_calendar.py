@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from ingest.file_push import push_file
 from projections.returns import months_owed, returns_by_type
 from scorecard.bootstrap import Home
+from tests.html_tables import html_tables
 from tests.support import event, register, seen_by_the_pages, write_jsonl
 
 NOW = datetime.now(UTC)
@@ -69,9 +70,13 @@ def test_the_calendar_shows_the_agencys_name_dates_and_types(home: Home) -> None
     shown = html(at)
     assert "Deadline" in shown and "10 Nov 2015" in shown  # a date, not 23:59:59.999999Z
     assert "T23:59" not in shown and "None" not in shown
-    assert "<th scope=\"row\">referral.received</th><td>yes</td><td>2</td>" in shown
-    assert "<th scope=\"row\">case.closed</th><td>yes</td><td>0</td><td>0</td>" \
-        "<td>missing</td>" in shown
+    by_type = next(t for t in html_tables(shown) if t["caption"].endswith("by type"))
+    assert by_type["caption"] == "RACS: events for October 2015 by type"
+    rows = {row["Type"]: row for row in by_type["rows"]}
+    assert rows["referral.received"]["Expected"] == "yes"
+    assert rows["referral.received"]["Events received"] == "2"
+    assert [rows["case.closed"][c] for c in by_type["headers"][1:]] == [
+        "yes", "0", "0", "missing"]
     month.set_value("2014-06").run()
     assert "10 Jul 2014" in html(at)
 
