@@ -6,6 +6,8 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
+from scorecard_ui.views.agency import PREVIEW_CAPTION
+
 
 class _Tables(HTMLParser):
     def __init__(self) -> None:
@@ -71,5 +73,5 @@ def upload_preview(at: Any) -> list[str]:
     """The problem named for each row by the returns page's preview of an upload (an
     ``AppTest`` of the agency page), in the order shown."""
     preview = next(t for element in at.get("html") for t in html_tables(element.proto.body)
-                   if t["caption"] == "Each row as submitting it would decide it")
+                   if t["caption"] == PREVIEW_CAPTION)
     return [row["Problem"] for row in preview["rows"]]

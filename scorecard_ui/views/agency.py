@@ -80,6 +80,7 @@ def upload_key(generation: int) -> str:
 
 PREVIEW_SHOWN = 5_000  # rows of the preview's table (those with a problem first)
 PREVIEW_AS_TABLE = 200  # up to this many shown rows, an HTML table; beyond, the data grid
+PREVIEW_CAPTION = "Each row as submitting it would decide it"  # the upload preview's table
 
 
 def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
@@ -126,7 +127,7 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
     if len(shown) <= PREVIEW_AS_TABLE:
         # Real table markup, whose cells wrap: a problem is a sentence naming the field
         # and the rule, and the data grid cut it at the column's edge.
-        table = HtmlTable("Each row as submitting it would decide it", [
+        table = HtmlTable(PREVIEW_CAPTION, [
             Column("Row", "7%", numeric=True), Column("Event", "18%"),
             Column("Type", "20%"), Column("Problem", "55%")])
         table.rows([r.number, r.event_id, r.type, r.problem] for r in shown)

@@ -152,9 +152,13 @@ def choose(page: Any, label: str, option_text: str, typed: str = "") -> None:
     page.get_by_role("option").filter(has_text=option_text).first.click()
 
 
-def grid_row(page: Any, text: str) -> Any:
+def grid_row(page: Any, text: str, caption: str | None = None) -> Any:
     """The first row holding ``text``, of a data grid or of an HTML table (whose ``<tr>``
-    is a row to a screen reader without saying so)."""
+    is a row to a screen reader without saying so); with ``caption``, of that table only
+    (a page may show several tables naming the same thing)."""
+    if caption is not None:
+        table = page.locator("table.sc-table", has=page.locator("caption", has_text=caption))
+        return table.locator("tbody tr", has_text=text).first
     return page.locator("[role=row], table.sc-table tbody tr", has_text=text).first
 
 

@@ -17,6 +17,7 @@ from scorecard.bootstrap import Home
 from scorecard.demo.build import demo_password
 from scorecard_ui.returns_upload import MAX_UPLOAD_BYTES
 from scorecard_ui.throttle import SignInThrottle
+from scorecard_ui.views.agency import PREVIEW_CAPTION
 from tests.e2e.browser import (
     browser_page,
     choose,
@@ -97,7 +98,7 @@ def test_each_kind_of_file_is_read_or_refused_in_words(demo_url: str, tmp_path: 
             page.get_by_text(words).first.wait_for(timeout=30_000)
             assert page.get_by_text("Traceback").count() == 0
             if name not in ("empty.csv", "one-line.jsonl"):
-                row = grid_row(page, "referral.received")
+                row = grid_row(page, "referral.received", caption=PREVIEW_CAPTION)
                 row.wait_for(state="attached", timeout=30_000)
                 page.wait_for_timeout(500)
                 assert "ok" in row.inner_text()  # dd/mm/yyyy, a cell date: read
