@@ -57,9 +57,11 @@ axe: $(AXE_STAMP)
 demo: install
 	$(BIN)/scorecard demo
 
-## Lint, type-check and run the whole test suite
+## Lint, type-check and run the whole test suite, in TEST_WORKERS processes (pytest-xdist;
+## a test file stays in one process, so a module's server or demo home is built once)
+TEST_WORKERS ?= 2
 test: install browser node-kafka oidc-provider axe lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## The push path under a million generated lines (the suite runs a few thousand), and the
 ## Kafka path under 20,000 generated messages (the suite runs 400)
