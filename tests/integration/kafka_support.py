@@ -128,25 +128,40 @@ def _flushed(producers: dict[str, AgencyProducer], planned: Planned) -> None:
 def topic_records(bootstrap: str, last_offsets: dict[int, int], seconds: float = 20
                   ) -> set[tuple[str, bytes]]:
     """The (key, value) of every record in ``agency-events`` up to each partition's
-    ``last_offsets`` (read by assignment, in no group: it takes nothing from the workers).
-    A partition whose records end short of its last offset is read for ``seconds``."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test-read-back",
+    ``last_offsets``. A partition whose records end short of its last offset is read
+    for ``seconds``."""
+    return {((m.key() or b"").decode(), m.value() or b"")
+            for m in topic_messages(bootstrap, last_offsets, seconds)}
+
+
+def topic_messages(bootstrap: str, last_offsets: dict[int, int] | None, seconds: float
+                   ) -> Iterator[Any]:
+    """The records of ``agency-events`` from the start of each partition, read by
+    assignment in no group (it takes nothing from the workers): up to each partition's
+    ``last_offsets``, or, without them, of every partition until a read finds nothing
+    more; ``seconds`` at most either way."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test-topic-reader",
                          "enable.auto.commit": False})
-    consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in last_offsets])
-    reached = dict.fromkeys(last_offsets, -1)
-    held: set[tuple[str, bytes]] = set()
+    if last_offsets is None:
+        partitions = list(consumer.list_topics(TOPIC, timeout=10).topics[TOPIC].partitions)
+    else:
+        partitions = list(last_offsets)
+    consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in partitions])
+    reached = dict.fromkeys(partitions, -1)
     deadline = time.monotonic() + seconds
     try:
-        while any(reached[p] < last for p, last in last_offsets.items()) \
-                and time.monotonic() < deadline:
-            for message in consumer.consume(1000, 0.5):
+        while time.monotonic() < deadline and (last_offsets is None or any(
+                reached[p] < last for p, last in last_offsets.items())):
+            messages = consumer.consume(1000, 2.0 if last_offsets is None else 0.5)
+            if not messages and last_offsets is None:
+                return
+            for message in messages:
                 partition, offset = message.partition(), message.offset()
                 if message.error() is None and partition is not None and offset is not None:
                     reached[partition] = max(reached.get(partition, -1), offset)
-                    held.add(((message.key() or b"").decode(), message.value() or b""))
+                    yield message
     finally:
         consumer.close()
-    return held
 
 
 def event_bytes(agency: str, event_id: str, **payload: Any) -> bytes:
@@ -235,25 +250,13 @@ def kept_rejection_sources(app: Scorecard) -> set[str]:
 def found_in_topic(bootstrap: str, wanted: Sequence[tuple[str, str]], seconds: float = 30
                    ) -> dict[tuple[str, str], list[str]]:
     """Where in ``agency-events`` each (agency, event id) is (``p@o``), read from the start
-    of every partition (assigned, not subscribed: no group to join)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test-topic-reader",
-                         "enable.auto.commit": False})
-    partitions = consumer.list_topics(TOPIC, timeout=10).topics[TOPIC].partitions
-    consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in partitions])
+    of every partition."""
     where: dict[tuple[str, str], list[str]] = {w: [] for w in wanted}
-    deadline = time.monotonic() + seconds
-    try:
-        while time.monotonic() < deadline and (messages := consumer.consume(1000, 2.0)):
-            for message in messages:
-                if message.error() is not None:
-                    continue
-                value = (message.value() or b"").decode("utf-8", "replace")
-                for agency, event_id in wanted:
-                    if f'"event_id":"{event_id}"' in value and f'"agency":"{agency}"' in value:
-                        where[(agency, event_id)].append(
-                            f"{message.partition()}@{message.offset()}")
-    finally:
-        consumer.close()
+    for message in topic_messages(bootstrap, None, seconds):
+        value = (message.value() or b"").decode("utf-8", "replace")
+        for agency, event_id in wanted:
+            if f'"event_id":"{event_id}"' in value and f'"agency":"{agency}"' in value:
+                where[(agency, event_id)].append(f"{message.partition()}@{message.offset()}")
     return where
 
 
