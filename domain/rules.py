@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from domain.errors import CommandError
@@ -72,9 +73,11 @@ class MeasureRules:
         whole = self.profile[month - 1] if self.profile is not None else float(days)
         return whole * inside / days
 
+    @lru_cache(maxsize=1024)  # noqa: B019 (rules are immutable and few; a report asks each)
     def share_due(self, period: tuple[dt.date, dt.date], day: dt.date) -> float:
         """The share of a period's target due by the end of ``day``: 0 before the period,
-        1 at its end, and in between by the profile (pro rata by day without one)."""
+        1 at its end, and in between by the profile (pro rata by day without one). Kept
+        per (rules, period, day): every measure of a report asks it, month by month."""
         first, last = period
         if day < first:
             return 0.0

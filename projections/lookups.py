@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -32,12 +34,11 @@ from projections.exceptions import NoteRow, ReviewRow
 from projections.returns import NOT_A_RETURN_SQL
 from projections.standing import StatusFact
 
-# The database's file and its trackers' positions (a join, not two scalar subqueries:
-# DuckDB took five times as long to set those up).
-KEY_SQL = """
-SELECT d.path, t.name, t.position FROM duckdb_databases() d LEFT JOIN tracking t ON true
-WHERE d.database_name = current_database() ORDER BY t.name
-"""
+# The database's file, asked once per connection (a table function: DuckDB took three
+# times as long to set it up as the trackers' plain read below).
+PATH_SQL = "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+# The trackers' positions: with the file, the state of the read model.
+POSITIONS_SQL = "SELECT name, position FROM tracking ORDER BY name"
 
 # A fact's standing times, as the standing SQL reads them (``standing.STANDS_SQL``).
 TIMES = "recorded_at, position, ended_at, ended_position"
@@ -54,6 +55,12 @@ WHERE {types_sql([EXCEPTION_NOTE_TYPE])} ORDER BY position
 """
 # Each agency's first return event of each month (``returns.ARRIVALS_SQL`` as known at
 # any time: the first event known by K is this one if it was known by K).
+# The events an administrator backfilled, by agency, day and knowledge time (few: a
+# backfill is an administrator's correction of the record, not an agency's feed).
+BACKFILLS_SQL = """
+SELECT agency, occurred_on, recorded_at, count(*) FROM facts WHERE backfill GROUP BY ALL
+ORDER BY ALL
+"""
 ARRIVALS_SQL = f"""
 SELECT agency, strftime(occurred_on, '%Y-%m'), min(recorded_at) FROM facts
 WHERE {NOT_A_RETURN_SQL} AND supersedes IS NULL GROUP BY ALL
@@ -75,6 +82,9 @@ class Lookups:
     statuses: list[StatusFact]
     arrivals: dict[str, dict[str, datetime]]  # YYYY-MM -> agency -> first return known
     agencies: frozenset[str]  # every agency with a fact
+    backfills: list[tuple[str, date, datetime, int]]  # agency, day, recorded_at, events
+    # What readers work out from this state and keep with it (``derived``).
+    kept: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def read(connection: duckdb.DuckDBPyConnection) -> Lookups:
@@ -103,6 +113,7 @@ def read(connection: duckdb.DuckDBPyConnection) -> Lookups:
         statuses=[StatusFact(*row) for row in connection.execute(STATUSES_SQL).fetchall()],
         arrivals=arrivals,
         agencies=frozenset(a for by_agency in arrivals.values() for a in by_agency),
+        backfills=connection.execute(BACKFILLS_SQL).fetchall(),
     )
 
 
@@ -113,16 +124,23 @@ class _Memo:
         self.size = size
         self.reads = 0  # states actually read, for tests and monitoring
         self._kept: OrderedDict[tuple[Any, ...], Lookups] = OrderedDict()
+        # Each open connection's database file (a connection reads one file all its
+        # life: ``readmodel.connect`` attaches it and never changes database).
+        self._paths: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = (
+            weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
 
     def lookups(self, connection: duckdb.DuckDBPyConnection) -> Lookups:
-        rows = connection.execute(KEY_SQL).fetchall()
-        path = rows[0][0] if rows else None
+        path = self._paths.get(connection)
+        if path is None:
+            row = connection.execute(PATH_SQL).fetchone()
+            path = self._paths[connection] = row[0] if row and row[0] else ":memory:"
         key: tuple[Any, ...] | None = None
-        if path and path != ":memory:":
+        if path != ":memory:":
             try:
                 # A file deleted and made again (a rebuilt demo) is a new inode.
-                key = (path, os.stat(path).st_ino, *(row[1:] for row in rows))
+                key = (path, os.stat(path).st_ino,
+                       *connection.execute(POSITIONS_SQL).fetchall())
             except OSError:
                 key = None
         if key is not None:
@@ -147,6 +165,19 @@ _memo = _Memo()
 def lookups(connection: duckdb.DuckDBPyConnection) -> Lookups:
     """The small tables of the read model ``connection`` reads, read once per state."""
     return _memo.lookups(connection)
+
+
+T = TypeVar("T")
+
+
+def derived(found: Lookups, key: Hashable, compute: Callable[[], T]) -> T:
+    """A value a reader works out from the read model, once per state: kept with that
+    state's lookups under ``key`` (which names what it depends on besides the state), so
+    it lives exactly as long as they do. Two threads may both compute it once; each gets
+    the same value, worked out from the same state."""
+    if key not in found.kept:
+        found.kept[key] = compute()
+    return found.kept[key]  # type: ignore[no-any-return]
 
 
 def memo() -> _Memo:

@@ -22,7 +22,7 @@ import duckdb
 from domain.plan import Plan, Population
 from domain.rules import MeasureRules
 from domain.timekeeping import from_naive_utc, iso_utc, to_naive_utc
-from projections import fact_counts, lookups, symbols
+from projections import case_facts, fact_counts, lookups, symbols
 from projections.exceptions import ExceptionBook, ExceptionFlag, note_month, reasons_for_note
 from projections.measures import (
     DEFAULT_NO_TARGET,
@@ -65,6 +65,7 @@ from projections.standing import (
     monthly_values,
     open_cases_at,
     rate_parts,
+    referrals_condition,
 )
 from projections.statistics import (
     CONFIDENCE,
@@ -257,11 +258,24 @@ def _plan_from(document: str) -> Plan:
 
 def scorecard_measures(plan: Plan) -> list[Measure]:
     """The contract's standard measures (with the plan's objective and polarity where it
-    gives them), then the plan's own measures."""
-    standard = {m.id: m for m in STANDARD_MEASURES}
-    from_plan = {spec["id"]: plan_measure(spec, standard) for spec in plan.measures}
-    return ([from_plan.get(m.id, m) for m in STANDARD_MEASURES]
-            + [m for m in from_plan.values() if not m.standard])
+    gives them), then the plan's own measures. Worked out once per plan object (a
+    report asks for them; reading the specs again was a twentieth of a demo report): the
+    plan is immutable and ``plan_of`` hands out one object per stored document."""
+    kept = _measures_kept.get(id(plan))
+    if kept is None or kept[0] is not plan:
+        standard = {m.id: m for m in STANDARD_MEASURES}
+        from_plan = {spec["id"]: plan_measure(spec, standard) for spec in plan.measures}
+        kept = (plan, (*[from_plan.get(m.id, m) for m in STANDARD_MEASURES],
+                       *[m for m in from_plan.values() if not m.standard]))
+        _measures_kept[id(plan)] = kept
+        while len(_measures_kept) > 8:  # the plans of the last few documents
+            del _measures_kept[next(iter(_measures_kept))]
+    return list(kept[1])
+
+
+# Each plan's measures, by the plan object's identity (it is kept with them, so the
+# identity cannot be reused while the entry lives).
+_measures_kept: dict[int, tuple[Plan, tuple[Measure, ...]]] = {}
 
 
 def rules_in_force(connection: duckdb.DuckDBPyConnection, measure_id: str,
@@ -419,9 +433,13 @@ class ReportBuilder:
             self._answers = fact_counts.Statements(self.connection, ids)
         states = [m for m in measures if m.kind != "flow"]
         if states:  # and the state measures' (with their values as known) at once
-            self._states = StateFacts(self.connection, states, self._state_ends(),
-                                      self.standing, segments, self.lookups.statuses,
-                                      self.as_at)
+            open_cases = [m for m in states if m.kind == "open_cases"]
+            cases = self.case_facts(open_cases)
+            self._states = StateFacts(
+                self.connection, states, self._state_ends(), self.standing, segments,
+                self.lookups.statuses, self.as_at, case_facts.answer(
+                    cases, open_cases, self._state_ends(), self.standing, segments,
+                    self.as_at) if cases is not None else None)
         for window, group in windows.items():
             span = self._contribution_window(window)
             flowing = [m for m in group if m.kind == "flow"]
@@ -463,7 +481,7 @@ class ReportBuilder:
         by_month = self.plan.returns is None
         answers = self._answers
         recorded = [m for m in measures if m.kind == "flow"] if answers is not None else []
-        others = [m for m in measures if m not in recorded]
+        others = [m for m in measures if m.kind != "flow" or answers is None]
         found: dict[str, dict[str, Contribution]] = {}
         if recorded and answers is not None:
             found.update(fact_counts.contributions(answers, recorded, start, window_start,
@@ -472,7 +490,7 @@ class ReportBuilder:
         if states and self._states is not None:
             found.update(self._states.contributions(states, start, window_start, end,
                                                     by_month=by_month))
-        if written := [m for m in others if m not in states]:
+        if written := [m for m in others if m.kind == "flow" or self._states is None]:
             found.update(contributions(self.connection, written, start, window_start, end,
                                        self.standing, by_month=by_month))
         return {m.id: found[m.id] for m in measures}
@@ -484,9 +502,13 @@ class ReportBuilder:
         trend_ends = [end for _, end in self.trend_months]
         for standing in standings:
             ends = self._state_ends() if standing is self.standing else [self.as_at]
+            cases = self.case_facts(open_cases)
             at_ends = self._states.at_ends if (
                 standing is self.standing and self._states is not None) else open_cases_at(
-                self.connection, open_cases, ends, standing) if open_cases else {}
+                self.connection, open_cases, ends, standing, None if cases is None else [
+                    row[1:5] for row in case_facts.answer(
+                        cases, open_cases, ends, standing, Segments([], []), self.as_at)
+                    if row[0] == 0]) if open_cases else {}
             statuses = latest_statuses_of(self.lookups.statuses,
                                           (code for code, *_ in self.lookups.actions),
                                           ends, standing)
@@ -506,6 +528,16 @@ class ReportBuilder:
             self._last.update(self._states.last_known(states) if self._states is not None
                               else last_known(self.connection, states, self.as_at,
                                               self.standing))
+
+    def case_facts(self, open_cases: list[Measure]) -> case_facts.CaseFacts | None:
+        """The read model's case facts, kept with its state when they are few enough to
+        ask in Python (``projections.case_facts``); None: ask the statement."""
+        if not open_cases:
+            return None
+        key = ("case facts", tuple((m.id, referrals_condition(m)) for m in open_cases))
+        found = lookups.derived(self.lookups, key,
+                                lambda: case_facts.read(self.connection, open_cases))
+        return found if found is not None and found.serves(open_cases) else None
 
     def _state_ends(self) -> list[date]:
         """The days state measures are evaluated at: each trend month's end and as_at."""
@@ -829,11 +861,11 @@ class ReportBuilder:
 
     def backfilled(self) -> dict[str, int]:
         """Backfilled events known at the report's time, in its window, by agency."""
-        rows = self.connection.execute(
-            "SELECT agency, count(*) FROM facts WHERE backfill AND recorded_at <= ? "
-            "AND occurred_on BETWEEN ? AND ? GROUP BY agency ORDER BY agency",
-            [to_naive_utc(self.known_at), self.from_day, self.as_at]).fetchall()
-        return {str(code): int(count) for code, count in rows}
+        known, found = to_naive_utc(self.known_at), dict[str, int]()
+        for agency, day, recorded_at, events in self.lookups.backfills:
+            if recorded_at <= known and self.from_day <= day <= self.as_at:
+                found[agency] = found.get(agency, 0) + events
+        return dict(sorted(found.items()))
 
 
 def build_report(connection: duckdb.DuckDBPyConnection, *, as_at: date, known_at: datetime,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -452,11 +452,14 @@ def _open_cases_sql(measures: list[Measure], template: str) -> str:
 
 
 def open_cases_at(connection: duckdb.DuckDBPyConnection, measures: list[Measure],
-                  ends: list[date], standing: Standing) -> dict[str, list[Split]]:
-    """Every open-cases measure at each of ``ends``, by agency, in one query."""
-    return _open_splits(measures, len(ends), connection.execute(
-        _open_cases_sql(measures, OPEN_CASES_AT_ENDS_SQL),
-        {**standing.params(), "last": max(ends), "ends": ends}).fetchall())
+                  ends: list[date], standing: Standing,
+                  answered: list[tuple[Any, ...]] | None = None) -> dict[str, list[Split]]:
+    """Every open-cases measure at each of ``ends``, by agency, in one query (or from
+    its rows of (measure, k, agency, cases), ``answered`` in Python)."""
+    return _open_splits(measures, len(ends), answered if answered is not None else
+                        connection.execute(_open_cases_sql(measures, OPEN_CASES_AT_ENDS_SQL),
+                                           {**standing.params(), "last": max(ends),
+                                            "ends": ends}).fetchall())
 
 
 def _open_splits(measures: list[Measure], ends: int, rows: list[tuple[Any, ...]]
@@ -490,7 +493,20 @@ def _splits_at(ends: list[date], rows: list[tuple[Any, ...]], first: int) -> lis
     return splits
 
 
-def stands(standing: Standing) -> Callable[[StatusFact], bool]:
+class Timed(Protocol):
+    """A fact read into Python with the times that say whether it stands."""
+
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def ended_position(self) -> int | None: ...
+
+
+def stands(standing: Standing) -> Callable[[Timed], bool]:
     """``STANDS_SQL`` in Python, for facts read once per read-model state
     (``projections.lookups``): recorded by the knowledge time and, when pinned, at or
     before the position; not ended by both (an end without a position counts as ended,
@@ -498,7 +514,7 @@ def stands(standing: Standing) -> Callable[[StatusFact], bool]:
     known = to_naive_utc(standing.known)
     upto = standing.position if standing.position is not None else NO_PIN
 
-    def test(fact: StatusFact) -> bool:
+    def test(fact: Timed) -> bool:
         ended = fact.ended_at is not None and fact.ended_at <= known and (
             fact.ended_position is None or fact.ended_position <= upto)
         return fact.recorded_at <= known and fact.position <= upto and not ended
@@ -543,13 +559,16 @@ class StateFacts:
     facts each reads over a span (``contributions``) and when the latest it reads up to
     ``last_day`` became known (``last_known``), as known by ``standing``. The open-cases
     measures' values at ``ends`` and their case facts by agency and segment of days
-    (``periods.Segments`` of ``spans``) come from one statement; the action statuses
-    from the status facts kept per read-model state (``projections.lookups``). A span
-    that is not whole segments is asked by ``contributions``' own statement."""
+    (``periods.Segments`` of ``spans``) come from one statement, or, ``answered``, from
+    its rows worked out in Python (``projections.case_facts``, for a small read model);
+    the action statuses from the status facts kept per read-model state
+    (``projections.lookups``). A span that is not whole segments is asked by
+    ``contributions``' own statement."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, measures: list[Measure],
                  ends: list[date], standing: Standing, segments: Segments,
-                 statuses: list[StatusFact], last_day: date) -> None:
+                 statuses: list[StatusFact], last_day: date,
+                 answered: list[tuple[Any, ...]] | None = None) -> None:
         self.connection, self.standing, self.last_day = connection, standing, last_day
         self.segments = segments
         self.statuses = [f for f in statuses if stands(standing)(f)]
@@ -559,10 +578,11 @@ class StateFacts:
         self.cases_latest: Any = None
         if not self.open_cases:
             return
-        rows = connection.execute(_open_cases_sql(self.open_cases, OPEN_CASES_AND_FACTS_SQL), {
-            **standing.params(), "last": max(ends), "ends": ends, "end": last_day,
-            "starts": self.segments.starts or [last_day],
-            "seg_ends": self.segments.ends or [last_day - timedelta(days=1)]}).fetchall()
+        rows = answered if answered is not None else connection.execute(
+            _open_cases_sql(self.open_cases, OPEN_CASES_AND_FACTS_SQL), {
+                **standing.params(), "last": max(ends), "ends": ends, "end": last_day,
+                "starts": self.segments.starts or [last_day],
+                "seg_ends": self.segments.ends or [last_day - timedelta(days=1)]}).fetchall()
         self.at_ends = _open_splits(self.open_cases, len(ends),
                                     [r[1:5] for r in rows if r[0] == 0])
         for _, _, seg, agency, facts, latest in (r for r in rows if r[0] == 1):

@@ -492,9 +492,10 @@ def test_the_recorded_counts_give_the_report_its_aggregates_give(
 ) -> None:
     """The report answers its flow measures from the counts the projector recorded
     (``projections/fact_counts.py``, all in one statement) and its state measures'
-    other questions with their open cases (``standing.StateFacts``); with no counts
-    recorded and without that statement it writes each aggregate out, as it did before.
-    Both give the same report, to the last field."""
+    other questions with their open cases (``standing.StateFacts``, from the case facts
+    kept in memory: ``projections/case_facts.py``); with no counts recorded, without
+    that statement and without the case facts it writes each aggregate out, as it did
+    before. Both give the same report, to the last field."""
     measures = scorecard_measures(ReportBuilder(demo, as_at=date(2015, 12, 16),
                                                 known_at=PUBLISHED).plan)
     assert len(fact_counts.counts_of(measures)) > 10
@@ -504,6 +505,7 @@ def test_the_recorded_counts_give_the_report_its_aggregates_give(
     # As if none were recorded (the recorded ids are read once per read-model state).
     monkeypatch.setattr(fact_counts, "ids_for", lambda _measures, _ids: None)
     monkeypatch.setattr(report_module, "StateFacts", lambda *_args: None)
+    monkeypatch.setattr(ReportBuilder, "case_facts", lambda *_args: None)
     written_out = build_report(demo, as_at=date.fromisoformat(as_at), known_at=known_at,
                                from_day=date(2014, 4, 1)).to_json()
     assert fast == written_out
