@@ -132,12 +132,16 @@ def answer(cases: CaseFacts, open_cases: list[Measure], ends: list[date],
         for i in measures:
             case = (i, fact.agency, fact.case_ref)
             open_at[case] = open_at.get(case, 0) | bits
-    opened: dict[tuple[int, int, str], int] = {}
+    opened: dict[tuple[int, str], list[int]] = {}  # (measure, agency): cases at each end
     for (i, agency, _), bits in open_at.items():
-        for at, k in enumerate(order):
-            if bits >> at & 1:
-                opened[(i, k, agency)] = opened.get((i, k, agency), 0) + 1
-    rows: list[Row] = [(0, i, k, agency, n, None) for (i, k, agency), n in opened.items()]
+        cases = opened.setdefault((i, agency), [0] * len(ends))
+        while bits:
+            low = bits & -bits
+            cases[low.bit_length() - 1] += 1
+            bits ^= low
+    rows: list[Row] = [(0, i, order[at], agency, n, None)
+                       for (i, agency), cases in opened.items()
+                       for at, n in enumerate(cases) if n]
     by_segment: dict[tuple[int, str], list[Any]] = {}
     latest: datetime | None = None
     for fact in standing_facts:
