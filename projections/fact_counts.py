@@ -396,9 +396,11 @@ class Tally(Statements):
                 if item is not None:
                     cell[3].add(item)
         for pinned_standing, cells in gathered.items():
+            # in segment order, so each agency's gathered parts are too (``presence``)
             self.parts[pinned_standing] = {
                 group: (value, facts, latest, frozenset(items))
-                for group, (value, facts, latest, items) in cells.items()}
+                for group, (value, facts, latest, items) in sorted(
+                    cells.items(), key=lambda cell: cell[0][2])}
 
     def _ask(self, start: date, end: date, standing: Standing, *, monthly: bool = False
              ) -> tuple[range, dict[tuple[int, str, int], _Part]] | None:
@@ -415,7 +417,8 @@ class Tally(Statements):
 
     def _gather(self, counts: list[Count], asked: tuple[range, dict[tuple[int, str, int], _Part]]
                 ) -> dict[int, dict[str, list[tuple[int, _Part]]]]:
-        """The parts of ``counts`` in the asked segments, by count id and agency."""
+        """The parts of ``counts`` in the asked segments, by count id and agency, each
+        agency's in segment order."""
         segments, parts = asked
         wanted = {self.ids[key(c)] for c in counts}
         found: dict[int, dict[str, list[tuple[int, _Part]]]] = {i: {} for i in wanted}
@@ -477,7 +480,7 @@ class Tally(Statements):
         results: dict[str, dict[str, Presence]] = {}
         for count in counts:
             results[key(count)] = {
-                agency: (any(k >= window for k, _ in parts),
+                agency: (parts[-1][0] >= window,  # the agency's last segment
                          frozenset(self.months[k] for k, _ in parts) if by_month
                          else frozenset())
                 for agency, parts in found[self.ids[key(count)]].items()}

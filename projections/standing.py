@@ -571,7 +571,8 @@ class StateFacts:
                  answered: list[tuple[Any, ...]] | None = None) -> None:
         self.connection, self.standing, self.last_day = connection, standing, last_day
         self.segments = segments
-        self.statuses = [f for f in statuses if stands(standing)(f)]
+        test = stands(standing)
+        self.statuses = [f for f in statuses if test(f)]
         self.open_cases = [m for m in measures if m.kind == "open_cases"]
         self.at_ends: dict[str, list[Split]] = {}
         self.cases: dict[tuple[str, int], tuple[int, Any]] = {}  # agency, segment
