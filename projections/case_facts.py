@@ -134,14 +134,14 @@ def answer(cases: CaseFacts, open_cases: list[Measure], ends: list[date],
             open_at[case] = open_at.get(case, 0) | bits
     opened: dict[tuple[int, str], list[int]] = {}  # (measure, agency): cases at each end
     for (i, agency, _), bits in open_at.items():
-        cases = opened.setdefault((i, agency), [0] * len(ends))
+        tally = opened.setdefault((i, agency), [0] * len(ends))
         while bits:
             low = bits & -bits
-            cases[low.bit_length() - 1] += 1
+            tally[low.bit_length() - 1] += 1
             bits ^= low
     rows: list[Row] = [(0, i, order[at], agency, n, None)
-                       for (i, agency), cases in opened.items()
-                       for at, n in enumerate(cases) if n]
+                       for (i, agency), tally in opened.items()
+                       for at, n in enumerate(tally) if n]
     by_segment: dict[tuple[int, str], list[Any]] = {}
     latest: datetime | None = None
     for fact in standing_facts:
