@@ -355,6 +355,7 @@ class ReportBuilder:
         self.rules = rules
         self.standing = Standing(known_at, pinned)
         self.trend_months = complete_months(as_at, TREND_MONTHS)
+        self.trend_labels = [f"{start:%Y-%m}" for start, _ in self.trend_months]
         # Filled by ``prefetch`` for a whole report: a few grouped queries instead of
         # several per measure. Every method falls back to its own query without them.
         self._splits: dict[tuple[str, tuple[date, date], int | None],
@@ -666,8 +667,8 @@ class ReportBuilder:
             target_to_date = rules.rules.target_to_date(span, self.as_at)
         monthly = [None if v is None else v * scale
                    for v in self.monthly(measure, self.trend_months)]
-        trend_values = [(f"{start:%Y-%m}", plain_number(value))
-                        for (start, _), value in zip(self.trend_months, monthly, strict=True)]
+        trend_values = [(label, plain_number(value))
+                        for label, value in zip(self.trend_labels, monthly, strict=True)]
         direction = trend(monthly, measure.polarity)
         parts = self.rate_parts(measure, window)
         ci = wilson_interval(*parts) if parts else None
