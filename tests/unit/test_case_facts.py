@@ -96,7 +96,7 @@ TWO_EPISODES = [
     {**REFERRED_AND_CLOSED[1], "day": 10, "episode": 2}]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @example(facts=TWO_EPISODES, ends=[1, 5], cuts=[], known=30, pinned=None, last_day=9)
 @example(facts=REFERRED_AND_CLOSED, ends=[5, 4, 0], cuts=[0, 5, 9], known=30, pinned=None,
          last_day=5)
