@@ -37,6 +37,9 @@ from domain.errors import InvalidEvent, Rejected
 from domain.text import visible
 
 ENVELOPE_COLUMNS = ["event_id", "type", "occurred_at", "supersedes"]
+# The caption of the preview's table on the agency page (the browser tests find its rows
+# by it, without importing the page's Streamlit code).
+PREVIEW_CAPTION = "Each row as submitting it would decide it"
 # A year's return of a large agency fits (issue 16 asks for a 200,000-line file from the
 # page, at the rate of `scorecard push`); the file is read again in batches to submit it.
 MAX_ROWS = 200_000

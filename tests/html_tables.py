@@ -6,7 +6,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
-from scorecard_ui.views.agency import PREVIEW_CAPTION
+from scorecard_ui.returns_upload import PREVIEW_CAPTION
 
 
 class _Tables(HTMLParser):

@@ -43,6 +43,7 @@ from scorecard_ui.return_submission import (
 from scorecard_ui.returns_upload import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
+    PREVIEW_CAPTION,
     UploadRefused,
     template_csv,
 )
@@ -80,7 +81,6 @@ def upload_key(generation: int) -> str:
 
 PREVIEW_SHOWN = 5_000  # rows of the preview's table (those with a problem first)
 PREVIEW_AS_TABLE = 200  # up to this many shown rows, an HTML table; beyond, the data grid
-PREVIEW_CAPTION = "Each row as submitting it would decide it"  # the upload preview's table
 
 
 def upload(app: Scorecard, agency: str, user: SignedIn) -> None:

@@ -16,9 +16,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from projections.rejected import RejectedFilter, own_rejections
 from scorecard.bootstrap import Home
 from scorecard.demo.build import demo_password
-from scorecard_ui.returns_upload import MAX_UPLOAD_BYTES
+from scorecard_ui.returns_upload import MAX_UPLOAD_BYTES, PREVIEW_CAPTION
 from scorecard_ui.throttle import SignInThrottle
-from scorecard_ui.views.agency import PREVIEW_CAPTION
 from tests.e2e.browser import (
     browser_page,
     choose,
