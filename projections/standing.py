@@ -508,9 +508,10 @@ class Timed(Protocol):
 
 def stands(standing: Standing) -> Callable[[Timed], bool]:
     """``STANDS_SQL`` in Python, for facts read once per read-model state
-    (``projections.lookups``): recorded by the knowledge time and, when pinned, at or
-    before the position; not ended by both (an end without a position counts as ended,
-    as SQL's NULL makes it)."""
+    (``projections.lookups``, ``projections.case_facts``): recorded by the knowledge time
+    and, when pinned, at or before the position; not ended by both (an end without a
+    position counts as ended, as SQL's NULL makes it). Held to the SQL by
+    ``tests/unit/test_case_facts.py`` (generated facts, ended and pinned)."""
     known = to_naive_utc(standing.known)
     upto = standing.position if standing.position is not None else NO_PIN
 
