@@ -101,28 +101,53 @@ def answer(cases: CaseFacts, open_cases: list[Measure], ends: list[date],
     latest became known); and when the latest case fact up to ``last_day`` became
     known."""
     test = stands(standing)
-    standing_facts = [f for f in cases.facts if test(f)]
     last = max(ends)
     index = {m.id: i for i, m in enumerate(open_cases)}
-    # Each episode's closure: its first standing closure (SQL's join never matches a
-    # missing case reference or episode, so neither does this).
+    indices: dict[tuple[str, ...], tuple[int, ...]] = {}  # by a fact's ``follows``
+    # One pass over the standing facts: each episode's closure (its first standing
+    # closure; SQL's join never matches a missing case reference or episode, so neither
+    # does this), the referrals to place against the ends, and the case facts by
+    # segment and agency (how many, the latest known) and the latest up to last_day.
     closed: dict[tuple[str, str, int], date] = {}
-    for fact in standing_facts:
-        if fact.closes and fact.occurred_on <= last and fact.case_ref is not None \
+    referrals: list[tuple[CaseFact, tuple[int, ...]]] = []
+    by_segment: dict[tuple[int, str], list[Any]] = {}
+    latest: datetime | None = None
+    starts, segment_ends = segments.starts, segments.ends
+    for fact in cases.facts:
+        if not test(fact):
+            continue
+        on = fact.occurred_on
+        if fact.follows and on <= last:
+            found = indices.get(fact.follows)
+            if found is None:
+                found = indices[fact.follows] = tuple(
+                    index[m] for m in fact.follows if m in index)
+            if found:
+                referrals.append((fact, found))
+        if fact.closes and on <= last and fact.case_ref is not None \
                 and fact.episode is not None:
             episode = (fact.agency, fact.case_ref, fact.episode)
-            if episode not in closed or fact.occurred_on < closed[episode]:
-                closed[episode] = fact.occurred_on
+            if episode not in closed or on < closed[episode]:
+                closed[episode] = on
+        if fact.is_case:
+            if on <= last_day and (latest is None or fact.recorded_at > latest):
+                latest = fact.recorded_at
+            k = bisect_right(starts, on) - 1
+            if k >= 0 and on <= segment_ends[k]:
+                cell = by_segment.get((k, fact.agency))
+                if cell is None:
+                    by_segment[(k, fact.agency)] = [1, fact.recorded_at]
+                else:
+                    cell[0] += 1
+                    if fact.recorded_at > cell[1]:
+                        cell[1] = fact.recorded_at
     # Each (measure, agency, case)'s ends at which any of its episodes is open, as bits
     # over the ends in ascending order (an episode referred on r and closed on c is open
     # at the ends e with r <= e < c, a run of them); ``order`` maps them back.
     order = sorted(range(len(ends)), key=ends.__getitem__)
     ascending = [ends[k] for k in order]
     open_at: dict[tuple[int, str, str | None], int] = {}
-    for fact in standing_facts:
-        measures = [index[m] for m in fact.follows if m in index]
-        if not measures or fact.occurred_on > last:
-            continue
+    for fact, measures in referrals:
         closed_on = closed.get((fact.agency, fact.case_ref, fact.episode)) if (
             fact.case_ref is not None and fact.episode is not None) else None
         first = bisect_left(ascending, fact.occurred_on)
@@ -143,19 +168,6 @@ def answer(cases: CaseFacts, open_cases: list[Measure], ends: list[date],
     rows: list[Row] = [(0, i, order[at], agency, n, None)
                        for (i, agency), tally in opened.items()
                        for at, n in enumerate(tally) if n]
-    by_segment: dict[tuple[int, str], list[Any]] = {}
-    latest: datetime | None = None
-    for fact in standing_facts:
-        if not fact.is_case:
-            continue
-        if fact.occurred_on <= last_day and (latest is None or fact.recorded_at > latest):
-            latest = fact.recorded_at
-        k = bisect_right(segments.starts, fact.occurred_on) - 1
-        if k < 0 or fact.occurred_on > segments.ends[k]:
-            continue
-        cell = by_segment.setdefault((k, fact.agency), [0, fact.recorded_at])
-        cell[0] += 1
-        cell[1] = max(cell[1], fact.recorded_at)
     rows.extend((1, None, k, agency, n, at) for (k, agency), (n, at) in by_segment.items())
     rows.append((2, None, None, None, None, latest))
     return rows

@@ -42,6 +42,7 @@ fact = st.fixed_dictionaries({
     "day": st.integers(0, 30),
     "known_after": st.integers(0, 10),  # days after it occurred
     "ended_after": st.one_of(st.none(), st.integers(0, 20)),  # days after it was known
+    "end_unplaced": st.booleans(),  # an end recorded without a log position
     "cse_confirmed": st.one_of(st.none(), st.booleans()),
     "service": st.sampled_from([None, "counselling", "advocacy"]),
 })
@@ -66,7 +67,8 @@ def _read_model(facts: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
              str(START + timedelta(days=f["day"])), _timestamp(f["day"]),
              START + timedelta(days=f["day"]), _timestamp(known),
              None if ended is None else _timestamp(ended),
-             None if ended is None else position + 1 + f["ended_after"],
+             None if ended is None or f.get("end_unplaced") else
+             position + 1 + f["ended_after"],
              f["case_ref"], f["episode"], f["cse_confirmed"], f["service"]])
     return connection
 
