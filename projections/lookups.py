@@ -132,10 +132,13 @@ class _Memo:
         self._lock = threading.Lock()
 
     def lookups(self, connection: duckdb.DuckDBPyConnection) -> Lookups:
-        path = self._paths.get(connection)
+        with self._lock:  # the pages' session threads share the memo
+            path = self._paths.get(connection)
         if path is None:
             row = connection.execute(PATH_SQL).fetchone()
-            path = self._paths[connection] = row[0] if row and row[0] else ":memory:"
+            path = row[0] if row and row[0] else ":memory:"
+            with self._lock:
+                self._paths[connection] = path
         key: tuple[Any, ...] | None = None
         if path != ":memory:":
             try:
