@@ -56,11 +56,14 @@ WHERE {types_sql([EXCEPTION_NOTE_TYPE])} ORDER BY position
 """
 # Each agency's first return event of each month (``returns.ARRIVALS_SQL`` as known at
 # any time: the first event known by K is this one if it was known by K).
-# The events an administrator backfilled, by agency, day and knowledge time (few: a
-# backfill is an administrator's correction of the record, not an agency's feed).
+# The events an administrator backfilled, by agency, day and knowledge time: kept when
+# there are at most BACKFILL_GROUPS such groups (the demo, whose history is a backfill,
+# has about 1,400). A national store's late returns are backfills too (50,000 groups at
+# 1M events: 40 ms to read per state, and a Python pass over them per report), so there
+# the report asks its own statement instead (``report.ReportBuilder.backfilled``).
+BACKFILL_GROUPS = 5_000
 BACKFILLS_SQL = """
 SELECT agency, occurred_on, recorded_at, count(*) FROM facts WHERE backfill GROUP BY ALL
-ORDER BY ALL
 """
 ARRIVALS_SQL = f"""
 SELECT agency, strftime(occurred_on, '%Y-%m'), min(recorded_at) FROM facts
@@ -83,7 +86,8 @@ class Lookups:
     statuses: list[StatusFact]
     arrivals: dict[str, dict[str, datetime]]  # YYYY-MM -> agency -> first return known
     agencies: frozenset[str]  # every agency with a fact
-    backfills: list[tuple[str, date, datetime, int]]  # agency, day, recorded_at, events
+    # agency, day, recorded_at, events; None when there are more than BACKFILL_GROUPS
+    backfills: list[tuple[str, date, datetime, int]] | None
     # What readers work out from this state and keep with it (``derived``).
     kept: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -114,8 +118,14 @@ def read(connection: duckdb.DuckDBPyConnection) -> Lookups:
         statuses=[StatusFact(*row) for row in connection.execute(STATUSES_SQL).fetchall()],
         arrivals=arrivals,
         agencies=frozenset(a for by_agency in arrivals.values() for a in by_agency),
-        backfills=connection.execute(BACKFILLS_SQL).fetchall(),
+        backfills=_backfills(connection),
     )
+
+
+def _backfills(connection: duckdb.DuckDBPyConnection
+               ) -> list[tuple[str, date, datetime, int]] | None:
+    rows = connection.execute(f"{BACKFILLS_SQL} LIMIT {BACKFILL_GROUPS + 1}").fetchall()
+    return None if len(rows) > BACKFILL_GROUPS else rows
 
 
 class _Memo:

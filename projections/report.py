@@ -863,6 +863,12 @@ class ReportBuilder:
     def backfilled(self) -> dict[str, int]:
         """Backfilled events known at the report's time, in its window, by agency."""
         known, found = to_naive_utc(self.known_at), dict[str, int]()
+        if self.lookups.backfills is None:  # too many to keep (``lookups.BACKFILL_GROUPS``)
+            rows = self.connection.execute(
+                "SELECT agency, count(*) FROM facts WHERE backfill AND recorded_at <= ? "
+                "AND occurred_on BETWEEN ? AND ? GROUP BY agency ORDER BY agency",
+                [known, self.from_day, self.as_at]).fetchall()
+            return {str(code): int(count) for code, count in rows}
         for agency, day, recorded_at, events in self.lookups.backfills:
             if recorded_at <= known and self.from_day <= day <= self.as_at:
                 found[agency] = found.get(agency, 0) + events

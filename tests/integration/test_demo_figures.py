@@ -511,6 +511,29 @@ def test_the_recorded_counts_give_the_report_its_aggregates_give(
     assert fast == written_out
 
 
+@KNOWLEDGE
+def test_backfilled_events_are_counted_alike_from_the_kept_lookups_and_the_statement(
+    demo: duckdb.DuckDBPyConnection, known_at: datetime, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A report counts the window's backfilled events from the lookups kept per state
+    while they are few (``lookups.BACKFILL_GROUPS``), else by its own statement: both
+    give the same counts (the demo's history was pushed as a backfill)."""
+    def backfilled(found: lookups.Lookups) -> dict[str, int]:
+        builder = ReportBuilder(demo, as_at=date(2015, 12, 16), known_at=known_at,
+                                from_day=date(2015, 4, 1))
+        builder.lookups = found
+        return builder.backfilled()
+
+    kept = lookups.read(demo)
+    assert kept.backfills is not None
+    monkeypatch.setattr(lookups, "BACKFILL_GROUPS", 10)
+    too_many = lookups.read(demo)
+    assert too_many.backfills is None
+    counted = backfilled(kept)
+    assert counted and sum(counted.values()) > 100
+    assert counted == backfilled(too_many)
+
+
 def test_the_small_tables_are_read_once_per_state_of_the_read_model(
     demo: duckdb.DuckDBPyConnection,
 ) -> None:
