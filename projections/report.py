@@ -579,9 +579,9 @@ class ReportBuilder:
         its first event known, or the month approved (a nil return)."""
         if self._arrived is None:
             month = last_complete_month(self.as_at)
-            key, known = f"{month:%Y-%m}", to_naive_utc(self.known_at)
-            self._arrived = {agency for agency, first in
-                             self.lookups.arrivals.get(key, {}).items() if first <= known} | {
+            known = to_naive_utc(self.known_at)
+            self._arrived = {agency for agency, first in lookups.arrivals(
+                self.lookups, self.connection, month).items() if first <= known} | {
                 agency for agency, approved in self.approved() if approved == f"{month:%Y-%m}"}
         return self._arrived
 
