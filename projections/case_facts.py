@@ -27,7 +27,7 @@ import duckdb
 
 from projections.measures import Measure
 from projections.periods import Segments
-from projections.standing import Standing, case_type_sql, referrals_condition, stands
+from projections.standing import Standing, case_type_sql, referrals_followed_sql, stands
 
 # The most case facts kept in memory per state of the read model. At this size the
 # report's Python pass costs about what the statement does (generated histories on the
@@ -75,9 +75,7 @@ def read(connection: duckdb.DuckDBPyConnection, open_cases: list[Measure]
          ) -> CaseFacts | None:
     """The case facts of the read model, or None when there are more than ``IN_MEMORY``
     (the statement then answers). ``open_cases``: the plan's open-cases measures."""
-    follows = ", ".join(f"CASE WHEN {referrals_condition(m)} THEN {_quoted(m.id)} END"
-                        for m in open_cases)
-    any_referral = " OR ".join(f"({referrals_condition(m)})" for m in open_cases)
+    follows, any_referral = referrals_followed_sql(open_cases, lambda _, m: _quoted(m.id))
     where = f"({case_type_sql('opens', 'closes')})" + (
         f" OR {any_referral}" if any_referral else "")
     found = connection.execute(f"SELECT count(*) FROM facts WHERE {where}").fetchone()

@@ -501,9 +501,9 @@ class ReportBuilder:
         from the same queries as their trends)."""
         open_cases = [m for m in states if m.kind == "open_cases"]
         trend_ends = [end for _, end in self.trend_months]
+        cases = self.case_facts(open_cases)
         for standing in standings:
             ends = self._state_ends() if standing is self.standing else [self.as_at]
-            cases = self.case_facts(open_cases)
             at_ends = self._states.at_ends if (
                 standing is self.standing and self._states is not None) else open_cases_at(
                 self.connection, open_cases, ends, standing, None if cases is None else [

@@ -444,10 +444,19 @@ UNION ALL SELECT 2, NULL, NULL, NULL, NULL, max(recorded_at) FROM standing
           WHERE occurred_on <= $end AND {case_type_sql("opens", "closes")}""")
 
 
-def _open_cases_sql(measures: list[Measure], template: str) -> str:
-    follows = ", ".join(f"CASE WHEN {referrals_condition(m)} THEN {i} END"
+def referrals_followed_sql(measures: list[Measure], label: Callable[[int, Measure], str]
+                          ) -> tuple[str, str]:
+    """Which referrals the open-cases ``measures`` follow, as SQL: the items of a list of
+    each measure's ``label`` where its referral condition holds (NULL where not), and
+    the condition that any holds. Used by the statements below and by
+    ``projections.case_facts``, which reads the referrals into memory."""
+    follows = ", ".join(f"CASE WHEN {referrals_condition(m)} THEN {label(i, m)} END"
                         for i, m in enumerate(measures))
-    any_referral = " OR ".join(f"({referrals_condition(m)})" for m in measures)
+    return follows, " OR ".join(f"({referrals_condition(m)})" for m in measures)
+
+
+def _open_cases_sql(measures: list[Measure], template: str) -> str:
+    follows, any_referral = referrals_followed_sql(measures, lambda i, _: str(i))
     return template.format(follows=follows, any_referral=any_referral)
 
 
