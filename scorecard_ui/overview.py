@@ -7,6 +7,10 @@ the worst status among the measures under it: red if any is red, else amber if a
 amber, else green if any is green; with no measure judged against a target it has "no
 target". Beside the status, the counts of red, amber, green and no target say how much
 of it is which, so one red among ten greens is not mistaken for a failing priority.
+Outside the board a measure's status may be *withheld* (its RAG would give away a small
+count of people): it is counted as withheld, never as "no target", and the roll-up is
+the worst of the statuses shown (withheld when only withheld ones are under it), so a
+group's status says nothing of the hidden one and its counts say one is hidden.
 Measures the plan does not file under an objective are listed last, as "Other measures".
 
 Everything here is a pure function of the report JSON as its reader may see it and the
@@ -34,23 +38,26 @@ from scorecard_ui.measure_text import (
 )
 from scorecard_ui.style import STATUS_TAGS, status_tag
 
-ORDER = ("red", "amber", "green", "none")  # worst first
+ORDER = ("red", "amber", "green", "withheld", "none")  # worst first
 OTHER_MEASURES = "Other measures the board watches"
 FLAG_WORDS = {"missing": "Red, no note", "submitted": "Note to review",
               "accepted": "Note accepted", "more_requested": "More asked"}
 
 
 def measure_status(m: Measure) -> str:
-    """red, amber or green as judged; "none" when the measure has no target (or its
-    status is withheld)."""
+    """red, amber or green as judged; "withheld" when the disclosure control put a GSS
+    symbol in its place; "none" when the measure has no target."""
     rag = m.get("rag")
-    return rag if rag in ("red", "amber", "green") else "none"
+    if rag in ("red", "amber", "green"):
+        return str(rag)
+    return "withheld" if isinstance(rag, str) and rag.startswith("[") else "none"
 
 
 def rolled_up(statuses: Iterable[str]) -> str:
-    """The worst status present, "none" when nothing is judged (the documented rule)."""
+    """The worst status present, "none" when nothing is judged or withheld (the
+    documented rule)."""
     present = set(statuses)
-    return next((s for s in ORDER[:3] if s in present), "none")
+    return next((s for s in ORDER[:4] if s in present), "none")
 
 
 def status_counts(statuses: Sequence[str]) -> Counter[str]:
@@ -111,9 +118,8 @@ def overall_counts(document: dict[str, Any]) -> Counter[str]:
 
 def status_cell(m: Measure) -> Markup:
     status = measure_status(m)
-    if status == "none":
-        word = "[c]" if m.get("rag") == "[c]" else "No target"
-        return Markup(status_tag("none", word))
+    if status == "withheld":  # the GSS symbol itself, as in every other cell
+        return Markup(status_tag(status, str(m["rag"])))
     return Markup(status_tag(status))
 
 
@@ -191,9 +197,10 @@ def overview_table(document: dict[str, Any], plan: Plan, *, link: Any = None,
 
 
 def summary_html(document: dict[str, Any]) -> str:
-    """The one-line answer first: how many measures are red, amber, green, no target."""
+    """The one-line answer first: how many measures are red, amber, green, withheld, no
+    target."""
     counts = overall_counts(document)
-    judged = sum(counts[s] for s in ("red", "amber", "green"))
+    judged = sum(counts[s] for s in ORDER[:4])  # a withheld status was judged too
     items = "".join(f"<li>{status_tag(s, f'{counts[s]} {STATUS_TAGS[s][2].lower()}')}</li>"
                     for s in ORDER if counts.get(s))
     named = "".join(
@@ -205,12 +212,16 @@ def summary_html(document: dict[str, Any]) -> str:
             f"aria-label='Measures by status'>{items}</ul>{named}")
 
 
-def legend_html() -> str:
-    """What the tags mean, in words (colour is never the only cue)."""
+def legend_html(document: dict[str, Any] | None = None) -> str:
+    """What the tags mean, in words (colour is never the only cue); "withheld" only when
+    ``document`` has a withheld status."""
     words = {"red": "off target by the plan's rule", "amber": "close to the target",
              "green": "on target", "none": "no target: shown for information"}
+    if document and any(measure_status(m) == "withheld" for m in document["measures"]):
+        words["withheld"] = ("status not shown ([c] or [x]): it would give away a count "
+                             "of people too small to publish")
     parts = "; ".join(f"{status_tag(s)} {escape(w)}" for s, w in words.items())
     return (f"<p class='sc-legend'>{parts}. A priority or objective shows the worst "
-            "status under it, with the counts. Forecast: the chance of meeting the "
+            "status shown under it, with the counts. Forecast: the chance of meeting the "
             f"period's target at the current rate: on course at {ON_COURSE:.0%} or more, "
             f"off course at {OFF_COURSE:.0%} or less, at risk between.</p>")

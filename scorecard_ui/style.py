@@ -17,7 +17,9 @@ STATUS_TAGS: dict[str, tuple[str, str, str]] = {
     "amber": ("sc-tag-amber", "▲", "Amber"),
     "green": ("sc-tag-green", "●", "Green"),
     "none": ("sc-tag-grey", "○", "No target"),
-    "suppressed": ("sc-tag-grey", "", "[c]"),
+    # Outside the board, a status that would give away a small count of people
+    # (``projections.disclosure``); its cell shows the GSS symbol in its place.
+    "withheld": ("sc-tag-grey", "", "Withheld"),
 }
 
 TABLE_CSS = """

@@ -94,7 +94,7 @@ def show(plan: Plan, view: ViewDates, suppress: bool) -> None:
         st.warning(f"Nothing is counted: the window starts on {uk_date(view.from_day)}, "
                    f"after the scorecard day {uk_date(view.as_at)}. Move 'Count events "
                    "from' earlier.", icon=":material/warning:")
-    st.html(legend_html())
+    st.html(legend_html(report))
     table = overview_table(
         report, plan, link=measure_link(view), board=not suppress,
         evidence=None if suppress else lambda m: page_link("evidence", view, measure=m["id"]))

@@ -86,7 +86,7 @@ def _figure(side: dict[str, Any], unit: str) -> Markup:
 def _rag(side: dict[str, Any]) -> Markup:
     rag = side["rag"]
     if isinstance(rag, str) and rag.startswith("["):
-        return Markup(status_tag("suppressed", rag))
+        return Markup(status_tag("withheld", rag))
     if rag is None:
         return Markup(status_tag("none") if side["target"] is None else "–")
     return Markup(status_tag(rag))

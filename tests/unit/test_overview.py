@@ -13,6 +13,7 @@ from domain.plan import Plan, load_plan_document
 from scorecard_ui.formatting import parse_uk_date, uk_date, uk_time
 from scorecard_ui.overview import (
     grouped,
+    legend_html,
     measure_status,
     overview_table,
     rolled_up,
@@ -36,9 +37,25 @@ def test_a_group_takes_the_worst_status_under_it(statuses: list[str], expected: 
     assert rolled_up(statuses) == expected
 
 
-def test_a_suppressed_or_missing_status_counts_as_no_target() -> None:
-    assert measure_status(measure("A", "[c]")) == "none"
+def test_a_withheld_status_is_counted_as_withheld_never_as_no_target() -> None:
+    assert measure_status(measure("A", "[c]")) == "withheld"
+    assert measure_status(measure("A", "[x]")) == "withheld"
     assert measure_status(measure("A", None)) == "none"
+    # A group shows the worst status shown: the hidden one is not rolled in.
+    assert rolled_up(["green", "withheld", "none"]) == "green"
+    assert rolled_up(["withheld", "none"]) == "withheld"
+    document = {"as_at": "2015-12-16", "measures": [
+        measure("Training", "red"), measure("Helpline emails", "[c]"),
+        measure("Contacts", None)]}
+    summary = summary_html(document)
+    assert "2 of 3 measures judged" in summary
+    assert "1 withheld" in summary and "1 no target" in summary
+    assert "Withheld" in legend_html(document) and "Withheld" not in legend_html(
+        {"measures": [measure("Training", "red")]})
+    plan = Plan.from_document(load_plan_document())
+    table = html_tables(overview_table(document, plan).to_html())[0]
+    assert [r["Status"] for r in table["rows"]] == ["✖ Red", "[c]", "○ No target"]
+    assert any("1 withheld" in group for group in table["groups"])  # the priority's counts
 
 
 def test_measures_sit_under_their_objective_and_unfiled_ones_last() -> None:
