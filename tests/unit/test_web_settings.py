@@ -26,9 +26,11 @@ def test_users_get_no_tracebacks_no_developer_toolbar_and_bounded_uploads() -> N
     assert config["server"]["maxUploadSize"] == MAX_UPLOAD_BYTES // 2**20 <= 64
     # one theme, the light one the accessibility tests check (docs/accessibility.md)
     assert config["theme"]["base"] == "light"
+    # focus and primary buttons in GOV.UK blue, not the red that means "off target"
+    assert config["theme"]["primaryColor"] == "#1d70b8"
     for name, value in (("client.showErrorDetails", "none"), ("client.toolbarMode", "viewer"),
                         ("server.maxUploadSize", str(MAX_UPLOAD_BYTES // 2**20)),
-                        ("theme.base", "light")):
+                        ("theme.base", "light"), ("theme.primaryColor", "#1d70b8")):
         assert STREAMLIT_SETTINGS[name] == value  # what `scorecard ui` passes
 
 
