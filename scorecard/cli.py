@@ -242,28 +242,33 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 def _backfill_administrator(args: argparse.Namespace, home: Home, app: Scorecard) -> str:
     """The administrator who authorises a backfill (``--known-at`` on a command that
-    records something): ``--admin NAME`` with that user's password from
-    ``SCORECARD_ADMIN_PASSWORD`` or a prompt, checked like a sign-in on the page (same
-    throttle, source "command line"). A backfill changes what the board knew on a past
-    day, so an agency's key file is not enough; the name recorded in the audit is the
-    one whose password was checked, not a variable anyone can set."""
-    if not args.admin:
+    records something): ``--admin NAME`` (or ``SCORECARD_ADMIN``, so the contract's own
+    form of ``push --known-at`` runs unchanged where an administrator has set both) with
+    that user's password from ``SCORECARD_ADMIN_PASSWORD`` or a prompt, checked like a
+    sign-in on the page (same throttle, source "command line"). A backfill changes what
+    the board knew on a past day, so an agency's key file is not enough; the name
+    recorded in the audit is the one whose password was checked, not a variable anyone
+    can set."""
+    name = args.admin or args.settings.admin
+    option = "--admin" if args.admin else "SCORECARD_ADMIN"
+    if not name:
         raise CommandError("--known-at is an administrator's backfill: give --admin NAME "
-                           "and the password in SCORECARD_ADMIN_PASSWORD or at the prompt")
+                           "(or SCORECARD_ADMIN=NAME) and the password in "
+                           "SCORECARD_ADMIN_PASSWORD or at the prompt")
     password = args.settings.admin_password or ""
     if not password and sys.stdin.isatty():
         import getpass
 
-        password = getpass.getpass(f"password of administrator {args.admin}: ")
+        password = getpass.getpass(f"password of administrator {name}: ")
     if not password:
         raise CommandError("give the administrator's password in SCORECARD_ADMIN_PASSWORD")
-    user = attempt_sign_in(app, SignInThrottle(app), args.admin, password, "command line",
+    user = attempt_sign_in(app, SignInThrottle(app), name, password, "command line",
                            utc_now())
     if isinstance(user, Locked):
-        raise CommandError(f"too many failed sign-ins for {args.admin}: try again after "
+        raise CommandError(f"too many failed sign-ins for {name}: try again after "
                            f"{user.until:%H:%M} UTC")
     if user is None or user.role != "administrator":
-        raise CommandError(f"--admin {args.admin}: not an administrator, or wrong password")
+        raise CommandError(f"{option} {name}: not an administrator, or wrong password")
     return str(user.username)
 
 
@@ -789,8 +794,8 @@ def _parse(parser: Callable[[str], T], text: str, option: str) -> T:
         raise CommandError(f"{option}: {error}") from None
 
 
-ADMIN_HELP = ("the administrator authorising a --known-at backfill (password: "
-              "SCORECARD_ADMIN_PASSWORD or a prompt)")
+ADMIN_HELP = ("the administrator authorising a --known-at backfill (default: "
+              "SCORECARD_ADMIN; password: SCORECARD_ADMIN_PASSWORD or a prompt)")
 
 
 def build_parser() -> argparse.ArgumentParser:

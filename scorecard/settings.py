@@ -103,9 +103,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCORECARD_PASSWORD", "prompt",
             "the new password for `scorecard user add` and `user reset-password`",
             secret=True),
+    Setting("SCORECARD_ADMIN", "none",
+            "the administrator authorising a `--known-at` backfill when `--admin` is not "
+            "given (their password is still checked), so the contract's `scorecard push "
+            "... --known-at DATETIME` runs as written"),
     Setting("SCORECARD_ADMIN_PASSWORD", "prompt",
-            "the password of the administrator named by `--admin` for a `--known-at` "
-            "backfill", secret=True),
+            "the password of the administrator named by `--admin` (or `SCORECARD_ADMIN`) "
+            "for a `--known-at` backfill", secret=True),
     Setting("SCORECARD_FAULT_AFTER_COMMIT", "none",
             "tests only: an ingest worker SIGKILLs itself after its Nth committed batch "
             "(see *Fault injection*)"),
@@ -163,6 +167,7 @@ class Settings:
     oidc_role_values: tuple[tuple[str, str], ...] = ()  # (claim value, role); none: the names
     oidc_agency_claim: str = "scorecard_agency"
     password: str | None = field(default=None, repr=False)
+    admin: str | None = None
     admin_password: str | None = field(default=None, repr=False)
     fault_after_commit: int | None = None
     given: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # as read, by name
@@ -204,6 +209,7 @@ class Settings:
                                     given.get("SCORECARD_OIDC_ROLE_VALUES", "")),
             oidc_agency_claim=given.get("SCORECARD_OIDC_AGENCY_CLAIM", "scorecard_agency"),
             password=given.get("SCORECARD_PASSWORD"),
+            admin=given.get("SCORECARD_ADMIN"),
             admin_password=given.get("SCORECARD_ADMIN_PASSWORD"),
             fault_after_commit=int(fault) if fault else None,
             given=tuple(sorted(given.items())),

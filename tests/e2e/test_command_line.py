@@ -254,12 +254,25 @@ def test_a_backfill_needs_an_administrator_s_password_and_is_audited_under_that_
     assert key_only.returncode == 1 and "--admin" in key_only.stderr
     not_admin = cli(*push, "--admin", "cllr", ok=False)
     assert not_admin.returncode == 1 and "not an administrator" in not_admin.stderr
+    named_by_variable = cli(*push, ok=False, env={"SCORECARD_ADMIN": "cllr"})
+    assert "SCORECARD_ADMIN cllr: not an administrator" in named_by_variable.stderr
     admin = cli.add_administrator()
     wrong = cli(*push, *admin, ok=False, env={"SCORECARD_ADMIN_PASSWORD": "not-it-at-all"})
+    assert wrong.returncode == 1 and "wrong password" in wrong.stderr
+    wrong = cli(*push, ok=False, env={"SCORECARD_ADMIN": "root",
+                                      "SCORECARD_ADMIN_PASSWORD": "not-it-at-all"})
     assert wrong.returncode == 1 and "wrong password" in wrong.stderr
     cli(*push, *admin, env=spoofed)
     backfill = next(r for r in cli.json("audit") if r["action"] == "backfilled")
     assert backfill["actor"] == "root" and backfill["at"] == "2015-11-20T10:00:00Z"
+    # the contract's own form, the administrator named in the environment (password checked)
+    november = write_jsonl(tmp_path / "nov.jsonl", [event("referral.received", "r-2",
+                                                          "2015-11-05", case="RACS-0002")])
+    pushed = cli("push", str(november), "--agency", "racs", "--key-file", str(key_file),
+                 "--known-at", "2015-12-01T10:00:00Z", env={"SCORECARD_ADMIN": "root", **spoofed})
+    assert "accepted 1," in pushed.stdout, pushed.stdout
+    assert [r["actor"] for r in cli.json("audit") if r["action"] == "backfilled"] == [
+        "root", "root"]
     assert all(r["actor"] != "someone-else" for r in cli.json("audit"))
     # the figures it changed say so: the quality table and the report of that past day
     assert cli.json("quality", "--agency", "racs")[0]["backfilled"] == 1
