@@ -26,14 +26,14 @@ MAX_MESSAGE_BYTES = 64 * 1024
 MAX_NESTING = 16
 MAX_INT = 2**31 - 1
 
-EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-AGENCY_CODE = re.compile(r"^[a-z0-9-]{2,40}$")
-CASE_REF = re.compile(r"^[A-Za-z0-9-]{3,40}$")
-SCHOOL_URN = re.compile(r"^[0-9]{6}$")
-ACTION_CODE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-MEASURE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-DAY = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
+AGENCY_CODE = re.compile(r"^[a-z0-9-]{2,40}\Z")
+CASE_REF = re.compile(r"^[A-Za-z0-9-]{3,40}\Z")
+SCHOOL_URN = re.compile(r"^[0-9]{6}\Z")
+ACTION_CODE = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
+MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z")
+MEASURE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
+DAY = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
 YEAR_GROUPS = ("R", *(f"Y{n}" for n in range(1, 14)))
 SECTORS = ("council", "police", "health", "education", "voluntary", "other")
 
@@ -389,7 +389,9 @@ ENVELOPE: dict[str, Field] = {
     "event_id": (matching(EVENT_ID, EVENT_ID_RULE), True),
     "agency": (matching(AGENCY_CODE, "must be an agency code of 2 to 40 characters a-z 0-9 -"),
                True),
-    "type": (text(100), True),
+    # Any string that is not a v1 type is ``unknown_type`` however long (the message's
+    # own limit bounds it); only a non-string is ``invalid``.
+    "type": (text(MAX_MESSAGE_BYTES), True),
     "schema_version": (integer(SCHEMA_VERSION, SCHEMA_VERSION), True),
     "occurred_at": (text(40), True),
     "payload": (Payload(), True),

@@ -296,7 +296,8 @@ class Intake(ScorecardBase):
             raise UnknownAgency(f"agency {claimed} is not registered", field="agency")
         agency.check_active()
         if not delivery.producer_verified:
-            raise Unauthenticated(f"the key presented does not belong to {claimed}")
+            raise Unauthenticated(f"the key presented does not belong to {claimed}",
+                                  field="signature")
         key_id = agency.check_signature(delivery.signed_bytes, delivery.signature,
                                         delivery.key_time)
         message = {k: v for k, v in delivery.message.items() if k != "signature"}

@@ -573,7 +573,7 @@ class _PlanReader:
             first = str(entry.get("from")) if isinstance(entry, Mapping) else ""
             if code is not None and code not in agencies:
                 self._note((*where, "agency"), f"{code!r} is not in agencies")
-            if not re.match(r"^\d{4}-\d{2}$", first):
+            if not re.fullmatch(r"\d{4}-\d{2}", first):
                 self._note((*where, "from"), "must be a month YYYY-MM")
             if code is not None:
                 owed[code] = first

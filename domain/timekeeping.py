@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 _DATETIME_WITH_OFFSET = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})\Z"
 )
-_NAIVE_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
+_NAIVE_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?\Z")
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,24 @@ def parse_occurred_at(text: str, zone: ZoneInfo) -> Occurrence:
 
     A bare date means the start of that local day. Raises ``ValueError`` naming the rule.
     """
-    if _DATE.match(text):
-        day = date.fromisoformat(text)
-        return Occurrence(at=start_of_day(day, zone), day=day)
-    if _DATETIME_WITH_OFFSET.match(text):
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return Occurrence(at=moment.astimezone(UTC), day=moment.astimezone(zone).date())
-    raise ValueError(
-        "must be an ISO 8601 date YYYY-MM-DD or a date-time with an offset "
-        "(e.g. 2015-10-31T14:05:00+00:00)"
-    )
+    rule = ("must be an ISO 8601 date YYYY-MM-DD or a date-time with an offset "
+            "(e.g. 2015-10-31T14:05:00+00:00)")
+    try:
+        if _DATE.match(text):
+            day = date.fromisoformat(text)
+            return Occurrence(at=start_of_day(day, zone), day=day)
+        if _DATETIME_WITH_OFFSET.match(text):
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return Occurrence(at=moment.astimezone(UTC), day=moment.astimezone(zone).date())
+    except ValueError as error:  # the right shape, not a real day, time or offset
+        raise ValueError(f"{rule}: {_no_such_day(error)}") from None
+    raise ValueError(rule)
+
+
+def _no_such_day(error: ValueError) -> str:
+    """Python's reason in the rule's words (its own names a timedelta, not an offset)."""
+    text = str(error)
+    return "the offset must be between -23:59 and +23:59" if "timedelta" in text else text
 
 
 def start_of_day(day: date, zone: ZoneInfo) -> datetime:

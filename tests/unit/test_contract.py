@@ -129,13 +129,47 @@ def test_invalid_values_are_rejected_naming_the_field(
     assert raised.value.message
 
 
-def test_an_unknown_type_has_its_own_reason() -> None:
+@pytest.mark.parametrize(("field", "path", "value"), [
+    ("event_id", ("event_id",), "b9\n"), ("agency", ("agency",), "racs\n"),
+    ("payload.case", ("payload", "case"), "ABC-1\n"),
+    ("payload.school", ("payload", "school"), "123456\n"),
+    ("payload.action", ("payload", "action"), "4.2.1\n"),
+    ("supersedes", ("supersedes",), "e\n"), ("occurred_at", ("occurred_at",), "2015-10-01\n")])
+def test_a_trailing_newline_is_not_part_of_any_code(field: str, path: tuple[str, ...],
+                                                    value: str) -> None:
+    """``$`` in a pattern matches before a final newline: "123456\n" was a second school
+    and "b9\n" a second idempotency key."""
+    kind = {"payload.school": "school.session_delivered",
+            "payload.action": "action.status_reported"}.get(field, "referral.received")
+    with pytest.raises(InvalidEvent) as raised:
+        parse_event(_with(event(kind, "e"), value, *path), LONDON)
+    assert (raised.value.reason, raised.value.field) == ("invalid", field)
+
+
+@pytest.mark.parametrize("when", ["2015-02-30", "2015-10-01T10:00:00+25:00",
+                                  "2015-10-01T24:00:00Z"])
+def test_a_date_of_the_right_shape_that_does_not_exist_names_the_rule(when: str) -> None:
+    with pytest.raises(InvalidEvent) as raised:
+        parse_event(_with(event("case.closed", "e"), when, "occurred_at"), LONDON)
+    assert raised.value.field == "occurred_at"
+    assert "must be an ISO 8601 date" in raised.value.message
+    assert "timedelta" not in raised.value.message and "isoformat" not in raised.value.message
+
+
+@pytest.mark.parametrize("name", ["case.reopened", "x" * 101, "t" * 5000])
+def test_an_unknown_type_has_its_own_reason(name: str) -> None:
+    """Any string that is not a v1 type, however long; a type that is not a string is
+    a wrong field."""
     message = event("case.closed", "e")
-    message["type"] = "case.reopened"
+    message["type"] = name
     with pytest.raises(UnknownType) as raised:
         parse_event(message, LONDON)
     assert raised.value.reason == "unknown_type"
     assert raised.value.field == "type"
+    message["type"] = 5
+    with pytest.raises(InvalidEvent) as invalid:
+        parse_event(message, LONDON)
+    assert invalid.value.field == "type"
 
 
 @pytest.mark.parametrize(

@@ -70,8 +70,9 @@ def test_producer_must_be_the_agency_and_signatures_must_verify(
     tampered = signed(event("helpline.contact", "h-3"), key)
     tampered["payload"]["cse_related"] = False
     assert reasons(submit(app, key, tampered)) == ["unauthenticated"]
-    assert reasons(submit(app, "0" * 64, event("helpline.contact", "h-4"),
-                          verified=False)) == ["unauthenticated"]
+    wrong_key = submit(app, "0" * 64, event("helpline.contact", "h-4"), verified=False)
+    assert reasons(wrong_key) == ["unauthenticated"]
+    assert wrong_key[0].rejection is not None and wrong_key[0].rejection.field == "signature"
     assert reasons(submit(app, key, signed(event("helpline.contact", "h-5"), key))) == ["accepted"]
 
 
