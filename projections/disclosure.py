@@ -118,6 +118,27 @@ def is_release_day(day: date, preferred: frozenset[date]) -> bool:
     return day in preferred or day == month_end(day)
 
 
+def plan_release_days(plan: Plan) -> frozenset[date]:
+    """A plan's own release days besides month ends: its meetings and its eve."""
+    return frozenset([m.date for m in plan.meetings] + [_day_before(plan.starts)])
+
+
+def reader_note(plan: Plan, as_at: date) -> str:
+    """What the symbols on a page outside the board mean, in a councillor's words, and,
+    when ``as_at`` is not a release day, why its counts of people are ``[x]``."""
+    note = (f"Counts of people are protected outside the board: {SUPPRESSED} marks a "
+            f"small count (1 to {plan.disclosure_threshold - 1}) or a figure from which "
+            "one could be worked out, however large; beside a figure that is shown, "
+            f"{SUPPRESSED} means some of its parts (by agency or by month) are; a small "
+            f"change between two shown figures is {SUPPRESSED} too, though both are "
+            "public.")
+    if not is_release_day(as_at, plan_release_days(plan)):  # the reason first
+        note = (f"{UNPUBLISHED}: {as_at:%-d %b %Y} is not a release day, so counts of "
+                "people are not published for it (otherwise two days' figures would give "
+                "one day's count): choose a month end or a meeting. " + note)
+    return note
+
+
 @dataclass(frozen=True)
 class Anchors:
     """Which figures of one series (a count, by agency, as known at one time) may be shown.
@@ -302,7 +323,7 @@ class Disclosure:
             daily: dict[str, dict[date, int]] = {}
             for agency, day, value in rows:
                 daily.setdefault(agency, {})[day] = round(float(value or 0))
-            preferred = [m.date for m in self.plan.meetings] + [_day_before(self.plan.starts)]
+            preferred = sorted(plan_release_days(self.plan))
             self._anchors[key] = choose_anchors(daily, self.policy.threshold, preferred,
                                                 (self.plan.starts, self.plan.ends))
         return self._anchors[key]

@@ -21,7 +21,8 @@ LEGEND: dict[str, str] = {
     PROVISIONAL: "provisional: a contributing agency's return for a month in the period "
                  "is missing or not yet approved",
     REVISED: "revised since the board accepted the month",
-    NOT_AVAILABLE: "not available",
+    NOT_AVAILABLE: "not available (outside the board, also a count of people for a day "
+                   "that is not a release day: a month end, a meeting or the plan's eve)",
     NOT_APPLICABLE: "not applicable",
     LOW_RELIABILITY: "low reliability: the denominator is below the plan's minimum",
 }

@@ -219,7 +219,7 @@ def legend_html(document: dict[str, Any] | None = None) -> str:
              "green": "on target", "none": "no target: shown for information"}
     if document and any(measure_status(m) == "withheld" for m in document["measures"]):
         words["withheld"] = ("status not shown ([c] or [x]): it would give away a count "
-                             "of people too small to publish")
+                             "of people that is not published (see the note on symbols)")
     parts = "; ".join(f"{status_tag(s)} {escape(w)}" for s, w in words.items())
     return (f"<p class='sc-legend'>{parts}. A priority or objective shows the worst "
             "status shown under it, with the counts. Forecast: the chance of meeting the "

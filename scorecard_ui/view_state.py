@@ -6,7 +6,11 @@ values from it, and every rerun writes the view back into the address bar.
 
 The default view: a plan still running opens live (today, everything known now); a plan
 that has ended opens on its last meeting, as the board knew it that day, because "today"
-on a finished plan would judge it against a period it no longer covers."""
+on a finished plan would judge it against a period it no longer covers.
+
+The meeting is a shortcut that sets the dates; once the dates say something else (typed
+in, or a link's ``as_at`` and ``known``) it reads "Dates chosen below", so the sidebar
+never names a meeting the page is not showing."""
 
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ from scorecard_ui.formatting import DATE_INPUT_FORMAT, uk_date
 
 LIVE = "live"
 TODAY_CHOICE = "Today: everything known now (live)"
+OWN_DATES = "dates"
+OWN_DATES_CHOICE = "Dates chosen below"
 MEETING, AS_AT, FROM, KNOWN = "meeting", "as_at", "from", "known"
 
 
@@ -54,6 +60,7 @@ def meeting_options(plan: Plan, today: date) -> dict[str, str]:
                   reverse=True)
     options = {m.date.isoformat(): f"{uk_date(m.date)}: {m.title}" for m in held}
     options[LIVE] = TODAY_CHOICE
+    options[OWN_DATES] = OWN_DATES_CHOICE
     return options
 
 
@@ -67,6 +74,17 @@ def meeting_day(plan: Plan, today: date, meeting: str) -> date:
     return live_day(plan, today) if meeting == LIVE else date.fromisoformat(meeting)
 
 
+def meeting_of(plan: Plan, today: date, meeting: str, as_at: date, known: date) -> str:
+    """``meeting`` if the dates are that meeting's (its day, as known at its end; or the
+    live view's), else the own-dates choice."""
+    if meeting == OWN_DATES:
+        return meeting
+    day = meeting_day(plan, today, meeting)
+    if meeting == LIVE:
+        return meeting if as_at == day and known >= today else OWN_DATES
+    return meeting if as_at == day and known == day else OWN_DATES
+
+
 def default_day(plan: Plan, today: date) -> date:
     """The day a view opens on when its address names none: the default meeting's."""
     return meeting_day(plan, today, default_meeting(plan, today))
@@ -75,9 +93,17 @@ def default_day(plan: Plan, today: date) -> date:
 def _meeting_changed(plan: Plan, today: date) -> None:
     """A new meeting starts the scorecard and knowledge days afresh on its day."""
     meeting = st.session_state[MEETING]
+    if meeting == OWN_DATES:
+        return  # the dates stay as they are, to be chosen below
     day = meeting_day(plan, today, meeting)
     st.session_state[AS_AT] = day
     st.session_state[KNOWN] = today if meeting == LIVE else day
+
+
+def _dates_changed(plan: Plan, today: date) -> None:
+    """Dates typed that are no longer the chosen meeting's make it "Dates chosen below"."""
+    st.session_state[MEETING] = meeting_of(plan, today, st.session_state[MEETING],
+                                           st.session_state[AS_AT], st.session_state[KNOWN])
 
 
 def _day(text: str | None, earliest: date, latest: date) -> date | None:
@@ -99,12 +125,14 @@ def _adopt_address(plan: Plan, today: date, options: dict[str, str], earliest: d
         return
     given = dict(address)
     meeting = given[MEETING] if given[MEETING] in options else default_meeting(plan, today)
-    day = meeting_day(plan, today, meeting)
-    st.session_state[MEETING] = meeting
-    st.session_state[AS_AT] = _day(given[AS_AT], earliest, latest) or day
+    day = default_day(plan, today) if meeting == OWN_DATES else meeting_day(plan, today,
+                                                                             meeting)
+    as_at = _day(given[AS_AT], earliest, latest) or day
+    known = _day(given[KNOWN], earliest, latest) or (today if meeting == LIVE else day)
+    st.session_state[MEETING] = meeting_of(plan, today, meeting, as_at, known)
+    st.session_state[AS_AT] = as_at
     st.session_state[FROM] = _day(given[FROM], earliest, latest) or plan.starts
-    st.session_state[KNOWN] = _day(given[KNOWN], earliest, latest) or (
-        today if meeting == LIVE else day)
+    st.session_state[KNOWN] = known
 
 
 def _publish_address(view: ViewDates) -> None:
@@ -128,15 +156,16 @@ def replay_controls(plan: Plan, today: date, container: Any = None) -> ViewDates
         help="Shows the scorecard as the partnership knew it at the end of that day.")
     bounds: dict[str, Any] = {"min_value": earliest, "max_value": latest,
                               "format": DATE_INPUT_FORMAT}
+    changed: dict[str, Any] = {"on_change": _dates_changed, "args": (plan, today)}
     as_at = where.date_input("Scorecard as at (end of day)", key=AS_AT,
-                             help="Type a date as dd/mm/yyyy.", **bounds)
+                             help="Type a date as dd/mm/yyyy.", **bounds, **changed)
     from_day = where.date_input("Count events from", key=FROM,
                                 help="The first day counted (the plan's first by "
                                      "default).", **bounds)
     known_day = where.date_input(
         "As known at the end of", key=KNOWN,
         help="Replay what the partnership knew that day: later returns and corrections "
-             "are left out.", **bounds)
+             "are left out.", **bounds, **changed)
     view = ViewDates(as_at=as_at, from_day=from_day, known_day=known_day,
                      live=known_day >= today, meeting=meeting)
     _publish_address(view)

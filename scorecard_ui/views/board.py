@@ -20,6 +20,7 @@ from domain.plan import Plan
 from domain.timekeeping import utc_now
 from projections import symbols
 from scorecard.rendering import report_csv
+from scorecard_ui.disclosure_note import outside_board_note
 from scorecard_ui.errors import guarded
 from scorecard_ui.exceptions_view import show_exceptions
 from scorecard_ui.formatting import uk_date, uk_time
@@ -84,8 +85,9 @@ def show(plan: Plan, view: ViewDates, suppress: bool) -> None:
     st.subheader(f"Scorecard as at {uk_date(view.as_at)}")
     st.html(summary_html(report))
     st.caption(f"Counting events from {uk_date(view.from_day)} · {when} · targets profiled "
-               "to the as-at day · trend over complete months only"
-               + (" · small numbers suppressed as [c]" if suppress else ""))
+               "to the as-at day · trend over complete months only")
+    if suppress:
+        outside_board_note(plan, view.as_at)
     if not view.live:
         st.info(f"Replay: the scorecard as the partnership knew it at the end of "
                 f"{uk_date(view.known_day)}. Returns and corrections that arrived later "

@@ -23,6 +23,7 @@ from projections.disclosure import Disclosure
 from projections.measure_series import SeriesPoint, value_so_far
 from projections.measures import Measure as PlanMeasure
 from projections.report import ReportBuilder, rules_in_force, scorecard_measures
+from scorecard_ui.disclosure_note import outside_board_note
 from scorecard_ui.figures import shown
 from scorecard_ui.formatting import uk_date, uk_month
 from scorecard_ui.html_table import simple_table
@@ -151,6 +152,8 @@ def render() -> None:
     when = "live" if view.live else f"as known at the end of {uk_date(view.known_day)}"
     st.caption(f"As at {uk_date(view.as_at)}, counting from {uk_date(view.from_day)}, {when} "
                f"· {'higher' if measure.polarity == 'higher' else 'lower'} is better")
+    if not board:
+        outside_board_note(plan, view.as_at)
     st.html(facts_html(current, view.as_at))
     if rules:
         st.caption(f"Rules: {rules.rules.describe(measure.polarity)} (set by {rules.by}: "

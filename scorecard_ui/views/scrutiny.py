@@ -18,10 +18,12 @@ import streamlit as st
 from domain.plan import Plan
 from domain.timekeeping import end_of_day, utc_now
 from projections import symbols
+from projections.disclosure import reader_note
 from projections.pack import build_pack, latest_known, log_position
 from projections.restatements import signed
 from scorecard.packs import pack_csv, pack_html, pack_name, stated_hash
 from scorecard_ui.exceptions_view import notes_html
+from scorecard_ui.figures import shown
 from scorecard_ui.formatting import DATE_INPUT_FORMAT, uk_date, uk_time
 from scorecard_ui.html_table import Column, HtmlTable, Markup, escape
 from scorecard_ui.session import (
@@ -65,16 +67,6 @@ def _publish_address(meeting: str, from_day: date) -> None:
         if st.query_params.get(key) != value:
             st.query_params[key] = value
     st.session_state[SEEN] = (meeting, from_day.isoformat())
-
-
-def shown(value: Any, unit: str) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, str):
-        return value  # a GSS symbol: [c], [x]
-    if unit == "share":
-        return f"{value:.1%}"
-    return f"{value:,.1f}" if unit == "rate" else f"{value:,g}"
 
 
 def _figure(side: dict[str, Any], unit: str) -> Markup:
@@ -125,7 +117,7 @@ def comparison_table(pack: dict[str, Any], meeting: date) -> HtmlTable:
 
 def actions_table(pack: dict[str, Any]) -> HtmlTable:
     table = HtmlTable("Actions whose status changed since the meeting", [
-        Column("Action", "8%"), Column("Title", "30%"), Column("Lead", "16%"),
+        Column("Action", "6.5rem"), Column("Title", "30%"), Column("Lead", "16%"),
         Column("Then", "11%"), Column("Now", "11%"), Column("Why", "24%")])
     for a in pack["actions"]:
         if a["then"] != a["now"]:
@@ -204,8 +196,7 @@ def render() -> None:
         f"at {uk_time(pack['known_at'], plan.zone)} (position {pack['log_position']}). "
         f"Events counted from {uk_date(from_day)}. "
         + ("Figures as counted (the board's view)." if shown_to == "board" else
-           "Small numbers of people are shown as [c] (suppressed); [c] beside a figure "
-           "that is shown means some of its parts (by agency or by month) are."))
+           reader_note(plan, meeting)))
     st.html(comparison_table(pack, meeting).to_html())
     changed = actions_table(pack)
     if changed.empty:

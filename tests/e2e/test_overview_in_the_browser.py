@@ -5,6 +5,7 @@ sign-in, and a link sent to someone signed out who then sees only what their rol
 from __future__ import annotations
 
 from scorecard.demo.build import demo_password
+from scorecard_ui.view_state import OWN_DATES_CHOICE
 from tests.e2e.browser import (
     assert_accessible,
     browser_page,
@@ -45,6 +46,18 @@ def test_from_the_overview_to_a_measure_and_back_by_link(demo_url: str) -> None:
         page.get_by_text("Scorecard as at 4 Nov 2015", exact=True).wait_for(timeout=30_000)
         assert page.get_by_text("Signed in as board").count() == 1
         assert table_cell(page, "Helpline contacts", "Value so far") == value
+        # A link with dates of no meeting: the sidebar does not name a meeting it is not
+        # showing (it named 16 Dec 2015 over 31 Jan 2016).
+        page.goto(f"{demo_url}/?as_at=2016-01-31&from=2015-04-01&known=2016-02-15")
+        page.get_by_text("Scorecard as at 31 Jan 2016", exact=True).wait_for(timeout=30_000)
+        settled(page)
+        chosen = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first
+        assert OWN_DATES_CHOICE in chosen.inner_html() and "16 Dec 2015:" not in (
+            chosen.inner_html())
+        assert "meeting=dates" in page.url
+        page.goto(f"{demo_url}/?meeting=2015-11-04&{MEETING}&from=2015-04-01&known=2015-11-04")
+        page.get_by_text("Scorecard as at 4 Nov 2015", exact=True).wait_for(timeout=30_000)
+        settled(page)
 
         # Every figure leads to the signed events behind it, as known that day.
         page.get_by_role("link", name="The events behind Helpline contacts",
@@ -90,3 +103,11 @@ def test_from_the_overview_to_a_measure_and_back_by_link(demo_url: str) -> None:
             or int(table_cell(page, CSE_CONTACTS, "Value so far").split()[0]
                    .replace(",", "")) >= 5)
         assert page.get_by_role("columnheader", name="Exception").count() == 0  # board only
+        assert page.get_by_text("or a figure from which one could be worked out, however "
+                                "large", exact=False).count() == 1  # what [c] means, here
+        # A day that is not a release day: its counts of people are [x], and it says why.
+        page.goto(f"{demo_url}/board?{MEETING[:6]}2015-11-20&from=2015-04-01&known=2015-11-20")
+        page.get_by_text("Scorecard as at 20 Nov 2015", exact=True).wait_for(timeout=30_000)
+        settled(page)
+        assert page.get_by_text("20 Nov 2015 is not a release day", exact=False).count() == 1
+        screenshot(page, "overview-scrutiny-not-a-release-day-1366x768")

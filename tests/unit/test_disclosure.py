@@ -30,6 +30,7 @@ from projections.disclosure import (
     Policy,
     choose_anchors,
     hide_causes,
+    reader_note,
     release_cuts,
 )
 from tests.disclosure_attack import Views, bounded_recoveries, linear_recoveries
@@ -258,6 +259,16 @@ def test_windows_not_on_release_days_are_x() -> None:
                              (START, END))
     assert anchors.symbol(date(2015, 2, 1), date(2015, 2, 10)) == UNPUBLISHED
     assert anchors.symbol(date(2015, 3, 19), date(2015, 3, 31)) is None  # after a meeting
+
+
+def test_the_reader_is_told_what_c_and_x_mean_and_why_a_day_is_all_x() -> None:
+    """A councillor read a large count shown as [c] as "fewer than 5", and a mid-month
+    day's [x] everywhere had no reason on the page."""
+    plan = Plan.from_document(load_plan_document())
+    for release_day in (date(2015, 11, 30), date(2015, 12, 16), date(2015, 3, 31)):
+        note = reader_note(plan, release_day)
+        assert "however large" in note and "1 to 4" in note and "[x]" not in note
+    assert "[x]: 20 Nov 2015 is not a release day" in reader_note(plan, date(2015, 11, 20))
 
 
 def test_a_single_small_agency_hides_the_total_and_the_cell_that_would_give_it() -> None:
