@@ -20,7 +20,9 @@ from scorecard_ui.formatting import uk_date
 
 WIDTH, HEIGHT = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 48
-PALETTE = ("#1d70b8", "#d4351c", "#505a5f", "#00703c")  # GOV.UK blue, red, grey, green
+# Blue and a dark orange (a pair colour-blind readers tell apart, each 3:1 or more on
+# white), grey, green. No red: red means "off target" everywhere else on the pages.
+PALETTE = ("#1d70b8", "#b35900", "#505a5f", "#00703c")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class LineChart:
     band: Sequence[tuple[date, float, float]] = ()  # an interval: day, low, high
     band_label: str = ""
     markers: Sequence[tuple[date, str]] = field(default_factory=tuple)  # meetings
+    monthly: bool = False  # one point per month (dated its first day): months on the axis
 
 
 def _label(value: float, share: bool) -> str:
@@ -50,13 +53,17 @@ def _label(value: float, share: bool) -> str:
     return f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:,.1f}"
 
 
-def nice_ticks(top: float, count: int = 5) -> list[float]:
-    """Round tick values from 0 to at least ``top``."""
+def nice_ticks(top: float, count: int = 5, whole: bool = False) -> list[float]:
+    """Round tick values from 0 to at least ``top``; ``whole``: steps of at least 1 (a
+    count's axis read 0, 0.2, 0.5, 0.8, 1 for quarter steps rounded to one place)."""
     if top <= 0:
         return [0.0, 1.0]
     raw = top / count
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    steps = (1, 2, 5, 10) if whole and magnitude <= 1 else (1, 2, 2.5, 5, 10)
+    step = next(m * magnitude for m in steps if m * magnitude >= raw)
+    if whole:
+        step = max(step, 1)
     return [step * i for i in range(math.ceil(top / step) + 1)]
 
 
@@ -112,7 +119,7 @@ def svg(chart: LineChart) -> str:
     values = [v for s in chart.series for _, v in s.points if v is not None]
     values += [h for _, _, h in chart.band]
     ticks = [t / 100 for t in nice_ticks(100, 5)] if chart.share else nice_ticks(
-        max(values, default=1) * 1.05)
+        max(values, default=1) * 1.05, whole=True)
     top = ticks[-1] or 1
     first, last = days[0].toordinal(), days[-1].toordinal()
     span = max(last - first, 1)
@@ -128,7 +135,8 @@ def svg(chart: LineChart) -> str:
            f"stroke='#dee0e2'/><text x='{LEFT - 6}' y='{y(t) + 4:.1f}' text-anchor='end' "
            f"font-size='12' fill='#0b0c0c'>{_label(t, chart.share)}</text>" for t in ticks]
     for d, anchor, label_x in _axis_labels(days, x):
-        text = uk_date(d) if d == days[-1] and (d + timedelta(days=1)).day != 1 else f"{d:%b %Y}"
+        text = uk_date(d) if d == days[-1] and (d + timedelta(days=1)).day != 1 and (
+            not chart.monthly) else f"{d:%b %Y}"
         out.append(f"<text x='{label_x:.1f}' y='{HEIGHT - BOTTOM + 18}' "
                    f"text-anchor='{anchor}' font-size='12' fill='#0b0c0c'>{text}</text>")
     if chart.band:

@@ -37,7 +37,9 @@ from scorecard_ui.measure_text import (
     trend_text,
     value_text,
 )
+from scorecard_ui.overview import measure_status
 from scorecard_ui.session import audience, current_plan, current_user, read_model
+from scorecard_ui.style import STATUS_TAGS
 from scorecard_ui.svg_chart import PALETTE, LineChart, Series, image_html
 from scorecard_ui.view_state import replay_controls
 
@@ -93,24 +95,35 @@ def cumulative_table(title: str, then: list[SeriesPoint], now: list[SeriesPoint]
                         numeric=[h for h in headers if h != "Day"])
 
 
-def disclosed_monthly(current: Measure, title: str) -> tuple[LineChart, str]:
-    """The disclosed trend points: a suppressed month is a gap and [c] in the table."""
+def disclosed_monthly(current: Measure, title: str, flow: bool = True
+                      ) -> tuple[LineChart, str]:
+    """The disclosed trend points: a suppressed month is a gap and [c] in the table. A
+    flow's point is what happened in the month; a level's (open cases, actions complete)
+    is where it stood at the month's end, which months do not add up to."""
     unit = current.get("unit", "count")
+    label = "Value in the month" if flow else "Value at the month's end"
     points = []
     for p in current["trend"]["values"]:
         day = date.fromisoformat(p["month"] + "-01")
         value = p["value"] if isinstance(p["value"], int | float) else None
         points.append((day, p["value"], value))
-    chart = LineChart(title, [Series("Value in the month", [(d, v) for d, _, v in points])],
-                      share=unit == "share")
-    table = simple_table(f"{current['title']}: the chart's values", ["Month", "Value in the month"],
+    chart = LineChart(title, [Series(label, [(d, v) for d, _, v in points])],
+                      share=unit == "share", monthly=True)
+    table = simple_table(f"{current['title']}: the chart's values", ["Month", label],
                          [[uk_month(d), shown(raw, unit)] for d, raw, _ in points],
-                         numeric=["Value in the month"])
+                         numeric=[label])
     return chart, table
 
 
+def status_text(m: Measure) -> str:
+    """The measure's status in words, as the scorecard's tag says it."""
+    status = measure_status(m)
+    return str(m["rag"]) if status == "withheld" else STATUS_TAGS[status][2]
+
+
 def facts_html(current: Measure, as_at: date) -> str:
-    rows = [("Value so far", value_text(current)), ("Target so far", target_text(current)),
+    rows = [("Status", status_text(current)),
+            ("Value so far", value_text(current)), ("Target so far", target_text(current)),
             ("Forecast for the period", forecast_text(current)),
             ("Interval", rate_text(current)), ("Trend", trend_text(current)),
             ("Returns", returns_text(current))]
@@ -162,11 +175,12 @@ def render() -> None:
         title = f"{current['title']}: value so far against the target so far"
         st.html(image_html(cumulative_chart(title, then, now, unit == "share", meetings)))
         if now is not None:
-            st.caption("Blue: as the board knew it then. Red: as known now, with returns "
-                       "and corrections that arrived later.")
+            st.caption("Blue: as the board knew it then. Orange: as known now, with "
+                       "returns and corrections that arrived later.")
         st.html(cumulative_table(current["title"], then, now, unit))
     elif not board:
-        chart, table = disclosed_monthly(current, f"{current['title']}: complete months")
+        chart, table = disclosed_monthly(current, f"{current['title']}: complete months",
+                                         flow=measure.kind == "flow")
         st.html(image_html(chart))
         st.caption("Month by month as shown outside the board: a suppressed month is a gap "
                    "in the line and [c] in the table.")

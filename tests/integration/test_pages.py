@@ -185,6 +185,9 @@ def test_a_measure_over_time_with_its_definition(home: Home) -> None:
     facts = {r["Fact"]: r["As shown"] for r in next(
         t for t in tables(at) if t["caption"].startswith("Helpline contacts as at"))["rows"]}
     assert facts["Value so far"] == "7 [p]"  # October's return is not approved
+    assert facts["Status"] == "No target"  # the page says the status, as the scorecard does
+    # a date typed that is not the chosen view's makes the meeting "Dates chosen below"
+    assert at.selectbox(key="meeting").value == "dates"
     assert facts["Target so far"].startswith("None: for information")
     assert facts["Returns"] == "1 of 1 in for October 2015"
     about = {r[""]: r["In plain English"] for r in next(

@@ -113,6 +113,15 @@ def test_shares_are_drawn_on_a_percentage_axis() -> None:
                                                  (date(2015, 5, 31), 0.5)])], share=True)
     assert ">100%<" in svg(chart) and ">0.4<" not in svg(chart)
     assert nice_ticks(1234)[-1] >= 1234
+    # a count's axis in whole steps (it read 0, 0.2, 0.5, 0.8, 1 for quarters)
+    assert nice_ticks(1.05, whole=True) == [0, 1, 2]
+    assert nice_ticks(12.6, whole=True) == [0, 5, 10, 15]
+    assert all(float(t).is_integer() for t in nice_ticks(7.3, whole=True))
+    assert nice_ticks(1.05) == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25]  # a share's, unchanged
+    # a monthly chart names months, its last point too (it read "1 Nov 2015")
+    monthly = svg(LineChart("M", [Series("Value", [(date(2015, 6, 1), 1.0),
+                                                   (date(2015, 11, 1), 1.0)])], monthly=True))
+    assert ">Nov 2015<" in monthly and "1 Nov 2015<" not in monthly
 
 
 def test_the_summary_names_what_is_off_course() -> None:
