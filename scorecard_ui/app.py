@@ -112,7 +112,7 @@ def sign_in() -> None:
 
         st.info("This is the demo home. Sign in as " + "; ".join(
             f"**{name}** / `{demo_password(name)}` ({role})" for name, role, _ in DEMO_USERS)
-            + ". The board opens on the Commission meeting of 16 December 2015.")
+            + ". The board opens on the Commission meeting of 16 Dec 2015.")
     with st.form("sign_in"):
         username = st.text_input("Username", key="username")
         password = st.text_input("Password", type="password", key="password")

@@ -45,7 +45,7 @@ def _note_markdown(m: MeasureValue) -> str:
     flag = m.exception
     assert flag is not None
     why = " and ".join(flag.reasons) or "no longer red"
-    lines = [f"**{m.title}** ({m.id}) · {date.fromisoformat(flag.month + '-01'):%B %Y} · "
+    lines = [f"**{m.title}** · {date.fromisoformat(flag.month + '-01'):%B %Y} · "
              f"{why} · **{flag_text(flag)}**"]
     if flag.note is not None:
         n = flag.note

@@ -103,10 +103,7 @@ def show(plan: Plan, view: ViewDates, suppress: bool) -> None:
     st.html(table.to_html())
     st.caption("Symbols: " + symbols.legend_text())
     if report.get("backfilled"):
-        st.caption("Includes events an administrator backfilled (recorded after the time "
-                   "shown, with an earlier knowledge time): " + ", ".join(
-                       f"{code} {n}" for code, n in report["backfilled"].items())
-                   + ". `scorecard audit` says who and when.")
+        st.caption(backfill_note(report["backfilled"], plan, board=not suppress))
     with st.expander("About each measure: what is counted, targets and methods"):
         for m in report["measures"]:
             st.markdown(f"**{m['title']}**\n\n{metadata_text(m)}")
@@ -124,6 +121,20 @@ def show(plan: Plan, view: ViewDates, suppress: bool) -> None:
         show_exceptions(writer(), counted, current_user(), view.live)
         reviewer_section(writer(), current_user(), view.live)
     st.html(actions_table(report, plan).to_html())
+
+
+def backfill_note(backfilled: dict[str, Any], plan: Plan, *, board: bool) -> str:
+    """Which agencies' returns an administrator entered later, dated to when the
+    partnership first knew them (the demo's history is such a backfill): they count in a
+    replay, which the reader should know. Agencies by name; a count outside the board
+    only where the disclosure control shows it."""
+    names = {a.code: a.name for a in plan.agencies}
+    parts = [names.get(code, code) + ("" if isinstance(n, str) else f" ({n:,})")
+             for code, n in backfilled.items()]
+    return ("Counted here too: returns an administrator entered later and dated to when "
+            "the partnership first knew them (a backfill), events from "
+            + ", ".join(parts) + "."
+            + (" The evidence behind each figure marks them." if board else ""))
 
 
 def render() -> None:

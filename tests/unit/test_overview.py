@@ -164,3 +164,17 @@ def test_a_chance_never_reads_across_its_outlook(p_meet: float, words: str) -> N
     from scorecard_ui.measure_text import chance_text
 
     assert chance_text(p_meet) == words
+
+
+def test_the_backfill_note_names_agencies_and_shows_counts_only_as_disclosed() -> None:
+    """It named agencies by code, pointed a board member to a command-line tool, and for
+    scrutiny listed eighteen codes each followed by [c]."""
+    from scorecard_ui.views.board import backfill_note
+
+    plan = Plan.from_document(load_plan_document())
+    code, name = plan.agencies[0].code, plan.agencies[0].name
+    board = backfill_note({code: 1200}, plan, board=True)
+    assert f"{name} (1,200)" in board and "scorecard audit" not in board
+    assert "evidence behind each figure" in board
+    scrutiny = backfill_note({code: "[c]"}, plan, board=False)
+    assert name in scrutiny and "[c]" not in scrutiny and "evidence" not in scrutiny
