@@ -69,6 +69,53 @@ def template_columns() -> list[str]:
     return ENVELOPE_COLUMNS + fields
 
 
+def takes(kind: contract.Kind) -> str:
+    """What a column takes, in a volunteer's words (the rule the check will apply)."""
+    if isinstance(kind, contract.Integer):
+        return (f"a whole number, {kind.lo:,} or more" if kind.hi == contract.MAX_INT
+                else f"a whole number from {kind.lo:,} to {kind.hi:,}")
+    if isinstance(kind, contract.Boolean):
+        return "true or false"
+    if isinstance(kind, contract.OneOf):
+        return "one of: " + ", ".join(kind.choices)
+    if isinstance(kind, contract.YearGroups):
+        return "year groups R, Y1 … Y13, each once, separated by ; (e.g. Y8;Y9)"
+    if isinstance(kind, contract.Code):
+        return "a code of 1 to 100 characters, no spaces at either end"
+    if isinstance(kind, contract.Text):
+        return f"text of up to {kind.max_length:,} characters"
+    if isinstance(kind, contract.Matching):
+        return kind.rule.removeprefix("must be ")
+    return "see docs/contract.md"
+
+
+ENVELOPE_TAKES = {
+    "event_id": "your own reference for the row, unique for your agency: 1 to 64 of "
+                "A-Z a-z 0-9 . _ : - (sending the same row again does no harm)",
+    "type": "what the row records (the types below)",
+    "occurred_at": "the day it happened: dd/mm/yyyy or YYYY-MM-DD (or a date and time "
+                   "with its offset)",
+    "supersedes": "only when the row corrects one you sent before: that row's event_id",
+}
+
+
+def column_guide(event_types: list[str]) -> list[list[str]]:
+    """Every column a return of these types uses: (type, column, required, what it
+    takes), from the contract's registry, so the guide and the check cannot differ."""
+    rows = [["every row", column, "no" if column == "supersedes" else "yes", words]
+            for column, words in ENVELOPE_TAKES.items()]
+    for event_type in event_types:
+        for name, (kind, required) in PAYLOADS[event_type].items():
+            inner = (list(kind.fields.items()) if isinstance(kind, contract.Record) else [])
+            if inner:
+                rows += [[event_type, f"{name}.{field}", "if " + name + " is given"
+                          if not required else "yes", takes(sub)]
+                         for field, (sub, _) in inner]
+            else:
+                rows.append([event_type, name, "yes" if required else "no", takes(kind)])
+    return rows
+
+
 def field_kind(event_type: str, column: str) -> contract.Kind | None:
     """The contract's kind of a column for a type (``None``: not a field of it)."""
     fields = PAYLOADS.get(event_type, {})

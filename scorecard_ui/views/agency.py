@@ -14,7 +14,7 @@ import streamlit as st
 
 from domain import contract
 from domain.application import Delivery, Scorecard
-from domain.contract import PAYLOADS
+from domain.contract import EVENT_TYPES, PAYLOADS
 from domain.errors import CommandError
 from domain.text import has_lone_surrogate, visible
 from domain.timekeeping import utc_now
@@ -45,6 +45,7 @@ from scorecard_ui.returns_upload import (
     MAX_UPLOAD_BYTES,
     PREVIEW_CAPTION,
     UploadRefused,
+    column_guide,
     template_csv,
 )
 from scorecard_ui.session import SignedIn, application, counted_report, current_user, read_model
@@ -87,6 +88,15 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
     st.download_button("Download the CSV template", template_csv(),
                        file_name="return-template.csv", mime="text/csv",
                        help="One column per field; a row per event.")
+    registered = app.agency(agency)
+    types = [t for t in EVENT_TYPES if t != contract.EXCEPTION_NOTE_TYPE  # its own tab
+             and (registered is None or registered.types is None or t in registered.types)]
+    with st.expander("What each column takes"):
+        st.caption("A row per event: fill the columns of its type and leave the others "
+                   "empty. Every row is checked before anything is submitted.")
+        st.html(simple_table("The columns of a return", ["Type", "Column", "Required",
+                                                         "What it takes"],
+                             column_guide(types)))
     generation = st.session_state.setdefault("upload_generation", 0)
     said_above = st.empty()  # the last submission's outcome, until the next file comes
     uploaded = st.file_uploader(f"A return: JSON Lines, CSV or Excel (at most {MAX_ROWS:,} "
@@ -95,7 +105,12 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
                                 key=upload_key(generation))
     if uploaded is None:
         if "upload_notice" in st.session_state:
-            said_above.success(st.session_state["upload_notice"])
+            notice, rejected_rows = st.session_state["upload_notice"]
+            if rejected_rows:  # not a success: say where the kept rows are corrected
+                said_above.warning(f"{notice}. The rejected rows are kept: correct and "
+                                   "resubmit them under 'Rejected events'.")
+            else:
+                said_above.success(notice)
         return
     st.session_state.pop("upload_notice", None)
     # The preview of this file, decided once: the rerun that "Submit" causes does not
@@ -162,7 +177,8 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
         # next run no longer draws, it was lost).
         st.session_state["upload_generation"] = generation + 1
         st.session_state.pop("upload_preview", None)
-        st.session_state["upload_notice"] = f"Submitted: {outcome_summary(summary)}"
+        st.session_state["upload_notice"] = (f"Submitted: {outcome_summary(summary)}",
+                                             summary.rejected)
         st.rerun()
 
 

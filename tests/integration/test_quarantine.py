@@ -157,7 +157,7 @@ def test_the_agency_page_uploads_lines_with_lone_surrogates_without_a_traceback(
     assert problems[2] == "ok"
     at.button(key="submit_return").click().run()
     assert not at.exception
-    assert "Submitted: 1 accepted, 0 duplicate, 2 rejected" in at.success[-1].value
+    assert "Submitted: 1 accepted, 0 duplicate, 2 rejected" in at.warning[-1].value
     rejected = at.dataframe[0].value  # the page then lists the agency's open rejections
     messages = dict(zip(rejected["field"], rejected["message"], strict=True))
     assert messages["agency"] == ("must be valid Unicode text (a lone surrogate \\ud800 was "

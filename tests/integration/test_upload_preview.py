@@ -87,4 +87,5 @@ def test_the_page_preview_names_every_rejection_submitting_gives(home: Home) -> 
     assert "5 of 9 rows have a problem" in at.warning[0].value
     assert store.recorder.max_notification_id() == before  # previewing recorded nothing
     at.button(key="submit_return").click().run()
-    assert "Submitted: 3 accepted, 1 duplicate, 5 rejected" in at.success[-1].value
+    assert "Submitted: 3 accepted, 1 duplicate, 5 rejected" in at.warning[-1].value
+    assert "correct and resubmit them under 'Rejected events'" in at.warning[-1].value

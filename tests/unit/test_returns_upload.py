@@ -173,3 +173,34 @@ def test_the_scrutiny_download_is_inert() -> None:
     csv = pack_csv(pack)
     assert hostile not in csv.replace("'" + hostile, "")
     assert ",-3," in csv and ",-6," in csv  # numbers are not made text
+
+
+def test_the_column_guide_says_what_the_check_accepts() -> None:
+    """A volunteer learnt the allowed values only from error messages. The guide is made
+    from the contract's registry: every choice it lists passes the check, every range's
+    ends pass and one past them fails."""
+    from domain import contract
+    from domain.errors import InvalidEvent
+    from scorecard_ui.returns_upload import column_guide, takes
+
+    rows = column_guide(["referral.received", "training.delivered"])
+    by_column = {(t, c): (required, words) for t, c, required, words in rows}
+    assert by_column[("referral.received", "age_band")] == (
+        "yes", "one of: 0-10, 11-15, 16-17, 18-24, 25+, unknown")
+    assert by_column[("training.delivered", "sector")][0] == "no"
+    assert by_column[("training.delivered", "evaluation.returned")][0] == (
+        "if evaluation is given")
+    assert ("helpline.contact", "channel") not in by_column  # only the types asked for
+    for event_type in contract.PAYLOADS:
+        for name, (kind, _) in contract.PAYLOADS[event_type].items():
+            if isinstance(kind, contract.Record):  # its fields have rows of their own
+                continue
+            words = takes(kind)
+            assert words and "see docs" not in words, (event_type, name)
+            if isinstance(kind, contract.OneOf):
+                for choice in words.removeprefix("one of: ").split(", "):
+                    kind(choice, name)  # raises if the guide lists what the check refuses
+            if isinstance(kind, contract.Integer):
+                kind(kind.lo, name)
+                with pytest.raises(InvalidEvent):
+                    kind(kind.lo - 1, name)
