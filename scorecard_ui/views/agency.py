@@ -107,8 +107,8 @@ def upload(app: Scorecard, agency: str, user: SignedIn) -> None:
         if "upload_notice" in st.session_state:
             notice, rejected_rows = st.session_state["upload_notice"]
             if rejected_rows:  # not a success: say where the kept rows are corrected
-                said_above.warning(f"{notice}. The rejected rows are kept: correct and "
-                                   "resubmit them under 'Rejected events'.")
+                said_above.warning(f"{notice}. The rejected rows are kept: fix them and "
+                                   "send them again from the 'Rejected events' tab.")
             else:
                 said_above.success(notice)
         return

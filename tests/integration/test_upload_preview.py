@@ -88,4 +88,4 @@ def test_the_page_preview_names_every_rejection_submitting_gives(home: Home) -> 
     assert store.recorder.max_notification_id() == before  # previewing recorded nothing
     at.button(key="submit_return").click().run()
     assert "Submitted: 3 accepted, 1 duplicate, 5 rejected" in at.warning[-1].value
-    assert "correct and resubmit them under 'Rejected events'" in at.warning[-1].value
+    assert "send them again from the 'Rejected events' tab" in at.warning[-1].value
