@@ -137,6 +137,13 @@ def test_an_agency_s_upload_its_preview_and_its_rejections(
     view = View("racs", "returns", "Returns for Rotherham Abuse Counselling Service (RACS)")
     page = open_view(chromium, demo_url, view, VIEWPORTS[size], signed_in("racs"))
     try:
+        # What each column takes, before a volunteer fills the template in.
+        page.get_by_text("What each column takes").click()
+        page.get_by_role("cell", name="age_band", exact=True).first.wait_for(timeout=30_000)
+        settled(page)
+        screenshot(page, f"a11y-racs-column-guide-{size}")
+        assert_accessible(page, f"the column guide at {size}")
+        page.get_by_text("What each column takes").click()
         page.locator("input[type=file]").set_input_files(str(csv))
         page.get_by_text("1 of 2 rows have a problem").wait_for(timeout=30_000)
         settled(page)
@@ -145,6 +152,9 @@ def test_an_agency_s_upload_its_preview_and_its_rejections(
         page.get_by_role("button", name="Submit this return").click()
         page.get_by_text("Submitted: 1 accepted").wait_for(timeout=30_000)
         settled(page)
+        assert page.get_by_text("send them again from the 'Rejected events' tab",
+                                exact=False).count() == 1
+        screenshot(page, f"a11y-racs-submitted-{size}")
         assert_accessible(page, f"the submitted return at {size}")
         page.get_by_role("tab", name="Rejected events").click()
         page.get_by_text("Correct and resubmit").first.wait_for(timeout=30_000)
