@@ -7,7 +7,8 @@ correction for ties, and the change is significant when the two-sided p-value of
 continuity-corrected Z is below 0.05. It needs five points: with four, even a strictly
 rising series has p = 0.09, so the test could never find a change. Only complete months
 count (the month in progress would end every series on a dip). The measure's polarity
-turns "increasing" into "improving" or "worsening".
+turns "increasing" into "improving" or "worsening"; without one (polarity none, a measure
+of demand) it stays "increasing" or "decreasing".
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ SIGNIFICANCE = 0.05
 MIN_POINTS = 5
 TEST_NAME = "Mann-Kendall, two-sided, 5% significance"
 
-# The polarity-aware marker: code, then the words shown (and read by screen readers).
+# The polarity-aware marker: code, then the words shown (and read by screen readers). A
+# measure of no judgement (polarity none) says which way it moved, not whether that is
+# good (Fingertips' "increasing" and "decreasing").
 MARKERS = {"improving": "improving", "worsening": "worsening",
+           "increasing": "increasing", "decreasing": "decreasing",
            "no_change": "no significant change", "cannot_calculate": "not enough data"}
 
 
@@ -44,7 +48,7 @@ def mann_kendall(values: Sequence[float]) -> tuple[int, float]:
 
 @dataclass(frozen=True)
 class Trend:
-    marker: str  # improving, worsening, no_change or cannot_calculate
+    marker: str  # improving, worsening, increasing, decreasing, no_change, cannot_calculate
     rising: bool | None  # the direction of a significant change, None without one
     points: int
 
@@ -74,6 +78,8 @@ def trend(values: Sequence[float | None], polarity: str) -> Trend:
     if p >= SIGNIFICANCE:
         return Trend("no_change", None, len(points))
     rising = s > 0
+    if polarity == "none":
+        return Trend("increasing" if rising else "decreasing", rising, len(points))
     return Trend("improving" if rising == (polarity == "higher") else "worsening", rising,
                  len(points))
 

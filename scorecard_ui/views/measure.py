@@ -115,6 +115,10 @@ def disclosed_monthly(current: Measure, title: str, flow: bool = True
     return chart, table
 
 
+DIRECTION_WORDS = {"higher": "higher is better", "lower": "lower is better",
+                   "none": "no judgement of direction (a measure of demand)"}
+
+
 def status_text(m: Measure) -> str:
     """The measure's status in words, as the scorecard's tag says it."""
     status = measure_status(m)
@@ -164,7 +168,7 @@ def render() -> None:
     st.subheader(current["title"])
     when = "live" if view.live else f"as known at the end of {uk_date(view.known_day)}"
     st.caption(f"As at {uk_date(view.as_at)}, counting from {uk_date(view.from_day)}, {when} "
-               f"· {'higher' if measure.polarity == 'higher' else 'lower'} is better")
+               f"· {DIRECTION_WORDS[measure.polarity]}")
     if not board:
         outside_board_note(plan, view.as_at)
     st.html(facts_html(current, view.as_at))

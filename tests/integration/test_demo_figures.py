@@ -370,8 +370,10 @@ def test_every_measure_has_a_target_or_a_reason_gss_markers_and_complete_month_t
         shown = m.to_json()
         assert (shown["target"] is None) == bool(shown["no_target_reason"]), m.id
         assert set(shown["markers"]) <= set(symbols.LEGEND) - {symbols.SUPPRESSED}
-        assert shown["trend"]["marker"] in ("improving", "worsening", "no_change",
-                                            "cannot_calculate")
+        # a measure of demand moves up or down; only a judged one improves or worsens
+        assert shown["trend"]["marker"] in (
+            ("increasing", "decreasing") if shown["polarity"] == "none" else
+            ("improving", "worsening")) + ("no_change", "cannot_calculate"), m.id
         # Complete months only: the month of the meeting is not a point of the trend.
         assert [v["month"] for v in shown["trend"]["values"]][-1] == "2015-11", m.id
         assert shown["metadata"]["counted"] and shown["metadata"]["disclosure"]

@@ -109,3 +109,23 @@ def test_plan_measures_overlay_standard_ones_without_changing_their_count() -> N
                       "period": "weekly"}, standard)
     with pytest.raises(MeasureError, match="title and a numerator"):
         plan_measure({"id": "y"}, standard)
+
+
+def test_a_measure_of_demand_has_no_judgement_of_direction() -> None:
+    """Caseloads read "↑ improving" and "higher is better": more referrals of abused
+    children is not in itself better or worse (Fingertips' "no judgement" polarity)."""
+    from projections.measures import STANDARD_MEASURES, MeasureError, plan_measure
+    from projections.trend import trend
+
+    rising = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert trend(rising, "none").words == "increasing"
+    assert trend(list(reversed(rising)), "none").words == "decreasing"
+    assert trend(rising, "higher").words == "improving"
+    assert trend(rising, "lower").words == "worsening"
+    standard = {m.id: m for m in STANDARD_MEASURES}
+    assert plan_measure({"id": "open_cases", "polarity": "none"}, standard).polarity == "none"
+    with pytest.raises(MeasureError, match=r"polarity none .* cannot carry a target"):
+        plan_measure({"id": "open_cases", "polarity": "none",
+                      "target": [{"from": "2015-04-01", "value": 5}]}, standard)
+    with pytest.raises(MeasureError, match="higher, lower or none"):
+        plan_measure({"id": "open_cases", "polarity": "sideways"}, standard)
