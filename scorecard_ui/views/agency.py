@@ -15,7 +15,7 @@ import streamlit as st
 from domain import contract
 from domain.application import Delivery, Scorecard
 from domain.contract import EVENT_TYPES, PAYLOADS
-from domain.errors import CommandError
+from domain.errors import CommandError, InvalidEvent
 from domain.text import has_lone_surrogate, visible
 from domain.timekeeping import utc_now
 from ingest.crash_guard import submit_guarded
@@ -46,6 +46,7 @@ from scorecard_ui.returns_upload import (
     PREVIEW_CAPTION,
     UploadRefused,
     column_guide,
+    takes,
     template_csv,
 )
 from scorecard_ui.session import SignedIn, application, counted_report, current_user, read_model
@@ -416,27 +417,42 @@ def correction_form(message: dict[str, Any], rejection_id: str) -> dict[str, Any
     return result
 
 
+def _sent(kind: contract.Kind, current: Any) -> str:
+    """What was sent, when it is not a value the field takes (a choice list cannot show
+    "GP"), so the volunteer sees what to correct; escaped, as agency text always is."""
+    if current is None or isinstance(kind, contract.Record):
+        return ""
+    try:
+        kind(current, "value")
+    except InvalidEvent:
+        sent = json.dumps(current, ensure_ascii=False)
+        return f" (you sent {as_text(sent[:60] + ('…' if len(sent) > 60 else ''))})"
+    return ""
+
+
 def _field_input(kind: contract.Kind, name: str, required: bool, current: Any,
                  key: str) -> Any:
-    label = f"payload.{name}" + ("" if required else " (optional)")
+    """An input for one field, labelled with its name, what it takes (the column guide's
+    words) and, where it does not fit, what was sent."""
+    label = (f"payload.{name}" + ("" if required else " (optional)") + ": "
+             + takes(kind) + _sent(kind, current))  # the registry's words, then escaped
     if isinstance(kind, contract.Integer):
-        return st.number_input(f"{label}: a whole number from {kind.lo:,} to {kind.hi:,}",
-                               min_value=kind.lo, max_value=kind.hi, step=1, key=key,
+        return st.number_input(label, min_value=kind.lo, max_value=kind.hi, step=1, key=key,
                                value=current if isinstance(current, int)
                                and not isinstance(current, bool)
                                and kind.lo <= current <= kind.hi else None)
     if isinstance(kind, contract.Boolean):
         options = ["true", "false"]
-        picked = st.selectbox(f"{label}: true or false", options, key=key,
+        picked = st.selectbox(label, options, key=key,
                               index=None if not isinstance(current, bool)
                               else options.index("true" if current else "false"))
         return None if picked is None else picked == "true"
     if isinstance(kind, contract.OneOf):
         choices = list(kind.choices)
-        return st.selectbox(f"{label}: one of the list", choices, key=key,
+        return st.selectbox(label, choices, key=key,
                             index=choices.index(current) if current in choices else None)
     if isinstance(kind, contract.YearGroups):
-        picked_groups = st.multiselect(f"{label}: one or more year groups", list(kind.choices),
+        picked_groups = st.multiselect(label, list(kind.choices),
                                        default=[g for g in current if g in kind.choices]
                                        if isinstance(current, list) else [], key=key)
         return picked_groups or None
@@ -445,12 +461,7 @@ def _field_input(kind: contract.Kind, name: str, required: bool, current: Any,
         values = {part: _field_input(k, f"{name}.{part}", True, inner.get(part),
                                      f"{key}.{part}") for part, (k, _) in kind.fields.items()}
         return values if any(v is not None for v in values.values()) else None
-    rule = kind.rule if isinstance(kind, contract.Matching) else (
-        "1 to 100 printable characters" if isinstance(kind, contract.Code)
-        else f"up to {kind.max_length:,} characters" if isinstance(kind, contract.Text)
-        else "")
-    text = st.text_input(f"{label}: {rule}" if rule else label, key=key,
-                         value=current if isinstance(current, str) else "")
+    text = st.text_input(label, key=key, value=current if isinstance(current, str) else "")
     return text if text or (required and isinstance(kind, contract.Text)) else None
 
 

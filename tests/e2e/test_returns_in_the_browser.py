@@ -182,7 +182,13 @@ def test_rejections_are_filtered_corrected_in_a_form_and_withdrawn(
         choose(page, "Type", "referral.received", typed="referral")
         page.get_by_text("Rows 1 to 3 of 3").wait_for(timeout=30_000)
         # the form: gender is a choice from the contract's list, not JSON to edit
-        page.get_by_label("payload.gender: one of the list").first.click()
+        # its label lists the choices and says what was sent, which the list cannot show
+        gender = page.get_by_label("payload.gender: one of: female, male, other, unknown"
+                                   ).first
+        assert 'you sent "woman"' in gender.get_attribute("aria-label") or page.get_by_text(
+            'payload.gender: one of: female, male, other, unknown (you sent "woman")'
+        ).count() == 1
+        gender.click()
         page.keyboard.type("female")
         page.get_by_role("option", name="female", exact=True).click()
         screenshot(page, "agency-rejected-form")

@@ -204,3 +204,17 @@ def test_the_column_guide_says_what_the_check_accepts() -> None:
                 kind(kind.lo, name)
                 with pytest.raises(InvalidEvent):
                     kind(kind.lo - 1, name)
+
+
+def test_the_correction_form_says_what_was_sent_escaped_and_only_when_it_does_not_fit(
+) -> None:
+    from domain import contract
+    from scorecard_ui.views.agency import _sent
+
+    gender = contract.PAYLOADS["referral.received"]["gender"][0]
+    assert _sent(gender, "female") == ""  # a value the list shows needs no note
+    assert _sent(gender, None) == ""
+    assert "woman" in _sent(gender, "woman")
+    hostile = _sent(gender, "![x](https://tracker.example/p.png) :red[boo]")
+    assert "![" not in hostile and "](" not in hostile and ":red[" not in hostile
+    assert len(_sent(gender, "x" * 500)) < 200  # a long value is cut, not the page
