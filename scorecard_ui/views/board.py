@@ -147,9 +147,17 @@ def render() -> None:
     view = replay_controls(plan, today)
     suppress = user.suppress if user else True
     if user and not user.suppress:
+        # Kept in the address like the dates (``&suppress=1``), so a reload or a sent link
+        # keeps the version being looked at.
+        if "suppress" not in st.session_state:
+            st.session_state["suppress"] = st.query_params.get("suppress") == "1"
         suppress = st.sidebar.toggle("Suppress small numbers (as scrutiny sees them)",
-                                     value=False, key="suppress",
+                                     key="suppress",
                                      help="For any view shared beyond the board.")
+        if suppress:
+            st.query_params["suppress"] = "1"
+        elif "suppress" in st.query_params:
+            del st.query_params["suppress"]
     # Live view: re-read every second while agencies push; a replay is fixed.
     fragment = st.fragment(run_every=LIVE_REFRESH if view.live else None)(
         guarded(per_request(show)))

@@ -122,6 +122,13 @@ def test_the_board_replays_and_goes_live(home: Home) -> None:
     at.toggle(key="suppress").set_value(True).run()
     # 3 October is no release day: outside the board no count of people ends there
     assert overview_cell(at, "Helpline contacts", "Value so far") == "[x] [c] [p]"
+    assert at.query_params["suppress"] == "1"  # the version looked at is in the address
+    assert any("3 Oct 2015 is not a release day" in w.value for w in at.warning)
+    reopened = AppTest.from_string("from scorecard_ui.views import board\nboard.render()\n",
+                                   default_timeout=60)
+    reopened.session_state["user"] = {"username": "tester", "role": "board", "agency": None}
+    reopened.query_params.update(at.query_params)
+    assert reopened.run().toggle(key="suppress").value is True  # a reload or link keeps it
     actions = next(t for t in tables(at) if t["caption"].startswith("Delivery-plan actions"))
     overdue = [r for r in actions["rows"] if "Overdue" in r["Status"]]
     assert overdue and actions["rows"][:len(overdue)] == overdue  # overdue actions first
