@@ -411,6 +411,45 @@ def _check_fields(obj: Mapping[str, Any], spec: Mapping[str, Field], prefix: str
             raise InvalidEvent("is required", field=f"{where}{name}")
 
 
+def field_problems(message: Mapping[str, Any], zone: ZoneInfo) -> list[InvalidEvent]:
+    """Every field of an envelope that breaks its rule, each checked on its own. The
+    check (``parse_event``) stops at the first, as a rejection names one field; an
+    upload's preview lists them all, so a volunteer corrects a row once, not once per
+    field. The same kinds decide, so the list and the rejection cannot disagree."""
+    found: list[InvalidEvent] = []
+
+    def each(obj: Mapping[str, Any], spec: Mapping[str, Field], prefix: str) -> None:
+        where = f"{prefix}." if prefix else ""
+        found.extend(InvalidEvent("is not a field of the contract", field=f"{where}{name}")
+                     for name in obj if name not in spec and not (
+                         not prefix and name == "signature"))
+        for name, (check, required) in spec.items():
+            if name not in obj:
+                if required:
+                    found.append(InvalidEvent("is required", field=f"{where}{name}"))
+            elif isinstance(check, Record) and isinstance(obj[name], dict):
+                each(obj[name], check.fields, f"{where}{name}")
+            else:
+                try:
+                    check(obj[name], f"{where}{name}")
+                except InvalidEvent as problem:
+                    found.append(problem)
+
+    each(message, ENVELOPE, "")
+    payload, event_type = message.get("payload"), message.get("type")
+    if "payload" in message and not isinstance(payload, dict):
+        found.append(_fail("payload", "must be an object", payload))
+    if isinstance(payload, dict) and isinstance(event_type, str) and event_type in PAYLOADS:
+        each(payload, PAYLOADS[event_type], "payload")
+    if isinstance(message.get("occurred_at"), str) and not any(
+            p.field == "occurred_at" for p in found):
+        try:
+            parse_occurred_at(message["occurred_at"], zone)
+        except ValueError as error:
+            found.append(_fail("occurred_at", str(error), message["occurred_at"]))
+    return found
+
+
 @dataclass(frozen=True)
 class AgencyEvent:
     """One valid event as an agency sent it, with its local day worked out."""

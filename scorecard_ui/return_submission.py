@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain import contract
 from domain.application import Delivery, Outcome, Scorecard
+from domain.errors import InvalidEvent, Rejected
 from domain.text import visible
 from domain.timekeeping import utc_now
 from ingest.file_push import (
@@ -86,6 +88,16 @@ def upload_rows(app: Scorecard, agency: str, operator: str, name: str, content: 
         yield number, message, str(problem) if problem is not None else None, delivery
 
 
+def _every_problem(rejection: Rejected, message: dict[str, Any] | None,
+                   app: Scorecard) -> str:
+    """The rejection, or, when the row breaks the contract in several fields, each of
+    them (the rejection names the first)."""
+    if not isinstance(rejection, InvalidEvent) or message is None:
+        return str(rejection)
+    problems = contract.field_problems(message, app.plan.zone)
+    return "; ".join(str(p) for p in problems) if len(problems) > 1 else str(rejection)
+
+
 def preview_upload(app: Scorecard, agency: str, operator: str, name: str, content: bytes,
                    zone: ZoneInfo | None) -> Preview:
     """Every row's verdict: the reader's problem, else the domain's dry run of the whole
@@ -93,6 +105,7 @@ def preview_upload(app: Scorecard, agency: str, operator: str, name: str, conten
     preview = Preview()
     deliveries: list[Delivery] = []
     positions: list[int] = []
+    messages: dict[int, dict[str, Any] | None] = {}
     for number, message, problem, delivery in upload_rows(app, agency, operator, name,
                                                           content, zone, preview.notes):
         preview.rows.append(PreviewRow(number, _shown(message, "event_id"),
@@ -102,11 +115,13 @@ def preview_upload(app: Scorecard, agency: str, operator: str, name: str, conten
         if delivery is not None:
             deliveries.append(delivery)
             positions.append(len(preview.rows) - 1)
+            messages[len(preview.rows) - 1] = message
     for position, outcome in zip(positions, app.dry_run(deliveries), strict=True):
         row = preview.rows[position]
         if outcome.rejection is not None:
             preview.rows[position] = PreviewRow(row.number, row.event_id, row.type,
-                                                str(outcome.rejection))
+                                                _every_problem(outcome.rejection,
+                                                               messages[position], app))
         elif outcome.status == "duplicate":
             preview.rows[position] = PreviewRow(row.number, row.event_id, row.type,
                                                 "ok (already accepted: counted once)")

@@ -25,7 +25,7 @@ def the_file() -> list[dict[str, Any]]:
     earlier row of the same file."""
     return [
         event("helpline.contact", "h-1"),
-        event("helpline.contact", "h-bad", channel="fax"),             # contract
+        event("helpline.contact", "h-bad", channel="fax", in_area="yes"),  # contract, twice
         event("training.delivered", "t-1"),                             # not permitted
         event("case.closed", "c-9", case="RACS-9999"),                  # never referred
         event("helpline.contact", "h-1", channel="email"),              # id reused
@@ -85,6 +85,8 @@ def test_the_page_preview_names_every_rejection_submitting_gives(home: Home) -> 
         "ok", "invalid", "not_permitted", "no_open_case", "event_id_conflict",
         "ok (already accepted: counted once)", "ok", "ok", "bad_reference"]
     assert "5 of 9 rows have a problem" in at.warning[0].value
+    # every field at fault in a row, not only the first the check met
+    assert "payload.channel" in problems[1] and "payload.in_area" in problems[1]
     assert store.recorder.max_notification_id() == before  # previewing recorded nothing
     at.button(key="submit_return").click().run()
     assert "Submitted: 3 accepted, 1 duplicate, 5 rejected" in at.warning[-1].value

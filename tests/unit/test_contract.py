@@ -196,3 +196,19 @@ def test_fingerprint_ignores_key_order_and_signature() -> None:
     message = event("helpline.contact", "e-1")
     reordered = json.loads(json.dumps(dict(reversed(list(message.items())))))
     assert parse_event(message, LONDON).fingerprint == parse_event(reordered, LONDON).fingerprint
+
+
+def test_every_field_problem_of_a_row_is_listed_and_the_rejection_s_among_them() -> None:
+    """A volunteer's row with three mistakes was named for the first only, so it was
+    corrected and rejected three times over."""
+    from domain.contract import field_problems
+
+    row = event("referral.received", "e")
+    row["payload"].update(source="GP", client="adult", historic="yes")
+    assert [p.field for p in field_problems(row, LONDON)] == [
+        "payload.source", "payload.client", "payload.historic"]
+    assert field_problems(event("referral.received", "e"), LONDON) == []
+    for case, message, field in INVALID:  # the one a rejection names is always listed
+        if case.startswith("evaluation") and "missing" not in case:
+            continue  # a rule between fields (each count within the one before it)
+        assert field in [p.field for p in field_problems(message, LONDON)], case
