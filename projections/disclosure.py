@@ -123,20 +123,33 @@ def plan_release_days(plan: Plan) -> frozenset[date]:
     return frozenset([m.date for m in plan.meetings] + [_day_before(plan.starts)])
 
 
-def reader_note(plan: Plan, as_at: date) -> str:
-    """What the symbols on a page outside the board mean, in a councillor's words, and,
-    when ``as_at`` is not a release day, why its counts of people are ``[x]``."""
+def unpublished_reason(plan: Plan, as_at: date, from_day: date | None = None
+                       ) -> str | None:
+    """Why a window's counts of people are all ``[x]`` outside the board (it must start
+    the day after, and end on, a release day), or None when they may be shown."""
+    days = plan_release_days(plan)
+    if not is_release_day(as_at, days):
+        return (f"{as_at:%-d %b %Y} is not a release day, so counts of people are not "
+                "published for it (otherwise two days' figures would give one day's "
+                "count): choose a month end or a meeting.")
+    if from_day is not None and not is_release_day(from_day - timedelta(days=1), days):
+        return (f"counting from {from_day:%-d %b %Y} starts the window on a day that does "
+                "not follow a release day, so counts of people are not published for it: "
+                "count from the 1st of a month or the day after a meeting.")
+    return None
+
+
+def reader_note(plan: Plan, as_at: date, from_day: date | None = None) -> str:
+    """What the symbols on a page outside the board mean, in a councillor's words, led by
+    why its counts of people are ``[x]`` when the window's days make them so."""
     note = (f"Counts of people are protected outside the board: {SUPPRESSED} marks a "
             f"small count (1 to {plan.disclosure_threshold - 1}) or a figure from which "
             "one could be worked out, however large; beside a figure that is shown, "
             f"{SUPPRESSED} means some of its parts (by agency or by month) are; a small "
             f"change between two shown figures is {SUPPRESSED} too, though both are "
             "public.")
-    if not is_release_day(as_at, plan_release_days(plan)):  # the reason first
-        note = (f"{UNPUBLISHED}: {as_at:%-d %b %Y} is not a release day, so counts of "
-                "people are not published for it (otherwise two days' figures would give "
-                "one day's count): choose a month end or a meeting. " + note)
-    return note
+    reason = unpublished_reason(plan, as_at, from_day)
+    return f"{UNPUBLISHED}: {reason} {note}" if reason else note
 
 
 @dataclass(frozen=True)

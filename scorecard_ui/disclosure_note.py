@@ -8,14 +8,15 @@ from datetime import date
 import streamlit as st
 
 from domain.plan import Plan
-from projections.disclosure import is_release_day, plan_release_days, reader_note
+from projections.disclosure import reader_note, unpublished_reason
 
 
-def outside_board_note(plan: Plan, as_at: date) -> None:
-    """A caption, or a warning when the chosen day is not a release day (its counts of
-    people are then all [x], which a councillor should not have to puzzle out)."""
-    note = reader_note(plan, as_at)
-    if is_release_day(as_at, plan_release_days(plan)):
+def outside_board_note(plan: Plan, as_at: date, from_day: date | None = None) -> None:
+    """A caption, or a warning when the window's days make every count of people [x] (a
+    day that is not a release day, or a "count from" that does not follow one), which a
+    councillor should not have to puzzle out."""
+    note = reader_note(plan, as_at, from_day)
+    if unpublished_reason(plan, as_at, from_day) is None:
         st.caption(note)
     else:
         st.warning(note, icon=":material/visibility_off:")

@@ -95,7 +95,9 @@ def _every_problem(rejection: Rejected, message: dict[str, Any] | None,
     if not isinstance(rejection, InvalidEvent) or message is None:
         return str(rejection)
     problems = contract.field_problems(message, app.plan.zone)
-    return "; ".join(str(p) for p in problems) if len(problems) > 1 else str(rejection)
+    if len(problems) < 2 or rejection.field not in {p.field for p in problems}:
+        return str(rejection)  # the rejection itself must stay in what the row is told
+    return "; ".join(str(p) for p in problems)
 
 
 def preview_upload(app: Scorecard, agency: str, operator: str, name: str, content: bytes,

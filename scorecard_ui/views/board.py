@@ -87,7 +87,7 @@ def show(plan: Plan, view: ViewDates, suppress: bool) -> None:
     st.caption(f"Counting events from {uk_date(view.from_day)} · {when} · targets profiled "
                "to the as-at day · trend over complete months only")
     if suppress:
-        outside_board_note(plan, view.as_at)
+        outside_board_note(plan, view.as_at, view.from_day)
     if not view.live:
         st.info(f"Replay: the scorecard as the partnership knew it at the end of "
                 f"{uk_date(view.known_day)}. Returns and corrections that arrived later "

@@ -170,7 +170,7 @@ def render() -> None:
     st.caption(f"As at {uk_date(view.as_at)}, counting from {uk_date(view.from_day)}, {when} "
                f"· {DIRECTION_WORDS[measure.polarity]}")
     if not board:
-        outside_board_note(plan, view.as_at)
+        outside_board_note(plan, view.as_at, view.from_day)
     st.html(facts_html(current, view.as_at))
     if rules:
         st.caption(f"Rules: {rules.rules.describe(measure.polarity)} (set by {rules.by}: "

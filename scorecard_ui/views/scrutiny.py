@@ -196,7 +196,7 @@ def render() -> None:
         f"at {uk_time(pack['known_at'], plan.zone)} (position {pack['log_position']}). "
         f"Events counted from {uk_date(from_day)}. "
         + ("Figures as counted (the board's view)." if shown_to == "board" else
-           reader_note(plan, meeting)))
+           reader_note(plan, meeting, from_day)))
     st.html(comparison_table(pack, meeting).to_html())
     changed = actions_table(pack)
     if changed.empty:

@@ -233,3 +233,18 @@ def test_without_a_returns_policy_each_month_an_agency_sent_must_be_approved(
         after = build_report(connection, as_at=date(2015, 10, 31), known_at=NOW,
                              from_day=date(2015, 10, 1)).measure("helpline_contacts")
     assert after.markers == []
+
+
+def test_a_measure_of_demand_is_refused_a_target_by_a_rule_change(
+        home: Home, tmp_path: Path) -> None:
+    """Polarity none (no judgement) carries no target: the plan check refused one, but a
+    rule change was accepted and the measure then judged as if lower were better."""
+    from domain.errors import CommandError
+
+    app = home.open()  # the bundled plan: referrals received are a measure of demand
+    with pytest.raises(CommandError, match="polarity none"):
+        app.change_rules("referrals_received", {"target": [{"from": "2015-04-01",
+                                                            "value": 50}], "rag": RAG},
+                         "a target for demand", by="board chair", at=NOW)
+    app.change_rules("community_trained", {"target": [{"from": "2015-04-01", "value": 50}]},
+                     "a target for an output", by="board chair", at=NOW)  # has a direction

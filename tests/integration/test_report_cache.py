@@ -84,17 +84,18 @@ def test_a_rule_change_or_sign_off_between_the_two_times_forces_a_rebuild(
     key = register(app)
     push(app, tmp_path / "a.jsonl", [event("helpline.contact", "c1", "2015-10-02")], key,
          known_at=OCT_5)
-    app.change_rules("helpline_cse_contacts", {"target": [{"from": "2015-04-01", "value": 20}]},
+    # a measure with a direction (a measure of demand, polarity none, takes no target)
+    app.change_rules("community_trained", {"target": [{"from": "2015-04-01", "value": 20}]},
                      "set after the meeting", by="board chair", at=NOV_10)
     app.accept_month("2015-10", by="board", at=NOV_10)
     cache = ReportCache()
     with home.projected(app) as connection:
         before = cache.report(connection, as_at=AS_AT, known_at=MEETING).measure(
-            "helpline_cse_contacts")
+            "community_trained")
         after = cache.report(connection, as_at=AS_AT, known_at=NOV_10 + timedelta(days=1))
         expected = build_report(connection, as_at=AS_AT, known_at=after.known_at)
     assert before.target != 20 and before.rules_as_of == "then"
-    assert after.measure("helpline_cse_contacts").target == 20
+    assert after.measure("community_trained").target == 20
     assert after.to_json() == expected.to_json()
     assert cache.built == 2
 

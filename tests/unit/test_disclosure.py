@@ -269,6 +269,11 @@ def test_the_reader_is_told_what_c_and_x_mean_and_why_a_day_is_all_x() -> None:
         note = reader_note(plan, release_day)
         assert "however large" in note and "1 to 4" in note and "[x]" not in note
     assert "[x]: 20 Nov 2015 is not a release day" in reader_note(plan, date(2015, 11, 20))
+    # a window that does not start the day after a release day is all [x] too
+    assert "[x]" not in reader_note(plan, date(2015, 10, 31), date(2015, 10, 1))
+    assert "[x]" not in reader_note(plan, date(2015, 12, 31), date(2015, 12, 17))
+    assert "[x]: counting from 15 Oct 2015" in reader_note(plan, date(2015, 10, 31),
+                                                           date(2015, 10, 15))
 
 
 def test_a_single_small_agency_hides_the_total_and_the_cell_that_would_give_it() -> None:

@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -218,3 +219,23 @@ def test_the_correction_form_says_what_was_sent_escaped_and_only_when_it_does_no
     hostile = _sent(gender, "![x](https://tracker.example/p.png) :red[boo]")
     assert "![" not in hostile and "](" not in hostile and ":red[" not in hostile
     assert len(_sent(gender, "x" * 500)) < 200  # a long value is cut, not the page
+
+
+def test_the_preview_never_drops_the_rejection_for_the_field_list() -> None:
+    """A row rejected for its signature, with two bad payload fields too, was told only
+    of the two: fixed, it would be rejected again."""
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from domain.errors import InvalidEvent
+    from scorecard_ui.return_submission import _every_problem
+    from tests.support import event
+
+    app: Any = SimpleNamespace(plan=SimpleNamespace(zone=ZoneInfo("Europe/London")))
+    row = event("referral.received", "e")
+    row["payload"].update(source="GP", client="adult")
+    signature = InvalidEvent("must be a string", field="signature")
+    assert _every_problem(signature, row, app) == str(signature)
+    first = InvalidEvent("must be one of the list", field="payload.source")
+    both = _every_problem(first, row, app)
+    assert "payload.source" in both and "payload.client" in both
