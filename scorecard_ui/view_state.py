@@ -22,11 +22,14 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from domain.plan import Plan
+from domain.text import visible
 from scorecard_ui.formatting import DATE_INPUT_FORMAT, uk_date
+from scorecard_ui.text import as_text
 
 LIVE = "live"
 TODAY_CHOICE = "Today: everything known now (live)"
 OWN_DATES = "dates"
+UNKNOWN_MEETING = "_unknown_meeting"  # a link's meeting that is not one of the plan's
 OWN_DATES_CHOICE = "Dates chosen below"
 MEETING, AS_AT, FROM, KNOWN = "meeting", "as_at", "from", "known"
 
@@ -124,6 +127,8 @@ def _adopt_address(plan: Plan, today: date, options: dict[str, str], earliest: d
     if st.session_state.get("_view_address") == address:
         return
     given = dict(address)
+    if given[MEETING] and given[MEETING] not in options:  # a link to no meeting of the plan
+        st.session_state[UNKNOWN_MEETING] = given[MEETING]
     meeting = given[MEETING] if given[MEETING] in options else default_meeting(plan, today)
     day = default_day(plan, today) if meeting == OWN_DATES else meeting_day(plan, today,
                                                                              meeting)
@@ -150,6 +155,12 @@ def replay_controls(plan: Plan, today: date, container: Any = None) -> ViewDates
     options = meeting_options(plan, today)
     earliest, latest = date(plan.starts.year - 5, 1, 1), max(today, plan.ends)
     _adopt_address(plan, today, options, earliest, latest)
+    unknown = st.session_state.pop(UNKNOWN_MEETING, None)
+    if unknown is not None:  # said once, where the view is drawn, never silently replaced
+        st.warning(f"The link named a meeting this plan does not have "
+                   f"({as_text(visible(str(unknown), 40))}): showing "
+                   f"{options[default_meeting(plan, today)]} instead.",
+                   icon=":material/link_off:")
     meeting = where.selectbox(
         "Replay a meeting", list(options), format_func=options.__getitem__, key=MEETING,
         on_change=_meeting_changed, args=(plan, today),

@@ -366,3 +366,18 @@ def test_an_administrator_unlocks_disables_and_resets_users_on_the_page(home: Ho
             "SELECT action FROM audit WHERE subject = 'cllr' ORDER BY position").fetchall()]
     assert actions[1:] == ["user disabled", "user enabled", "password changed",
                            "sign-in unlocked"]
+
+
+def test_a_link_to_a_meeting_the_plan_does_not_have_says_so(home: Home) -> None:
+    """It fell back to the last meeting silently, so a councillor took it for the one
+    the link named."""
+    at = AppTest.from_string("from scorecard_ui.views import board\nboard.render()\n",
+                             default_timeout=60)
+    at.session_state["user"] = {"username": "tester", "role": "board", "agency": None}
+    at.query_params["meeting"] = "2015-11-05"  # the Commission met on the 4th
+    at.run()
+    said = [w.value for w in at.warning if "does not have" in w.value]
+    assert said and "2015\\-11\\-05" in said[0] and "16 Dec 2015" in said[0]
+    assert at.selectbox(key="meeting").value == "2015-12-16"
+    at.run()  # said once, not on every rerun
+    assert not [w for w in at.warning if "does not have" in w.value]
