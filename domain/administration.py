@@ -43,10 +43,6 @@ class Administration(ScorecardBase):
         if measure_id not in {m["id"] for m in self.plan.measures}:
             raise CommandError(f"measure {measure_id} is not listed in the plan's measures")
         MeasureRules.from_document(rules)
-        spec = next(m for m in self.plan.measures if m["id"] == measure_id)
-        if spec.get("polarity") == "none" and (rules.get("target") or rules.get("rag")):
-            raise CommandError(f"measure {measure_id} has polarity none (no judgement: a "
-                               "measure of demand), so it takes no target or RAG rules")
         # The plan as it would stand, checked whole like a plan file: nothing half-changed.
         Plan.from_document(with_rules(self.plan.document, measure_id, rules))
         if not reason.strip():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -399,16 +399,30 @@ ENVELOPE: dict[str, Field] = {
 }
 
 
-def _check_fields(obj: Mapping[str, Any], spec: Mapping[str, Field], prefix: str) -> None:
+def _field_problems(obj: Mapping[str, Any], spec: Mapping[str, Field], prefix: str,
+                    ignored: frozenset[str] = frozenset()) -> Iterator[InvalidEvent]:
+    """Each field of ``obj`` that breaks ``spec``, in the order the check meets them
+    (fields the contract does not have first), a record's own fields within it."""
     where = f"{prefix}." if prefix else ""
     for name in obj:
-        if name not in spec:
-            raise InvalidEvent("is not a field of the contract", field=f"{where}{name}")
+        if name not in spec and name not in ignored:
+            yield InvalidEvent("is not a field of the contract", field=f"{where}{name}")
     for name, (check, required) in spec.items():
-        if name in obj:
-            check(obj[name], f"{where}{name}")
-        elif required:
-            raise InvalidEvent("is required", field=f"{where}{name}")
+        if name not in obj:
+            if required:
+                yield InvalidEvent("is required", field=f"{where}{name}")
+        elif isinstance(check, Record) and isinstance(obj[name], dict):
+            yield from _field_problems(obj[name], check.fields, f"{where}{name}")
+        else:
+            try:
+                check(obj[name], f"{where}{name}")
+            except InvalidEvent as problem:
+                yield problem
+
+
+def _check_fields(obj: Mapping[str, Any], spec: Mapping[str, Field], prefix: str) -> None:
+    for problem in _field_problems(obj, spec, prefix):
+        raise problem
 
 
 def field_problems(message: Mapping[str, Any], zone: ZoneInfo) -> list[InvalidEvent]:
@@ -416,31 +430,12 @@ def field_problems(message: Mapping[str, Any], zone: ZoneInfo) -> list[InvalidEv
     check (``parse_event``) stops at the first, as a rejection names one field; an
     upload's preview lists them all, so a volunteer corrects a row once, not once per
     field. The same kinds decide, so the list and the rejection cannot disagree."""
-    found: list[InvalidEvent] = []
-
-    def each(obj: Mapping[str, Any], spec: Mapping[str, Field], prefix: str) -> None:
-        where = f"{prefix}." if prefix else ""
-        found.extend(InvalidEvent("is not a field of the contract", field=f"{where}{name}")
-                     for name in obj if name not in spec and not (
-                         not prefix and name == "signature"))
-        for name, (check, required) in spec.items():
-            if name not in obj:
-                if required:
-                    found.append(InvalidEvent("is required", field=f"{where}{name}"))
-            elif isinstance(check, Record) and isinstance(obj[name], dict):
-                each(obj[name], check.fields, f"{where}{name}")
-            else:
-                try:
-                    check(obj[name], f"{where}{name}")
-                except InvalidEvent as problem:
-                    found.append(problem)
-
-    each(message, ENVELOPE, "")
+    found = list(_field_problems(message, ENVELOPE, "", frozenset({"signature"})))
     payload, event_type = message.get("payload"), message.get("type")
     if "payload" in message and not isinstance(payload, dict):
         found.append(_fail("payload", "must be an object", payload))
     if isinstance(payload, dict) and isinstance(event_type, str) and event_type in PAYLOADS:
-        each(payload, PAYLOADS[event_type], "payload")
+        found.extend(_field_problems(payload, PAYLOADS[event_type], "payload"))
     if isinstance(message.get("occurred_at"), str) and not any(
             p.field == "occurred_at" for p in found):
         try:

@@ -29,6 +29,11 @@ DEFAULT_MIN_DENOMINATOR = 30  # below it a rate is marked low reliability, [u]
 
 PlanPath = tuple[str | int, ...]
 MeasureCheck = Callable[[Mapping[str, Any]], None]
+# Fingertips' "no judgement" polarity (beside higher and lower is better): a measure of
+# demand, such as referrals or caseload, trends "increasing" or "decreasing" and carries
+# no target.
+NO_JUDGEMENT = "none"
+POLARITIES = ("higher", "lower", NO_JUDGEMENT)
 """Compiles one measure of the plan against the contract's registry, raising ``ValueError``
 (with ``field`` naming the key at fault, when it knows) for a measure that cannot be
 counted. The projections own how a measure is counted, so the composition root hands
@@ -507,6 +512,11 @@ class _PlanReader:
             if spec.get("rag") and not spec.get("target"):
                 self._note((*where, "target"), "RAG rules judge against a target: give the "
                                                "target too")
+            if spec.get("polarity") == NO_JUDGEMENT:  # a plan file's or a rule change's
+                self._note((*where, "polarity"),
+                           f"measure {spec.get('id')}: polarity none (no judgement: a "
+                           "measure of demand, whose rise is neither better nor worse) "
+                           "cannot carry a target or RAG rules; give it higher or lower")
             try:
                 found[spec["id"]] = MeasureRules.from_document(spec, f"measures[{i}]")
             except RulesError as error:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.contract import EVENT_TYPES, PAYLOADS, TYPE_WORDS
+from domain.plan import POLARITIES
 from projections.readmodel import PAYLOAD_COLUMNS
 
 # Fields with a column of their own in ``facts``; others are read from the payload JSON.
@@ -259,13 +260,6 @@ class Measure:
         return text
 
 
-# Fingertips' polarities: higher is better, lower is better, or no judgement (a measure
-# of demand, such as referrals or caseload: its trend is "increasing" or "decreasing",
-# never "improving", and it carries no target).
-NO_JUDGEMENT = "none"
-POLARITIES = ("higher", "lower", NO_JUDGEMENT)
-
-
 def _flow(measure_id: str, title: str, count: Count) -> Measure:
     return Measure(measure_id, title, numerator=count, standard=True)
 
@@ -304,10 +298,6 @@ def plan_measure(spec: Mapping[str, Any], standard: Mapping[str, Measure]) -> Me
     if polarity not in POLARITIES:
         raise MeasureError(f"measure {measure_id}: polarity must be higher, lower or none",
                            "polarity")
-    if polarity == NO_JUDGEMENT and ("target" in spec or "rag" in spec):
-        raise MeasureError(f"measure {measure_id}: polarity none (no judgement: a rise is "
-                           "neither better nor worse) cannot carry a target or RAG rules; "
-                           "give it higher or lower", "polarity")
     objective = spec.get("objective")
     about = MeasureNotes.parse(spec, measure_id)
     if measure_id in standard:

@@ -15,10 +15,13 @@ from projections.measures import DEFAULT_NO_TARGET, Measure
 from projections.statistics import CONFIDENCE, FORECAST_COVERAGE, MIN_FORECAST_MONTHS
 from projections.trend import MIN_POINTS, TEST_NAME
 
-POLARITY_WORDS = {
-    "higher": "Higher is better.", "lower": "Lower is better.",
-    "none": "No judgement: it measures demand, so a rise or a fall is neither better nor "
-            "worse in itself (its trend says increasing or decreasing).",
+# Each polarity in a few words (a page's caption) and in full (the metadata).
+POLARITY_WORDS: dict[str, tuple[str, str]] = {
+    "higher": ("higher is better", "Higher is better."),
+    "lower": ("lower is better", "Lower is better."),
+    "none": ("no judgement of direction (a measure of demand)",
+             "No judgement: it measures demand, so a rise or a fall is neither better nor "
+             "worse in itself (its trend says increasing or decreasing)."),
 }
 PERIOD_WORDS = {
     "window": "the report's window (from its start date to the as-at day)",
@@ -72,7 +75,7 @@ def measure_metadata(measure: Measure, plan: Plan, rules: MeasureRules | None,
             if population else None),
         "agencies": [names.get(code, code) for code in agencies],
         "period": PERIOD_WORDS[measure.period],
-        "polarity": POLARITY_WORDS[measure.polarity],
+        "polarity": POLARITY_WORDS[measure.polarity][1],
         "target": target,
         "target_set_by": (about.target_set_by or set_by) if rules and rules.targets else None,
         "trend_method": f"{TEST_NAME} over the last six complete months (the month in "

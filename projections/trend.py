@@ -18,6 +18,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from domain.plan import NO_JUDGEMENT
+
 SIGNIFICANCE = 0.05
 MIN_POINTS = 5
 TEST_NAME = "Mann-Kendall, two-sided, 5% significance"
@@ -78,7 +80,7 @@ def trend(values: Sequence[float | None], polarity: str) -> Trend:
     if p >= SIGNIFICANCE:
         return Trend("no_change", None, len(points))
     rising = s > 0
-    if polarity == "none":
+    if polarity == NO_JUDGEMENT:
         return Trend("increasing" if rising else "decreasing", rising, len(points))
     return Trend("improving" if rising == (polarity == "higher") else "worsening", rising,
                  len(points))

@@ -22,6 +22,7 @@ from projections.breakdowns import DIMENSIONS, breakdowns, can_break_down
 from projections.disclosure import Disclosure
 from projections.measure_series import SeriesPoint, value_so_far
 from projections.measures import Measure as PlanMeasure
+from projections.metadata import POLARITY_WORDS
 from projections.report import ReportBuilder, rules_in_force, scorecard_measures
 from scorecard_ui.disclosure_note import outside_board_note
 from scorecard_ui.figures import shown
@@ -115,10 +116,6 @@ def disclosed_monthly(current: Measure, title: str, flow: bool = True
     return chart, table
 
 
-DIRECTION_WORDS = {"higher": "higher is better", "lower": "lower is better",
-                   "none": "no judgement of direction (a measure of demand)"}
-
-
 def status_text(m: Measure) -> str:
     """The measure's status in words, as the scorecard's tag says it."""
     status = measure_status(m)
@@ -168,7 +165,7 @@ def render() -> None:
     st.subheader(current["title"])
     when = "live" if view.live else f"as known at the end of {uk_date(view.known_day)}"
     st.caption(f"As at {uk_date(view.as_at)}, counting from {uk_date(view.from_day)}, {when} "
-               f"· {DIRECTION_WORDS[measure.polarity]}")
+               f"· {POLARITY_WORDS[measure.polarity][0]}")
     if not board:
         outside_board_note(plan, view.as_at, view.from_day)
     st.html(facts_html(current, view.as_at))

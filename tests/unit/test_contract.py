@@ -212,3 +212,26 @@ def test_every_field_problem_of_a_row_is_listed_and_the_rejection_s_among_them()
         if case.startswith("evaluation") and "missing" not in case:
             continue  # a rule between fields (each count within the one before it)
         assert field in [p.field for p in field_problems(message, LONDON)], case
+
+
+@pytest.mark.parametrize("hostile", [
+    {"payload": [1, 2]}, {"payload": {"case": {"a": {"b": {"c": [[[]]]}}}}},
+    {"event_id": "\ud800", "payload": {"case": "\udfff" * 3}},
+    {"type": "x" * 70_000, "occurred_at": "9" * 10_000},
+    {"payload": {"evaluation": "not an object", "attendees": 10**40}},
+    {"payload": None, "type": None, "occurred_at": 20151001, "supersedes": ["a"]},
+])
+def test_listing_every_field_problem_survives_hostile_rows(hostile: dict[str, Any]) -> None:
+    """The preview lists a row's problems before anything is submitted: whatever the row
+    holds, the list is made (each problem naming its field), never an exception."""
+    from domain.contract import field_problems
+
+    message = event("training.delivered", "e")
+    for name, value in hostile.items():
+        if name == "payload" and isinstance(value, dict):
+            message["payload"].update(value)
+        else:
+            message[name] = value
+    problems = field_problems(message, LONDON)
+    assert problems and all(isinstance(p, InvalidEvent) and p.field for p in problems)
+    assert all(len(str(p)) < 2_500 for p in problems)  # bounded, however long the input

@@ -124,8 +124,12 @@ def test_a_measure_of_demand_has_no_judgement_of_direction() -> None:
     assert trend(rising, "lower").words == "worsening"
     standard = {m.id: m for m in STANDARD_MEASURES}
     assert plan_measure({"id": "open_cases", "polarity": "none"}, standard).polarity == "none"
-    with pytest.raises(MeasureError, match=r"polarity none .* cannot carry a target"):
-        plan_measure({"id": "open_cases", "polarity": "none",
-                      "target": [{"from": "2015-04-01", "value": 5}]}, standard)
+    # the plan check refuses it a target, in a plan file and in a rule change alike
+    from domain.plan import Plan, PlanError, load_plan_document, with_rules
+
+    targeted = with_rules(load_plan_document(), "open_cases",
+                          {"target": [{"from": "2015-04-01", "value": 5}]})
+    with pytest.raises(PlanError, match=r"polarity none .* cannot carry a target"):
+        Plan.from_document(targeted)
     with pytest.raises(MeasureError, match="higher, lower or none"):
         plan_measure({"id": "open_cases", "polarity": "sideways"}, standard)
